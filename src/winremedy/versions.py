@@ -57,7 +57,7 @@ class WinVersion:
             raise VersionError(f"not a 4-part Windows version: {text!r} (expected e.g. 6.1.7601.22590)")
         parts = [int(p) for p in match.groups()]
         if any(p > 65535 for p in parts):
-            raise VersionError(f"version part over 65535 in {text!r}")
+            raise VersionError(f"not a Windows version: {text!r} has a part over 65535")
         return cls(*parts)
 
     @property
