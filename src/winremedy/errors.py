@@ -30,3 +30,61 @@ class VersionError(WinRemedyError, ValueError):
     """A string is not a 4-part Windows file version."""
 
     code = "version"
+
+
+class ProtocolError(WinRemedyError):
+    """A host's answer is not the framed result the engine expects (missing, truncated, not UTF-8)."""
+
+    code = "protocol"
+
+
+class TransportConfigError(WinRemedyError):
+    """Connection options for a host are invalid (wrong type or value of an ``ansible_winrm_*`` variable)."""
+
+    code = "transport-config"
+
+
+class UnreachableError(WinRemedyError):
+    """The host cannot be reached: connection refused or reset, DNS failure, connect or read timeout."""
+
+    code = "unreachable"
+
+
+class AuthenticationError(WinRemedyError):
+    """The host rejected the credentials (HTTP 401) or they are incomplete."""
+
+    code = "auth"
+
+
+class TlsError(WinRemedyError):
+    """The TLS handshake failed: untrusted or mismatched certificate, protocol error."""
+
+    code = "tls"
+
+
+class WinRMFaultError(WinRemedyError):
+    """The WS-Management service answered with a fault (or a non-SOAP HTTP error)."""
+
+    code = "wsman-fault"
+
+    def __init__(self, message: str, *, fault_code: int | None = None, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.fault_code = fault_code  # WSManFault/@Code or MSFT_WmiError/error_Code, e.g. 2150858843
+        self.http_status = http_status
+
+
+class CommandTimeoutError(WinRemedyError):
+    """A command ran longer than the caller's timeout; it was terminated."""
+
+    code = "timeout"
+
+
+class ScriptFailedError(WinRemedyError):
+    """A script or command exited non-zero and the caller asked for ``check=True``."""
+
+    code = "script-failed"
+
+    def __init__(self, message: str, *, rc: int, stderr: str) -> None:
+        super().__init__(message)
+        self.rc = rc
+        self.stderr = stderr
