@@ -1,0 +1,45 @@
+"""The KB catalog: one YAML file per hotfix article, checked against a JSON Schema on load.
+
+Adding a KB is adding a file to ``kb/``; the engine asks hosts only what the
+catalog says. See :mod:`winremedy.catalog.loader` for the strictness rules and
+:mod:`winremedy.catalog.model` for the typed form.
+"""
+
+from __future__ import annotations
+
+from .loader import SR_LEVELS, load_catalog, load_kb_file, schema
+from .model import (
+    AdditionalFile,
+    Applicability,
+    Catalog,
+    Exclusion,
+    FileRow,
+    Indicator,
+    KbEntry,
+    Package,
+    Registration,
+    RegistryValue,
+    Uncertainty,
+    Workaround,
+    normalize_kb_id,
+)
+
+__all__ = [
+    "SR_LEVELS",
+    "AdditionalFile",
+    "Applicability",
+    "Catalog",
+    "Exclusion",
+    "FileRow",
+    "Indicator",
+    "KbEntry",
+    "Package",
+    "Registration",
+    "RegistryValue",
+    "Uncertainty",
+    "Workaround",
+    "load_catalog",
+    "load_kb_file",
+    "normalize_kb_id",
+    "schema",
+]
