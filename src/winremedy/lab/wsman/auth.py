@@ -1,0 +1,170 @@
+"""HTTP authentication of one connection, as a Windows WinRM listener does it.
+
+Basic is checked per request; NTLM (raw or SPNEGO-wrapped, under the ``Negotiate`` scheme) authenticates
+the TCP connection, whose context then seals bodies. Mechanisms are dispatched by the Authorization
+scheme, leaving room for Kerberos (under ``Negotiate``) and CredSSP.
+
+pyspnego's NTLM acceptor reads its users from the file named by ``NTLM_USER_FILE`` (reference §2.3), at
+creation and again when the AUTHENTICATE message arrives. One process serves many hosts with different
+users, so each host gets its own file and every acceptor step runs with the variable pointing at it,
+under a process-wide lock.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import spnego
+from spnego.channel_bindings import GssChannelBindings
+
+from ..api import LabHost
+from .http import HttpRequest
+
+_ENV_LOCK = threading.Lock()
+Header = tuple[str, str]
+
+
+@contextmanager
+def _user_file(path: Path) -> Iterator[None]:
+    with _ENV_LOCK:
+        previous = os.environ.get("NTLM_USER_FILE")
+        os.environ["NTLM_USER_FILE"] = str(path)
+        try:
+            yield
+        finally:
+            if previous is None:
+                del os.environ["NTLM_USER_FILE"]
+            else:
+                os.environ["NTLM_USER_FILE"] = previous
+
+
+def _nt_hash(password: str) -> str:
+    from spnego._ntlm_raw.crypto import ntowfv1  # MD4 is gone from OpenSSL 3; pyspnego carries its own
+
+    return ntowfv1(password).hex().upper()
+
+
+class CredentialStore:
+    """One smbpasswd-format user file per host, written on first use and rewritten when the host's users change.
+
+    smbpasswd lines (``DOMAIN\\user:uid:LM:NT:[U]:LCT-0``) hold hashes, so passwords may contain ``:``.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._written: dict[int, tuple[Path, list[tuple[str, str, str]]]] = {}
+
+    def file_for(self, host: LabHost) -> Path:
+        credentials = list(host.nt_credentials())
+        known = self._written.get(id(host))
+        if known is not None and known[1] == credentials:
+            return known[0]
+        path = known[0] if known is not None else self.directory / f"host-{len(self._written)}.ntlm"
+        lines = [
+            f"{domain + chr(92) if domain else ''}{user}:0:{'0' * 32}:{_nt_hash(password)}:[U]:LCT-00000000"
+            for domain, user, password in credentials
+        ]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        self._written[id(host)] = (path, credentials)
+        return path
+
+
+@dataclass
+class Verdict:
+    """``pass``: serve the request as ``user``; ``challenge``: 401 and keep the connection; ``reject``: 401 and close."""
+
+    kind: str
+    user: str = ""
+    headers: list[Header] = field(default_factory=list)
+
+
+class ConnectionAuth:
+    """The authentication state of one TCP connection."""
+
+    def __init__(self, host: LabHost, store: CredentialStore, channel_bindings: bytes | None) -> None:
+        self.host = host
+        self.store = store
+        self.bindings = GssChannelBindings(application_data=channel_bindings) if channel_bindings else None
+        self.context: spnego.ContextProxy | None = None  # a completed context seals bodies
+        self.basic_user: str | None = None
+
+    @property
+    def sealer(self) -> spnego.ContextProxy | None:
+        return self.context if self.context is not None and self.context.complete else None
+
+    def challenge_headers(self) -> list[Header]:
+        """What the first 401 offers; Windows advertises Negotiate, never plain NTLM."""
+        headers: list[Header] = []
+        if self.host.accepts_auth("ntlm"):
+            headers.append(("WWW-Authenticate", "Negotiate"))
+        if self.host.accepts_auth("basic"):
+            headers.append(("WWW-Authenticate", 'Basic realm="WSMAN"'))
+        return headers
+
+    def check(self, request: HttpRequest) -> Verdict:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if not scheme:
+            if self.sealer is not None:
+                return Verdict("pass", self.sealer.client_principal or "")
+            return Verdict("challenge", headers=self.challenge_headers())
+        mechanism = _SCHEMES.get(scheme.lower())
+        if mechanism is None:
+            return self._reject()
+        return mechanism(self, token.strip())
+
+    def _reject(self) -> Verdict:
+        self.host.counters.auth_failures += 1
+        self.context = None
+        return Verdict("reject", headers=self.challenge_headers())
+
+    def _succeed(self, user: str, headers: list[Header] | None = None) -> Verdict:
+        self.host.counters.authentications += 1
+        return Verdict("pass", user, headers or [])
+
+    def _basic(self, token: str) -> Verdict:
+        if not self.host.accepts_auth("basic"):
+            return self._reject()
+        try:
+            user, sep, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return self._reject()
+        if not sep or not self.host.check_password(user, password):
+            return self._reject()
+        if self.basic_user == user:
+            return Verdict("pass", user)
+        self.basic_user = user
+        return self._succeed(user)
+
+    def _negotiate(self, token: str) -> Verdict:
+        if not self.host.accepts_auth("ntlm"):
+            return self._reject()
+        try:
+            in_token = base64.b64decode(token, validate=True)
+        except binascii.Error:
+            return self._reject()
+        if self.context is None or self.context.complete:
+            self.context = spnego.server(protocol="negotiate", channel_bindings=self.bindings)
+        try:
+            with _user_file(self.store.file_for(self.host)):
+                out_token = self.context.step(in_token)
+        except Exception:  # noqa: BLE001 - a garbage token surfaces as any parsing error inside pyspnego
+            return self._reject()
+        headers = [("WWW-Authenticate", "Negotiate " + base64.b64encode(out_token).decode())] if out_token else []
+        if not self.context.complete:
+            return Verdict("challenge", headers=headers)
+        return self._succeed(self.context.client_principal or "", headers)
+
+
+_SCHEMES = {
+    "basic": ConnectionAuth._basic,
+    "negotiate": ConnectionAuth._negotiate,
+    "ntlm": ConnectionAuth._negotiate,
+}
