@@ -25,14 +25,14 @@ _SINGLE_BYTE = ("cp437", "cp850", "latin-1")
 _ALLOWED_CONTROLS = frozenset("\t\n\r\x0c\x1a")  # \x1a: the DOS end-of-file mark
 _MAX_CONTROL_RATIO = 0.01
 _MAX_PREAMBLE = 256
+EXPECTED_FORMATS = "expected host facts JSON, English systeminfo output or wmic qfe output"
 
 
 def decode_text(data: bytes, name: str) -> str:
     """Decode ``data`` (the content of file ``name``) or raise :class:`FactsError` saying why not."""
     text = _decode(data, name)
     if _looks_binary(text):
-        raise FactsError(f"{name}: not a text file (control characters or binary data); expected "
-                         "host facts JSON, systeminfo or wmic qfe output")
+        raise FactsError(f"{name}: not a text file (control characters or binary data); {EXPECTED_FORMATS}")
     return text
 
 
@@ -82,8 +82,7 @@ def _bomless_utf16(data: bytes, name: str) -> str:
         return "utf-16-le"
     if even_nuls >= 0.5 and odd_nuls <= 0.05:
         return "utf-16-be"
-    raise FactsError(f"{name}: contains NUL bytes but is not UTF-16 text (binary data?); expected "
-                     "host facts JSON, systeminfo or wmic qfe output")
+    raise FactsError(f"{name}: contains NUL bytes but is not UTF-16 text (binary data?); {EXPECTED_FORMATS}")
 
 
 def _best_single_byte(data: bytes) -> str:

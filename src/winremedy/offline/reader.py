@@ -14,12 +14,9 @@ from typing import Any
 
 from ..errors import FactsError
 from ..facts import HostFacts
-from .decoding import decode_text
+from .decoding import EXPECTED_FORMATS, decode_text
 from .qfe import OS_UNKNOWN_NOTE, looks_like_qfe, parse_qfe
 from .systeminfo import looks_like_systeminfo, parse_systeminfo
-
-_EXPECTED = "expected host facts JSON, English systeminfo output or wmic qfe output"
-
 
 def read_facts_files(paths: list[Path]) -> list[HostFacts]:
     """HostFacts for every host in ``paths``, in file order; a qfe listing is merged into its host's systeminfo.
@@ -39,7 +36,7 @@ def read_facts_file(path: Path) -> list[HostFacts]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise FactsError(f"{name}: cannot read the file ({exc.strerror or exc}); {_EXPECTED}") from None
+        raise FactsError(f"{name}: cannot read the file ({exc.strerror or exc}); {EXPECTED_FORMATS}") from None
     return parse_facts_text(decode_text(data, name), name)
 
 
@@ -47,14 +44,14 @@ def parse_facts_text(text: str, name: str) -> list[HostFacts]:
     """Tell the format by content and parse it; ``name`` is used in error messages."""
     stripped = text.strip()
     if not stripped:
-        raise FactsError(f"{name}: the file is empty; {_EXPECTED}")
+        raise FactsError(f"{name}: the file is empty; {EXPECTED_FORMATS}")
     if stripped[0] in "[{":
         return _parse_json(stripped, name)
     if looks_like_qfe(text):
         return parse_qfe(text, name)
     if looks_like_systeminfo(text):
         return parse_systeminfo(text, name)
-    raise FactsError(f"{name}: unknown format; {_EXPECTED}")
+    raise FactsError(f"{name}: unknown format; {EXPECTED_FORMATS}")
 
 
 def _parse_json(text: str, name: str) -> list[HostFacts]:

@@ -92,7 +92,8 @@ def _unreadable_labels(text: str, name: str) -> FactsError:
     missing = [label for label in REQUIRED_LABELS if label not in labels]
     if len(missing) < len(REQUIRED_LABELS):
         return _truncated(missing, name)
-    return FactsError(f"{name}: systeminfo labels are not English ({labels[0] if labels else ''!r}); only English "
+    first = labels[0] if labels else ""
+    return FactsError(f"{name}: systeminfo labels are not English ('{first}'); only English "
                       "systeminfo output is understood — collect facts over WinRM instead")
 
 

@@ -1,0 +1,171 @@
+"""The offline readers against real systeminfo / wmic qfe captures (WES-NG validation data, BSD-3-Clause)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from winremedy.facts import HostFacts
+from winremedy.offline import read_facts_file, read_facts_files
+
+REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "wesng"
+
+pytestmark = pytest.mark.skipif(not REALDATA.is_dir(), reason=f"real captures not present at {REALDATA}")
+
+
+def _one(name: str) -> HostFacts:
+    hosts = read_facts_file(REALDATA / name)
+    assert len(hosts) == 1
+    return hosts[0]
+
+
+def _kbs(facts: HostFacts) -> set[str]:
+    return {fix.kb for fix in facts.hotfixes or [] if fix.kb}
+
+
+def test_win7_sp1_x64_systeminfo() -> None:
+    facts = _one("7_sp1_x64_enterprise_en-us_B_systeminfo.txt")
+    assert facts.host == "WIN7SP1X64"
+    assert facts.source == "systeminfo"
+    assert facts.os is not None
+    assert (facts.os.version, facts.os.sp, facts.os.arch, facts.os.product_type) == ("6.1.7601", 1, "x64", 1)
+    assert facts.os.family == "win7"
+    assert facts.os.caption == "Microsoft Windows 7 Enterprise"
+    assert facts.os.csd_version == "Service Pack 1"
+    assert facts.boot_time == "2019-03-15T08:51:26"
+
+
+def test_win7_systeminfo_lists_271_hotfixes_but_shows_245() -> None:
+    facts = _one("7_sp1_x64_enterprise_en-us_B_systeminfo.txt")
+    assert facts.hotfixes is not None
+    assert len(facts.hotfixes) == 245  # [01]..[245]; the empty "[246]" ends the truncated list
+    assert facts.hotfixes[0].id == "KB2849697"
+    assert facts.hotfixes[-1].id == "KB3127220"
+    assert all(fix.source == "systeminfo" and fix.kb == fix.id for fix in facts.hotfixes)
+    assert any("lists 271 hotfixes but shows 245" in note for note in facts.notes)
+
+
+def test_systeminfo_leaves_uncollected_fields_none() -> None:
+    facts = _one("7_sp1_x64_enterprise_en-us_B_systeminfo.txt")
+    assert (facts.files, facts.products, facts.registry, facts.pending_reboot) == (None, None, None, None)
+
+
+def test_boot_time_note_says_local_time_zone() -> None:
+    facts = _one("srv_2008_rtm_x64_standard_en-us_systeminfo.txt")
+    assert facts.boot_time == "2019-03-04T08:42:38"
+    assert any("local time" in note and "(GMT+01:00) Amsterdam" in note for note in facts.notes)
+
+
+def test_server_2003_r2_sp2_x86_systeminfo() -> None:
+    facts = _one("srv_2003r2_sp2_x86_standard_en-us_systeminfo.txt")
+    assert facts.os is not None
+    assert (facts.os.version, facts.os.sp, facts.os.arch, facts.os.product_type) == ("5.2.3790", 2, "x86", 3)
+    assert facts.os.family == "win2003"
+    assert facts.boot_time is None
+    assert any("uptime" in note for note in facts.notes)
+
+
+def test_server_2003_hotfix_rows() -> None:
+    facts = _one("srv_2003r2_sp2_x86_standard_en-us_systeminfo.txt")
+    hotfixes = facts.hotfixes or []
+    assert len(hotfixes) == 240  # lists 352, shows [01]..[240]
+    assert any("lists 352 hotfixes but shows 240" in note for note in facts.notes)
+    file_rows = [fix for fix in hotfixes if fix.id == "File 1"]
+    assert len(file_rows) == 170
+    assert all(fix.kb is None for fix in file_rows)
+    by_id = {fix.id: fix.kb for fix in hotfixes}
+    assert by_id["KB968930 - Update"] == "KB968930"
+    assert by_id["KB975558_WM8"] == "KB975558"
+    assert by_id["KB2536276-v2 - Update"] == "KB2536276"
+    assert by_id["Q147222"] == "KB147222"
+    assert by_id["KB2862"] is None  # the last row, cut short by systeminfo
+    assert "KB968930" in _kbs(facts)
+
+
+def test_server_2008_rtm_reports_sp1() -> None:
+    facts = _one("srv_2008_rtm_x64_standard_en-us_systeminfo.txt")
+    assert facts.os is not None
+    assert (facts.os.version, facts.os.sp, facts.os.arch, facts.os.family) == ("6.0.6001", 1, "x64", "win2008")
+    assert facts.os.caption == "Microsoftr Windows Serverr 2008 Standard"
+    assert [fix.kb for fix in facts.hotfixes or []] == ["KB956250"]
+
+
+def test_server_2008_r2_sp1() -> None:
+    facts = _one("srv_2008r2_sp1_x64_standard_en-us_systeminfo.txt")
+    assert facts.os is not None
+    assert (facts.os.version, facts.os.sp, facts.os.arch, facts.os.family) == ("6.1.7601", 1, "x64", "win2008r2")
+    assert [fix.kb for fix in facts.hotfixes or []] == ["KB958488", "KB976902"]
+    assert not any("hotfixes but shows" in note for note in facts.notes)
+
+
+def test_vista_sp2_systeminfo() -> None:
+    facts = _one("vista_x64_sp2_systeminfo.txt")
+    assert facts.os is not None
+    assert (facts.os.version, facts.os.sp, facts.os.arch, facts.os.family) == ("6.0.6002", 2, "x64", "vista")
+    hotfixes = facts.hotfixes or []
+    assert len(hotfixes) == 175
+    guid = hotfixes[0]
+    assert guid.id == "{7A068575-C5DB-43D9-BE20-3895D0C69B17}" and guid.kb is None
+    assert {fix.id: fix.kb for fix in hotfixes}["943729"] == "KB943729"
+
+
+def test_win7_qfe() -> None:
+    facts = _one("7_sp1_x64_enterprise_en-us_B_qfe.txt")
+    assert (facts.host, facts.os, facts.source) == ("WIN7SP1X64", None, "qfe")
+    hotfixes = facts.hotfixes or []
+    assert len(hotfixes) == 271
+    assert all(fix.source == "qfe" and fix.kb == fix.id for fix in hotfixes)
+    assert (hotfixes[0].id, hotfixes[0].installed_on) == ("KB2849697", "5/22/2015")
+    assert (hotfixes[-1].id, hotfixes[-1].installed_on) == ("KB4467107", "11/14/2018")
+    assert {"KB976902", "KB3020369"} <= _kbs(facts)
+    assert any("OS unknown" in note and "systeminfo" in note for note in facts.notes)
+
+
+def test_vista_qfe() -> None:
+    facts = _one("vista_x64_sp2_qfe.txt")
+    assert (facts.host, facts.os) == ("WINVISTASP0X64", None)
+    hotfixes = facts.hotfixes or []
+    assert len(hotfixes) == 175
+    assert [fix.id for fix in hotfixes if not fix.id.startswith("KB")] == [
+        "{7A068575-C5DB-43D9-BE20-3895D0C69B17}", "943729", "940157"]
+    by_id = {fix.id: fix for fix in hotfixes}
+    assert by_id["{7A068575-C5DB-43D9-BE20-3895D0C69B17}"].kb is None
+    assert by_id["943729"].kb == "KB943729"
+    assert by_id["KB937286"].installed_on == "01d4dfd0fb4eb361"  # hex FILETIME, kept as text
+    assert "KB968930" in _kbs(facts)
+
+
+def test_vista_systeminfo_and_qfe_agree_on_kbs() -> None:
+    assert _kbs(_one("vista_x64_sp2_systeminfo.txt")) == _kbs(_one("vista_x64_sp2_qfe.txt"))
+
+
+@pytest.mark.parametrize("order", [("systeminfo", "qfe"), ("qfe", "systeminfo")])
+def test_win7_systeminfo_and_qfe_merge_into_one_host(order: tuple[str, str]) -> None:
+    paths = [REALDATA / f"7_sp1_x64_enterprise_en-us_B_{kind}.txt" for kind in order]
+    hosts = read_facts_files(paths)
+    assert len(hosts) == 1
+    facts = hosts[0]
+    assert (facts.host, facts.source) == ("WIN7SP1X64", "systeminfo")
+    assert facts.os is not None and facts.os.family == "win7"
+    hotfixes = facts.hotfixes or []
+    assert sum(fix.source == "systeminfo" for fix in hotfixes) == 245
+    assert sum(fix.source == "qfe" for fix in hotfixes) == 271
+    assert "KB4467107" in facts.registered_kbs()  # only in the qfe listing: systeminfo cut its list
+    assert any("271 hotfixes added from the wmic qfe listing" in note for note in facts.notes)
+    assert not any("OS unknown" in note for note in facts.notes)
+
+
+def test_hosts_of_several_files_keep_file_order() -> None:
+    names = ["vista_x64_sp2_qfe.txt", "srv_2008r2_sp1_x64_standard_en-us_systeminfo.txt",
+             "vista_x64_sp2_systeminfo.txt"]
+    hosts = read_facts_files([REALDATA / name for name in names])
+    assert [facts.host for facts in hosts] == ["SRV2K8R2SP1X64", "WINVISTASP0X64"]
+    assert len(hosts[1].hotfixes or []) == 350
+
+
+def test_concatenated_systeminfo_outputs_give_one_host_each(tmp_path: Path) -> None:
+    names = ["srv_2008_rtm_x64_standard_en-us_systeminfo.txt", "srv_2008r2_sp1_x64_standard_en-us_systeminfo.txt"]
+    joined = tmp_path / "all_systeminfo.txt"
+    joined.write_bytes(b"".join((REALDATA / name).read_bytes() for name in names))
+    assert [facts.host for facts in read_facts_file(joined)] == ["SRV2K8SP0X64", "SRV2K8R2SP1X64"]
