@@ -21,7 +21,9 @@ ARCHES: tuple[Arch, ...] = ("x86", "x64", "ia64")
 
 Source = Literal["winrm", "systeminfo", "qfe", "json", "lab"]
 
-_KB_RE = re.compile(r"(?:KB|Q)?(\d{6,7})\b", re.IGNORECASE)
+# "KB2847346", "Package_for_KB2847346_SP1~...", "KB975558_WM8", "Q147222", or a bare "943729" (Vista QFE);
+# never the digits inside a GUID such as {7A068575-...}.
+_KB_RE = re.compile(r"(?:^|[^a-z0-9])(?:KB|Q)(\d{6,7})(?![0-9])|^\s*(\d{6,7})\s*$", re.IGNORECASE)
 
 
 class CbsState(int, enum.Enum):
@@ -43,7 +45,7 @@ class CbsState(int, enum.Enum):
 def normalize_kb(text: str) -> str | None:
     """``'KB2847346'``, ``'kb2847346'``, ``'2847346'``, ``'Q147222'`` -> ``'KB2847346'``; else ``None``."""
     match = _KB_RE.search(text or "")
-    return f"KB{match.group(1)}" if match else None
+    return f"KB{match.group(1) or match.group(2)}" if match else None
 
 
 def os_family(version: str, product_type: int | None) -> str | None:
