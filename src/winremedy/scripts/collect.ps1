@@ -1,0 +1,274 @@
+# winremedy-script: collect 1
+# Answers one audit query in one call: OS, files, registry, CBS packages, QFE,
+# services, processes, and K samples of the leak indicators. PowerShell 2.0 /
+# .NET 2.0 only. The query arrives as data in $WinRemedyArgs (a hashtable
+# literal written by winremedy.psdata); nothing in it is ever run as code.
+# Output: one line '@@WINREMEDY@@' + JSON, ASCII only (\uXXXX escapes).
+$ProgressPreference = 'SilentlyContinue'
+$ErrorActionPreference = 'Stop'
+$Query = $WinRemedyArgs
+$Invariant = [Globalization.CultureInfo]::InvariantCulture
+$Errors = New-Object System.Collections.ArrayList
+
+function Format-WrString([string]$s) {
+    $sb = New-Object System.Text.StringBuilder
+    [void]$sb.Append('"')
+    foreach ($ch in $s.ToCharArray()) {
+        $code = [int]$ch
+        if ($ch -eq [char]'"') { [void]$sb.Append('\"') }
+        elseif ($ch -eq [char]'\') { [void]$sb.Append('\\') }
+        elseif ($code -lt 32 -or $code -gt 126) { [void]$sb.Append('\u' + $code.ToString('x4')) }
+        else { [void]$sb.Append($ch) }
+    }
+    [void]$sb.Append('"')
+    return $sb.ToString()
+}
+
+function Format-WrJson($value) {
+    if ($null -eq $value) { return 'null' }
+    if ($value -is [bool]) { if ($value) { return 'true' } return 'false' }
+    if ($value -is [string] -or $value -is [char]) { return (Format-WrString ([string]$value)) }
+    if ($value -is [datetime]) {
+        return (Format-WrString $value.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', $Invariant))
+    }
+    if ($value -is [double] -or $value -is [single]) {
+        if ([double]::IsNaN($value) -or [double]::IsInfinity($value)) { return 'null' }
+        return ([double]$value).ToString('R', $Invariant)
+    }
+    if ($value -is [ValueType]) { return ([string]::Format($Invariant, '{0}', $value)) }
+    if ($value -is [Collections.IDictionary]) {
+        $parts = New-Object System.Collections.ArrayList
+        foreach ($key in $value.Keys) {
+            [void]$parts.Add((Format-WrString ([string]$key)) + ':' + (Format-WrJson $value[$key]))
+        }
+        return '{' + [string]::Join(',', [string[]]$parts.ToArray()) + '}'
+    }
+    if ($value -is [Collections.IEnumerable]) {
+        $parts = New-Object System.Collections.ArrayList
+        foreach ($item in $value) { [void]$parts.Add((Format-WrJson $item)) }
+        return '[' + [string]::Join(',', [string[]]$parts.ToArray()) + ']'
+    }
+    return (Format-WrString ([string]$value))
+}
+
+function Add-WrError([string]$section, $err) {
+    [void]$Errors.Add($section + ': ' + [string]$err)
+}
+
+function Get-WrOs {
+    $os = Get-WmiObject Win32_OperatingSystem
+    $arch = $env:PROCESSOR_ARCHITEW6432
+    if (-not $arch) { $arch = $env:PROCESSOR_ARCHITECTURE }
+    $boot = $null
+    try { $boot = [Management.ManagementDateTimeConverter]::ToDateTime($os.LastBootUpTime) } catch { Add-WrError 'boot_time' $_ }
+    return @{
+        caption = $os.Caption; version = $os.Version; csd_version = $os.CSDVersion
+        sp = $os.ServicePackMajorVersion; product_type = $os.ProductType; processor_architecture = $arch
+        boot_time = $boot
+    }
+}
+
+function Get-WrFileVersion([string]$path) {
+    $full = [Environment]::ExpandEnvironmentVariables($path)
+    if (-not [IO.File]::Exists($full)) { return $null }
+    $info = [Diagnostics.FileVersionInfo]::GetVersionInfo($full)
+    return ('{0}.{1}.{2}.{3}' -f $info.FileMajorPart, $info.FileMinorPart, $info.FileBuildPart, $info.FilePrivatePart)
+}
+
+function Split-WrRegistryPath([string]$path) {
+    $rest = $path.Substring($path.IndexOf('\') + 1)
+    $cut = $rest.LastIndexOf('\')
+    return @($rest.Substring(0, $cut), $rest.Substring($cut + 1))
+}
+
+function Get-WrRegistryValue([string]$path) {
+    $parts = Split-WrRegistryPath $path
+    $key = [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey($parts[0])
+    if ($null -eq $key) { return $null }
+    try { return $key.GetValue($parts[1]) } finally { $key.Close() }
+}
+
+function Test-WrRegistryKey([string]$path) {
+    $key = [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey($path.Substring($path.IndexOf('\') + 1))
+    if ($null -eq $key) { return $false }
+    $key.Close()
+    return $true
+}
+
+function Get-WrCbsPackages($prefixes) {
+    $found = New-Object System.Collections.ArrayList
+    $root = [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey('SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages')
+    if ($null -eq $root) { return ,$found }
+    try {
+        foreach ($name in $root.GetSubKeyNames()) {
+            foreach ($prefix in $prefixes) {
+                if ($name.StartsWith([string]$prefix, [StringComparison]::OrdinalIgnoreCase)) {
+                    $key = $root.OpenSubKey($name)
+                    [void]$found.Add(@{ package = $name; state = $key.GetValue('CurrentState') })
+                    $key.Close()
+                    break
+                }
+            }
+        }
+    } finally { $root.Close() }
+    return ,$found  # the comma keeps PowerShell from unrolling an empty or one-item list
+}
+
+function Get-WrQfe {
+    $rows = New-Object System.Collections.ArrayList
+    foreach ($q in @(Get-WmiObject Win32_QuickFixEngineering)) {
+        [void]$rows.Add(@{
+            id = $q.GetPropertyValue('HotFixID'); sp_in_effect = $q.GetPropertyValue('ServicePackInEffect')
+            installed_on = $q.GetPropertyValue('InstalledOn'); description = $q.GetPropertyValue('Description')
+        })
+    }
+    return ,$rows
+}
+
+function Get-WrServices($names, $imagePatterns) {
+    $found = @{}
+    foreach ($svc in @(Get-WmiObject Win32_Service)) {
+        $match = $names -contains $svc.Name
+        foreach ($pattern in $imagePatterns) {
+            if ($svc.PathName -and $svc.PathName.IndexOf([string]$pattern, [StringComparison]::OrdinalIgnoreCase) -ge 0) { $match = $true }
+        }
+        if ($match) { $found[$svc.Name] = @{ pid = $svc.ProcessId; state = $svc.State; path = $svc.PathName } }
+    }
+    return $found
+}
+
+function Get-WrProcessMetrics($process) {
+    return @{ pid = $process.Id; private_bytes = $process.PrivateMemorySize64; working_set = $process.WorkingSet64; handles = $process.HandleCount }
+}
+
+function Get-WrProcesses($names) {
+    $found = @{}
+    foreach ($name in $names) {
+        $base = [IO.Path]::GetFileNameWithoutExtension([string]$name)
+        $list = New-Object System.Collections.ArrayList
+        foreach ($p in [Diagnostics.Process]::GetProcessesByName($base)) { [void]$list.Add((Get-WrProcessMetrics $p)) }
+        $found[[string]$name] = $list
+    }
+    return $found
+}
+
+$PoolTagSource = @'
+using System;
+using System.Runtime.InteropServices;
+namespace WinRemedy {
+    public static class PoolTags {
+        [DllImport("ntdll.dll")]
+        static extern int NtQuerySystemInformation(int infoClass, IntPtr buffer, int length, out int needed);
+        // SystemPoolTagInformation (22): ULONG Count, then SYSTEM_POOLTAG entries from offset IntPtr.Size.
+        // Entry: x86 28 bytes, NonPagedUsed at 0x18; x64 40 bytes, NonPagedUsed at 0x20.
+        public static long NonPagedBytes(string tag) {
+            int size = 0x40000;
+            for (int attempt = 0; attempt < 8; attempt++) {
+                IntPtr buffer = Marshal.AllocHGlobal(size);
+                try {
+                    int needed;
+                    int status = NtQuerySystemInformation(22, buffer, size, out needed);
+                    if (status == -1073741820) { size = Math.Max(size * 2, needed + 0x1000); continue; }
+                    if (status != 0) { throw new InvalidOperationException("NtQuerySystemInformation status 0x" + status.ToString("X8")); }
+                    int count = Marshal.ReadInt32(buffer);
+                    int entry = IntPtr.Size == 8 ? 40 : 28;
+                    int used = IntPtr.Size == 8 ? 0x20 : 0x18;
+                    long first = buffer.ToInt64() + IntPtr.Size;
+                    byte[] name = new byte[4];
+                    for (int i = 0; i < count; i++) {
+                        IntPtr item = new IntPtr(first + (long)i * entry);
+                        Marshal.Copy(item, name, 0, 4);
+                        if (System.Text.Encoding.ASCII.GetString(name) == tag) {
+                            return IntPtr.Size == 8 ? Marshal.ReadInt64(item, used) : (long)(uint)Marshal.ReadInt32(item, used);
+                        }
+                    }
+                    return 0;
+                } finally { Marshal.FreeHGlobal(buffer); }
+            }
+            throw new InvalidOperationException("pool tag buffer kept growing");
+        }
+    }
+}
+'@
+
+function Get-WrIndicator($indicator, $services) {
+    $kind = [string]$indicator['kind']
+    $target = [string]$indicator['target']
+    $metric = [string]$indicator['metric']
+    if ($kind -eq 'counter') {
+        $memory = Get-WmiObject Win32_PerfRawData_PerfOS_Memory
+        return [double]$memory.PoolNonpagedBytes
+    }
+    if ($kind -eq 'pool_tag') { return [double][WinRemedy.PoolTags]::NonPagedBytes($target) }
+    $processes = @()
+    if ($kind -eq 'service_process') {
+        if (-not $services.ContainsKey($target) -or -not $services[$target]['pid']) { return $null }
+        $processes = @([Diagnostics.Process]::GetProcessById([int]$services[$target]['pid']))
+    } else {
+        $processes = @([Diagnostics.Process]::GetProcessesByName([IO.Path]::GetFileNameWithoutExtension($target)))
+    }
+    if ($processes.Count -eq 0) { return $null }
+    $total = 0.0
+    foreach ($p in $processes) { $total += [double](Get-WrProcessMetrics $p)[$metric] }
+    return $total
+}
+
+function Get-WrSamples($indicators, $count, $interval, $services) {
+    $epoch = New-Object DateTime 1970, 1, 1, 0, 0, 0, ([DateTimeKind]::Utc)
+    $series = @{}
+    foreach ($indicator in $indicators) { $series[[string]$indicator['id']] = New-Object System.Collections.ArrayList }
+    for ($i = 0; $i -lt $count; $i++) {
+        if ($i -gt 0) { Start-Sleep -Milliseconds ([int]($interval * 1000)) }
+        $t = ([DateTime]::UtcNow - $epoch).TotalSeconds
+        foreach ($indicator in $indicators) {
+            $id = [string]$indicator['id']
+            try {
+                $value = Get-WrIndicator $indicator $services
+                if ($null -ne $value) { [void]$series[$id].Add(@($t, $value)) }
+            } catch { Add-WrError ('indicator ' + $id) $_ }
+        }
+    }
+    return $series
+}
+
+$Result = @{ script = 'collect'; errors = $Errors }
+$Result['powershell_version'] = $PSVersionTable.PSVersion.ToString()
+$Result['clr_version'] = $PSVersionTable.CLRVersion.ToString()
+try { $Result['os'] = Get-WrOs } catch { Add-WrError 'os' $_ }
+
+$files = @{}
+foreach ($path in @($Query['files'])) {
+    try { $files[[string]$path] = Get-WrFileVersion $path } catch { Add-WrError ('file ' + $path) $_ }
+}
+$Result['files'] = $files
+
+$values = @{}
+foreach ($path in @($Query['registry_values'])) {
+    try { $values[[string]$path] = Get-WrRegistryValue $path } catch { Add-WrError ('registry ' + $path) $_ }
+}
+$Result['registry_values'] = $values
+
+$keys = @{}
+foreach ($path in @($Query['registry_keys'])) {
+    try { $keys[[string]$path] = Test-WrRegistryKey $path } catch { Add-WrError ('registry key ' + $path) $_ }
+}
+$Result['registry_keys'] = $keys
+
+try { $Result['cbs'] = Get-WrCbsPackages @($Query['cbs_prefixes']) } catch { Add-WrError 'cbs' $_ }
+try { $Result['qfe'] = Get-WrQfe } catch { Add-WrError 'qfe' $_ }
+$services = @{}
+try { $services = Get-WrServices @($Query['services']) @($Query['service_images']) } catch { Add-WrError 'services' $_ }
+$Result['services'] = $services
+try { $Result['processes'] = Get-WrProcesses @($Query['processes']) } catch { Add-WrError 'processes' $_ }
+
+$indicators = @($Query['indicators'])
+$needsPoolTags = $false
+foreach ($indicator in $indicators) { if ($indicator['kind'] -eq 'pool_tag') { $needsPoolTags = $true } }
+if ($needsPoolTags) {
+    try { Add-Type -TypeDefinition $PoolTagSource -Language CSharp } catch { Add-WrError 'pool_tags' $_ }
+}
+if ($indicators.Count -gt 0) {
+    $Result['samples'] = Get-WrSamples $indicators ([int]$Query['samples']) ([double]$Query['interval']) $services
+}
+$Result['collected_at'] = [DateTime]::UtcNow
+Write-Output ('@@WINREMEDY@@' + (Format-WrJson $Result))
