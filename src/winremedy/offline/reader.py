@@ -46,7 +46,7 @@ def parse_facts_text(text: str, name: str) -> list[HostFacts]:
     if not stripped:
         raise FactsError(f"{name}: the file is empty; {EXPECTED_FORMATS}")
     if stripped[0] in "[{":
-        return _parse_json(stripped, name)
+        return _parse_json(text, name)
     if looks_like_qfe(text):
         return parse_qfe(text, name)
     if looks_like_systeminfo(text):
