@@ -1,0 +1,332 @@
+"""Command-line dispatch: what a host answers to a WinRS command, without ever executing it.
+
+Three kinds of command are understood:
+
+* cmd.exe built-ins and tiny tools (``hostname``, ``ver``, ``ipconfig``,
+  ``whoami``, ``cmd /c ...``), answered as cmd.exe would;
+* ``powershell ... -EncodedCommand X`` (decoded, UTF-16LE base64; Ansible
+  wraps twice and adds exit-code lines, which are unwrapped) and
+  ``powershell ... -Command -`` (script read from stdin);
+* the project's own scripts, recognised by identity: a first line
+  ``# winremedy-script: <name> <version>`` and parameters as data in a line
+  ``$WinRemedyArgs = '<base64 of UTF-8 JSON>'``. Handlers are registered
+  with :func:`register_script`.
+
+Anything else fails the way a host fails on an unknown command. ``ver`` is a
+cmd.exe built-in, so inside PowerShell it is unknown (``cmd /c ver`` works).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+from typing import TYPE_CHECKING, Any, Callable
+from xml.sax.saxutils import escape
+
+from .api import CommandResult
+
+if TYPE_CHECKING:
+    from .host import EmulatedHost
+
+ScriptHandler = Callable[["EmulatedHost", dict[str, Any]], CommandResult]
+
+_log = logging.getLogger(__name__)
+_SCRIPTS: dict[str, ScriptHandler] = {}
+_IDENTITY_RE = re.compile(r"^#\s*winremedy-script:\s*(\S+)\s+(\S+)\s*$")
+_ARGS_RE = re.compile(r"^\s*\$WinRemedyArgs\s*=\s*'([A-Za-z0-9+/=\s]*)'\s*;?\s*$", re.MULTILINE)
+_TOKEN_RE = re.compile(r'(?:"[^"]*"|[^\s"])+')
+# Lines Ansible and pywinrm wrap around a raw command; they change nothing the lab answers.
+_WRAPPER_RES = (
+    re.compile(r"^Set-StrictMode -Version Latest$", re.IGNORECASE),
+    re.compile(r"^If \(-not \$\?\) \{.*\}$", re.IGNORECASE),
+    re.compile(r"^try \{ \[Console\]::OutputEncoding = .*\} catch \{\}$", re.IGNORECASE),
+    re.compile(r"^\$ProgressPreference\s*=\s*'SilentlyContinue'$", re.IGNORECASE),
+)
+_EXTERNAL_TOOLS = ("hostname", "ipconfig", "whoami", "cmd")  # programs, so PowerShell finds them too
+
+# PowerShell.exe parameters: name -> takes a value. Aliases first, then unique prefixes, as powershell.exe resolves them.
+_PS_PARAMETERS = {
+    "encodedcommand": True,
+    "executionpolicy": True,
+    "command": True,
+    "file": True,
+    "inputformat": True,
+    "outputformat": True,
+    "windowstyle": True,
+    "version": True,
+    "psconsolefile": True,
+    "noprofile": False,
+    "noninteractive": False,
+    "nologo": False,
+    "noexit": False,
+    "sta": False,
+    "mta": False,
+}
+_PS_ALIASES = {"e": "encodedcommand", "ec": "encodedcommand", "enc": "encodedcommand", "ep": "executionpolicy",
+               "ex": "executionpolicy", "c": "command", "f": "file"}
+
+
+def register_script(name: str, handler: ScriptHandler) -> None:
+    """Answer the project script ``name`` (any version) with ``handler(host, params)``."""
+    _SCRIPTS[name] = handler
+
+
+def unregister_script(name: str) -> None:
+    _SCRIPTS.pop(name, None)
+
+
+def encode_args(params: dict[str, Any]) -> str:
+    """The ``$WinRemedyArgs`` line for ``params``: how the project's scripts receive their data."""
+    data = base64.b64encode(json.dumps(params).encode("utf-8")).decode("ascii")
+    return f"$WinRemedyArgs = '{data}'"
+
+
+def wants_stdin(host: EmulatedHost, command: str, arguments: list[str]) -> bool:
+    """True for ``powershell -Command -`` and ``powershell -``: the script comes on stdin."""
+    tokens = _split(" ".join([command, *arguments]))
+    if not tokens or _program(tokens[0]) != "powershell" or host.spec.powershell is None:
+        return False
+    return _parse_powershell(tokens[1:]).from_stdin
+
+
+def dispatch(host: EmulatedHost, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
+    return _run_line(host, " ".join([command, *arguments]).strip(), stdin)
+
+
+# --- cmd.exe -------------------------------------------------------------------------------------
+
+
+def _run_line(host: EmulatedHost, line: str, stdin: bytes) -> CommandResult:
+    tokens = _split(line)
+    if not tokens:
+        return _ok("")
+    program = _program(tokens[0])
+    if program == "cmd":
+        rest = re.split(r"(?i)\s/[ck]\s+", f" {line} ", maxsplit=1)
+        return _run_line(host, rest[1].strip(), stdin) if len(rest) == 2 else _ok(_cmd_banner(host))
+    if program == "powershell" and host.spec.powershell is not None:
+        return _powershell(host, tokens[1:], stdin)
+    builtin = _BUILTINS.get(program)
+    if builtin is not None:
+        return _ok(builtin(host, tokens[1:]))
+    return _fail(f"'{_unquote(tokens[0])}' is not recognized as an internal or external command,\r\n"
+                 "operable program or batch file.\r\n")
+
+
+def _hostname(host: EmulatedHost, _: list[str]) -> str:
+    return f"{host.name}\r\n"
+
+
+def _ver(host: EmulatedHost, _: list[str]) -> str:
+    return f"\r\nMicrosoft Windows [Version {host.profile.version}]\r\n"
+
+
+def _whoami(host: EmulatedHost, _: list[str]) -> str:
+    return f"{host.name}\\{host.spec.user}".lower() + "\r\n"
+
+
+def _cmd_banner(host: EmulatedHost) -> str:
+    return f"Microsoft Windows [Version {host.profile.version}]\r\n"
+
+
+def _ipconfig(host: EmulatedHost, _: list[str]) -> str:
+    if host.profile.is_2003:
+        rows = [
+            "        Connection-specific DNS Suffix  . : ",
+            f"        IP Address. . . . . . . . . . . . : {host.address}",
+            "        Subnet Mask . . . . . . . . . . . : 255.0.0.0",
+            "        Default Gateway . . . . . . . . . : ",
+        ]
+    else:
+        rows = [
+            "   Connection-specific DNS Suffix  . : ",
+            f"   Link-local IPv6 Address . . . . . : fe80::{host.port:x}:1%11",
+            f"   IPv4 Address. . . . . . . . . . . : {host.address}",
+            "   Subnet Mask . . . . . . . . . . . : 255.0.0.0",
+            "   Default Gateway . . . . . . . . . : ",
+        ]
+    return "\r\n".join(["", "Windows IP Configuration", "", "", "Ethernet adapter Local Area Connection:", "", *rows]) + "\r\n"
+
+
+_BUILTINS: dict[str, Callable[[EmulatedHost, list[str]], str]] = {
+    "hostname": _hostname,
+    "ver": _ver,
+    "whoami": _whoami,
+    "ipconfig": _ipconfig,
+}
+
+
+# --- powershell.exe ------------------------------------------------------------------------------
+
+
+class _PsInvocation:
+    def __init__(self) -> None:
+        self.script: str | None = None
+        self.file: str | None = None
+        self.from_stdin = False
+        self.encoded = False
+        self.error: str | None = None
+
+
+def _parse_powershell(args: list[str]) -> _PsInvocation:
+    call = _PsInvocation()
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "-":
+            call.from_stdin = True
+            return call
+        if not arg.startswith(("-", "/")):
+            call.script = " ".join(args[i:])  # bare text is the command
+            return call
+        name = _ps_parameter(arg[1:].lower())
+        if name is None:
+            call.error = f"-{arg[1:]} : The term '{arg}' is not a valid parameter."
+            return call
+        value = args[i + 1] if i + 1 < len(args) else None
+        if name == "command":
+            rest = args[i + 1:]
+            call.from_stdin = rest == ["-"]
+            call.script = None if call.from_stdin else " ".join(rest)
+            return call
+        if name == "encodedcommand":
+            call.encoded = True
+            call.script = _decode_command(value or "")
+            if call.script is None:
+                call.error = ("Cannot process the command because the value specified with -EncodedCommand "
+                              "is not properly encoded. The value must be Base64 encoded.")
+        elif name == "file":
+            call.file = _unquote(value or "")
+        i += 2 if _PS_PARAMETERS[name] else 1
+    return call
+
+
+def _ps_parameter(text: str) -> str | None:
+    if text in _PS_ALIASES:
+        return _PS_ALIASES[text]
+    matches = [name for name in _PS_PARAMETERS if name.startswith(text)] if text else []
+    return matches[0] if len(matches) == 1 else None
+
+
+def _decode_command(value: str) -> str | None:
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-16-le")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _powershell(host: EmulatedHost, args: list[str], stdin: bytes) -> CommandResult:
+    call = _parse_powershell(args)
+    if call.error:
+        return _fail(call.error + "\r\n")
+    if call.file is not None:
+        data = host.fs.read(call.file)
+        if data is None:
+            return _fail(f"The argument '{call.file}' to the -File parameter does not exist. "
+                         "Provide the path to an existing '.ps1' file as an argument to the -File parameter.\r\n")
+        return _run_script(host, _text(data), stdin, call.encoded)
+    if call.from_stdin:
+        return _run_script(host, _text(stdin), b"", call.encoded)
+    return _run_script(host, call.script or "", stdin, call.encoded)
+
+
+def _run_script(host: EmulatedHost, script: str, stdin: bytes, clixml: bool) -> CommandResult:
+    identity = _project_script(script)
+    if identity is not None:
+        return _run_project_script(host, script, *identity)
+    lines = [line.strip() for line in script.splitlines() if line.strip()]
+    lines = [line for line in lines if not any(r.match(line) for r in _WRAPPER_RES)]
+    if not lines:
+        return _ok("")
+    if len(lines) == 1:
+        tokens = _split(lines[0])
+        program = _program(tokens[0])
+        if program == "powershell" or program in _EXTERNAL_TOOLS:
+            return _run_line(host, lines[0], stdin)
+    return _not_recognized(_unquote(_split(lines[0])[0]), clixml)
+
+
+def _not_recognized(term: str, clixml: bool) -> CommandResult:
+    message = (
+        f"The term '{term}' is not recognized as the name of a cmdlet, function, script file, or operable "
+        "program. Check the spelling of the name, or if a path was included, verify that the path is correct "
+        "and try again.\r\n"
+        f"At line:1 char:{len(term) + 1}\r\n"
+        f"+ {term} <<<< \r\n"
+        f"    + CategoryInfo          : ObjectNotFound: ({term}:String) [], CommandNotFoundException\r\n"
+        "    + FullyQualifiedErrorId : CommandNotFoundException\r\n"
+    )
+    return CommandResult(b"", (_clixml(message) if clixml else message).encode("utf-8"), 1)
+
+
+def _clixml(message: str) -> str:
+    """PowerShell's serialised error stream, as it reaches stderr when the command was encoded."""
+    parts = "".join(
+        f'<S S="Error">{escape(line)}_x000D__x000A_</S>' for line in message.rstrip("\r\n").split("\r\n")
+    )
+    return f'#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">{parts}</Objs>'
+
+
+# --- the project's scripts -----------------------------------------------------------------------
+
+
+def _project_script(script: str) -> tuple[str, str] | None:
+    for line in script.splitlines():
+        if line.strip():
+            match = _IDENTITY_RE.match(line.strip().lstrip("\ufeff"))
+            return (match.group(1), match.group(2)) if match else None
+    return None
+
+
+def _run_project_script(host: EmulatedHost, script: str, name: str, version: str) -> CommandResult:
+    key = f"{name} {version}"
+    host.counters.scripts[key] = host.counters.scripts.get(key, 0) + 1
+    handler = _SCRIPTS.get(name)
+    if handler is None:
+        return _fail(f"winremedy lab: no handler is registered for script {key}\r\n")
+    match = _ARGS_RE.search(script)
+    try:
+        params = json.loads(base64.b64decode("".join(match.group(1).split()))) if match else {}
+    except ValueError as exc:
+        return _fail(f"winremedy lab: $WinRemedyArgs of {key} is not base64 JSON: {exc}\r\n")
+    if not isinstance(params, dict):
+        return _fail(f"winremedy lab: $WinRemedyArgs of {key} must be a JSON object\r\n")
+    try:
+        return handler(host, params)
+    except Exception as exc:  # a handler bug must not take the WS-Management server down
+        _log.exception("handler for %s failed on %s", key, host.name)
+        return _fail(f"winremedy lab: handler for {key} failed: {exc}\r\n")
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _split(line: str) -> list[str]:
+    return _TOKEN_RE.findall(line)
+
+
+def _unquote(token: str) -> str:
+    return token.replace('"', "")
+
+
+def _program(token: str) -> str:
+    """``"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"`` -> ``powershell``."""
+    name = _unquote(token).replace("/", "\\").rsplit("\\", 1)[-1].lower()
+    return name[:-4] if name.endswith(".exe") else name
+
+
+def _text(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def _ok(stdout: str) -> CommandResult:
+    return CommandResult(stdout.encode("utf-8"), b"", 0)
+
+
+def _fail(stderr: str) -> CommandResult:
+    return CommandResult(b"", stderr.encode("utf-8"), 1)

@@ -1,0 +1,443 @@
+"""An emulated Windows host: the model behind one lab port.
+
+Everything is evaluated lazily from the lab clock: a reboot records when the
+host goes down and when it comes back, and the first question asked after
+that instant (``is_up``, ``run``, ``facts``...) finishes the boot: pending
+updates reach their files, processes restart with new PIDs, leaks start over.
+
+Install model (the remediation issue drives it through :meth:`EmulatedHost.install`):
+an update that needs a restart is registered at once (CBS 0x60 plus
+``RebootPending``, or update.exe keys plus ``PendingFileRenameOperations`` on
+2003) and changes its files at the next boot; one that needs none (KB903927)
+changes them at once, but a running process keeps the old code until it restarts.
+See ``registration`` for how installs show in QFE and the registry.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ..facts import CbsState, HostFacts, Sample, normalize_kb
+from ..versions import WinVersion
+from . import cmdline, registration, updates
+from .api import CommandResult, Counters, WireFault
+from .clock import Clock, iso
+from .dynamics import (
+    NONPAGED_POOL,
+    NSI_PRIVATE_BYTES,
+    POOL_NSPC,
+    RTCSRV_PRIVATE_BYTES,
+    Indicators,
+    LeakEpoch,
+    LeakSpec,
+    Scenario,
+)
+from .faults import FaultInjector, FaultSpec
+from .filesystem import FileSystem
+from .profiles import ALL_PATHS, OsProfile, PatchLevel
+
+LCS_PRODUCTS = ("lcs2003", "lcs2005")
+LOOPBACK = "127.0.0.1"
+_CLR_VERSIONS = {"6.1.7601": "2.0.50727.5420", "6.1.7600": "2.0.50727.4927"}
+_CLR_LEGACY = "2.0.50727.3053"  # .NET 2.0 SP2, as WMF 2.0 needs on Vista/2008/2003
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """What the fleet file says about one host."""
+
+    name: str
+    profile: OsProfile
+    user: str
+    password: str
+    auth: tuple[str, ...] = ("ntlm", "basic")
+    installed: tuple[str, ...] = ()  # KBs in place (and applied) before the lab starts
+    pending: tuple[str, ...] = ()  # KBs installed, waiting for a restart, when the lab starts
+    products: tuple[str, ...] = ()
+    leak: LeakSpec = LeakSpec()
+    faults: FaultSpec = FaultSpec()
+    powershell: str | None = "2.0"
+    patch_level: PatchLevel = "base"
+    syn_attack_protect: int | None = None
+    seed: int = 0
+
+    @property
+    def has_lcs(self) -> bool:
+        return any(p in LCS_PRODUCTS for p in self.products)
+
+
+class InstallOutcome(str, enum.Enum):
+    """What an installer reports; the install steps map it to each installer's exit code."""
+
+    INSTALLED = "installed"
+    REBOOT_REQUIRED = "reboot_required"
+    ALREADY_INSTALLED = "already_installed"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@dataclass
+class Installation:
+    kb: str
+    installed_at: float  # host time
+    effective_at: float | None = None  # when its files took effect; None while a restart is pending
+
+
+@dataclass
+class Process:
+    name: str
+    pid: int
+    started_at: float
+    private_bytes: int
+    working_set: int
+    handles: int
+    command_line: str = ""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    display_name: str
+    process: str  # key into the host's processes
+    state: str = "Running"
+
+
+@dataclass
+class ScheduledTask:
+    """A task registered with schtasks / Schedule.Service; the install steps give it behaviour."""
+
+    name: str
+    command: str
+    run_as: str = "SYSTEM"
+    state: str = "Ready"
+    last_result: int = 267011  # SCHED_S_TASK_HAS_NOT_RUN
+
+
+# process key -> (image name, command line, private MB, handles); indicator processes take their
+# private bytes from the leak model instead.
+_PROCESSES: dict[str, tuple[str, str, float, int]] = {
+    "system": ("System", "", 0.1, 500),
+    "smss": ("smss.exe", "\\SystemRoot\\System32\\smss.exe", 0.3, 30),
+    "csrss": ("csrss.exe", "%SystemRoot%\\system32\\csrss.exe", 1.8, 400),
+    "services": ("services.exe", "C:\\Windows\\system32\\services.exe", 4.5, 220),
+    "lsass": ("lsass.exe", "C:\\Windows\\system32\\lsass.exe", 3.8, 750),
+    "svchost_netsvc": ("svchost.exe", "C:\\Windows\\System32\\svchost.exe -k NetworkService", 9.5, 480),
+    "svchost_localsvc": ("svchost.exe", "C:\\Windows\\System32\\svchost.exe -k LocalService", 6.0, 420),
+    "svchost_nonet": ("svchost.exe", "C:\\Windows\\system32\\svchost.exe -k LocalServiceNoNetwork", 12.0, 380),
+    "rtcsrv": ("RTCSrv.exe", '"C:\\Program Files\\Microsoft LC\\Server\\RTCSrv.exe"', 60.0, 900),
+}
+_INDICATOR_OF_PROCESS = {"svchost_localsvc": NSI_PRIVATE_BYTES, "rtcsrv": RTCSRV_PRIVATE_BYTES}
+
+
+class EmulatedHost:
+    """One Windows host of the lab; implements :class:`winremedy.lab.api.LabHost`."""
+
+    max_shells_per_user = 5  # WinRM 2.0 default
+    max_envelope_kb = 150
+
+    def __init__(self, spec: HostSpec, clock: Clock, *, port: int = 0, reboot_downtime: float = 90.0) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.profile = spec.profile
+        self.clock = clock
+        self.address = LOOPBACK
+        self.port = port
+        self.reboot_downtime = reboot_downtime  # host seconds between shutdown and the next boot
+        self.counters = Counters()
+        self.fs = FileSystem()
+        self.tasks: dict[str, ScheduledTask] = {}
+        self.files: dict[str, str] = self.profile.baseline_files(spec.patch_level)
+        self.registry: dict[str, Any] = registration.os_registry(self.profile, spec.syn_attack_protect)
+        self.services = self._services()
+        self.processes: dict[str, Process] = {}
+        self.boot_time = 0.0
+        self._faults = FaultInjector(spec.faults, spec.seed)
+        self._installs: dict[str, Installation] = {}
+        self._qfe_rows: list[registration.QfeRow] = []
+        self._shutdown_at: float | None = None
+        self._back_at: float | None = None
+        self._boots = 0
+        self.indicators = Indicators(spec.seed, spec.leak, self._indicator_names(), self.profile.is_2003)
+
+        rng = random.Random(spec.seed)
+        now = clock.now()
+        first_boot = float(int(now - rng.uniform(3600, 3 * 86400)))
+        self._qfe_rows = registration.baseline_qfe(self.profile, spec.powershell, first_boot - 200 * 86400)
+        for age, kb in enumerate(spec.installed, start=1):
+            self._install(kb, first_boot - age * 86400)
+        self._boot(first_boot)
+        for kb in spec.pending:
+            self._install(kb, now)
+
+    # --- LabHost -------------------------------------------------------------------------------
+
+    def is_up(self) -> bool:
+        if self.spec.faults.unreachable:
+            return False
+        self._settle()
+        return self._shutdown_at is None or self.clock.now() < self._shutdown_at
+
+    def check_password(self, user: str, password: str) -> bool:
+        if self.spec.faults.bad_auth:
+            return False
+        return user.split("\\")[-1].lower() == self.spec.user.lower() and password == self.spec.password
+
+    def nt_credentials(self) -> list[tuple[str, str, str]]:
+        if self.spec.faults.bad_auth:
+            return []
+        return [("", self.spec.user, self.spec.password), (self.name.upper(), self.spec.user, self.spec.password)]
+
+    def accepts_auth(self, mechanism: str) -> bool:
+        return mechanism.lower() in self.spec.auth
+
+    def next_fault(self, action: str) -> WireFault | None:
+        fault = self._faults.next_fault(action)
+        if fault is not None:
+            self.counters.faults += 1
+        return fault
+
+    def wants_stdin(self, command: str, arguments: list[str]) -> bool:
+        return cmdline.wants_stdin(self, command, arguments)
+
+    def run(self, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
+        self._settle()
+        result = cmdline.dispatch(self, command, arguments, stdin)
+        result.delay += self.spec.faults.slow
+        return result
+
+    # --- updates and reboots ------------------------------------------------------------------
+
+    def install(self, kb: str) -> InstallOutcome:
+        """Install an update now (host time); counts as an install when it changes anything."""
+        self._settle()
+        outcome = self._install(kb, self.clock.now())
+        if outcome in (InstallOutcome.INSTALLED, InstallOutcome.REBOOT_REQUIRED):
+            self.counters.installs += 1
+        return outcome
+
+    def reboot(self, delay: float = 0.0) -> bool:
+        """Schedule a restart in ``delay`` host seconds; False if one is already scheduled (as rc 1190)."""
+        self._settle()
+        if self._shutdown_at is not None:
+            return False
+        self._shutdown_at = self.clock.now() + delay
+        self._back_at = math.inf if self.spec.faults.no_return else self._shutdown_at + self.reboot_downtime
+        self.counters.reboots += 1
+        return True
+
+    def restart_service(self, name: str) -> bool:
+        """Restart a service's process (new PID, code reloaded); False if there is no such service."""
+        self._settle()
+        service = self.services.get(name.lower())
+        if service is None:
+            return False
+        now = self.clock.now()
+        rng = random.Random(f"{self.spec.seed}:{name}:{now}")
+        self.processes[service.process] = self._start_process(service.process, now, rng)
+        return True
+
+    def installed(self) -> dict[str, Installation]:
+        return dict(self._installs)
+
+    def pending_reboot(self) -> list[str]:
+        self._settle()
+        return registration.pending_reasons(self.registry)
+
+    # --- what a collector reads ---------------------------------------------------------------
+
+    def indicator(self, name: str, t: float | None = None) -> int:
+        """A leak indicator (bytes) at host time ``t`` (default now)."""
+        self._settle()
+        return int(self.indicators.value(name, self.clock.now() if t is None else t, self._epoch(name)))
+
+    def process_snapshot(self) -> list[Process]:
+        """Processes with their memory as of now (the leaking ones grown)."""
+        self._settle()
+        snapshot = []
+        for key, process in self.processes.items():
+            indicator = _INDICATOR_OF_PROCESS.get(key)
+            if indicator in self.indicators.names:
+                private = self.indicator(indicator)
+                grown = max(0, private - process.private_bytes)
+                process = Process(
+                    process.name,
+                    process.pid,
+                    process.started_at,
+                    private,
+                    int(private * 1.15),
+                    process.handles + grown // 65536,
+                    process.command_line,
+                )
+            snapshot.append(process)
+        return snapshot
+
+    def pool_tags(self) -> dict[str, int]:
+        """Nonpaged bytes per pool tag (only the tags the audit asks about)."""
+        return {"NSpc": self.indicator(POOL_NSPC)} if POOL_NSPC in self.indicators.names else {}
+
+    def qfe(self) -> list[registration.QfeRow]:
+        self._settle()
+        return list(self._qfe_rows)
+
+    def facts(self, sample_times: Sequence[float] | None = None) -> dict[str, Any]:
+        """The model's state in the HostFacts JSON shape (``HostFacts.from_dict`` accepts it)."""
+        self._settle()
+        now = self.clock.now()
+        times = list(sample_times) if sample_times else [now]
+        hotfixes = [row.as_hotfix() for row in self._qfe_rows]
+        for kb in self._installs:
+            hotfixes += registration.registered_hotfixes(kb, self.profile, self.registry)
+        facts = HostFacts(
+            host=self.name,
+            os=self.profile.os_info(),
+            source="lab",
+            collected_at=iso(now),
+            powershell_version=self.spec.powershell,
+            clr_version=self._clr_version(),
+            files=dict.fromkeys(ALL_PATHS) | self.files,
+            hotfixes=hotfixes,
+            products=list(self.spec.products),
+            registry=dict(self.registry),
+            pending_reboot=registration.pending_reasons(self.registry),
+            boot_time=iso(self.boot_time),
+            samples={
+                name: [Sample(t, float(self.indicators.value(name, t, self._epoch(name)))) for t in times]
+                for name in self.indicators.names
+            },
+        )
+        return facts.to_dict()
+
+    def status(self) -> dict[str, Any]:
+        """A compact view for ``lab status``: state and counters."""
+        up = self.is_up()
+        return {
+            "name": self.name,
+            "port": self.port,
+            "up": up,
+            "os": self.profile.family,
+            "sp": self.profile.sp,
+            "arch": self.profile.arch,
+            "installed": sorted(kb for kb, i in self._installs.items() if i.effective_at is not None),
+            "pending": sorted(kb for kb, i in self._installs.items() if i.effective_at is None),
+            "files": dict(self.files),
+            "boot_time": iso(self.boot_time),
+            "pending_reboot": registration.pending_reasons(self.registry),
+            "leak": self.spec.leak.scenario.value,
+            "leaking": self._leaking(),
+            "counters": vars(self.counters) | {"scripts": dict(self.counters.scripts)},
+        }
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _settle(self) -> None:
+        """Finish a reboot whose downtime is over."""
+        if self._back_at is not None and self.clock.now() >= self._back_at:
+            back = self._back_at
+            self._shutdown_at = self._back_at = None
+            self._boot(back)
+
+    def _install(self, kb_text: str, at: float) -> InstallOutcome:
+        kb = normalize_kb(kb_text)
+        if kb is None:
+            raise ValueError(f"not a KB id: {kb_text!r}")
+        if kb in self._installs:
+            return InstallOutcome.ALREADY_INSTALLED
+        hotfix = updates.known(kb)
+        if hotfix is not None and not hotfix.applies_to(self.profile):
+            return InstallOutcome.NOT_APPLICABLE
+        restart = hotfix is not None and hotfix.restart
+        self._installs[kb] = Installation(kb, at)
+        state = CbsState.INSTALL_PENDING if restart else CbsState.INSTALLED
+        self.registry.update(registration.install_registry(kb, self.profile, at, state))
+        if self.profile.is_2003:
+            self._qfe_rows.append(registration.qfe_row(kb, self.profile, at))
+        if not restart:
+            self._apply(kb, at)
+            return InstallOutcome.INSTALLED
+        renames = sorted(hotfix.fix_files(self.profile)) if hotfix else []
+        self.registry.update(registration.pending_registry(self.profile, renames))
+        return InstallOutcome.REBOOT_REQUIRED
+
+    def _apply(self, kb: str, at: float) -> None:
+        """The update's files take effect (never downgrading a newer file)."""
+        installation = self._installs[kb]
+        installation.effective_at = at
+        hotfix = updates.known(kb)
+        for path, version in (hotfix.fix_files(self.profile) if hotfix else {}).items():
+            current = self.files.get(path)
+            if current is None or WinVersion.parse(version) > WinVersion.parse(current):
+                self.files[path] = version
+        if not self.profile.is_2003:
+            self.registry.update(registration.install_registry(kb, self.profile, installation.installed_at, CbsState.INSTALLED))
+            self._qfe_rows.append(registration.qfe_row(kb, self.profile, installation.installed_at))
+
+    def _boot(self, at: float) -> None:
+        for kb, installation in self._installs.items():
+            if installation.effective_at is None:
+                self._apply(kb, at)
+        for key in registration.PENDING_REASONS.values():
+            self.registry.pop(key, None)
+        self.boot_time = at
+        self._boots += 1
+        rng = random.Random(f"{self.spec.seed}:boot:{self._boots}")
+        self.processes = {key: self._start_process(key, at, rng) for key in self._process_keys()}
+
+    def _start_process(self, key: str, at: float, rng: random.Random) -> Process:
+        image, command_line, private_mb, handles = _PROCESSES[key]
+        pid = 4 if key == "system" else rng.randrange(200, 6000, 4)
+        private = int(private_mb * 1024 * 1024 * rng.uniform(0.9, 1.1))
+        indicator = _INDICATOR_OF_PROCESS.get(key)
+        if indicator in self.indicators.names:
+            private = int(self.indicators.value(indicator, at, LeakEpoch(at, True)))
+        return Process(image, pid, at, private, int(private * 1.15), handles, command_line)
+
+    def _process_keys(self) -> list[str]:
+        keys = ["system", "smss", "csrss", "services", "lsass", "svchost_netsvc"]
+        if not self.profile.is_2003:
+            keys += ["svchost_localsvc", "svchost_nonet"]
+        if self.spec.has_lcs:
+            keys.append("rtcsrv")
+        return keys
+
+    def _services(self) -> dict[str, Service]:
+        services = [Service("winrm", "Windows Remote Management (WS-Management)", "svchost_netsvc")]
+        if not self.profile.is_2003:
+            services.append(Service("nsi", "Network Store Interface Service", "svchost_localsvc"))
+            services.append(Service("bfe", "Base Filtering Engine", "svchost_nonet"))
+        if self.spec.has_lcs:
+            services.append(Service("rtcsrv", "Live Communications Server", "rtcsrv"))
+        return {s.name: s for s in services}
+
+    def _indicator_names(self) -> tuple[str, ...]:
+        names = [NONPAGED_POOL]
+        if not self.profile.is_2003:
+            names += [NSI_PRIVATE_BYTES, POOL_NSPC]
+        if self.spec.has_lcs:
+            names.append(RTCSRV_PRIVATE_BYTES)
+        return tuple(names)
+
+    def _epoch(self, indicator: str) -> LeakEpoch:
+        """Since when the code behind ``indicator`` has run, and whether that code has the fix."""
+        scenario = self.spec.leak.scenario
+        start = self.boot_time
+        if scenario is Scenario.NSI and "svchost_localsvc" in self.processes:
+            start = self.processes["svchost_localsvc"].started_at
+        elif scenario is Scenario.LCS and "rtcsrv" in self.processes:
+            start = self.processes["rtcsrv"].started_at
+        fix = self.spec.leak.fixed_by
+        installation = self._installs.get(fix) if fix else None
+        fixed = scenario is Scenario.NONE or (
+            installation is not None and installation.effective_at is not None and installation.effective_at <= start
+        )
+        return LeakEpoch(start, fixed)
+
+    def _leaking(self) -> bool:
+        return not self._epoch(NONPAGED_POOL).fixed
+
+    def _clr_version(self) -> str | None:
+        if self.spec.powershell is None:
+            return None
+        return _CLR_VERSIONS.get(self.profile.version, _CLR_LEGACY)
