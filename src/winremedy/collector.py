@@ -1,0 +1,197 @@
+"""The audit query and its answer: what to ask a host, and how to read what it says.
+
+The collector script (``scripts/collect.ps1``) is generic: it reads files,
+registry values and keys, CBS packages, QFE rows, services, processes and
+indicator samples named in a query. This module builds that query from the
+catalog, so adding a KB is adding a YAML file, and turns the script's raw JSON
+into :class:`HostFacts`, so every interpretation (CBS states, "File 1" rows,
+pending-reboot signals, products) lives in Python where it is tested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .catalog import Catalog
+from .errors import ProtocolError
+from .facts import ARCHES, CbsState, HostFacts, Hotfix, OsInfo, Sample, normalize_kb
+from .psdata import decode_frame
+
+_CBS = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing"
+_WU = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update"
+_SESSION = r"HKLM\SYSTEM\CurrentControlSet\Control\Session Manager"
+_COMPUTER = r"HKLM\SYSTEM\CurrentControlSet\Control\ComputerName"
+
+# Pending-reboot signals (reference §3.8): a key that exists, or a value that is set.
+PENDING_REBOOT_KEYS: dict[str, str] = {
+    "cbs_reboot_pending": rf"{_CBS}\RebootPending",
+    "cbs_reboot_in_progress": rf"{_CBS}\RebootInProgress",
+    "cbs_packages_pending": rf"{_CBS}\PackagesPending",
+    "wu_reboot_required": rf"{_WU}\RebootRequired",
+    "wu_post_reboot_reporting": rf"{_WU}\PostRebootReporting",
+}
+PENDING_REBOOT_VALUES: dict[str, str] = {
+    "pending_file_rename": rf"{_SESSION}\PendingFileRenameOperations",
+    "pending_file_rename2": rf"{_SESSION}\PendingFileRenameOperations2",
+    "update_exe_volatile": r"HKLM\SOFTWARE\Microsoft\Updates\UpdateExeVolatile",
+}
+_ACTIVE_NAME = rf"{_COMPUTER}\ActiveComputerName\ComputerName"
+_PENDING_NAME = rf"{_COMPUTER}\ComputerName\ComputerName"
+
+_PROCESSOR_ARCH = {"AMD64": "x64", "X86": "x86", "IA64": "ia64"}
+
+
+@dataclass(frozen=True)
+class ProductProbe:
+    """How a product shows on a host: a service name, a service image, or an installed file."""
+
+    services: tuple[str, ...]
+    images: tuple[str, ...]
+    files: tuple[str, ...]
+
+
+# Live Communications Server 2003/2005 (reference §3.9): RTCSRV.EXE under "Microsoft LC\Server"; the service
+# short name RTCSRV is unverified, so the image path decides as well.
+PRODUCTS: dict[str, ProductProbe] = {
+    "lcs": ProductProbe(
+        services=("RTCSRV",), images=("RTCSRV.EXE",),
+        files=(r"%ProgramFiles%\Microsoft LC\Server\RTCSRV.EXE",),
+    ),
+}
+
+
+def build_query(catalog: Catalog, *, samples: int = 1, interval: float = 0.0) -> dict[str, Any]:
+    """Everything any KB of the catalog needs, in one query: the host's OS is not known before it answers."""
+    if samples < 1 or interval < 0:
+        raise ValueError("samples must be >= 1 and interval >= 0")
+    kbs = list(catalog.kbs.values())
+    indicators = {i.id: i for kb in kbs for i in kb.indicators}
+    files = {row.path for kb in kbs for row in kb.files if row.version and row.path}
+    files |= {path for probe in PRODUCTS.values() for path in probe.files}
+    values = set(PENDING_REBOOT_VALUES.values()) | {_ACTIVE_NAME, _PENDING_NAME}
+    values |= {v.path for kb in kbs for v in kb.registry_values}
+    keys = set(PENDING_REBOOT_KEYS.values()) | {key for kb in kbs for key in kb.registration.registry_keys}
+    services = {i.target for i in indicators.values() if i.kind == "service_process"}
+    services |= {s for probe in PRODUCTS.values() for s in probe.services}
+    return {
+        "files": sorted(files),
+        "registry_values": sorted(values),
+        "registry_keys": sorted(keys),
+        "cbs_prefixes": sorted({kb.registration.cbs_package_prefix for kb in kbs if kb.registration.cbs_package_prefix}),
+        "services": sorted(services),
+        "service_images": sorted({image for probe in PRODUCTS.values() for image in probe.images}),
+        "processes": sorted({i.target for i in indicators.values() if i.kind == "process"}),
+        "indicators": [{"id": i.id, "kind": i.kind, "target": i.target, "metric": i.metric}
+                       for i in sorted(indicators.values(), key=lambda i: i.id)],
+        "samples": samples,
+        "interval": interval,
+    }
+
+
+def parse_collect_output(output: bytes | str, *, host: str) -> HostFacts:
+    """The collector's framed answer as HostFacts; anything malformed is a ProtocolError naming the host."""
+    raw = decode_frame(output, host=host)
+    try:
+        return facts_from_raw(raw, host=host)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProtocolError(f"{host}: collector answer has an unexpected shape: {type(exc).__name__}: {exc}") from None
+
+
+def facts_from_raw(raw: dict[str, Any], *, host: str) -> HostFacts:
+    if not isinstance(raw, dict) or raw.get("script") != "collect":
+        raise ProtocolError(f"{host}: the answer is not from the collect script")
+    registry_values: dict[str, Any] = dict(raw.get("registry_values") or {})
+    registry_keys: dict[str, bool] = dict(raw.get("registry_keys") or {})
+    registry = {**registry_values, **{k: (True if present else None) for k, present in registry_keys.items()}}
+    services: dict[str, Any] = raw.get("services") or {}
+    files: dict[str, str | None] = dict(raw.get("files") or {})
+    return HostFacts(
+        host=host,
+        os=_os_info(raw["os"], host) if raw.get("os") else None,
+        source="winrm",
+        collected_at=_iso(raw.get("collected_at")),
+        powershell_version=raw.get("powershell_version"),
+        clr_version=raw.get("clr_version"),
+        files=files,
+        hotfixes=_qfe(raw.get("qfe")) + _cbs(raw.get("cbs")) + _update_exe(registry_keys),
+        products=_products(services, files),
+        registry=registry,
+        pending_reboot=pending_reboot_reasons(registry_values, registry_keys),
+        boot_time=_iso(raw["os"].get("boot_time")) if raw.get("os") else None,
+        samples={key: [Sample(t=float(t), value=float(v)) for t, v in points]
+                 for key, points in (raw.get("samples") or {}).items()},
+        notes=[str(e) for e in raw.get("errors") or []],
+    )
+
+
+def pending_reboot_reasons(values: dict[str, Any], keys: dict[str, bool]) -> list[str]:
+    """The names of the pending-reboot signals that are raised, in a stable order."""
+    reasons = [name for name, key in PENDING_REBOOT_KEYS.items() if keys.get(key)]
+    for name, path in PENDING_REBOOT_VALUES.items():
+        value = values.get(path)
+        if value not in (None, "", 0, []) and not (name == "update_exe_volatile" and int(value) <= 0):
+            reasons.append(name)
+    active, pending = values.get(_ACTIVE_NAME), values.get(_PENDING_NAME)
+    if active and pending and str(active).lower() != str(pending).lower():
+        reasons.append("computer_rename")
+    return reasons
+
+
+def _os_info(data: dict[str, Any], host: str) -> OsInfo:
+    arch = _PROCESSOR_ARCH.get(str(data.get("processor_architecture") or "").upper())
+    version = str(data["version"])
+    if arch is not None and arch not in ARCHES:
+        raise ProtocolError(f"{host}: unknown processor architecture {data.get('processor_architecture')!r}")
+    return OsInfo(
+        caption=str(data.get("caption") or ""), version=version, sp=int(data.get("sp") or 0), arch=arch,
+        product_type=int(data["product_type"]) if data.get("product_type") is not None else None,
+        csd_version=data.get("csd_version"),
+    )
+
+
+def _qfe(rows: list[dict[str, Any]] | None) -> list[Hotfix]:
+    fixes = []
+    for row in rows or []:
+        hotfix_id = str(row.get("id") or "")
+        kb = normalize_kb(hotfix_id) or (normalize_kb(str(row.get("sp_in_effect") or ""))
+                                         if hotfix_id.lower().startswith("file") else None)
+        fixes.append(Hotfix(id=hotfix_id, source="qfe", kb=kb, installed_on=row.get("installed_on")))
+    return fixes
+
+
+def _cbs(packages: list[dict[str, Any]] | None) -> list[Hotfix]:
+    fixes = []
+    for package in packages or []:
+        name = str(package["package"])
+        state = package.get("state")
+        state_name = CbsState(int(state)).name.lower() if state in {s.value for s in CbsState} else f"0x{int(state or 0):02x}"
+        fixes.append(Hotfix(id=name, source="cbs", kb=normalize_kb(name), state=state_name, package=name))
+    return fixes
+
+
+def _update_exe(keys: dict[str, bool]) -> list[Hotfix]:
+    """Windows 2003 update.exe registrations: HKLM\\SOFTWARE\\Microsoft\\Updates\\...\\KBnnnnnn and Hotfix\\KBnnnnnn."""
+    return [Hotfix(id=key.rsplit("\\", 1)[-1], source="registry", kb=normalize_kb(key.rsplit("\\", 1)[-1]))
+            for key, present in sorted(keys.items()) if present and normalize_kb(key.rsplit("\\", 1)[-1])]
+
+
+def _products(services: dict[str, Any], files: dict[str, str | None]) -> list[str]:
+    found = []
+    for product, probe in PRODUCTS.items():
+        by_service = any(name.lower() in {s.lower() for s in probe.services} for name in services)
+        by_image = any(image.lower() in str(svc.get("path") or "").lower() for svc in services.values()
+                       for image in probe.images)
+        by_file = any(files.get(path) is not None for path in probe.files)
+        if by_service or by_image or by_file:
+            found.append(product)
+    return found
+
+
+def _iso(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    text = str(value)
+    datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)  # must parse: refuse garbage
+    return text
