@@ -256,3 +256,39 @@ def test_channel_binding_enforced(wire_serve, wire_tls, send_cbt: bool, works: b
     else:
         with pytest.raises(InvalidCredentialsError):
             session.run_cmd("hostname")
+
+
+def test_https_is_refused_without_the_lab_ca(wire_serve) -> None:
+    server, _ = wire_serve(FakeHost(), scheme="https")
+    with pytest.raises(requests.exceptions.SSLError):
+        _session(server, "ssl", "https", server_cert_validation="validate", ca_trust_path=requests.certs.where()).run_cmd(
+            "hostname"
+        )
+
+
+def test_ntlm_without_encryption_and_a_second_loopback_address(wire_serve) -> None:
+    server, exchanges = wire_serve(FakeHost(), address="127.0.0.2")
+    url = f"http://127.0.0.2:{server.listeners[0].port}/wsman"
+    session = winrm.Session(url, auth=(USER, PASSWORD), transport="ntlm", message_encryption="never")
+    assert session.run_cmd("hostname").std_out == b"HOST1\r\n"
+    assert all(e.request_type.startswith("application/soap+xml") for e in exchanges if e.action)
+
+
+def test_malformed_envelope_gets_a_schema_fault_and_the_server_carries_on(wire_serve) -> None:
+    server, _ = wire_serve(FakeHost())
+    headers = {"Content-Type": "application/soap+xml;charset=UTF-8"}
+    garbage = requests.post(_url(server), data=b"<not-soap", headers=headers, auth=(USER, PASSWORD))
+    unknown = requests.post(_url(server), data=_envelope("urn:nothing"), headers=headers, auth=(USER, PASSWORD))
+    assert garbage.status_code == unknown.status_code == 500
+    assert b"w:SchemaValidationError" in garbage.content and b"2150858817" in garbage.content
+    assert b"a:ActionNotSupported" in unknown.content and b"uuid:00000000-0000-0000-0000-000000000001" in unknown.content
+    assert _session(server, "basic").run_cmd("hostname").std_out == b"HOST1\r\n"
+
+
+def _envelope(action: str) -> bytes:
+    return (
+        '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+        'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing"><s:Header>'
+        f"<a:Action>{action}</a:Action><a:MessageID>uuid:00000000-0000-0000-0000-000000000001</a:MessageID>"
+        "</s:Header><s:Body/></s:Envelope>"
+    ).encode()

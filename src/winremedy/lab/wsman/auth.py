@@ -20,8 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import spnego
+from spnego._ntlm_raw.crypto import ntowfv1
 from spnego.channel_bindings import GssChannelBindings
 
 from ..api import LabHost
@@ -46,9 +48,7 @@ def _user_file(path: Path) -> Iterator[None]:
 
 
 def _nt_hash(password: str) -> str:
-    from spnego._ntlm_raw.crypto import ntowfv1  # MD4 is gone from OpenSSL 3; pyspnego carries its own
-
-    return ntowfv1(password).hex().upper()
+    return ntowfv1(password).hex().upper()  # MD4 is gone from OpenSSL 3; pyspnego carries its own
 
 
 class CredentialStore:
@@ -81,7 +81,7 @@ class CredentialStore:
 class Verdict:
     """``pass``: serve the request as ``user``; ``challenge``: 401 and keep the connection; ``reject``: 401 and close."""
 
-    kind: str
+    kind: Literal["pass", "challenge", "reject"]
     user: str = ""
     headers: list[Header] = field(default_factory=list)
 

@@ -14,11 +14,11 @@ import ssl
 import struct
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ..api import LabHost, WireFault
 from . import faults
@@ -78,6 +78,8 @@ class WsmanServer:
     def __init__(self, listeners: list[Listener], tls: TlsMaterial | None = None, observer: Observer | None = None) -> None:
         if tls is None and any(listener.scheme == "https" for listener in listeners):
             raise ValueError("HTTPS listeners need TLS material (make_tls_material)")
+        if any(listener.require_channel_binding and listener.scheme != "https" for listener in listeners):
+            raise ValueError("channel binding needs an HTTPS listener")
         self.listeners = listeners
         self.tls = tls
         self.observer = observer
@@ -95,7 +97,7 @@ class WsmanServer:
         try:
             for listener in self.listeners:
                 winrs = self._winrs.setdefault(id(listener.host), WinRS(listener.host))
-                bindings = binding if listener.require_channel_binding and listener.scheme == "https" else None
+                bindings = binding if listener.require_channel_binding else None
 
                 def accept(
                     reader: asyncio.StreamReader,
@@ -103,9 +105,9 @@ class WsmanServer:
                     listener: Listener = listener,
                     winrs: WinRS = winrs,
                     bindings: bytes | None = bindings,
-                ) -> asyncio.Task[None]:
+                ) -> None:
                     auth = ConnectionAuth(listener.host, store, bindings)
-                    return self._track(self._serve(_Connection(listener, winrs, auth, ""), reader, writer))
+                    self._track(self._serve(_Connection(listener, winrs, auth, ""), reader, writer))
 
                 server = await asyncio.start_server(
                     accept,
@@ -136,11 +138,11 @@ class WsmanServer:
             self._workdir.cleanup()
             self._workdir = None
 
-    def _track(self, coroutine: object) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+    def _track(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Keep a reference to each connection's task, so that stop() can end held Receives."""
+        task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return task
 
     async def _serve(self, conn: _Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         host = conn.listener.host

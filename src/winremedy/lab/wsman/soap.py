@@ -63,7 +63,7 @@ class MalformedRequest(SoapFault):
             "Change the XML and retry. ",
             2150858817,
         )
-        self.why = why
+        self.args = (why,)
 
 
 @dataclass
