@@ -143,7 +143,7 @@ def test_qfe_with_two_systeminfo_of_its_host_is_ambiguous(tmp_path: Path) -> Non
     copy = tmp_path / "copy_systeminfo.txt"
     copy.write_bytes((DATA / "win7_rtm_utf16le_bom_systeminfo.txt").read_bytes())
     paths = [DATA / "win7_rtm_utf16le_bom_systeminfo.txt", copy, DATA / "ws01_banner_qfe.txt"]
-    with pytest.raises(FactsError, match="copy_systeminfo.txt: host 'LEGACY-WS01' also has systeminfo"):
+    with pytest.raises(FactsError, match=r"copy_systeminfo\.txt: host 'LEGACY-WS01' also has systeminfo"):
         read_facts_files(paths)
 
 

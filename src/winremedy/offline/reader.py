@@ -18,6 +18,7 @@ from .decoding import EXPECTED_FORMATS, decode_text
 from .qfe import OS_UNKNOWN_NOTE, looks_like_qfe, parse_qfe
 from .systeminfo import looks_like_systeminfo, parse_systeminfo
 
+
 def read_facts_files(paths: list[Path]) -> list[HostFacts]:
     """HostFacts for every host in ``paths``, in file order; a qfe listing is merged into its host's systeminfo.
 

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 
 from ..errors import FactsError
 from ..facts import Arch, HostFacts, Hotfix, OsInfo, normalize_kb
@@ -29,9 +30,9 @@ _PRODUCT_TYPES = {
     "member server": 3,
 }
 _LABEL_LINE = re.compile(r"^(?P<label>\S.*?):(?:\s+(?P<value>.*?))?\s*$")
-_OS_VERSION = re.compile(r"^(?P<version>\d+\.\d+\.\d+)\s+(?P<csd>N/A|Service Pack (?P<sp>\d+))\s+Build\s+\d+$")
+_OS_VERSION = re.compile(r"^(?P<version>\d+\.\d+\.\d+)\s+(?:N/A|Service Pack (?P<sp>\d+))\s+Build\s+\d+$")
 _HOTFIX_COUNT = re.compile(r"^(?P<count>\d+) Hotfix\(s\) Installed\.$")
-_HOTFIX_ROW = re.compile(r"^\[(?P<index>\d+)\](?::\s*(?P<text>.*?))?\s*$")
+_HOTFIX_ROW = re.compile(r"^\[\d+\](?::\s*(?P<text>.*?))?\s*$")
 _GUID = re.compile(r"^\{?[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}?$", re.IGNORECASE)
 _LEADING_KB = re.compile(r"^(?:KB|Q)?\d{6,7}(?!\d)", re.IGNORECASE)
 _US_DATE_TIME = "%m/%d/%Y, %I:%M:%S %p"
@@ -84,7 +85,7 @@ def _host_chunks(lines: list[str]) -> list[list[str]]:
     if not starts:
         return []
     bounds = [0, *starts[1:], len(lines)]
-    return [lines[begin:end] for begin, end in zip(bounds, bounds[1:])]
+    return [lines[begin:end] for begin, end in pairwise(bounds)]
 
 
 def _unreadable_labels(text: str, name: str) -> FactsError:
@@ -122,8 +123,11 @@ def _parse_host(lines: list[str], name: str) -> HostFacts:
 
 
 def _fields(lines: list[str], name: str) -> dict[str, _Field]:
-    """Label -> field. systeminfo starts every value in the column of the Host Name value, so labels
-    that contain a colon themselves ("Page File: Max Size") split correctly."""
+    """Label -> field, splitting each line at the value column rather than at a colon.
+
+    systeminfo starts every value in the column of the Host Name value, so labels
+    that contain a colon themselves ("Page File: Max Size") are read whole.
+    """
     column = _value_column(lines)
     fields: dict[str, _Field] = {}
     current: _Field | None = None
@@ -251,5 +255,5 @@ def _note_count(header: str, found: int, notes: list[str]) -> None:
 def _note_file_rows(hotfixes: list[Hotfix], notes: list[str]) -> None:
     unnamed = sum(1 for fix in hotfixes if fix.kb is None)
     if unnamed:
-        notes.append(f"{unnamed} systeminfo hotfix rows name no KB ('File 1' on Windows 2003, a GUID on Vista, or cut short); "
-                     "wmic qfe output or a WinRM audit can tell which KBs they are")
+        notes.append(f"{unnamed} systeminfo hotfix rows name no KB ('File 1' on Windows 2003, a GUID on Vista, "
+                     "or cut short); wmic qfe output or a WinRM audit can tell which KBs they are")
