@@ -305,7 +305,7 @@ def _check_file_row(row: dict[str, Any], where: list[str | int], archs: set[str]
     in_wow = "\\syswow64\\" in path.lower()
     if wow64 != in_wow:
         expected = "%SystemRoot%\\SysWOW64" if wow64 else "%SystemRoot%\\System32"
-        raise _Problem(where + ["path"], f"{path!r}: a {row['platform']} file of the {row['package']} package belongs under {expected}")
+        raise _Problem(where + ["path"], f"{path!r}: an {row['platform']} file of the {row['package']} package belongs under {expected}")
     if path.rsplit("\\", 1)[-1].lower() != row["name"].lower():
         raise _Problem(where + ["path"], f"{path!r} does not end in the file name {row['name']!r}")
 
