@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from winremedy.errors import FactsError
 from winremedy.facts import HostFacts, Hotfix, OsInfo
@@ -307,3 +309,23 @@ def test_unknown_text_format_is_refused(tmp_path: Path) -> None:
 
 def test_missing_file_is_refused(tmp_path: Path) -> None:
     assert "cannot read the file (No such file or directory)" in _refusal(tmp_path / "absent.txt")
+
+
+# --- nothing but FactsError, whatever the bytes ---------------------------------------------------------
+
+_SEEDS = [b"", b"Host Name:  X\r\n", b"CSName  HotFixID\r\nH  KB1234567\r\n", b"{\"host\": \"h\", \"os\": null}",
+          b"\xff\xfe", b"Hotfix(s):  N/A\r\nOS Version:  6.1\r\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(prefix=st.sampled_from(_SEEDS), noise=st.binary(max_size=200))
+def test_any_bytes_give_facts_or_a_facts_error(tmp_path_factory: pytest.TempPathFactory, prefix: bytes,
+                                               noise: bytes) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "input.txt"
+    path.write_bytes(prefix + noise)
+    try:
+        hosts = read_facts_files([path])
+    except FactsError as error:
+        assert str(error).startswith(str(path)) and "\n" not in str(error)
+    else:
+        assert all(isinstance(facts, HostFacts) for facts in hosts)
