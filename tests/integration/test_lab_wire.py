@@ -8,7 +8,12 @@ envelope size, a host that is down, an injected reset and an injected 500, chann
 from __future__ import annotations
 
 import base64
+import json
+import os
+import subprocess
+import sys
 from collections import deque
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import pytest
@@ -70,9 +75,9 @@ class FakeHost:
             return CommandResult(b"finally\r\n", b"", 0, delay=2.5)
         if line == "powershell -command -":
             return CommandResult(f"{len(stdin)}\r\n".encode(), b"", 0)
-        if line.startswith("powershell -encodedcommand "):
-            script = base64.b64decode(words[2]).decode("utf-16-le")
-            return CommandResult(f"ran: {script}\r\n".encode(), b"", 0)
+        if words[0].lower() == "powershell" and "-encodedcommand" in line.split():
+            encoded = words[line.split().index("-encodedcommand") + 1]
+            return CommandResult(f"ran: {base64.b64decode(encoded).decode('utf-16-le')}\r\n".encode(), b"", 0)
         if words[:3] == ["cmd.exe", "/c", "echo"]:
             return CommandResult((" ".join(words[3:]) + "\r\n").encode(), b"", 0)
         return CommandResult(b"", NOT_RECOGNIZED.format(words[0]).encode(), 1)
@@ -292,3 +297,36 @@ def _envelope(action: str) -> bytes:
         f"<a:Action>{action}</a:Action><a:MessageID>uuid:00000000-0000-0000-0000-000000000001</a:MessageID>"
         "</s:Header><s:Body/></s:Envelope>"
     ).encode()
+
+
+def test_ansible_winrm_connection_raw(wire_serve) -> None:
+    server, exchanges = wire_serve(FakeHost())
+    hostvars = {
+        "ansible_connection": "winrm",
+        "ansible_port": server.listeners[0].port,
+        "ansible_winrm_scheme": "http",
+        "ansible_winrm_transport": "ntlm",
+        "ansible_user": USER,
+        "ansible_password": PASSWORD,
+    }
+    ansible = Path(sys.executable).with_name("ansible")
+    run = subprocess.run(
+        [str(ansible), "all", "-i", "127.0.0.1,", "-m", "raw", "-a", "hostname", "-e", json.dumps(hostvars)],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "ANSIBLE_NOCOLOR": "1"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "CHANGED | rc=0" in run.stdout and "ran: " in run.stdout and "hostname" in run.stdout
+    assert all(e.request_type.startswith("multipart/encrypted") for e in exchanges if e.action)
+
+
+def test_a_failing_host_model_gives_a_fault_not_a_dead_server(wire_serve) -> None:
+    class Broken(FakeHost):
+        def run(self, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
+            raise RuntimeError("model bug")
+
+    server, _ = wire_serve(Broken())
+    with pytest.raises(WSManFaultError) as fault:
+        _session(server).run_cmd("hostname")
+    assert fault.value.fault_subcode == "w:InternalError"
+    with pytest.raises(WSManFaultError):
+        _session(server).run_cmd("hostname")

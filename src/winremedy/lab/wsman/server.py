@@ -259,6 +259,10 @@ class WsmanServer:
         except SoapFault as fault:
             host.counters.faults += 1
             return 500, action, fault_envelope(fault, relates_to, host.name)
+        except Exception:  # a bug in a host model: the client gets a fault, the loop and connection live on
+            log.exception("wsman: host %s failed on %s", host.name, action)
+            host.counters.faults += 1
+            return 500, action, fault_envelope(faults.internal_error(), relates_to, host.name)
 
 
 def _drop(writer: asyncio.StreamWriter) -> None:
