@@ -26,10 +26,10 @@ class Scenario(str, enum.Enum):
     LCS = "lcs"  # KB903927: SChannel leaks inside RTCSrv.exe
 
 
-# Indicator names, as the facts' ``samples`` mapping and the audit use them.
+# Indicator ids, as the catalog names them and the facts' ``samples`` mapping keys them.
 NSI_PRIVATE_BYTES = "nsi_private_bytes"
-POOL_NSPC = "pool_NSpc"
-NONPAGED_POOL = "nonpaged_pool"
+POOL_NSPC = "nspc_pool"
+NONPAGED_POOL = "nonpaged_pool_total"
 RTCSRV_PRIVATE_BYTES = "rtcsrv_private_bytes"
 
 FIXED_BY: dict[Scenario, str] = {Scenario.NSI: "KB2847346", Scenario.WFP: "KB979223", Scenario.LCS: "KB903927"}

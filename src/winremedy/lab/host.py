@@ -194,10 +194,7 @@ class EmulatedHost:
         return mechanism.lower() in self.spec.auth
 
     def next_fault(self, action: str) -> WireFault | None:
-        fault = self._faults.next_fault(action)
-        if fault is not None:
-            self.counters.faults += 1
-        return fault
+        return self._faults.next_fault(action)  # the server counts the faults it injects
 
     def wants_stdin(self, command: str, arguments: list[str]) -> bool:
         return cmdline.wants_stdin(self, command, arguments)
@@ -345,28 +342,25 @@ class EmulatedHost:
             raise ValueError(f"not a KB id: {kb_text!r}")
         if kb in self._installs:
             return InstallOutcome.ALREADY_INSTALLED
-        hotfix = updates.known(kb)
-        if hotfix is not None and not hotfix.applies_to(self.profile):
+        update = updates.effect(kb, self.profile)
+        if not update.applicable:
             return InstallOutcome.NOT_APPLICABLE
-        restart = hotfix is not None and hotfix.restart
         self._installs[kb] = Installation(kb, at)
-        state = CbsState.INSTALL_PENDING if restart else CbsState.INSTALLED
+        state = CbsState.INSTALL_PENDING if update.restart else CbsState.INSTALLED
         self.registry.update(registration.install_registry(kb, self.profile, at, state))
         if self.profile.is_2003:
             self._qfe_rows.append(registration.qfe_row(kb, self.profile, at))
-        if not restart:
+        if not update.restart:
             self._apply(kb, at)
             return InstallOutcome.INSTALLED
-        renames = sorted(hotfix.fix_files(self.profile)) if hotfix else []
-        self.registry.update(registration.pending_registry(self.profile, renames))
+        self.registry.update(registration.pending_registry(self.profile, sorted(update.files)))
         return InstallOutcome.REBOOT_REQUIRED
 
     def _apply(self, kb: str, at: float) -> None:
         """The update's files take effect (never downgrading a newer file)."""
         installation = self._installs[kb]
         installation.effective_at = at
-        hotfix = updates.known(kb)
-        for path, version in (hotfix.fix_files(self.profile) if hotfix else {}).items():
+        for path, version in updates.effect(kb, self.profile).files.items():
             current = self.files.get(path)
             if current is None or WinVersion.parse(version) > WinVersion.parse(current):
                 self.files[path] = version

@@ -160,14 +160,14 @@ class OsProfile:
         return files
 
 
-def validate_profile(family: str, sp: int, arch: str) -> str | None:
-    """Why this OS/SP/arch combination does not exist, or None if it does."""
+def profile_problem(family: str, sp: object, arch: object) -> tuple[str, str] | None:
+    """(key, why) if this OS/SP/arch combination does not exist, else None."""
     if family not in FAMILIES:
-        return f"unknown os {family!r} (expected one of: {', '.join(FAMILIES)})"
+        return "os", f"unknown os {family!r} (expected one of: {', '.join(FAMILIES)})"
     sps = sorted(s for f, s in RELEASES if f == family)
-    if sp not in sps:
-        return f"{family} has no service pack {sp!r} in the lab (expected one of: {', '.join(map(str, sps))})"
+    if isinstance(sp, bool) or sp not in sps:
+        return "sp", f"{family} has no service pack {sp!r} in the lab (expected one of: {', '.join(map(str, sps))})"
     arches = ARCHES_BY_FAMILY[family]  # type: ignore[index]
     if arch not in arches:
-        return f"{family} does not exist for {arch!r} (expected one of: {', '.join(arches)})"
+        return "arch", f"{family} does not exist for {arch!r} (expected one of: {', '.join(arches)})"
     return None

@@ -1,0 +1,202 @@
+"""``winremedy lab up | status | down``: start an emulated fleet in the background, look at it, stop it.
+
+``winremedy.cli`` wires :func:`add_lab_commands` and :func:`run_lab` into the
+top-level command; ``python -m winremedy.lab.cli`` runs them alone.
+Expected failures (bad fleet, a lab already running, no free ports, no lab
+there) print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .control import call
+from .daemon import FLEET_YML, INVENTORY_YML, LAB_JSON, LOG
+from .errors import LabError
+from .fleet import fleet_from_dict, generate, load_fleet
+
+START_TIMEOUT = 120.0  # real seconds for the daemon to bind every port
+STOP_TIMEOUT = 30.0
+
+
+def add_lab_commands(subparsers: Any) -> None:
+    """Add ``lab`` with its ``up``, ``status`` and ``down`` subcommands."""
+    lab = subparsers.add_parser("lab", help="run an emulated Windows fleet on loopback")
+    commands = lab.add_subparsers(dest="lab_command", required=True)
+    up = commands.add_parser("up", help="start a lab in the background")
+    up.add_argument("--dir", type=Path, required=True, help="lab directory (inventory.yml, fleet.yml, lab.json)")
+    source = up.add_mutually_exclusive_group()
+    source.add_argument("--fleet", type=Path, help="fleet file (YAML)")
+    source.add_argument("--hosts", type=int, help="generate a fleet of this many hosts")
+    up.add_argument("--seed", type=int, default=0, help="seed of the generated fleet (default 0)")
+    up.add_argument("--faulty", action="store_true", help="the generated fleet includes faulty and odd hosts")
+    up.add_argument("--time-scale", type=float, help="host seconds per real second (overrides the fleet)")
+    up.add_argument("--scheme", choices=("http", "https"), default="http")
+    status = commands.add_parser("status", help="state and counters of every host")
+    status.add_argument("--dir", type=Path, required=True)
+    status.add_argument("--format", choices=("json", "table"), default="table")
+    down = commands.add_parser("down", help="stop the lab and wait until it has exited")
+    down.add_argument("--dir", type=Path, required=True)
+
+
+def run_lab(args: argparse.Namespace) -> int:
+    try:
+        if args.lab_command == "up":
+            return _up(args)
+        if args.lab_command == "status":
+            return _status(args.dir, args.format)
+        return _down(args.dir)
+    except LabError as error:
+        print(f"winremedy lab: {error}", file=sys.stderr)
+        return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="winremedy")
+    add_lab_commands(parser.add_subparsers(dest="command", required=True))
+    return run_lab(parser.parse_args(argv))
+
+
+# --- up ------------------------------------------------------------------------------------------
+
+
+def _up(args: argparse.Namespace) -> int:
+    directory: Path = args.dir
+    running = _running_lab(directory)
+    if running:
+        raise LabError(f"{directory} already has a running lab (pid {running['pid']}); run 'winremedy lab down --dir {directory}' first")
+    if args.fleet:
+        data = load_fleet(args.fleet).data
+    else:
+        data = generate(args.hosts or 10, args.seed, args.faulty)
+    if args.time_scale is not None:
+        data = {**data, "time_scale": args.time_scale}
+    fleet = fleet_from_dict(data, str(args.fleet or "generated fleet"))
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / FLEET_YML).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    started = time.monotonic()
+    _start_daemon(directory, args.scheme)
+    lab = _read_lab_json(directory)
+    print(
+        f"lab up: {len(fleet.hosts)} hosts ({args.scheme}) in {time.monotonic() - started:.1f}s, pid {lab['pid']}, "
+        f"time scale {fleet.time_scale:g}; inventory {directory / INVENTORY_YML}"
+    )
+    return 0
+
+
+def _start_daemon(directory: Path, scheme: str) -> None:
+    with open(directory / LOG, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "winremedy.lab.daemon", "--dir", str(directory), "--scheme", scheme],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            start_new_session=True,
+        )
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT)
+    line = process.stdout.readline().decode("utf-8", "replace").strip() if ready else ""
+    process.stdout.close()
+    if line == "ready":
+        return
+    if not ready:
+        process.kill()
+    process.wait()
+    if line.startswith("error: "):
+        raise LabError(line[len("error: "):])
+    raise LabError(f"the lab daemon did not start (exit code {process.returncode}); see {directory / LOG}")
+
+
+# --- status and down -----------------------------------------------------------------------------
+
+
+def _status(directory: Path, output: str) -> int:
+    lab = _require_lab(directory)
+    answer = call(lab["control_port"], lab["token"], "GET", "/status")
+    if output == "json":
+        print(json.dumps(answer, indent=2))
+    else:
+        print(_table(answer))
+    return 0
+
+
+_COLUMNS = ("name", "os", "sp", "arch", "up", "installed", "pending", "leak", "boot_time")
+_COUNTERS = ("connections", "authentications", "shells", "commands", "bytes_in", "bytes_out", "reboots", "installs")
+
+
+def _table(answer: dict[str, Any]) -> str:
+    rows = [[*_COLUMNS, *_COUNTERS]]
+    for host in answer["hosts"]:
+        cells = [",".join(v) if isinstance(v, list) else str(v) for v in (host[c] for c in _COLUMNS)]
+        rows.append([cell or "-" for cell in cells] + [str(host["counters"][c]) for c in _COUNTERS])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return f"host time {answer['host_time']} (x{answer['time_scale']:g})\n" + "\n".join(lines)
+
+
+def _down(directory: Path) -> int:
+    lab = _require_lab(directory)
+    pid = lab["pid"]
+    try:
+        call(lab["control_port"], lab["token"], "POST", "/stop", timeout=10)
+    except LabError:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+        time.sleep(0.05)
+    (directory / LAB_JSON).unlink(missing_ok=True)
+    print(f"lab down: pid {pid} stopped")
+    return 0
+
+
+def _read_lab_json(directory: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads((directory / LAB_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+def _running_lab(directory: Path) -> dict[str, Any] | None:
+    """lab.json of a lab whose daemon still runs; a stale file (daemon gone) counts as no lab."""
+    lab = _read_lab_json(directory)
+    return lab if lab.get("pid") and _alive(int(lab["pid"])) else None
+
+
+def _require_lab(directory: Path) -> dict[str, Any]:
+    lab = _running_lab(directory)
+    if lab is None:
+        raise LabError(f"no lab is running in {directory}")
+    return lab
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live lab daemon (not a zombie, not a recycled pid)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child
+    except ChildProcessError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z" and b"winremedy.lab.daemon" in cmdline
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The lab daemon: one detached process, one asyncio loop serving every host and the control endpoint.
+
+Started by ``winremedy lab up`` as ``python -m winremedy.lab.daemon --dir DIR``;
+it reads ``DIR/fleet.yml``, binds one loopback port per host, writes
+``DIR/inventory.yml`` and ``DIR/lab.json``, then prints one line on stdout,
+``ready`` or ``error: <why>``, and closes it so that ``lab up`` can return.
+Crashes (never expected) go to ``DIR/lab.log``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .clock import LabClock, iso
+from .control import serve_control
+from .errors import LabError
+from .fleet import Fleet, fleet_from_dict
+from .host import EmulatedHost
+from .inventory import inventory
+from .wsman import Listener, WsmanServer, make_tls_material
+
+LAB_JSON = "lab.json"
+FLEET_YML = "fleet.yml"
+INVENTORY_YML = "inventory.yml"
+LOG = "lab.log"
+
+
+class Lab:
+    """The hosts of one fleet on one clock."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+        self.clock = LabClock(fleet.start_time, fleet.time_scale)
+        self.hosts = [EmulatedHost(spec, self.clock, reboot_downtime=fleet.reboot_downtime) for spec in fleet.hosts]
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "host_time": iso(self.clock.now()),
+            "time_scale": self.clock.scale,
+            "hosts": [host.status() for host in self.hosts],
+        }
+
+
+async def serve(directory: Path, scheme: str) -> None:
+    fleet = fleet_from_dict(yaml.safe_load((directory / FLEET_YML).read_text(encoding="utf-8")), str(directory / FLEET_YML))
+    lab = Lab(fleet)
+    tls = make_tls_material(directory, ["localhost"]) if scheme == "https" else None
+    listeners = [Listener(host, scheme=scheme) for host in lab.hosts]  # type: ignore[arg-type]
+    server = WsmanServer(listeners, tls)
+    try:
+        await server.start()
+    except OSError as exc:
+        raise LabError(f"cannot bind {len(listeners)} loopback ports (ports or file descriptors exhausted?): {exc.strerror or exc}") from None
+    for listener, host in zip(listeners, lab.hosts):
+        host.port = listener.port
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    def request_stop() -> dict[str, Any]:
+        loop.call_soon(stop.set)
+        return {"stopping": True}
+
+    token = secrets.token_hex(16)
+    control = await serve_control(token, {("GET", "/status"): lab.status, ("POST", "/stop"): request_stop})
+    inventory_data = inventory(lab.hosts, scheme, tls.ca_cert if tls else None)
+    (directory / INVENTORY_YML).write_text(yaml.safe_dump(inventory_data, sort_keys=False), encoding="utf-8")
+    _write_atomic(directory / LAB_JSON, json.dumps({
+        "pid": os.getpid(),
+        "control_port": control.sockets[0].getsockname()[1],
+        "token": token,
+        "scheme": scheme,
+        "hosts": len(lab.hosts),
+        "started_at": time.time(),
+        "time_scale": fleet.time_scale,
+        "host_time_start": iso(fleet.start_time),
+    }, indent=2))
+    _announce("ready")
+    try:
+        await stop.wait()
+    finally:
+        control.close()
+        await server.stop()
+        (directory / LAB_JSON).unlink(missing_ok=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.chmod(0o600)
+    temporary.replace(path)
+
+
+def _announce(line: str) -> None:
+    """Tell ``lab up`` how the start went, then let go of its pipe."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m winremedy.lab.daemon")
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--scheme", choices=("http", "https"), default="http")
+    args = parser.parse_args(argv)
+    try:
+        asyncio.run(serve(args.dir, args.scheme))
+    except LabError as error:
+        _announce(f"error: {error}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

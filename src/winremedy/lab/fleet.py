@@ -1,0 +1,351 @@
+"""Fleet files: which hosts a lab emulates, strictly checked, and a generator of realistic fleets.
+
+A fleet file is YAML::
+
+    time_scale: 60                   # host seconds per real second (default 1)
+    start_time: 2024-03-01T01:30:00Z # host time when the lab starts (default: now)
+    seed: 7                          # noise, PIDs and faults replay identically for a seed
+    reboot_downtime: 90              # host seconds a reboot keeps a host down (default 90)
+    credentials: {user: Administrator, password: secret}   # default for every host
+    hosts:
+      - name: w7-0001                # NetBIOS name: letters, digits, '-', at most 15
+        os: win7                     # win2003 | vista | win2008 | win7 | win2008r2
+        sp: 1
+        arch: x64                    # x86 | x64 | ia64, as the OS exists
+        installed: [KB2847346]       # applied before the lab starts
+        pending: []                  # installed, waiting for a restart
+        products: []                 # lcs2003 | lcs2005 (Windows 2003 only)
+        leak: nsi                    # none | nsi | wfp | lcs, or {scenario: nsi, rate: 8} (MB/hour)
+        credentials: {user: ..., password: ...}
+        auth: [ntlm, basic]
+        powershell: "2.0"            # or null: a bare host without PowerShell
+        patch_level: base            # base | gdr (monthly GDR updates applied)
+        syn_attack_protect: 1        # Windows 2003 only; absent = not set
+        faults: {slow: 0.5, reset: {probability: 0.1}, http500: {burst: 3, after: 10},
+                 bad_auth: true, no_return: true, unreachable: true}
+
+Any unknown key or bad value is a one-line :class:`LabError` naming the file,
+the host and the key.
+
+:func:`generate` proportions (per host, from the seed): Windows 7 SP1 x64 40%,
+x86 5%; Server 2008 R2 SP1 x64 24%, ia64 1%; Server 2008 SP2 x64 8%, x86 2%;
+Vista SP2 5%; Windows 7 / 2008 R2 RTM x64 3%; Server 2003 SP2 8%; Server 2003
+SP1 x86 with LCS 4%. 60% carry GDR updates. Where one of the three fixes
+applies, 25% have it installed; of the others 20% leak (about 14% of the
+fleet), at 0.5x-2x the default rate. Faults and bare (PowerShell-less) 2003
+hosts appear only with ``faulty=True``: then 5% of hosts get one fault and 20%
+of the 2003 hosts lack PowerShell.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import yaml
+
+from ..facts import normalize_kb
+from .clock import parse_instant
+from .dynamics import FIXED_BY, LeakSpec, Scenario
+from .errors import LabError
+from .faults import FaultSpec
+from .host import LCS_PRODUCTS, HostSpec
+from .profiles import FAMILIES, OsProfile, profile_problem
+from .updates import effect
+
+_FLEET_KEYS = {"time_scale", "start_time", "seed", "reboot_downtime", "credentials", "hosts"}
+_HOST_KEYS = {"name", "os", "sp", "arch", "installed", "pending", "products", "leak", "credentials", "auth",
+              "powershell", "patch_level", "syn_attack_protect", "faults"}
+_FAULT_KEYS = {"unreachable", "slow", "reset", "http500", "bad_auth", "no_return"}
+_AUTH = ("ntlm", "basic")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """A checked fleet: lab-wide settings and one spec per host."""
+
+    time_scale: float
+    start_time: float  # host time (epoch seconds) when the lab starts
+    seed: int
+    reboot_downtime: float
+    hosts: tuple[HostSpec, ...]
+    data: dict[str, Any]  # the fleet as written, for DIR/fleet.yml
+
+
+def load_fleet(path: Path) -> Fleet:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LabError(f"{path}: cannot read fleet file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise LabError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return fleet_from_dict(data, str(path))
+
+
+def fleet_from_dict(data: Any, origin: str = "fleet") -> Fleet:
+    """Check a fleet (as loaded from YAML); the error names ``origin``, the host and the key."""
+    check = _Checker(origin)
+    if not isinstance(data, dict):
+        raise LabError(f"{origin}: a fleet file is a mapping with a 'hosts' list")
+    check.keys(data, _FLEET_KEYS)
+    hosts = data.get("hosts")
+    if not isinstance(hosts, list) or not hosts:
+        raise LabError(f"{origin}: key 'hosts': expected a non-empty list of hosts")
+    seed = check.value(data, "seed", int, 0)
+    default_credentials = data.get("credentials")
+    specs: list[HostSpec] = []
+    seen: set[str] = set()
+    for index, host in enumerate(hosts):
+        spec = _host_spec(check, host, index, seed, default_credentials)
+        if spec.name.lower() in seen:
+            raise check.error("key 'name'", f"duplicate host name {spec.name!r}", host=spec.name)
+        seen.add(spec.name.lower())
+        specs.append(spec)
+    start = data.get("start_time")
+    return Fleet(
+        time_scale=check.positive(data, "time_scale", 1.0),
+        start_time=time.time() if start is None else check.instant(start),
+        seed=seed,
+        reboot_downtime=check.positive(data, "reboot_downtime", 90.0),
+        hosts=tuple(specs),
+        data=data,
+    )
+
+
+class _Checker:
+    """Reads values with one-line errors that say where: file, host, key."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.host: str | None = None
+
+    def error(self, key: str, problem: str, host: str | None = None) -> LabError:
+        host = host or self.host
+        where = f"{self.origin}: host {host!r}: " if host else f"{self.origin}: "
+        return LabError(f"{where}{key}: {problem}")
+
+    def keys(self, data: dict[str, Any], allowed: set[str], prefix: str = "") -> None:
+        for key in data:
+            if key not in allowed:
+                raise self.error(f"key {prefix}{key!r}", f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+    def value(self, data: dict[str, Any], key: str, kind: type[T], default: T, prefix: str = "") -> T:
+        value = data.get(key, default)
+        if value is None:
+            return default
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise self.error(f"key {prefix}{key!r}", f"expected {kind.__name__}, got {value!r}")
+        return value
+
+    def positive(self, data: dict[str, Any], key: str, default: float, prefix: str = "") -> float:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self.error(f"key {prefix}{key!r}", f"expected a positive number, got {value!r}")
+        return float(value)
+
+    def choice(self, data: dict[str, Any], key: str, choices: tuple[str, ...], default: str | None = None) -> str:
+        value = data.get(key, default)
+        if value not in choices:
+            raise self.error(f"key {key!r}", f"expected one of {', '.join(choices)}, got {value!r}")
+        return str(value)
+
+    def string_list(self, data: dict[str, Any], key: str, allowed: Callable[[str], str | None]) -> tuple[str, ...]:
+        """A list of strings, each mapped by ``allowed`` to its canonical form (None = not allowed)."""
+        value = data.get(key) or []
+        if not isinstance(value, list):
+            raise self.error(f"key {key!r}", f"expected a list, got {value!r}")
+        result = []
+        for item in value:
+            canonical = allowed(str(item)) if isinstance(item, str | int) else None
+            if canonical is None:
+                raise self.error(f"key {key!r}", f"{item!r} is not allowed here")
+            result.append(canonical)
+        return tuple(result)
+
+    def instant(self, value: Any) -> float:
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        try:
+            return parse_instant(str(value))
+        except ValueError:
+            raise self.error("key 'start_time'", f"expected an ISO 8601 instant, got {value!r}") from None
+
+
+def _host_spec(check: _Checker, host: Any, index: int, seed: int, default_credentials: Any) -> HostSpec:
+    check.host = None
+    if not isinstance(host, dict):
+        raise check.error(f"key 'hosts[{index}]'", "expected a mapping with name, os, sp, arch")
+    name = host.get("name")
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise check.error(f"key 'hosts[{index}].name'", f"expected a host name of at most 15 letters, digits or '-', got {name!r}")
+    check.host = name
+    check.keys(host, _HOST_KEYS)
+    family = check.choice(host, "os", FAMILIES)
+    sp, arch = host.get("sp"), host.get("arch")
+    problem = profile_problem(family, sp, arch)
+    if problem:
+        raise check.error(f"key {problem[0]!r}", problem[1])
+    profile = OsProfile(family, sp, arch)  # type: ignore[arg-type]
+
+    def applicable_kb(text: str) -> str | None:
+        kb = normalize_kb(text)
+        return kb if kb and effect(kb, profile).applicable else None
+
+    installed = check.string_list(host, "installed", applicable_kb)
+    pending = check.string_list(host, "pending", applicable_kb)
+    products = check.string_list(host, "products", lambda p: p if p in LCS_PRODUCTS and profile.is_2003 else None)
+    auth = check.string_list(host, "auth", lambda a: a.lower() if a.lower() in _AUTH else None) or _AUTH
+    user, password = _credentials(check, host.get("credentials", default_credentials))
+    powershell = host.get("powershell", "2.0")
+    if powershell not in ("2.0", 2.0, None):
+        raise check.error("key 'powershell'", f"expected \"2.0\" or null, got {powershell!r}")
+    syn = host.get("syn_attack_protect")
+    if syn is not None and (syn not in (0, 1) or isinstance(syn, bool) or not profile.is_2003):
+        raise check.error("key 'syn_attack_protect'", f"expected 0 or 1 on a win2003 host, got {syn!r}")
+    spec = HostSpec(
+        name=name,
+        profile=profile,
+        user=user,
+        password=password,
+        auth=auth,
+        installed=installed,
+        pending=pending,
+        products=products,
+        leak=_leak(check, host.get("leak"), profile, products),
+        faults=_faults(check, host.get("faults") or {}),
+        powershell=None if powershell is None else "2.0",
+        patch_level=check.choice(host, "patch_level", ("base", "gdr"), "base"),  # type: ignore[arg-type]
+        syn_attack_protect=syn,
+        seed=zlib.crc32(f"{seed}:{name.lower()}".encode()),
+    )
+    return spec
+
+
+def _credentials(check: _Checker, value: Any) -> tuple[str, str]:
+    if not isinstance(value, dict) or set(value) != {"user", "password"}:
+        raise check.error("key 'credentials'", "expected {user: ..., password: ...} on the host or the fleet")
+    user, password = value["user"], value["password"]
+    if not isinstance(user, str) or not user or not isinstance(password, str | int):
+        raise check.error("key 'credentials'", "user and password must be non-empty strings")
+    return user, str(password)
+
+
+def _leak(check: _Checker, value: Any, profile: OsProfile, products: tuple[str, ...]) -> LeakSpec:
+    rate = None
+    if isinstance(value, dict):
+        check.keys(value, {"scenario", "rate"}, "leak.")
+        rate = check.positive(value, "rate", 1.0, "leak.") if "rate" in value else None
+        value = value.get("scenario")
+    try:
+        scenario = Scenario(value or "none")
+    except ValueError:
+        raise check.error("key 'leak'", f"expected one of {', '.join(s.value for s in Scenario)}, got {value!r}") from None
+    fix = FIXED_BY.get(scenario)
+    if fix and not effect(fix, profile).applicable:
+        raise check.error("key 'leak'", f"{scenario.value} leaks only where {fix} applies, not on {profile.family} SP{profile.sp} {profile.arch}")
+    if scenario is Scenario.LCS and not products:
+        raise check.error("key 'leak'", "an lcs leak needs Live Communications Server in 'products'")
+    return LeakSpec.of(scenario, rate)
+
+
+def _faults(check: _Checker, value: Any) -> FaultSpec:
+    if not isinstance(value, dict):
+        raise check.error("key 'faults'", f"expected a mapping, got {value!r}")
+    check.keys(value, _FAULT_KEYS, "faults.")
+    reset = value.get("reset") or {}
+    http500 = value.get("http500") or {}
+    if isinstance(http500, int) and not isinstance(http500, bool):
+        http500 = {"burst": http500}
+    for key, sub, allowed in (("reset", reset, {"probability", "count"}), ("http500", http500, {"burst", "after"})):
+        if not isinstance(sub, dict):
+            raise check.error(f"key 'faults.{key}'", f"expected a mapping, got {sub!r}")
+        check.keys(sub, allowed, f"faults.{key}.")
+    probability = reset.get("probability", 0.0)
+    if isinstance(probability, bool) or not isinstance(probability, int | float) or not 0 <= probability <= 1:
+        raise check.error("key 'faults.reset.probability'", f"expected a number from 0 to 1, got {probability!r}")
+    slow = value.get("slow", 0.0)
+    if isinstance(slow, bool) or not isinstance(slow, int | float) or slow < 0:
+        raise check.error("key 'faults.slow'", f"expected real seconds (a number >= 0), got {slow!r}")
+    return FaultSpec(
+        unreachable=check.value(value, "unreachable", bool, False, "faults."),
+        slow=float(slow),
+        reset_probability=float(probability),
+        reset_count=check.value(reset, "count", int, 0, "faults.reset."),
+        http500_burst=check.value(http500, "burst", int, 0, "faults.http500."),
+        http500_after=check.value(http500, "after", int, 0, "faults.http500."),
+        bad_auth=check.value(value, "bad_auth", bool, False, "faults."),
+        no_return=check.value(value, "no_return", bool, False, "faults."),
+    )
+
+
+# --- generation ----------------------------------------------------------------------------------
+
+# (weight, os, sp, arch, name prefix)
+_MIX: tuple[tuple[int, str, int, str, str], ...] = (
+    (40, "win7", 1, "x64", "w7"),
+    (5, "win7", 1, "x86", "w7"),
+    (24, "win2008r2", 1, "x64", "r2"),
+    (1, "win2008r2", 1, "ia64", "r2"),
+    (8, "win2008", 2, "x64", "s8"),
+    (2, "win2008", 2, "x86", "s8"),
+    (3, "vista", 2, "x64", "vi"),
+    (2, "vista", 2, "x86", "vi"),
+    (2, "win7", 0, "x64", "w7"),
+    (1, "win2008r2", 0, "x64", "r2"),
+    (8, "win2003", 2, "x86", "s3"),
+    (4, "win2003", 1, "x86", "lc"),
+)
+_SCENARIO_OF_FIX = {kb: scenario for scenario, kb in FIXED_BY.items()}
+_SAMPLE_FAULTS: tuple[dict[str, Any], ...] = (
+    {"slow": 0.2},
+    {"reset": {"probability": 0.05}},
+    {"http500": {"burst": 2, "after": 3}},
+    {"bad_auth": True},
+    {"no_return": True},
+    {"unreachable": True},
+)
+
+
+def generate(hosts: int, seed: int = 0, faulty: bool = False) -> dict[str, Any]:
+    """A realistic mixed fleet of ``hosts`` hosts, the same for the same seed (proportions: module doc)."""
+    if hosts < 1:
+        raise LabError(f"--hosts must be at least 1, got {hosts}")
+    rng = random.Random(seed)
+    weights = [row[0] for row in _MIX]
+    entries = [_generated_host(rng, index, rng.choices(_MIX, weights)[0], faulty) for index in range(1, hosts + 1)]
+    return {"seed": seed, "credentials": {"user": "Administrator", "password": f"Lab-{seed}-Pa55"}, "hosts": entries}
+
+
+def _generated_host(rng: random.Random, index: int, mix: tuple[int, str, int, str, str], faulty: bool) -> dict[str, Any]:
+    _, family, sp, arch, prefix = mix
+    profile = OsProfile(family, sp, arch)  # type: ignore[arg-type]
+    host: dict[str, Any] = {"name": f"{prefix}-{index:04d}", "os": family, "sp": sp, "arch": arch,
+                            "patch_level": "gdr" if rng.random() < 0.6 else "base"}
+    if prefix == "lc":
+        host["products"] = ["lcs2005" if rng.random() < 0.7 else "lcs2003"]
+    if profile.is_2003:
+        syn = rng.choice([None, None, None, 0, 1])
+        if syn is not None:
+            host["syn_attack_protect"] = syn
+        if faulty and rng.random() < 0.2:
+            host["powershell"] = None
+    fix = next((kb for kb in _SCENARIO_OF_FIX if effect(kb, profile).applicable), None)
+    if fix and (fix != "KB903927" or "products" in host):
+        if rng.random() < 0.25:
+            host["installed"] = [fix]
+        elif rng.random() < 0.2:
+            scenario = _SCENARIO_OF_FIX[fix]
+            host["leak"] = {"scenario": scenario.value, "rate": round(LeakSpec.of(scenario).rate_mb_per_hour * rng.uniform(0.5, 2), 2)}
+    if faulty and rng.random() < 0.05:
+        host["faults"] = dict(rng.choice(_SAMPLE_FAULTS))
+    return host
