@@ -187,6 +187,9 @@ def _by_registration(facts: HostFacts, kb: KbEntry, rule: Applicability, evidenc
                         "collect facts over WinRM (winremedy audit)", evidence)
     registered, pending_install = _registration_state(facts, kb)
     confidence = MEDIUM if rule.verify == "files" else _RULE_CONFIDENCE[rule.confidence]
+    if facts.hotfixes_incomplete and not (registered or pending_install):
+        confidence = LOW  # the KB may be among the rows the list does not show
+        why = f"{why}; {facts.hotfixes_incomplete}"
 
     def finding(status: Status, reason: str, action: str) -> Finding:
         return Finding(kb=kb.kb, status=status, confidence=confidence, basis="registration",

@@ -133,6 +133,7 @@ class HostFacts:
     # path on the host (as in the catalog, e.g. "%SystemRoot%\\System32\\drivers\\netio.sys") -> version, or None if absent
     files: dict[str, str | None] | None = None
     hotfixes: list[Hotfix] | None = None
+    hotfixes_incomplete: str | None = None  # why a KB could be registered yet not listed (systeminfo truncation)
     products: list[str] | None = None  # e.g. ["lcs2005"]; None = not collected
     registry: dict[str, Any] | None = None  # "HKLM\\...\\Key\\Value" -> value (None = absent)
     pending_reboot: list[str] | None = None  # reasons, [] = none pending; None = not collected

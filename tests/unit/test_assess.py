@@ -67,7 +67,8 @@ def _facts(case: dict[str, Any], catalog: Catalog) -> HostFacts:
     return HostFacts(
         host=case["name"], os=os_info,
         files=_files(case, os_info, catalog) if os_info else None,
-        hotfixes=_hotfixes(case), products=case.get("products"), registry=registry,
+        hotfixes=_hotfixes(case), hotfixes_incomplete=case.get("hotfixes_incomplete"),
+        products=case.get("products"), registry=registry,
         pending_reboot=case.get("pending_reboot"), leaks=_leaks(case, catalog),
     )
 

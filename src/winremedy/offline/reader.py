@@ -112,5 +112,6 @@ def _is_qfe_only(facts: HostFacts) -> bool:
 def _add_hotfixes(target: HostFacts, qfe: HostFacts, name: str) -> None:
     rows = qfe.hotfixes or []
     target.hotfixes = [*(target.hotfixes or []), *rows]
+    target.hotfixes_incomplete = qfe.hotfixes_incomplete  # WMI lists every CBS update: the qfe list decides
     target.notes.append(f"{len(rows)} hotfixes added from the wmic qfe listing in {name}")
     target.notes.extend(note for note in qfe.notes if note != OS_UNKNOWN_NOTE and note not in target.notes)

@@ -112,11 +112,13 @@ def _parse_host(lines: list[str], name: str) -> HostFacts:
     if not host:
         raise FactsError(f"{name}: systeminfo 'Host Name' is empty")
     notes: list[str] = []
+    hotfixes = _hotfixes(fields, notes)
     return HostFacts(
         host=host,
         os=_os_info(fields, name, notes),
         source="systeminfo",
-        hotfixes=_hotfixes(fields, notes),
+        hotfixes=hotfixes,
+        hotfixes_incomplete=_incompleteness(fields, hotfixes),
         boot_time=_boot_time(fields, notes),
         notes=notes,
     )
@@ -248,8 +250,23 @@ def _note_count(header: str, found: int, notes: list[str]) -> None:
     if not match:
         notes.append(f"systeminfo hotfix header {header!r} is not understood; {found} rows read")
     elif int(match["count"]) != found:
-        notes.append(f"systeminfo lists {match['count']} hotfixes but shows {found} (it truncates long lists); "
-                     "add the host's wmic qfe output or collect over WinRM for the full list")
+        notes.append(_truncation(int(match["count"]), found))
+
+
+def _truncation(listed: int, shown: int) -> str:
+    return (f"systeminfo lists {listed} hotfixes but shows {shown} (it truncates long lists); "
+            "add the host's wmic qfe output or collect over WinRM for the full list")
+
+
+def _incompleteness(fields: dict[str, _Field], hotfixes: list[Hotfix] | None) -> str | None:
+    """Why the hotfix list may miss a KB: systeminfo cut it short, or rows name no KB ("File 1")."""
+    if not hotfixes:
+        return None
+    match = _HOTFIX_COUNT.match(fields["Hotfix(s)"].value)
+    if match and int(match["count"]) > len(hotfixes):
+        return _truncation(int(match["count"]), len(hotfixes))
+    unnamed = sum(1 for fix in hotfixes if fix.kb is None)
+    return f"{unnamed} hotfix rows name no KB ('File 1')" if unnamed else None
 
 
 def _note_file_rows(hotfixes: list[Hotfix], notes: list[str]) -> None:
