@@ -237,6 +237,32 @@ def test_workarounds(catalog: Catalog) -> None:
     assert any("Workaround" in u.about and u.confidence == "inferred" for u in catalog.get("KB903927").uncertainties)
 
 
+def test_shared_indicator_ids_are_one_definition(catalog: Catalog) -> None:
+    seen: dict[str, Indicator] = {}
+    for entry in catalog:
+        for ind in entry.indicators:
+            other = seen.setdefault(ind.id, ind)
+            assert (ind.kind, ind.target, ind.metric, ind.leaking_rate_per_hour) == (
+                other.kind, other.target, other.metric, other.leaking_rate_per_hour)
+    assert "nonpaged_pool_total" in seen
+
+
+def test_schema_is_valid_and_closed() -> None:
+    jsonschema.Draft202012Validator.check_schema(schema())
+
+    def closed(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object":
+                assert node.get("additionalProperties") is False, node
+            for value in node.values():
+                closed(value)
+        elif isinstance(node, list):
+            for value in node:
+                closed(value)
+
+    closed(schema())
+
+
 # --- JSON form ---------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ YAML keys, so :meth:`KbEntry.to_dict` gives back the same shape.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -259,7 +260,7 @@ class Catalog:
     def __contains__(self, kb: object) -> bool:
         return isinstance(kb, str) and normalize_kb_id(kb) in self.kbs
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[KbEntry]:
         return iter(self.kbs.values())
 
     def __len__(self) -> int:
