@@ -1,0 +1,112 @@
+"""One host's audit result, and the directory of results a run leaves behind.
+
+Each result is written as soon as it arrives (``DIR/hosts/<host>.json``,
+atomically: a temporary file renamed into place), so an interrupted audit keeps
+what it had, ``--resume`` skips the hosts already done, and runs split across
+controllers or AWX job slices merge by copying their ``hosts/`` files together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .assess import Finding, Status
+from .errors import WinRemedyError
+from .facts import HostFacts
+
+RESULT_VERSION = 1
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass
+class HostResult:
+    """What an audit learned about one host, or why it could not."""
+
+    host: str
+    reachable: bool
+    facts: HostFacts | None = None
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None  # one line naming the host and what went wrong
+    error_code: str | None = None  # WinRemedyError.code: unreachable, auth, tls, wsman_fault, protocol, ...
+    started_at: str | None = None  # ISO 8601, controller clock
+    duration: float | None = None  # seconds
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": RESULT_VERSION, "host": self.host, "reachable": self.reachable,
+            "facts": self.facts.to_dict() if self.facts else None,
+            "findings": [f.to_dict() for f in self.findings],
+            "error": self.error, "error_code": self.error_code,
+            "started_at": self.started_at, "duration": self.duration,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, origin: str) -> HostResult:
+        if not isinstance(data, dict) or data.get("version") != RESULT_VERSION:
+            raise WinRemedyError(f"{origin}: not a winremedy host result (version {RESULT_VERSION})")
+        try:
+            return cls(
+                host=data["host"], reachable=bool(data["reachable"]),
+                facts=HostFacts.from_dict(data["facts"], origin=origin) if data.get("facts") else None,
+                findings=[_finding(f) for f in data.get("findings") or []],
+                error=data.get("error"), error_code=data.get("error_code"),
+                started_at=data.get("started_at"), duration=data.get("duration"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WinRemedyError(f"{origin}: malformed host result: {exc}") from None
+
+
+def _finding(data: dict[str, Any]) -> Finding:
+    return Finding(**{**data, "status": Status(data["status"])})
+
+
+def result_path(directory: Path, host: str) -> Path:
+    """``DIR/hosts/<host>.json``; characters unsafe in a file name become ``_``."""
+    return directory / "hosts" / f"{_UNSAFE.sub('_', host)}.json"
+
+
+def save_result(directory: Path, result: HostResult) -> Path:
+    """Write atomically: a reader (or a crash) never sees half a file."""
+    path = result_path(directory, result.host)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(result.to_dict(), handle, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_results(directory: Path) -> list[HostResult]:
+    """Every host result under ``DIR/hosts/``, sorted by host name; a broken file is an error naming it."""
+    folder = directory / "hosts"
+    if not folder.is_dir():
+        raise WinRemedyError(f"{directory}: no audit results here (expected {folder}/<host>.json)")
+    results = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise WinRemedyError(f"{path}: unreadable host result: {exc}") from None
+        results.append(HostResult.from_dict(data, origin=str(path)))
+    return sorted(results, key=lambda r: r.host.lower())
+
+
+def done_hosts(directory: Path) -> set[str]:
+    """Hosts whose result is already saved and complete (for ``--resume``); failed hosts are retried."""
+    if not (directory / "hosts").is_dir():
+        return set()
+    return {r.host for r in load_results(directory) if r.ok}
