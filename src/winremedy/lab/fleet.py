@@ -111,6 +111,7 @@ def fleet_from_dict(data: Any, origin: str = "fleet") -> Fleet:
             raise check.error("key 'name'", f"duplicate host name {spec.name!r}", host=spec.name)
         seen.add(spec.name.lower())
         specs.append(spec)
+    check.host = None
     start = data.get("start_time")
     return Fleet(
         time_scale=check.positive(data, "time_scale", 1.0),
@@ -137,20 +138,20 @@ class _Checker:
     def keys(self, data: dict[str, Any], allowed: set[str], prefix: str = "") -> None:
         for key in data:
             if key not in allowed:
-                raise self.error(f"key {prefix}{key!r}", f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+                raise self.error(f"key '{prefix}{key}'", f"unknown key (expected one of: {', '.join(sorted(allowed))})")
 
     def value(self, data: dict[str, Any], key: str, kind: type[T], default: T, prefix: str = "") -> T:
         value = data.get(key, default)
         if value is None:
             return default
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise self.error(f"key {prefix}{key!r}", f"expected {kind.__name__}, got {value!r}")
+            raise self.error(f"key '{prefix}{key}'", f"expected {kind.__name__}, got {value!r}")
         return value
 
     def positive(self, data: dict[str, Any], key: str, default: float, prefix: str = "") -> float:
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise self.error(f"key {prefix}{key!r}", f"expected a positive number, got {value!r}")
+            raise self.error(f"key '{prefix}{key}'", f"expected a positive number, got {value!r}")
         return float(value)
 
     def choice(self, data: dict[str, Any], key: str, choices: tuple[str, ...], default: str | None = None) -> str:

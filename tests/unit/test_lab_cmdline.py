@@ -1,0 +1,102 @@
+"""Command dispatch: cmd built-ins, PowerShell encodings, unknown commands, the project-script registry."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+import pytest
+
+from winremedy.lab.api import CommandResult
+from winremedy.lab.clock import ManualClock
+from winremedy.lab.cmdline import encode_args, register_script, unregister_script
+from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.profiles import OsProfile
+
+NOT_RECOGNIZED = b"'powershell' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
+
+
+def encoded(script: str) -> str:
+    return base64.b64encode(script.encode("utf-16-le")).decode()
+
+
+def ansible_wrap(script: str) -> list[str]:
+    """What ansible's winrm connection sends for ``-m raw -a <script>`` (arguments after 'PowerShell')."""
+    return ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Unrestricted", "-EncodedCommand", encoded(script)]
+
+
+@pytest.fixture
+def host() -> EmulatedHost:
+    spec = HostSpec(name="W7-0001", profile=OsProfile("win7", 1, "x64"), user="Administrator", password="pw")
+    return EmulatedHost(spec, ManualClock(1.7e9), port=45001)
+
+
+@pytest.fixture
+def echo_script() -> Iterator[None]:
+    register_script("echo", lambda host, params: CommandResult(f"{host.name}:{params['word']}".encode(), b"", 0))
+    yield
+    unregister_script("echo")
+
+
+def test_cmd_builtins(host: EmulatedHost) -> None:
+    assert host.run("hostname", [], b"").stdout == b"W7-0001\r\n"
+    assert host.run("ver", [], b"").stdout == b"\r\nMicrosoft Windows [Version 6.1.7601]\r\n"
+    assert host.run("whoami", [], b"").stdout == b"w7-0001\\administrator\r\n"
+    assert b"IPv4 Address. . . . . . . . . . . : 127.0.0.1" in host.run("ipconfig", ["/all"], b"").stdout
+    assert host.run("cmd.exe", ["/c", "ver"], b"").exit_code == 0
+
+
+def test_powershell_encoded_raw_command_as_ansible_sends_it(host: EmulatedHost) -> None:
+    result = host.run("PowerShell", ansible_wrap("hostname"), b"")
+    assert (result.stdout, result.exit_code) == (b"W7-0001\r\n", 0)
+    wrapped = "hostname\r\nIf (-not $?) { If (Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue) { exit $LASTEXITCODE } Else { exit 1 } }"
+    inner = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand " + encoded(wrapped)
+    assert host.run("PowerShell", ansible_wrap(inner), b"").stdout == b"W7-0001\r\n"
+    assert host.run(f"powershell -encodedcommand {encoded('whoami')}", [], b"").exit_code == 0  # pywinrm run_ps
+
+
+def test_unknown_commands_fail_like_a_host(host: EmulatedHost) -> None:
+    result = host.run("frobnicate", ["--now"], b"")
+    assert result.exit_code == 1 and result.stderr.startswith(b"'frobnicate' is not recognized")
+    ps = host.run("PowerShell", ansible_wrap("Get-Frob -All"), b"")
+    assert ps.exit_code == 1 and ps.stderr.startswith(b"#< CLIXML")
+    assert b"The term 'Get-Frob' is not recognized" in ps.stderr
+    assert host.run("powershell", ["-Command", "ver"], b"").stderr.startswith(b"The term 'ver'")
+    assert host.run("powershell", ["-EncodedCommand", "%%%"], b"").exit_code == 1
+
+
+def test_no_powershell_on_a_bare_2003() -> None:
+    spec = HostSpec(name="s3-0001", profile=OsProfile("win2003", 2, "x86"), user="a", password="b", powershell=None)
+    bare = EmulatedHost(spec, ManualClock(1.7e9))
+    result = bare.run("powershell", ["-EncodedCommand", encoded("hostname")], b"")
+    assert (result.stderr, result.exit_code) == (NOT_RECOGNIZED, 1)
+    assert not bare.wants_stdin("powershell", ["-Command", "-"])
+    assert bare.run("ver", [], b"").stdout == b"\r\nMicrosoft Windows [Version 5.2.3790]\r\n"
+
+
+def test_project_scripts_by_identity(host: EmulatedHost, echo_script: None) -> None:
+    script = f"# winremedy-script: echo 1.0\r\n{encode_args({'word': 'hi'})}\r\nWrite-Output 'never run'\r\n"
+    assert host.run("powershell", ["-EncodedCommand", encoded(script)], b"").stdout == b"W7-0001:hi"
+    assert host.wants_stdin("PowerShell", ["-NoProfile", "-Command", "-"])
+    assert host.run("PowerShell", ["-NoProfile", "-Command", "-"], script.encode("utf-8-sig")).stdout == b"W7-0001:hi"
+    assert host.counters.scripts == {"echo 1.0": 2}
+    unknown = host.run("powershell", ["-EncodedCommand", encoded("# winremedy-script: nope 1\r\n")], b"")
+    assert unknown.exit_code == 1 and b"no handler" in unknown.stderr
+
+
+def test_a_failing_handler_is_an_error_result(host: EmulatedHost) -> None:
+    def broken(host: EmulatedHost, params: dict[str, object]) -> CommandResult:
+        raise KeyError("boom")
+
+    register_script("broken", broken)
+    try:
+        result = host.run("powershell", ["-EncodedCommand", encoded("# winremedy-script: broken 1\r\n")], b"")
+    finally:
+        unregister_script("broken")
+    assert result.exit_code == 1 and b"handler for broken 1 failed" in result.stderr
+
+
+def test_staged_script_runs_with_file(host: EmulatedHost, echo_script: None) -> None:
+    host.fs.write("C:\\Windows\\Temp\\w.ps1", f"# winremedy-script: echo 2\r\n{encode_args({'word': 'f'})}".encode())
+    assert host.run("powershell", ["-File", "%TEMP%\\W.PS1"], b"").stdout == b"W7-0001:f"
+    assert host.run("powershell", ["-File", "C:\\missing.ps1"], b"").exit_code == 1

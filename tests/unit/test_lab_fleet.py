@@ -1,0 +1,81 @@
+"""Fleet files: strict validation naming file, host and key; deterministic generation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from winremedy.lab.dynamics import Scenario
+from winremedy.lab.errors import LabError
+from winremedy.lab.fleet import fleet_from_dict, generate, load_fleet
+
+
+def fleet(**host: Any) -> dict[str, Any]:
+    entry = {"name": "w7-0001", "os": "win7", "sp": 1, "arch": "x64", **host}
+    return {"credentials": {"user": "Administrator", "password": "pw"}, "hosts": [entry]}
+
+
+def test_a_full_fleet_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yml"
+    path.write_text(
+        "time_scale: 60\nstart_time: 2024-03-01T01:30:00Z\nseed: 3\n"
+        "credentials: {user: Administrator, password: pw}\n"
+        "hosts:\n"
+        "  - {name: w7-0001, os: win7, sp: 1, arch: x64, installed: [KB2847346], leak: none, auth: [ntlm]}\n"
+        "  - {name: lc-0002, os: win2003, sp: 1, arch: x86, products: [lcs2005], leak: {scenario: lcs, rate: 3},\n"
+        "     syn_attack_protect: 0, powershell: null, faults: {slow: 0.5, reset: {count: 2}, http500: 3}}\n"
+    )
+    loaded = load_fleet(path)
+    assert loaded.time_scale == 60 and loaded.start_time == 1709256600.0
+    w7, lc = loaded.hosts
+    assert w7.installed == ("KB2847346",) and w7.auth == ("ntlm",)
+    assert lc.leak.scenario is Scenario.LCS and lc.leak.rate_mb_per_hour == 3
+    assert lc.powershell is None and lc.faults.reset_count == 2 and lc.faults.http500_burst == 3
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ({"colour": "blue"}, "key 'colour'"),
+        ({"os": "win8"}, "key 'os'"),
+        ({"sp": 3}, "key 'sp'"),
+        ({"arch": "x86", "os": "win2008r2"}, "key 'arch'"),
+        ({"installed": ["KB979223"]}, "key 'installed'"),  # SP1 is the fix: not installable
+        ({"leak": "lcs"}, "key 'leak'"),
+        ({"faults": {"slow": -1}}, "key 'faults.slow'"),
+        ({"faults": {"reset": {"often": True}}}, "key 'faults.reset.often'"),
+        ({"auth": ["kerberos"]}, "key 'auth'"),
+        ({"syn_attack_protect": 1}, "key 'syn_attack_protect'"),
+    ],
+)
+def test_errors_name_file_host_and_key(host: dict[str, Any], key: str) -> None:
+    with pytest.raises(LabError) as caught:
+        fleet_from_dict(fleet(**host), "lab/fleet.yml")
+    message = str(caught.value)
+    assert message.startswith("lab/fleet.yml: host 'w7-0001': " + key), message
+    assert "\n" not in message
+
+
+def test_fleet_level_errors(tmp_path: Path) -> None:
+    with pytest.raises(LabError, match=r"^f.yml: key 'time_scale'"):
+        fleet_from_dict({**fleet(), "time_scale": 0}, "f.yml")
+    with pytest.raises(LabError, match="duplicate host name"):
+        fleet_from_dict({**fleet(), "hosts": fleet()["hosts"] * 2}, "f.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("hosts: [\n")
+    with pytest.raises(LabError, match=r"bad.yml: not valid YAML \(line"):
+        load_fleet(bad)
+
+
+def test_generate_is_deterministic_and_valid() -> None:
+    one, two = generate(200, seed=9), generate(200, seed=9)
+    assert one == two and one != generate(200, seed=10)
+    checked = fleet_from_dict(yaml.safe_load(yaml.safe_dump(one)), "generated")
+    leaking = sum(h.leak.scenario is not Scenario.NONE for h in checked.hosts)
+    assert 0.05 <= leaking / 200 <= 0.3
+    assert not any(h.faults.any or h.powershell is None for h in checked.hosts)
+    families = {h.profile.family for h in checked.hosts}
+    assert {"win7", "win2008r2", "win2008", "win2003"} <= families
