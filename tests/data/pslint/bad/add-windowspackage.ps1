@@ -1,0 +1,2 @@
+# expect: Add-WindowsPackage
+Add-WindowsPackage -Online -PackagePath C:\x.cab

@@ -1,0 +1,2 @@
+# expect: Get-CimInstance
+Write-Output "booted $(Get-CimInstance Win32_OperatingSystem)"

@@ -1,0 +1,4 @@
+# expect: class keyword
+class Host {
+    [string]$Name
+}

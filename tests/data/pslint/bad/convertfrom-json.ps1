@@ -1,0 +1,2 @@
+# expect: ConvertFrom-Json
+$t = '{}' | ConvertFrom-Json

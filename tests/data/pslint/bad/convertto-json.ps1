@@ -1,0 +1,3 @@
+# expect: ConvertTo-Json
+$o = Get-Process
+$o | ConvertTo-Json -Depth 2

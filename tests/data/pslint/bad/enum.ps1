@@ -1,0 +1,2 @@
+# expect: enum keyword
+enum Branch { GDR; LDR }

@@ -1,0 +1,2 @@
+# expect: .FileVersionRaw
+$v = (Get-Item C:\Windows\System32\ntdll.dll).VersionInfo.FileVersionRaw

@@ -1,0 +1,2 @@
+# expect: % without a script block
+Get-Service | % Name

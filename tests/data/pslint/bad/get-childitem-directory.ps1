@@ -1,0 +1,2 @@
+# expect: -directory
+gci C:\Windows -Directory | Out-Null

@@ -1,0 +1,2 @@
+# expect: -file
+Get-ChildItem C:\Windows -File

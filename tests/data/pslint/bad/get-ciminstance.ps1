@@ -1,0 +1,2 @@
+# expect: Get-CimInstance
+$os = Get-CimInstance -ClassName Win32_OperatingSystem

@@ -1,0 +1,2 @@
+# expect: -Raw
+$text = Get-Content -Path C:\x.txt -Raw

@@ -1,0 +1,2 @@
+# expect: Get-NetAdapter
+Get-NetAdapter | Select-Object Name

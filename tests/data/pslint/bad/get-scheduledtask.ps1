@@ -1,0 +1,2 @@
+# expect: Get-ScheduledTask
+Get-ScheduledTask -TaskName x

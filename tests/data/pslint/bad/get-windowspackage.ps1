@@ -1,0 +1,2 @@
+# expect: Get-WindowsPackage
+Get-WindowsPackage -Online

@@ -1,0 +1,2 @@
+# expect: ::TryParse
+$ok = [guid]::TryParse($s, [ref]$g)

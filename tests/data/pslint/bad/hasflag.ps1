@@ -1,0 +1,2 @@
+# expect: .HasFlag
+if ($attributes.HasFlag([IO.FileAttributes]::Hidden)) { 'hidden' }

@@ -1,0 +1,2 @@
+# expect: -in operator
+if ($x -in @(1, 2)) { 'yes' }

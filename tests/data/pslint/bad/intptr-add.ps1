@@ -1,0 +1,2 @@
+# expect: ::Add
+$p = [IntPtr]::Add($base, 8)

@@ -1,0 +1,2 @@
+# expect: Invoke-CimMethod
+Invoke-CimMethod -ClassName Win32_Process -MethodName Create

@@ -1,0 +1,2 @@
+# expect: Invoke-RestMethod
+$r = Invoke-RestMethod http://x/api

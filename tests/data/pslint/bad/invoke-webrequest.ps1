@@ -1,0 +1,2 @@
+# expect: Invoke-WebRequest
+Invoke-WebRequest -Uri http://x/ -OutFile y

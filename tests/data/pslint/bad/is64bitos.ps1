@@ -1,0 +1,2 @@
+# expect: ::Is64BitOperatingSystem
+$x64 = [Environment]::Is64BitOperatingSystem

@@ -1,0 +1,2 @@
+# expect: ::Is64BitProcess
+$x64 = [System.Environment]::Is64BitProcess

@@ -1,0 +1,2 @@
+# expect: ::IsNullOrWhiteSpace
+if ([string]::IsNullOrWhiteSpace($s)) { 'empty' }

@@ -1,0 +1,2 @@
+# expect: New-CimSession
+$s = New-CimSession -ComputerName web01

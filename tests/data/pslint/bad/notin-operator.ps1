@@ -1,0 +1,2 @@
+# expect: -notin operator
+if ($x -notin $list) { 'no' }

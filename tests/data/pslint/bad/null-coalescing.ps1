@@ -1,0 +1,2 @@
+# expect: ??
+$b = $a ?? 'default'

@@ -1,0 +1,2 @@
+# expect: ?.
+$n = $a?.Name

@@ -1,0 +1,2 @@
+# expect: [ordered]
+$h = [ordered]@{ a = 1; b = 2 }

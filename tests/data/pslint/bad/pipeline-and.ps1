@@ -1,0 +1,2 @@
+# expect: && operator
+Get-Date && Get-Host

@@ -1,0 +1,2 @@
+# expect: [pscustomobject]
+$o = [PSCustomObject]@{ Name = 'x' }

@@ -1,0 +1,2 @@
+# expect: $psitem
+Get-Process | ForEach-Object { $PSItem.Name }

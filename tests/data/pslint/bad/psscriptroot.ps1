@@ -1,0 +1,2 @@
+# expect: $psscriptroot
+$here = $PSScriptRoot

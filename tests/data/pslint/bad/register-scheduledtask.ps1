@@ -1,0 +1,2 @@
+# expect: Register-ScheduledTask
+Register-ScheduledTask -TaskName x -Action $a

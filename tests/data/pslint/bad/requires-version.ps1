@@ -1,0 +1,3 @@
+# expect: #requires -Version 3
+#Requires -Version 3.0
+Get-Date

@@ -1,0 +1,2 @@
+# expect: Set-StrictMode -Version 3
+Set-StrictMode -Version 3.0

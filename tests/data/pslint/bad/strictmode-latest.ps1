@@ -1,0 +1,2 @@
+# expect: Set-StrictMode -Version Latest
+Set-StrictMode -Version Latest

@@ -1,0 +1,3 @@
+# expect: ?:
+$a = $true
+$b = $a ? 1 : 2

@@ -1,0 +1,2 @@
+# expect: Tuple
+$t = [System.Tuple]::Create(1, 'a')

@@ -1,0 +1,2 @@
+# expect: ::new()
+$sb = [System.Text.StringBuilder]::new()

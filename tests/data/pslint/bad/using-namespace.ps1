@@ -1,0 +1,3 @@
+# expect: using
+using namespace System.IO
+$f = [File]::Exists('x')

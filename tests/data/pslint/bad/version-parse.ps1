@@ -1,0 +1,2 @@
+# expect: ::Parse
+$v = [version]::Parse('6.1.7601.22590')

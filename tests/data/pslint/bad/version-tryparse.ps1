@@ -1,0 +1,2 @@
+# expect: ::TryParse
+$ok = [Version]::TryParse('6.1', [ref]$v)

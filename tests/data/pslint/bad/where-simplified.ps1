@@ -1,0 +1,2 @@
+# expect: where-object without a script block
+Get-Service | Where-Object Status -eq 'Running'
