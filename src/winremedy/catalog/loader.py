@@ -203,7 +203,7 @@ def _check_schema(data: dict[str, Any]) -> None:
     kind = error.validator
     if kind == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
-        unknown = sorted(k for k in value if k not in allowed)
+        unknown = sorted((k for k in value if k not in allowed), key=str)
         raise _Problem(path + [str(unknown[0])], f"unknown key (allowed: {', '.join(allowed)})")
     if kind == "required":
         missing = [k for k in error.validator_value if k not in value]
