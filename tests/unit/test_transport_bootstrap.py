@@ -36,6 +36,7 @@ def test_any_script_survives_encoding(script: str) -> None:
     stdin = encode_script(script)
     assert stdin.isascii()
     assert decode_script(POWERSHELL, POWERSHELL_ARGUMENTS, stdin) == script
+    assert decode_script("PowerShell.exe", [" ".join(POWERSHELL_ARGUMENTS)], stdin) == script  # as pywinrm sends it
 
 
 @pytest.mark.parametrize(

@@ -36,8 +36,11 @@ def encode_script(script: str) -> bytes:
 
 
 def decode_script(command: str, arguments: Sequence[str], stdin: bytes) -> str | None:
-    """The script a :data:`BOOTSTRAP` invocation runs, or None for any other command line (for the lab)."""
-    if command.lower() != POWERSHELL or tuple(arguments) != POWERSHELL_ARGUMENTS:
+    """The script a :data:`BOOTSTRAP` invocation runs, or None for any other command line (for the lab).
+
+    ``arguments`` as the server sees them: pywinrm sends one ``rsp:Arguments`` joined with spaces.
+    """
+    if command.lower() != POWERSHELL or " ".join(arguments).split() != list(POWERSHELL_ARGUMENTS):
         return None
     return base64.b64decode(stdin, validate=False).decode("utf-8")
 
