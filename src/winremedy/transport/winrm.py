@@ -9,6 +9,7 @@ until :meth:`WinRMTransport.close`, as Ansible's connection plugin does (a
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 import subprocess
@@ -97,7 +98,7 @@ class WinRMTransport:
     ) -> Result:
         """Run a PowerShell 2.0 script through the stdin bootstrap (see :mod:`.bootstrap`)."""
         result = self._run(POWERSHELL, POWERSHELL_ARGUMENTS, encode_script(script), timeout, idempotent)
-        result = Result(result.host, result.rc, result.stdout, clean_stderr(result.stderr, result.encoding), result.encoding)
+        result = dataclasses.replace(result, stderr=clean_stderr(result.stderr, result.encoding))
         return result.check() if check else result
 
     def run_cmd(
