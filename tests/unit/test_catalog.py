@@ -214,7 +214,7 @@ def test_package_for(catalog: Catalog) -> None:
 
 def test_indicators(catalog: Catalog) -> None:
     nsi = {i.id: i for i in catalog.get("KB2847346").indicators}
-    assert set(nsi) == {"nsi_private_bytes", "nspc_pool", "nonpaged_pool_total"}
+    assert set(nsi) == {"nsi_private_bytes", "nspc_pool"}
     assert (nsi["nsi_private_bytes"].kind, nsi["nsi_private_bytes"].target) == ("service_process", "nsi")
     assert (nsi["nspc_pool"].kind, nsi["nspc_pool"].target, nsi["nspc_pool"].metric) == ("pool_tag", "NSpc", "nonpaged_bytes")
     assert isinstance(nsi["nsi_private_bytes"].leaking_rate_per_hour, float)
@@ -237,14 +237,10 @@ def test_workarounds(catalog: Catalog) -> None:
     assert any("Workaround" in u.about and u.confidence == "inferred" for u in catalog.get("KB903927").uncertainties)
 
 
-def test_shared_indicator_ids_are_one_definition(catalog: Catalog) -> None:
-    seen: dict[str, Indicator] = {}
-    for entry in catalog:
-        for ind in entry.indicators:
-            other = seen.setdefault(ind.id, ind)
-            assert (ind.kind, ind.target, ind.metric, ind.leaking_rate_per_hour) == (
-                other.kind, other.target, other.metric, other.leaking_rate_per_hour)
-    assert "nonpaged_pool_total" in seen
+def test_indicator_ids_are_unique_across_the_catalog(catalog: Catalog) -> None:
+    ids = [ind.id for entry in catalog for ind in entry.indicators]
+    assert len(ids) == len(set(ids))
+    assert "nonpaged_pool_total" in ids
 
 
 def test_schema_is_valid_and_closed() -> None:

@@ -276,15 +276,15 @@ def test_unparseable_files(fixture: str, expected: str) -> None:
         load_kb_file(path)
 
 
-def test_shared_indicator_id_must_share_its_definition(tmp_path: Path) -> None:
+def test_an_indicator_is_evidence_for_one_kb(tmp_path: Path) -> None:
     for src in KB_DIR.glob("*.yml"):
         shutil.copy(src, tmp_path / src.name)
-    data = _real("KB979223")
-    assert data["indicators"][0]["id"] == "nonpaged_pool_total"
-    _write(tmp_path, _set(data, "indicators", 0, "leaking_rate_per_hour", value=1), "KB979223.yml")
+    data = _real("KB2847346")
+    data["indicators"].append(_real("KB979223")["indicators"][0])
+    _write(tmp_path, data, "KB2847346.yml")
     with pytest.raises(CatalogError) as err:
         load_catalog(tmp_path)
     assert str(err.value) == (
-        "KB979223.yml: indicators[0].leaking_rate_per_hour: indicator 'nonpaged_pool_total' is also defined in "
-        "KB2847346.yml with leaking_rate_per_hour 4194304.0; a shared id must share its definition"
+        "KB979223.yml: indicators[0].id: indicator 'nonpaged_pool_total' is also defined in "
+        "KB2847346.yml; an indicator is evidence for one KB only"
     )

@@ -111,31 +111,20 @@ def _load(directory: Traversable | Path) -> Catalog:
         if entry.kb in kbs:
             raise CatalogError(f"{src.name}: kb: duplicate KB {entry.kb} (also in {kbs[entry.kb].source.name})")
         kbs[entry.kb] = entry
-    _check_shared_indicators(kbs)
+    _check_unique_indicators(kbs)
     return Catalog(kbs=kbs)
 
 
-_INDICATOR_DEFINITION = ("kind", "target", "metric", "unit", "leaking_rate_per_hour", "min_confidence")
-
-
-def _check_shared_indicators(kbs: dict[str, KbEntry]) -> None:
-    """An indicator id names one measurement and one threshold across the catalog.
-
-    Samples and leak verdicts are keyed by indicator id alone, so two KBs may share an
-    id (e.g. ``nonpaged_pool_total``) only if they define it the same way.
-    """
-    first: dict[str, tuple[KbEntry, Indicator]] = {}
+def _check_unique_indicators(kbs: dict[str, KbEntry]) -> None:
+    """An indicator is evidence for one KB: a leak it shows turns that KB, and only that one, into missing_leaking."""
+    first: dict[str, KbEntry] = {}
     for entry in kbs.values():
         for i, ind in enumerate(entry.indicators):
-            if ind.id not in first:
-                first[ind.id] = (entry, ind)
-                continue
-            other_entry, other = first[ind.id]
-            differs = [k for k in _INDICATOR_DEFINITION if getattr(ind, k) != getattr(other, k)]
-            if differs:
+            other = first.setdefault(ind.id, entry)
+            if other is not entry:
                 raise CatalogError(
-                    f"{entry.source.name}: indicators[{i}].{differs[0]}: indicator {ind.id!r} is also defined in "
-                    f"{other_entry.source.name} with {differs[0]} {getattr(other, differs[0])!r}; a shared id must share its definition"
+                    f"{entry.source.name}: indicators[{i}].id: indicator {ind.id!r} is also defined in "
+                    f"{other.source.name}; an indicator is evidence for one KB only"
                 )
 
 

@@ -29,7 +29,7 @@ function Format-WrJson($value) {
     if ($value -is [bool]) { if ($value) { return 'true' } return 'false' }
     if ($value -is [string] -or $value -is [char]) { return (Format-WrString ([string]$value)) }
     if ($value -is [datetime]) {
-        return (Format-WrString $value.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', $Invariant))
+        return (Format-WrString ($value.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', $Invariant)))
     }
     if ($value -is [double] -or $value -is [single]) {
         if ([double]::IsNaN($value) -or [double]::IsInfinity($value)) { return 'null' }

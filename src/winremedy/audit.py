@@ -1,0 +1,133 @@
+"""The audit: one collector round trip per host, then leak analysis and assessment, for a whole fleet.
+
+Read-only and safe to run every night. Hosts are audited concurrently; each
+result is saved the moment it arrives, so an interrupted run keeps what it had
+and ``resume`` finishes it. A host that fails (unreachable, refused, garbled
+answer) is recorded with its reason and never stops the others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from .assess import assess
+from .catalog import Catalog
+from .collector import build_query, parse_collect_output
+from .errors import WinRemedyError
+from .leaks import analyse
+from .results import HostResult, done_hosts, save_result
+from .scripts import render
+from .transport import Transport
+
+DEFAULT_FORKS = 64  # threads mostly wait on the network; enough for hundreds of hosts
+COLLECT_TIMEOUT = 120.0  # seconds for one collector run, on top of the sampling time
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    samples: int = 1
+    interval: float = 0.0  # seconds between samples, on the host
+    kbs: tuple[str, ...] = ()  # only these KBs in the findings (the query always covers the catalog)
+
+    @property
+    def timeout(self) -> float:
+        return COLLECT_TIMEOUT + self.samples * self.interval
+
+
+class Progress(Protocol):
+    def started(self, total: int, skipped: int) -> None: ...
+    def finished(self, result: HostResult) -> None: ...
+    def done(self) -> None: ...
+
+
+def audit_host(transport: Transport, catalog: Catalog, settings: AuditSettings) -> HostResult:
+    """Collect, analyse, assess one host over ``transport``; every expected failure becomes the result's error."""
+    started = time.monotonic()
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    script = render("collect", build_query(catalog, samples=settings.samples, interval=settings.interval))
+    try:
+        output = transport.run_ps(script, timeout=settings.timeout, check=True)
+        facts = parse_collect_output(output.stdout, host=transport.host)
+        facts.leaks = analyse(facts, catalog)
+        findings = assess(facts, catalog, list(settings.kbs) or None)
+    except WinRemedyError as error:
+        return HostResult(host=transport.host, reachable=error.code != "unreachable", error=_one_line(error),
+                          error_code=error.code, started_at=started_at, duration=time.monotonic() - started)
+    finally:
+        transport.close()
+    return HostResult(host=transport.host, reachable=True, facts=facts, findings=findings,
+                      started_at=started_at, duration=time.monotonic() - started)
+
+
+def audit_fleet(
+    hosts: Sequence[str],
+    connect: Callable[[str], Transport],
+    catalog: Catalog,
+    settings: AuditSettings,
+    *,
+    forks: int = DEFAULT_FORKS,
+    out: Path | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> list[HostResult]:
+    """Audit ``hosts`` with up to ``forks`` at a time; results saved under ``out`` as they arrive.
+
+    With ``resume``, hosts already saved without error under ``out`` are not
+    audited again. Ctrl-C stops starting new hosts, waits for the running ones
+    and re-raises: what was saved stays saved.
+    """
+    skip = done_hosts(out) if (resume and out) else set()
+    todo = [h for h in hosts if h not in skip]
+    if progress:
+        progress.started(len(hosts), len(hosts) - len(todo))
+    results: list[HostResult] = []
+
+    def one(host: str) -> HostResult:
+        try:
+            transport = connect(host)
+        except WinRemedyError as error:
+            return HostResult(host=host, reachable=False, error=_one_line(error), error_code=error.code)
+        return audit_host(transport, catalog, settings)
+
+    with ThreadPoolExecutor(max_workers=max(1, forks), thread_name_prefix="audit") as pool:
+        try:
+            for result in _as_completed(pool, one, todo, window=2 * max(1, forks)):
+                if out:
+                    save_result(out, result)
+                results.append(result)
+                if progress:
+                    progress.finished(result)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            if progress:
+                progress.done()
+    return sorted(results, key=lambda r: r.host.lower())
+
+
+def _as_completed(pool: ThreadPoolExecutor, work: Callable[[str], HostResult],
+                  hosts: Iterable[str], *, window: int) -> Iterable[HostResult]:
+    """Results in completion order, submitting at most ``window`` ahead so Ctrl-C has little to cancel."""
+    pending: set[Future[HostResult]] = set()
+    queue = iter(hosts)
+    while True:
+        for host in queue:
+            pending.add(pool.submit(work, host))
+            if len(pending) >= window:
+                break
+        if not pending:
+            return
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            yield future.result()
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
