@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -152,3 +153,112 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise ValueError(f"duplicate key {key!r}")
         result[key] = value
     return result
+
+
+class _LiteralReader:
+    """Reads back exactly the subset of PowerShell that :func:`ps_data` writes, nothing more."""
+
+    _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?", re.IGNORECASE)
+    _CHAR = re.compile(r"\[char\](\d+)")
+    _DECIMAL = re.compile(r"\[decimal\]'(-?\d+)'")
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos = text, 0
+
+    def value(self) -> Any:
+        for word, result in (("$null", None), ("$true", True), ("$false", False)):
+            if self._take(word):
+                return result
+        if self._take("@{"):
+            return self._hashtable()
+        if self._take("@("):
+            return self._array()
+        if self.text.startswith(("'", "(", "[char]"), self.pos):
+            return self._string()
+        if match := self._DECIMAL.match(self.text, self.pos):
+            self.pos = match.end()
+            return int(match.group(1))
+        if match := self._NUMBER.match(self.text, self.pos):
+            self.pos = match.end()
+            number = match.group(0)
+            return int(number) if number.lstrip("-").isdigit() else float(number)
+        raise self._error("a value")
+
+    def _hashtable(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        while not self._take("}"):
+            if result and not self._take("; "):
+                raise self._error("'; ' or '}'")
+            key = self._string()
+            if not self._take(" = "):
+                raise self._error("' = '")
+            result[key] = self.value()
+        return result
+
+    def _array(self) -> list[Any]:
+        if self._take(","):
+            item = self.value()
+            if not self._take(")"):
+                raise self._error("')'")
+            return [item]
+        items: list[Any] = []
+        while not self._take(")"):
+            if items and not self._take(", "):
+                raise self._error("', ' or ')'")
+            items.append(self.value())
+        return items
+
+    def _string(self) -> str:
+        if not self._take("("):
+            return self._quoted() if self.text.startswith("'", self.pos) else self._char()
+        units: list[str] = []
+        while True:
+            units.append(self._quoted() if self.text.startswith("'", self.pos) else self._char())
+            if self._take(")"):
+                return "".join(units).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+            if not self._take(" + "):
+                raise self._error("' + ' or ')'")
+
+    def _quoted(self) -> str:
+        self._expect("'")
+        out: list[str] = []
+        while True:
+            end = self.text.find("'", self.pos)
+            if end < 0:
+                raise self._error("a closing quote")
+            out.append(self.text[self.pos:end])
+            self.pos = end + 1
+            if not self._take("'"):
+                return "'".join(out)
+
+    def _char(self) -> str:
+        match = self._CHAR.match(self.text, self.pos)
+        if not match:
+            raise self._error("[char]N")
+        self.pos = match.end()
+        return chr(int(match.group(1)))
+
+    def _take(self, token: str) -> bool:
+        if self.text.startswith(token, self.pos):
+            self.pos += len(token)
+            return True
+        return False
+
+    def _expect(self, token: str) -> None:
+        if not self._take(token):
+            raise self._error(repr(token))
+
+    def _error(self, wanted: str) -> ValueError:
+        return ValueError(f"expected {wanted} at offset {self.pos} of a data literal")
+
+
+def read_ps_data(text: str) -> Any:
+    """The value a :func:`ps_data` literal denotes (for the lab: parameters are read, never run).
+
+    Raises ``ValueError`` for anything :func:`ps_data` would not have written.
+    """
+    reader = _LiteralReader(text.strip())
+    value = reader.value()
+    if reader.pos != len(reader.text):
+        raise reader._error("the end of the literal")
+    return value

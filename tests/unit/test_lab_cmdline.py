@@ -9,7 +9,9 @@ import pytest
 
 from winremedy.lab.api import CommandResult
 from winremedy.lab.clock import ManualClock
-from winremedy.lab.cmdline import encode_args, register_script, unregister_script
+from winremedy.lab.cmdline import register_script, unregister_script
+from winremedy.psdata import ps_data
+from winremedy.transport.bootstrap import POWERSHELL, POWERSHELL_ARGUMENTS, encode_script
 from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.profiles import OsProfile
 
@@ -75,11 +77,14 @@ def test_no_powershell_on_a_bare_2003() -> None:
 
 
 def test_project_scripts_by_identity(host: EmulatedHost, echo_script: None) -> None:
-    script = f"# winremedy-script: echo 1.0\r\n{encode_args({'word': 'hi'})}\r\nWrite-Output 'never run'\r\n"
+    script = f"# winremedy-script: echo 1\r\n$WinRemedyArgs = {ps_data({'word': 'hi'})}\r\nWrite-Output 'never run'\r\n"
     assert host.run("powershell", ["-EncodedCommand", encoded(script)], b"").stdout == b"W7-0001:hi"
     assert host.wants_stdin("PowerShell", ["-NoProfile", "-Command", "-"])
     assert host.run("PowerShell", ["-NoProfile", "-Command", "-"], script.encode("utf-8-sig")).stdout == b"W7-0001:hi"
-    assert host.counters.scripts == {"echo 1.0": 2}
+    args = " ".join(POWERSHELL_ARGUMENTS)  # pywinrm sends one Arguments element
+    assert host.wants_stdin(POWERSHELL, [args])
+    assert host.run(POWERSHELL, [args], encode_script(script)).stdout == b"W7-0001:hi"
+    assert host.counters.scripts == {"echo 1": 3}
     unknown = host.run("powershell", ["-EncodedCommand", encoded("# winremedy-script: nope 1\r\n")], b"")
     assert unknown.exit_code == 1 and b"no handler" in unknown.stderr
 
@@ -97,6 +102,6 @@ def test_a_failing_handler_is_an_error_result(host: EmulatedHost) -> None:
 
 
 def test_staged_script_runs_with_file(host: EmulatedHost, echo_script: None) -> None:
-    host.fs.write("C:\\Windows\\Temp\\w.ps1", f"# winremedy-script: echo 2\r\n{encode_args({'word': 'f'})}".encode())
+    host.fs.write("C:\\Windows\\Temp\\w.ps1", f"# winremedy-script: echo 2\r\n$WinRemedyArgs = {ps_data({'word': 'f'})}".encode())
     assert host.run("powershell", ["-File", "%TEMP%\\W.PS1"], b"").stdout == b"W7-0001:f"
     assert host.run("powershell", ["-File", "C:\\missing.ps1"], b"").exit_code == 1

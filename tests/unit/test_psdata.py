@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tree_sitter import Language, Node, Parser
 
 from winremedy.errors import ProtocolError
-from winremedy.psdata import FRAME_SENTINEL, decode_frame, ps_data
+from winremedy.psdata import read_ps_data, FRAME_SENTINEL, decode_frame, ps_data
 
 PARSER = Parser(Language(tree_sitter_powershell.language()))
 
@@ -181,6 +181,25 @@ _VALUES = st.recursive(
 @given(_VALUES)
 def test_any_json_like_value_round_trips_as_inert_data(value: Any) -> None:
     assert _check_inert(ps_data(value)) == value
+
+
+@settings(max_examples=300, deadline=None)
+@given(_VALUES)
+def test_read_ps_data_is_the_exact_inverse(value: Any) -> None:
+    """The lab reads script parameters with read_ps_data: whatever ps_data writes comes back unchanged."""
+    back = read_ps_data(ps_data(value))
+    assert back == value
+    assert json.dumps(back, sort_keys=True) == json.dumps(value, sort_keys=True)  # also True/1, 1.0/1 stay apart
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["$(Remove-Item C:)", "@{'a' = 1; b = 2}", "'unterminated", "@(1, 2", "1; Stop-Computer", "$env:PATH",
+     "@{'a' = 1}extra", "('a' + $x)", "[char]65 + 'b'"],
+)
+def test_read_ps_data_refuses_anything_else(text: str) -> None:
+    with pytest.raises(ValueError):
+        read_ps_data(text)
 
 
 # ---- decode_frame -------------------------------------------------------------------------------

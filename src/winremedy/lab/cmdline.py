@@ -7,9 +7,13 @@ Three kinds of command are understood:
 * ``powershell ... -EncodedCommand X`` (decoded, UTF-16LE base64; Ansible
   wraps twice and adds exit-code lines, which are unwrapped) and
   ``powershell ... -Command -`` (script read from stdin);
-* the project's own scripts, recognised by identity: a first line
-  ``# winremedy-script: <name> <version>`` and parameters as data in a line
-  ``$WinRemedyArgs = '<base64 of UTF-8 JSON>'``. Handlers are registered
+* the project's own scripts, recognised by identity
+  (:func:`winremedy.scripts.identify`): a first line
+  ``# winremedy-script: <name> <version>`` and parameters as a data literal
+  (:func:`winremedy.psdata.read_ps_data`, which reads, never runs). They
+  arrive through the transport's stdin bootstrap
+  (:mod:`winremedy.transport.bootstrap`), ``-Command -`` or ``-File``.
+  The collector is answered by :mod:`.collect`; later steps add handlers
   with :func:`register_script`.
 
 Anything else fails the way a host fails on an unknown command. ``ver`` is a
@@ -20,12 +24,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 from typing import TYPE_CHECKING, Any, Callable
 from xml.sax.saxutils import escape
 
+from ..psdata import read_ps_data
+from ..scripts import identify
+from ..transport.bootstrap import BOOTSTRAP, stdin_script
+from . import collect
 from .api import CommandResult
 
 if TYPE_CHECKING:
@@ -34,9 +41,7 @@ if TYPE_CHECKING:
 ScriptHandler = Callable[["EmulatedHost", dict[str, Any]], CommandResult]
 
 _log = logging.getLogger(__name__)
-_SCRIPTS: dict[str, ScriptHandler] = {}
-_IDENTITY_RE = re.compile(r"^#\s*winremedy-script:\s*(\S+)\s+(\S+)\s*$")
-_ARGS_RE = re.compile(r"^\s*\$WinRemedyArgs\s*=\s*'([A-Za-z0-9+/=\s]*)'\s*;?\s*$", re.MULTILINE)
+_SCRIPTS: dict[str, ScriptHandler] = {"collect": collect.answer}
 _TOKEN_RE = re.compile(r'(?:"[^"]*"|[^\s"])+')
 # Lines Ansible and pywinrm wrap around a raw command; they change nothing the lab answers.
 _WRAPPER_RES = (
@@ -78,18 +83,13 @@ def unregister_script(name: str) -> None:
     _SCRIPTS.pop(name, None)
 
 
-def encode_args(params: dict[str, Any]) -> str:
-    """The ``$WinRemedyArgs`` line for ``params``: how the project's scripts receive their data."""
-    data = base64.b64encode(json.dumps(params).encode("utf-8")).decode("ascii")
-    return f"$WinRemedyArgs = '{data}'"
-
-
 def wants_stdin(host: EmulatedHost, command: str, arguments: list[str]) -> bool:
     """True for ``powershell -Command -`` and ``powershell -``: the script comes on stdin."""
     tokens = _split(" ".join([command, *arguments]))
     if not tokens or _program(tokens[0]) != "powershell" or host.spec.powershell is None:
         return False
-    return _parse_powershell(tokens[1:]).from_stdin
+    call = _parse_powershell(tokens[1:])
+    return call.from_stdin or call.script == BOOTSTRAP
 
 
 def dispatch(host: EmulatedHost, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
@@ -230,13 +230,19 @@ def _powershell(host: EmulatedHost, args: list[str], stdin: bytes) -> CommandRes
         return _run_script(host, _text(data), stdin, call.encoded)
     if call.from_stdin:
         return _run_script(host, _text(stdin), b"", call.encoded)
+    if call.script == BOOTSTRAP:
+        try:
+            return _run_script(host, stdin_script(stdin), b"", call.encoded)
+        except ValueError:
+            return _fail("Exception calling \"FromBase64String\" with \"1\" argument(s): \"Invalid character in a "
+                         "Base-64 string.\"\r\n")
     return _run_script(host, call.script or "", stdin, call.encoded)
 
 
 def _run_script(host: EmulatedHost, script: str, stdin: bytes, clixml: bool) -> CommandResult:
-    identity = _project_script(script)
+    identity = identify(script)
     if identity is not None:
-        return _run_project_script(host, script, *identity)
+        return _run_project_script(host, identity.name, identity.version, identity.args_literal)
     lines = [line.strip() for line in script.splitlines() if line.strip()]
     lines = [line for line in lines if not any(r.match(line) for r in _WRAPPER_RES)]
     if not lines:
@@ -273,27 +279,18 @@ def _clixml(message: str) -> str:
 # --- the project's scripts -----------------------------------------------------------------------
 
 
-def _project_script(script: str) -> tuple[str, str] | None:
-    for line in script.splitlines():
-        if line.strip():
-            match = _IDENTITY_RE.match(line.strip().lstrip("\ufeff"))
-            return (match.group(1), match.group(2)) if match else None
-    return None
-
-
-def _run_project_script(host: EmulatedHost, script: str, name: str, version: str) -> CommandResult:
+def _run_project_script(host: EmulatedHost, name: str, version: int, args_literal: str | None) -> CommandResult:
     key = f"{name} {version}"
     host.counters.scripts[key] = host.counters.scripts.get(key, 0) + 1
     handler = _SCRIPTS.get(name)
     if handler is None:
         return _fail(f"winremedy lab: no handler is registered for script {key}\r\n")
-    match = _ARGS_RE.search(script)
     try:
-        params = json.loads(base64.b64decode("".join(match.group(1).split()))) if match else {}
+        params = read_ps_data(args_literal) if args_literal is not None else {}
     except ValueError as exc:
-        return _fail(f"winremedy lab: $WinRemedyArgs of {key} is not base64 JSON: {exc}\r\n")
+        return _fail(f"winremedy lab: $WinRemedyArgs of {key} is not a data literal: {exc}\r\n")
     if not isinstance(params, dict):
-        return _fail(f"winremedy lab: $WinRemedyArgs of {key} must be a JSON object\r\n")
+        return _fail(f"winremedy lab: $WinRemedyArgs of {key} must be a hashtable\r\n")
     try:
         return handler(host, params)
     except Exception as exc:  # a handler bug must not take the WS-Management server down

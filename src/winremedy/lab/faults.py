@@ -25,6 +25,7 @@ class FaultSpec:
     http500_after: int = 0  # ... after this many requests went through
     bad_auth: bool = False  # no credentials are ever accepted
     no_return: bool = False  # after a reboot the host never comes back
+    garbled: bool = False  # the project's scripts answer with truncated, non-UTF-8 output
 
     @property
     def any(self) -> bool:

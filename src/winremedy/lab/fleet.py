@@ -22,7 +22,7 @@ A fleet file is YAML::
         patch_level: base            # base | gdr (monthly GDR updates applied)
         syn_attack_protect: 1        # Windows 2003 only; absent = not set
         faults: {slow: 0.5, reset: {probability: 0.1}, http500: {burst: 3, after: 10},
-                 bad_auth: true, no_return: true, unreachable: true}
+                 bad_auth: true, no_return: true, unreachable: true, garbled: true}
 
 Any unknown key or bad value is a one-line :class:`LabError` naming the file,
 the host and the key.
@@ -62,7 +62,7 @@ from .updates import effect
 _FLEET_KEYS = {"time_scale", "start_time", "seed", "reboot_downtime", "credentials", "hosts"}
 _HOST_KEYS = {"name", "os", "sp", "arch", "installed", "pending", "products", "leak", "credentials", "auth",
               "powershell", "patch_level", "syn_attack_protect", "faults"}
-_FAULT_KEYS = {"unreachable", "slow", "reset", "http500", "bad_auth", "no_return"}
+_FAULT_KEYS = {"unreachable", "slow", "reset", "http500", "bad_auth", "no_return", "garbled"}
 _AUTH = ("ntlm", "basic")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
 T = TypeVar("T")
@@ -286,6 +286,7 @@ def _faults(check: _Checker, value: Any) -> FaultSpec:
         http500_after=check.value(http500, "after", int, 0, "faults.http500."),
         bad_auth=check.value(value, "bad_auth", bool, False, "faults."),
         no_return=check.value(value, "no_return", bool, False, "faults."),
+        garbled=check.value(value, "garbled", bool, False, "faults."),
     )
 
 

@@ -293,7 +293,7 @@ class EmulatedHost:
             source="lab",
             collected_at=iso(now),
             powershell_version=self.spec.powershell,
-            clr_version=self._clr_version(),
+            clr_version=self.clr_version,
             files=dict.fromkeys(ALL_PATHS) | self.files,
             hotfixes=hotfixes,
             products=list(self.spec.products),
@@ -431,7 +431,8 @@ class EmulatedHost:
     def _leaking(self) -> bool:
         return not self._epoch(NONPAGED_POOL).fixed
 
-    def _clr_version(self) -> str | None:
+    @property
+    def clr_version(self) -> str | None:
         if self.spec.powershell is None:
             return None
         return _CLR_VERSIONS.get(self.profile.version, _CLR_LEGACY)

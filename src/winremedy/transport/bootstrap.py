@@ -42,6 +42,11 @@ def decode_script(command: str, arguments: Sequence[str], stdin: bytes) -> str |
     """
     if command.lower() != POWERSHELL or " ".join(arguments).split() != list(POWERSHELL_ARGUMENTS):
         return None
+    return stdin_script(stdin)
+
+
+def stdin_script(stdin: bytes) -> str:
+    """The script text the bootstrap reads from ``stdin`` (raises ValueError when it is not base64 UTF-8)."""
     return base64.b64decode(stdin, validate=False).decode("utf-8")
 
 
