@@ -44,6 +44,13 @@ class TransportConfigError(WinRemedyError):
     code = "transport-config"
 
 
+class InventoryError(WinRemedyError):
+    """An Ansible inventory cannot be used: a missing or unparsable source, a ``--limit`` that matches no host,
+    a wrong vault password, an undefined variable in a template."""
+
+    code = "inventory"
+
+
 class UnreachableError(WinRemedyError):
     """The host cannot be reached: connection refused or reset, DNS failure, connect or read timeout."""
 
