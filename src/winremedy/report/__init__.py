@@ -8,7 +8,7 @@ scheduled job acts on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..catalog import Catalog, load_catalog
@@ -34,7 +34,7 @@ def render(results: list[HostResult], fmt: str, *, catalog: Catalog | None = Non
            generated_at: datetime | None = None) -> str:
     """The report in one format; ``catalog`` (loaded if not given) names KBs and indicator units in HTML."""
     renderer = _renderer(fmt)
-    when = (generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    when = (generated_at or datetime.now(UTC)).isoformat(timespec="seconds")
     return renderer(results, summarize(results), when, catalog)
 
 
@@ -45,12 +45,13 @@ def write_reports(results: list[HostResult], directory: Path, formats: list[str]
     Every format is rendered before the first file is written, so a bad format name leaves no report behind,
     and all files carry the same ``generated_at``.
     """
-    when = generated_at or datetime.now(timezone.utc)
-    texts = {directory / FILE_NAMES[fmt]: render(results, fmt, catalog=catalog, generated_at=when)
-             for fmt in dict.fromkeys(formats)}
-    for path, text in texts.items():
-        write_atomic(path, text)
-    return list(texts)
+    when = generated_at or datetime.now(UTC)
+    texts = {fmt: render(results, fmt, catalog=catalog, generated_at=when) for fmt in dict.fromkeys(formats)}
+    paths = []
+    for fmt, text in texts.items():
+        paths.append(directory / FILE_NAMES[fmt])
+        write_atomic(paths[-1], text)
+    return paths
 
 
 _Renderer = Callable[[list[HostResult], Summary, str, Catalog | None], str]

@@ -85,8 +85,9 @@ def line_chart(points: Sequence[tuple[float, float]], *, fit: tuple[float, float
                      f'<text x="{px(tick):.1f}" y="{_TOP + plot_h + 16}" text-anchor="middle">'
                      f'{_tick_text(tick, x_step)}</text>')
     for tick in y_ticks:
-        parts.append(f'<line class="grid" x1="{_LEFT}" y1="{py(tick):.1f}" x2="{_LEFT + plot_w}" y2="{py(tick):.1f}"/>'
-                     f'<text x="{_LEFT - 6}" y="{py(tick) + 4:.1f}" text-anchor="end">{_tick_text(tick, y_step)}</text>')
+        parts.append(f'<line class="grid" x1="{_LEFT}" y1="{py(tick):.1f}" x2="{_LEFT + plot_w}" '
+                     f'y2="{py(tick):.1f}"/><text x="{_LEFT - 6}" y="{py(tick) + 4:.1f}" text-anchor="end">'
+                     f'{_tick_text(tick, y_step)}</text>')
     parts.append(f'<text x="{_LEFT + plot_w / 2:.1f}" y="{_HEIGHT - 6}" text-anchor="middle">{h(x_label)}</text>'
                  f'<text x="14" y="{_TOP + plot_h / 2:.1f}" text-anchor="middle" '
                  f'transform="rotate(-90 14 {_TOP + plot_h / 2:.1f})">{h(y_label)}</text>')
@@ -95,8 +96,8 @@ def line_chart(points: Sequence[tuple[float, float]], *, fit: tuple[float, float
                      f'x2="{px(x_hi):.1f}" y2="{py(fit_ys[1]):.1f}"/>')
     path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in points)
     parts.append(f'<polyline class="series" points="{path}"/>')
-    parts += [f'<circle class="sample" cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5">'
-              f'<title>{_tick_text(x, x_step / 100)}: {_tick_text(y, y_step / 100)}</title></circle>' for x, y in points]
+    parts += [f'<circle class="sample" cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5"><title>'
+              f'{_tick_text(x, x_step / 100)}: {_tick_text(y, y_step / 100)}</title></circle>' for x, y in points]
     parts.append("</svg>")
     return "".join(parts)
 
