@@ -16,7 +16,7 @@ from ..facts import HostFacts, LeakVerdict, Sample
 from ..results import HostResult
 from .escape import h
 from .html_parts import Markup, badge, definitions, table
-from .summary import failure_reason, needs_action, os_label
+from .summary import failure_reason, host_os, needs_action, os_label
 from .svg import line_chart
 
 _BYTES_PER_MB = 1_000_000
@@ -36,16 +36,12 @@ def host_details(index: int, result: HostResult, indicators: dict[str, Indicator
         statuses = f"{badge('error')} {statuses}"
     facts = result.facts
     parts = [f'<details id="{host_anchor(index)}"{" open" if expanded else ""}><summary><b>{h(result.host)}</b> '
-             f'{h(os_label(facts.os if facts else None))} {statuses}</summary>']
+             f'{h(os_label(host_os(result)))} {statuses}</summary>']
     if failure is not None:
         parts.append(f'<p class="error">{h(result.error_code or "error")}: {h(failure)}</p>')
-    if facts is not None:
-        parts.append(_facts(facts))
+    parts.append(_facts(facts) if facts else "")
     parts += [_finding(f) for f in result.findings]
-    if facts is not None:
-        parts += [_leak_chart(key, samples, facts.leaks[key], indicators.get(key))
-                  for key, samples in facts.samples.items()
-                  if samples and key in facts.leaks and facts.leaks[key].leaking]
+    parts.append(_leak_charts(facts, indicators) if facts else "")
     parts.append("</details>")
     return "".join(parts)
 
@@ -103,6 +99,13 @@ def _collected_list(values: list[Any] | None) -> str:
     if values is None:
         return "not collected"
     return ", ".join(values) or "none"
+
+
+def _leak_charts(facts: HostFacts, indicators: dict[str, Indicator]) -> str:
+    """A chart for every indicator that has samples and a leaking verdict: the evidence behind missing_leaking."""
+    charts = [_leak_chart(key, samples, verdict, indicators.get(key)) for key, samples in facts.samples.items()
+              if samples and (verdict := facts.leaks.get(key)) is not None and verdict.leaking]
+    return f'<h4>leak trends</h4><div class="charts">{"".join(charts)}</div>' if charts else ""
 
 
 def _leak_chart(key: str, samples: list[Sample], verdict: LeakVerdict, indicator: Indicator | None) -> str:

@@ -15,10 +15,10 @@ def cell(value: object) -> str:
     return value if isinstance(value, Markup) else h("" if value is None else value)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, css_class: str = "") -> Markup:
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Markup:
     head = "".join(f"<th>{h(name)}</th>" for name in headers)
     body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return Markup(f'<table class="{h(css_class)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+    return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
 def badge(status: str) -> Markup:

@@ -31,7 +31,7 @@ class FindingRow:
 
     @property
     def os(self) -> OsInfo | None:
-        return self.result.facts.os if self.result.facts else None
+        return host_os(self.result)
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,11 @@ class Failure:
 
     @property
     def os(self) -> OsInfo | None:
-        return self.result.facts.os if self.result.facts else None
+        return host_os(self.result)
+
+
+def host_os(result: HostResult) -> OsInfo | None:
+    return result.facts.os if result.facts else None
 
 
 def finding_rows(results: list[HostResult]) -> list[FindingRow]:
