@@ -81,6 +81,9 @@ def assess_kb(facts: HostFacts, kb: KbEntry) -> Finding:
     if family is None or arch is None:
         missing = "product type" if family is None else "architecture"
         return _unknown(kb, f"{missing} not known for {host_desc}", "collect facts over WinRM (winremedy audit)")
+    no_product = _without_required_product(facts, kb, host_desc)
+    if no_product:
+        return no_product
     for exclusion in kb.excluded:
         if exclusion.matches(family, os_info.version, os_info.sp, arch):
             status = Status(exclusion.status)
@@ -113,6 +116,19 @@ def assess_kb(facts: HostFacts, kb: KbEntry) -> Finding:
     if rule.verify == "files" and facts.files is not None:
         return _by_files(facts, kb, rule, evidence, package.file if package else None)
     return _by_registration(facts, kb, rule, evidence, package.file if package else None)
+
+
+def _without_required_product(facts: HostFacts, kb: KbEntry, host_desc: str) -> Finding | None:
+    """A KB that applies only with a product (every rule names one) is not applicable where none is installed,
+    whatever the OS build: its exclusions and uncertainties are about hosts that run the product."""
+    wanted = {p for rule in kb.applies_to for p in rule.products}
+    if facts.products is None or not wanted or any(not rule.products for rule in kb.applies_to):
+        return None
+    if any(p.lower().startswith(w.lower()) for p in facts.products for w in wanted):
+        return None
+    return Finding(kb=kb.kb, status=Status.NOT_APPLICABLE, confidence=HIGH, basis="applicability",
+                   reason=f"{host_desc}: applies only with {', '.join(sorted(wanted))}, none installed", action="none",
+                   evidence={"products": list(facts.products)})
 
 
 def _product_gate(facts: HostFacts, kb: KbEntry, rule: Applicability, host_desc: str,

@@ -71,6 +71,11 @@ def verdict(indicator: Indicator, samples: Sequence[Sample]) -> LeakVerdict:
 
 
 def analyse(facts: HostFacts, catalog: Catalog) -> dict[str, LeakVerdict]:
-    """A verdict for every catalog indicator the facts carry samples for."""
+    """A verdict for every catalog indicator with enough samples to show a trend.
+
+    With fewer than :data:`MIN_SAMPLES` (a single-sample nightly audit) there is
+    no verdict at all: "quiet" would claim what was never measured.
+    """
     indicators = {i.id: i for kb in catalog.kbs.values() for i in kb.indicators}
-    return {key: verdict(indicators[key], samples) for key, samples in facts.samples.items() if key in indicators}
+    return {key: verdict(indicators[key], samples) for key, samples in facts.samples.items()
+            if key in indicators and len(samples) >= MIN_SAMPLES}

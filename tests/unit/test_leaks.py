@@ -74,6 +74,15 @@ def test_same_timestamps_give_no_slope():
     assert result.rate_per_hour == 0.0
 
 
+def test_analyse_gives_no_verdict_without_a_trend():
+    from winremedy.catalog import load_catalog
+
+    catalog = load_catalog()
+    known = catalog.get("KB2847346").indicators[0].id
+    facts = HostFacts(host="h", os=OsInfo("W", "6.1.7601", 1, "x64", 1), samples={known: series(100 * MB, n=1)})
+    assert analyse(facts, catalog) == {}
+
+
 def test_analyse_uses_catalog_indicators_only():
     from winremedy.catalog import load_catalog
 

@@ -33,6 +33,7 @@ STOP_TIMEOUT = 30.0
 def add_lab_commands(subparsers: Any) -> None:
     """Add ``lab`` with its ``up``, ``status`` and ``down`` subcommands."""
     lab = subparsers.add_parser("lab", help="run an emulated Windows fleet on loopback")
+    lab.set_defaults(run=run_lab)
     commands = lab.add_subparsers(dest="lab_command", required=True)
     up = commands.add_parser("up", help="start a lab in the background")
     up.add_argument("--dir", type=Path, required=True, help="lab directory (inventory.yml, fleet.yml, lab.json)")
