@@ -43,7 +43,9 @@ _log = logging.getLogger(__name__)
 # Variables winremedy connects with: a template or vault value among them that cannot be resolved is an
 # error; any other such variable is left out of Target.hostvars with a warning, as Ansible would not
 # resolve it either unless a task used it.
-_CONNECTION_NAMES = frozenset({"ansible_host", "ansible_port", "ansible_user", "ansible_password", "ansible_connection"})
+_CONNECTION_NAMES = frozenset(
+    {"ansible_host", "ansible_port", "ansible_user", "ansible_password", "ansible_connection"}
+)
 _CONNECTION_PREFIXES = ("ansible_winrm_", "winremedy_")
 _WINRM_CONNECTIONS = frozenset({"winrm", "ansible.builtin.winrm"})
 # Magic variables that grow with the fleet (or only exist in a play): kept out of each Target.hostvars.
@@ -77,8 +79,8 @@ def load_targets(
 ) -> list[Target]:
     """The hosts of the inventory ``sources`` (``-i``, in order), narrowed by an Ansible ``limit`` pattern.
 
-    ``extra_vars`` take precedence over every inventory variable, as ``-e`` does; their strings may be
-    templates. Raises :class:`InventoryError` (one line naming the source, host or variable) for a missing
+    ``extra_vars`` take precedence over every inventory variable, as ``-e`` does; their top-level strings
+    may be templates. Raises :class:`InventoryError` (one line naming the source, host or variable) for a missing
     or unparsable source, a limit matching nothing, a wrong vault password, an unresolvable connection
     variable; :class:`~winremedy.errors.TransportConfigError` for a wrong ``ansible_winrm_*`` value.
     Ansible's printed output is captured while loading (not thread-safe: it swaps ``sys.stdout``/``stderr``).
@@ -321,11 +323,14 @@ def _parse_failure(text: str, source: str) -> str:
     for message in _messages(text):
         first = message.partition("\n")[0]
         plugin = _PLUGIN_FAILURE.match(first)
-        if plugin is None or source not in message or (plugin.group(1) == "ini" and source.endswith(_YAML_SUFFIXES)):
-            continue  # another source's failure, or the ini plugin's view of a YAML file
+        if plugin is None or source not in message:
+            continue  # not a plugin's failure on this source
+        if plugin.group(1) == "ini" and source.endswith(_YAML_SUFFIXES):
+            continue  # the ini plugin's view of a YAML file is noise
         reason = first[plugin.end() :]
         origin = _ORIGIN_LINE.search(message)
-        reasons.setdefault(reason, f"{plugin.group(1)} plugin: {reason}" + (f" (at {origin.group(1)})" if origin else ""))
+        where = f" (at {origin.group(1)})" if origin else ""
+        reasons.setdefault(reason, f"{plugin.group(1)} plugin: {reason}{where}")
     return "; ".join(reasons.values()) or "no inventory plugin accepted it"
 
 
