@@ -25,6 +25,7 @@ from .facts import HostFacts
 from .lab.cli import add_lab_commands
 from .offline import read_facts_files
 from .progress import FleetProgress
+from .report.command import add_report_command
 from .report.table import format_table
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_format(offline)
     offline.set_defaults(run=_assess)
     _add_audit_command(commands)
+    add_report_command(commands)
     add_lab_commands(commands)
     return parser
 
