@@ -22,7 +22,7 @@ import logging
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -335,5 +335,21 @@ def _parse_failure(text: str, source: str) -> str:
 
 
 def _one_line(exc: AnsibleError) -> str:
-    """Ansible's message without the source excerpt and help it prints below it."""
-    return str(exc).strip().partition("\n")[0]
+    """Ansible's message without the excerpt and help below it, plus where the offending content came from."""
+    message = str(exc).strip().partition("\n")[0]
+    where = _origin(exc)
+    return f"{message} (at {where})" if where and where not in message else message
+
+
+def _origin(exc: BaseException | None) -> str | None:
+    """``path[:line[:column]]`` of the content an Ansible error (or the error it wraps) points at.
+
+    Ansible attaches it as ``obj`` (a data-tagging ``Origin`` dataclass), often on an inner error only; other
+    ``obj`` values (template markers) raise on any attribute access, so only dataclasses are looked into.
+    """
+    while exc is not None:
+        origin = getattr(exc, "obj", None)
+        if is_dataclass(origin) and getattr(origin, "path", None):
+            return str(origin)
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -288,6 +288,17 @@ def test_yaml_syntax_error_gives_the_line(tmp_path: Path) -> None:
     assert re.search(rf"\(at {re.escape(str(inventory))}:\d+:\d+\)", assert_one_line(error))
 
 
+def test_broken_group_vars_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "hosts.ini").write_text("[web]\nweb01\n")
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "web.yml").write_text("ansible_port: [5985\n")
+    with pytest.raises(InventoryError) as error:
+        load_targets([str(tmp_path / "hosts.ini")])
+    message = assert_one_line(error)
+    assert message.startswith("host web01: variables: YAML parsing failed")
+    assert f"(at {tmp_path / 'group_vars' / 'web.yml'}:2:1)" in message
+
+
 def test_inventory_without_hosts(tmp_path: Path) -> None:
     inventory = tmp_path / "empty.ini"
     inventory.write_text("[web]\n")
