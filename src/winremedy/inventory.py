@@ -77,7 +77,8 @@ def load_targets(
     vault_password_files: Sequence[str] = (),
     extra_vars: Mapping[str, Any] | None = None,
 ) -> list[Target]:
-    """The hosts of the inventory ``sources`` (``-i``, in order), narrowed by an Ansible ``limit`` pattern.
+    """The hosts of the inventory ``sources`` (``-i``, in order), narrowed by an Ansible ``limit`` pattern,
+    in Ansible's host order.
 
     ``extra_vars`` take precedence over every inventory variable, as ``-e`` does; their top-level strings
     may be templates. Raises :class:`InventoryError` (one line naming the source, host or variable) for a missing
