@@ -13,8 +13,15 @@ Three kinds of command are understood:
   (:func:`winremedy.psdata.read_ps_data`, which reads, never runs). They
   arrive through the transport's stdin bootstrap
   (:mod:`winremedy.transport.bootstrap`), ``-Command -`` or ``-File``.
-  The collector is answered by :mod:`.collect`; later steps add handlers
-  with :func:`register_script`.
+  The collector is answered by :mod:`.collect`, the naive baseline's
+  one-fact snippets (``bench/naive_baseline.py``) by :mod:`.naive`; later
+  steps add handlers with :func:`register_script`.
+
+A command line (command and arguments joined by spaces, as WinRS hands it to
+cmd.exe) longer than 8,191 characters fails as cmd.exe fails it, rc 1 and
+"The command line is too long." (reference/windows-kb-facts.md §4.4): what
+happens to pywinrm's ``run_ps`` of a script over about 3 KB. The transport's
+stdin bootstrap keeps its command line short.
 
 Anything else fails the way a host fails on an unknown command. ``ver`` is a
 cmd.exe built-in, so inside PowerShell it is unknown (``cmd /c ver`` works).
@@ -32,7 +39,7 @@ from xml.sax.saxutils import escape
 from ..psdata import read_ps_data
 from ..scripts import identify
 from ..transport.bootstrap import BOOTSTRAP, stdin_script
-from . import collect
+from . import collect, naive
 from .api import CommandResult
 
 if TYPE_CHECKING:
@@ -41,7 +48,8 @@ if TYPE_CHECKING:
 ScriptHandler = Callable[["EmulatedHost", dict[str, Any]], CommandResult]
 
 _log = logging.getLogger(__name__)
-_SCRIPTS: dict[str, ScriptHandler] = {"collect": collect.answer}
+_SCRIPTS: dict[str, ScriptHandler] = {"collect": collect.answer, naive.SCRIPT: naive.answer}
+MAX_COMMAND_LINE = 8191  # cmd.exe's limit, in characters
 _TOKEN_RE = re.compile(r'(?:"[^"]*"|[^\s"])+')
 # Lines Ansible and pywinrm wrap around a raw command; they change nothing the lab answers.
 _WRAPPER_RES = (
@@ -93,7 +101,10 @@ def wants_stdin(host: EmulatedHost, command: str, arguments: list[str]) -> bool:
 
 
 def dispatch(host: EmulatedHost, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
-    return _run_line(host, " ".join([command, *arguments]).strip(), stdin)
+    line = " ".join([command, *arguments])
+    if len(line) > MAX_COMMAND_LINE:
+        return _fail("The command line is too long.\r\n")
+    return _run_line(host, line.strip(), stdin)
 
 
 # --- cmd.exe -------------------------------------------------------------------------------------
