@@ -17,45 +17,13 @@ import resource
 import statistics
 import threading
 import time
-from dataclasses import dataclass, field
 
 import winrm
 
-from winremedy.lab.api import CommandResult, Counters, WireFault
+from winremedy.lab.stub import StubHost
 from winremedy.lab.wsman import Listener, WsmanServer
 
 USER, PASSWORD = "bench", "Bench-Passw0rd"
-
-
-@dataclass
-class BenchHost:
-    """The cheapest possible LabHost: every command prints its host name."""
-
-    name: str
-    counters: Counters = field(default_factory=Counters)
-    max_shells_per_user: int = 30
-    max_envelope_kb: int = 500
-
-    def is_up(self) -> bool:
-        return True
-
-    def check_password(self, user: str, password: str) -> bool:
-        return (user, password) == (USER, PASSWORD)
-
-    def nt_credentials(self) -> list[tuple[str, str, str]]:
-        return [("", USER, PASSWORD)]
-
-    def accepts_auth(self, mechanism: str) -> bool:
-        return mechanism in ("basic", "ntlm")
-
-    def next_fault(self, action: str) -> WireFault | None:
-        return None
-
-    def wants_stdin(self, command: str, arguments: list[str]) -> bool:
-        return False
-
-    def run(self, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
-        return CommandResult(self.name.encode() + b"\r\n", b"", 0)
 
 
 def _rss_mb() -> float:
@@ -84,7 +52,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
 
-    listeners = [Listener(BenchHost(f"HOST{i:04d}")) for i in range(args.hosts)]
+    # StubHost's run is the cheapest possible command (it prints the host name); limits high enough for the clients.
+    listeners = [
+        Listener(StubHost(f"HOST{i:04d}", USER, PASSWORD, max_shells_per_user=30, max_envelope_kb=500))
+        for i in range(args.hosts)
+    ]
     server = WsmanServer(listeners)
     loop = asyncio.new_event_loop()
     rss_before = _rss_mb()

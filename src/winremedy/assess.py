@@ -219,8 +219,8 @@ def _by_registration(facts: HostFacts, kb: KbEntry, rule: Applicability, evidenc
     return finding(Status.MISSING, f"{kb.kb} not registered", _install_action(kb, package))
 
 
-def _check_file(name: str, path: str, required: str | None, files: dict[str, str | None]) -> FileCheck:
-    assert required is not None  # fix_files returns rows with a version only
+def _check_file(name: str, path: str | None, required: str | None, files: dict[str, str | None]) -> FileCheck:
+    assert path is not None and required is not None  # the loader gives every versioned row a path
     key = next((k for k in files if k.lower() == path.lower()), None)
     if key is None:
         return FileCheck(name, path, required, None, "not_collected")

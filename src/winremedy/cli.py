@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_audit_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_audit_command(commands: argparse._SubParsersAction) -> None:
     audit = commands.add_parser(
         "audit", help="audit hosts of an Ansible inventory over WinRM (read-only, one round trip per host)",
         description="Audit every host of an Ansible inventory over WinRM: one collector run per host, leak "
@@ -107,7 +107,7 @@ def _add_audit_command(commands: argparse._SubParsersAction) -> None:  # type: i
     audit.set_defaults(run=_audit)
 
 
-def _add_demo_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_demo_command(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser(
         "demo", help="the main job against the embedded lab: lab up, audit with leak sampling, lab down",
         description="Start an emulated fleet on loopback, audit it over WinRM exactly as a production fleet "

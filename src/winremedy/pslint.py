@@ -48,13 +48,18 @@ def _tree(text: str) -> Node:
     return _parser().parse(text.encode("utf-8")).root_node
 
 
+def _source(node: Node) -> str:
+    """A node's source text (tree-sitter types it as optional bytes)."""
+    return (node.text or b"").decode("utf-8", "replace")
+
+
 def parse_errors(text: str) -> list[str]:
     """Syntax errors as ``line N: ...`` (tree-sitter ERROR and MISSING nodes, outermost only)."""
     errors = []
     for node in _walk(_tree(text), into_errors=False):
         line = node.start_point.row + 1
         if node.is_error:
-            errors.append(f"line {line}: syntax error at {node.text.decode('utf-8', 'replace')[:40]!r}")
+            errors.append(f"line {line}: syntax error at {_source(node)[:40]!r}")
         elif node.is_missing:
             errors.append(f"line {line}: missing {node.type!r}")
     return errors
@@ -135,7 +140,7 @@ def _check(node: Node) -> Iterator[tuple[str, str]]:
     elif kind == "type_name" and node.parent is not None and node.parent.type in {"type_spec", "generic_type_name"}:
         name = re.sub(r"^system\.(management\.automation\.)?", "", _text(node))
         if re.sub(r"`\d+$", "", name) in _TYPES:
-            yield f"[{node.text.decode()}]", _TYPES[re.sub(r"`\d+$", "", name)]
+            yield f"[{_source(node)}]", _TYPES[re.sub(r"`\d+$", "", name)]
     elif kind in {"invokation_expression", "member_access"}:
         yield from _check_member(node)
     elif kind == "variable":
@@ -143,13 +148,13 @@ def _check(node: Node) -> Iterator[tuple[str, str]]:
         if name in _VARIABLES:
             yield f"${name}", _VARIABLES[name]
     elif kind == "comment":
-        match = _REQUIRES.match(node.text.decode("utf-8", "replace"))
+        match = _REQUIRES.match(_source(node))
         if match and int(match.group(1)) >= 3:
             yield f"#requires -Version {match.group(1)}", "#requires -Version 2.0"
 
 
 def _text(node: Node) -> str:
-    return node.text.decode("utf-8", "replace").strip().lower()
+    return _source(node).strip().lower()
 
 
 def _check_command(node: Node) -> Iterator[tuple[str, str]]:
@@ -157,7 +162,7 @@ def _check_command(node: Node) -> Iterator[tuple[str, str]]:
     if name_node is None:
         return
     name = _text(name_node)
-    display = name_node.text.decode()
+    display = _source(name_node)
     for pattern, alternative in _COMMANDS:
         if pattern.fullmatch(name):
             yield display, alternative
@@ -197,7 +202,7 @@ def _strict_mode_version(elements: Sequence[Node]) -> str | None:
         if element.type == "command_parameter" and "-version".startswith(_text(element).rstrip(":")):
             value = _text(elements[index + 1])
             if value == "latest" or re.fullmatch(r"\d+(\.\d+)?", value) and float(value) >= 3:
-                return elements[index + 1].text.decode()
+                return _source(elements[index + 1])
     return None
 
 
@@ -211,11 +216,11 @@ def _check_member(node: Node) -> Iterator[tuple[str, str]]:
     if operator.type == "::" and children[0].type == "type_literal":
         type_name = re.sub(r"^\[(system\.)?|\]$", "", _text(children[0]))
         if name == "new":
-            yield f"{children[0].text.decode()}::new()", "New-Object TypeName -ArgumentList ..."
+            yield f"{_source(children[0])}::new()", "New-Object TypeName -ArgumentList ..."
         if (type_name, name) in _STATIC_MEMBERS:
-            yield f"{children[0].text.decode()}::{member.text.decode()} (.NET 4)", _STATIC_MEMBERS[type_name, name]
+            yield f"{_source(children[0])}::{_source(member)} (.NET 4)", _STATIC_MEMBERS[type_name, name]
     elif operator.type == "." and name in _INSTANCE_MEMBERS:
-        yield f".{member.text.decode()}", _INSTANCE_MEMBERS[name]
+        yield f".{_source(member)}", _INSTANCE_MEMBERS[name]
 
 
 # ---- command line ---------------------------------------------------------------------------

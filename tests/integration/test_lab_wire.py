@@ -13,8 +13,8 @@ import os
 import subprocess
 import sys
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
-from dataclasses import dataclass, field
 
 import pytest
 import requests
@@ -23,7 +23,8 @@ from pypsrp.shell import Process, WinRS
 from pypsrp.wsman import WSMan
 from winrm.exceptions import InvalidCredentialsError, WinRMTransportError, WSManFaultError
 
-from winremedy.lab.api import CommandResult, Counters, WireFault
+from winremedy.lab.api import CommandResult, WireFault
+from winremedy.lab.stub import StubHost
 
 pytestmark = pytest.mark.integration
 
@@ -34,32 +35,13 @@ NOT_RECOGNIZED = (
 
 
 @dataclass
-class FakeHost:
-    """A LabHost with a handful of commands; enough to exercise the wire, nothing of Windows."""
+class FakeHost(StubHost):
+    """A StubHost with a handful of commands; enough to exercise the wire, nothing of Windows."""
 
     name: str = "HOST1"
-    counters: Counters = field(default_factory=Counters)
-    max_shells_per_user: int = 5
-    max_envelope_kb: int = 150
-    up: bool = True
-    mechanisms: tuple[str, ...] = ("basic", "ntlm")
-    faults: dict[str, deque[WireFault]] = field(default_factory=dict)
-
-    def is_up(self) -> bool:
-        return self.up
-
-    def check_password(self, user: str, password: str) -> bool:
-        return (user, password) == (USER, PASSWORD)
-
-    def nt_credentials(self) -> list[tuple[str, str, str]]:
-        return [("", USER, PASSWORD), (self.name, USER, PASSWORD)]
-
-    def accepts_auth(self, mechanism: str) -> bool:
-        return mechanism in self.mechanisms
-
-    def next_fault(self, action: str) -> WireFault | None:
-        queue = self.faults.get(action)
-        return queue.popleft() if queue else None
+    user: str = USER
+    password: str = PASSWORD
+    host_domain: bool = True
 
     def wants_stdin(self, command: str, arguments: list[str]) -> bool:
         return " ".join([command, *arguments]).lower() == "powershell -command -"

@@ -18,7 +18,8 @@ import pytest
 pytest.importorskip("winremedy.lab.wsman")
 
 from winremedy.errors import AuthenticationError, ScriptFailedError, TlsError, UnreachableError  # noqa: E402
-from winremedy.lab.api import CommandResult, Counters, WireFault  # noqa: E402
+from winremedy.lab.api import CommandResult, WireFault  # noqa: E402
+from winremedy.lab.stub import StubHost  # noqa: E402
 from winremedy.transport import WinRMOptions, WinRMTransport  # noqa: E402
 from winremedy.transport.bootstrap import decode_script  # noqa: E402
 
@@ -28,31 +29,13 @@ USER, PASSWORD = "winremedy", "S3cret 'pass\""
 
 
 @dataclass
-class EchoHost:
-    """A LabHost that runs bootstrapped scripts by reporting their size and digest."""
+class EchoHost(StubHost):
+    """A StubHost that runs bootstrapped scripts by reporting their size and digest."""
 
     name: str = "HOST1"
-    counters: Counters = field(default_factory=Counters)
-    max_shells_per_user: int = 5
-    max_envelope_kb: int = 150
-    faults: dict[str, deque[WireFault]] = field(default_factory=dict)
+    user: str = USER
+    password: str = PASSWORD
     scripts: list[str] = field(default_factory=list)
-
-    def is_up(self) -> bool:
-        return True
-
-    def check_password(self, user: str, password: str) -> bool:
-        return (user, password) == (USER, PASSWORD)
-
-    def nt_credentials(self) -> list[tuple[str, str, str]]:
-        return [("", USER, PASSWORD)]
-
-    def accepts_auth(self, mechanism: str) -> bool:
-        return mechanism in {"basic", "ntlm"}
-
-    def next_fault(self, action: str) -> WireFault | None:
-        queue = self.faults.get(action)
-        return queue.popleft() if queue else None
 
     def wants_stdin(self, command: str, arguments: list[str]) -> bool:
         return command.lower() == "powershell.exe"

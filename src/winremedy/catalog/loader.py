@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import json
-import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable

@@ -23,6 +23,7 @@ import yaml
 
 from .control import call
 from .daemon import FLEET_YML, INVENTORY_YML, LAB_JSON, LOG
+from ..report.table import format_table
 from .errors import LabError
 from .fleet import fleet_from_dict, generate, load_fleet
 
@@ -137,13 +138,11 @@ _COUNTERS = ("connections", "authentications", "shells", "commands", "bytes_in",
 
 
 def _table(answer: dict[str, Any]) -> str:
-    rows = [[*_COLUMNS, *_COUNTERS]]
+    rows = []
     for host in answer["hosts"]:
         cells = [",".join(v) if isinstance(v, list) else str(v) for v in (host[c] for c in _COLUMNS)]
         rows.append([cell or "-" for cell in cells] + [str(host["counters"][c]) for c in _COUNTERS])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    return f"host time {answer['host_time']} (x{answer['time_scale']:g})\n" + "\n".join(lines)
+    return f"host time {answer['host_time']} (x{answer['time_scale']:g})\n" + format_table((*_COLUMNS, *_COUNTERS), rows)
 
 
 def _down(directory: Path) -> int:

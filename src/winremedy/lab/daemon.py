@@ -62,7 +62,7 @@ async def serve(directory: Path, scheme: str) -> None:
         await server.start()
     except OSError as exc:
         raise LabError(f"cannot bind {len(listeners)} loopback ports (ports or file descriptors exhausted?): {exc.strerror or exc}") from None
-    for listener, host in zip(listeners, lab.hosts):
+    for listener, host in zip(listeners, lab.hosts, strict=True):
         host.port = listener.port
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -264,8 +264,8 @@ def _faults(check: _Checker, value: Any) -> FaultSpec:
     if not isinstance(value, dict):
         raise check.error("key 'faults'", f"expected a mapping, got {value!r}")
     check.keys(value, _FAULT_KEYS, "faults.")
-    reset = value.get("reset") or {}
-    http500 = value.get("http500") or {}
+    reset: Any = value.get("reset") or {}
+    http500: Any = value.get("http500") or {}
     if isinstance(http500, int) and not isinstance(http500, bool):
         http500 = {"burst": http500}
     for key, sub, allowed in (("reset", reset, {"probability", "count"}), ("http500", http500, {"burst", "after"})):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..facts import CbsState, HostFacts, Sample, normalize_kb

@@ -167,7 +167,7 @@ def profile_problem(family: str, sp: object, arch: object) -> tuple[str, str] | 
     sps = sorted(s for f, s in RELEASES if f == family)
     if isinstance(sp, bool) or sp not in sps:
         return "sp", f"{family} has no service pack {sp!r} in the lab (expected one of: {', '.join(map(str, sps))})"
-    arches = ARCHES_BY_FAMILY[family]  # type: ignore[index]
+    arches = ARCHES_BY_FAMILY[family]
     if arch not in arches:
         return "arch", f"{family} does not exist for {arch!r} (expected one of: {', '.join(arches)})"
     return None

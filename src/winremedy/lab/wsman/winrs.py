@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 
 from ..api import CommandResult, LabHost
 from . import faults
-from .soap import NS, Request, SoapFault, new_guid, q, response
+from .soap import NS, Request, new_guid, q, response
 
 SHELL_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
 _TRANSFER = "http://schemas.xmlsoap.org/ws/2004/09/transfer/"
