@@ -95,3 +95,14 @@ class ScriptFailedError(WinRemedyError):
         super().__init__(message)
         self.rc = rc
         self.stderr = stderr
+
+
+class RepoError(WinRemedyError):
+    """A package or package repository is refused; ``path`` names the file and ``reason`` says why."""
+
+    code = "repo"
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason

@@ -26,9 +26,11 @@ from .daemon import FLEET_YML, INVENTORY_YML, LAB_JSON, LOG
 from ..report.table import format_table
 from .errors import LabError
 from .fleet import fleet_from_dict, generate, load_fleet
+from .packages import write_repository
 
 START_TIMEOUT = 120.0  # real seconds for the daemon to bind every port
 STOP_TIMEOUT = 30.0
+REPO_DIR = "repo"  # the lab's package repository, built by the same code as a user's
 
 
 def add_lab_commands(subparsers: Any) -> None:
@@ -37,7 +39,7 @@ def add_lab_commands(subparsers: Any) -> None:
     lab.set_defaults(run=run_lab)
     commands = lab.add_subparsers(dest="lab_command", required=True)
     up = commands.add_parser("up", help="start a lab in the background")
-    up.add_argument("--dir", type=Path, required=True, help="lab directory (inventory.yml, fleet.yml, lab.json)")
+    up.add_argument("--dir", type=Path, required=True, help="lab directory (inventory.yml, fleet.yml, lab.json, repo/)")
     source = up.add_mutually_exclusive_group()
     source.add_argument("--fleet", type=Path, help="fleet file (YAML)")
     source.add_argument("--hosts", type=int, help="generate a fleet of this many hosts")
@@ -87,12 +89,14 @@ def _up(args: argparse.Namespace) -> int:
     fleet = fleet_from_dict(data, str(args.fleet or "generated fleet"))
     directory.mkdir(parents=True, exist_ok=True)
     (directory / FLEET_YML).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    packages = write_repository(directory / REPO_DIR)
     started = time.monotonic()
     _start_daemon(directory, args.scheme)
     lab = _read_lab_json(directory)
     print(
         f"lab up: {len(fleet.hosts)} hosts ({args.scheme}) in {time.monotonic() - started:.1f}s, pid {lab['pid']}, "
-        f"time scale {fleet.time_scale:g}; inventory {directory / INVENTORY_YML}"
+        f"time scale {fleet.time_scale:g}; inventory {directory / INVENTORY_YML}; "
+        f"{len(packages.entries)} packages in {directory / REPO_DIR}"
     )
     return 0
 

@@ -1,0 +1,196 @@
+"""What a package says it is, read from its content: KB, architecture, Windows version, target SPs.
+
+File names lie (renamed downloads, hotfix-request zips, copy mistakes), so the
+repository trusts only what is inside: an .msu's properties text (the line
+``KB Article Number="2847346"`` and its neighbours), or the ``update/update.inf``
+(or another .inf/.txt) in the CAB that a Windows 2003 update.exe carries.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from ..errors import RepoError
+from ..facts import normalize_kb
+from .cab import Cabinet, Member, locate, parse_header
+
+Kind = Literal["msu", "exe"]
+
+# Each catalog OS family's product name as "Applies to" / "Product Name" / SP_TITLE write it, and NT version.
+PRODUCT_NAMES = {
+    "win2008r2": "Windows Server 2008 R2",
+    "win7": "Windows 7",
+    "win2008": "Windows Server 2008",
+    "vista": "Windows Vista",
+    "win2003": "Windows Server 2003",
+}
+NT_VERSIONS = {"win2008r2": "6.1", "win7": "6.1", "win2008": "6.0", "vista": "6.0", "win2003": "5.2"}
+ARCHITECTURES = {"x86": "x86", "amd64": "x64", "x64": "x64", "ia64": "ia64"}
+_SP_UNIT = 256  # update.inf encodes service pack n as n * 256
+_PROPERTIES_SIZE_LIMIT = 1 << 20
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A package's identity as its content states it; ``source`` is the member it was read from.
+
+    ``sps`` is the range of service packs the content itself targets (update.inf), ``None`` when
+    the content does not say (an .msu leaves that to CBS applicability).
+    """
+
+    kind: Kind
+    kb: str
+    arch: str
+    nt_version: str  # "6.1" from an .msu; "5.2.3790" when an update.inf names the build
+    families: tuple[str, ...]
+    sps: tuple[int, int] | None
+    source: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def read_identity(path: Path) -> Identity:
+    """The identity of the package at ``path``; a :class:`RepoError` naming the file says why not."""
+    label = str(path)
+    try:
+        with open(path, "rb") as stream:
+            magic = stream.read(4)
+            if magic[:2] == b"MZ":
+                return _exe_identity(stream, label)
+            return _msu_identity(Cabinet(stream, label), label)
+    except OSError as error:
+        raise RepoError(label, f"cannot read: {error.strerror or error}") from None
+
+
+def parse_keyed_text(data: bytes) -> dict[str, str]:
+    """``Key="Value"`` lines (an .msu properties text, an .inf) -> {lowercased key: value}; the first wins.
+
+    Sections, comments (``;``) and lines without ``=`` are skipped; quotes around values are removed.
+    """
+    values: dict[str, str] = {}
+    for line in decode_text(data).splitlines():
+        line = line.strip()
+        if not line or line.startswith((";", "[")) or "=" not in line:
+            continue
+        key, value = (part.strip() for part in line.split("=", 1))
+        values.setdefault(key.lower(), value.strip('"').strip())
+    return values
+
+
+def decode_text(data: bytes) -> str:
+    """Properties texts are UTF-16LE with a BOM; .inf files are ANSI or UTF-16; accept all of them."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace")
+    if len(data) >= 2 and data[1] == 0 and data[0] != 0:
+        return data.decode("utf-16-le", "replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", "replace")
+
+
+def families_named(text: str) -> tuple[str, ...]:
+    """OS families in an "Applies to"/"Product Name" value such as ``Windows 7;Windows Server 2008 R2``."""
+    found = []
+    longest_first = sorted(PRODUCT_NAMES.items(), key=lambda item: -len(item[1]))
+    for part in re.split(r"[;,]", text.lower()):
+        family = next((f for f, name in longest_first if name.lower() in part), None)
+        if family and family not in found:
+            found.append(family)
+    return tuple(found)
+
+
+def _msu_identity(cab: Cabinet, label: str) -> Identity:
+    updates = [m for m in cab.members if m.name.lower().endswith(".cab")]
+    if not updates:
+        raise RepoError(label, "an .msu without an update .cab inside")
+    for member in updates:
+        _check_inner_cab(cab, member, label)
+    source, values = _properties(cab, [m for m in cab.members if m.name.lower().endswith(".txt")])
+    if "kb article number" not in values:
+        raise RepoError(label, "no properties .txt with a KB Article Number inside")
+    kb = _kb(values["kb article number"], source, label)
+    arch = _arch(values.get("processor architecture", ""), source, label)
+    families = families_named(values.get("applies to", "") or values.get("product name", ""))
+    if not families:
+        raise RepoError(label, f"{source} names no Windows version this tool knows (Applies to {values.get('applies to')!r})")
+    return Identity("msu", kb, arch, _one_nt_version(families, source, label), families, None, source, values)
+
+
+def _exe_identity(stream: BinaryIO, label: str) -> Identity:
+    origin = locate(stream)
+    if origin is None:
+        raise RepoError(label, "an .exe without an embedded CAB (no MSCF header after the stub): its identity cannot be read")
+    cab = Cabinet(stream, label, origin)
+    inf = cab.find("update/update.inf")
+    candidates = ([inf] if inf else []) + [m for m in cab.members if m.name.lower().endswith((".inf", ".txt")) and m is not inf]
+    for member in candidates:
+        values = parse_keyed_text(cab.read(member, _PROPERTIES_SIZE_LIMIT))
+        identity = _inf_identity(values, member.name, label)
+        if identity is not None:
+            return identity
+    looked = ", ".join(m.name for m in candidates) or "no .inf or .txt inside"
+    raise RepoError(label, f"the update.exe's embedded CAB names no KB and platform (looked in: {looked})")
+
+
+def _inf_identity(values: dict[str, str], source: str, label: str) -> Identity | None:
+    """update.inf keys: SP_SHORT_TITLE / SP_TITLE (KB and product), NtMajor/Minor/BuildToUpdate, Architecture,
+    Min/MaxNtServicePackVersion; ``None`` when this member does not name both KB and platform."""
+    title = " ".join(values.get(key, "") for key in ("sp_short_title", "sp_title", "kb article number"))
+    major, minor = values.get("ntmajorversiontoupdate"), values.get("ntminorversiontoupdate")
+    arch_text = values.get("architecture") or values.get("processor architecture")
+    if not (normalize_kb(title) and major and minor and arch_text):
+        return None
+    nt_version = ".".join(part for part in (major, minor, values.get("ntbuildtoupdate")) if part)
+    families = families_named(f"{values.get('sp_title', '')};{values.get('product name', '')}")
+    if not families:
+        raise RepoError(label, f"{source} names no Windows product this tool knows (SP_TITLE {values.get('sp_title')!r})")
+    if not f"{nt_version}.".startswith(_one_nt_version(families, source, label) + "."):
+        raise RepoError(label, f"{source} targets NT {nt_version}, which is not {', '.join(families)}")
+    sps = (_sp(values, "minntservicepackversion", source, label), _sp(values, "maxntservicepackversion", source, label))
+    return Identity("exe", _kb(title, source, label), _arch(arch_text, source, label), nt_version, families, sps, source, values)
+
+
+def _properties(cab: Cabinet, members: list[Member]) -> tuple[str, dict[str, str]]:
+    """The first .txt member that carries a KB Article Number (an .msu also holds other texts)."""
+    for member in members:
+        values = parse_keyed_text(cab.read(member, _PROPERTIES_SIZE_LIMIT))
+        if "kb article number" in values:
+            return member.name, values
+    return "", {}
+
+
+def _check_inner_cab(cab: Cabinet, member: Member, label: str) -> None:
+    header = parse_header(cab.read(member, 64), f"{label}!{member.name}")
+    if header.size != member.size:
+        raise RepoError(label, f"corrupt: {member.name} says {header.size} bytes, the .msu holds {member.size}")
+
+
+def _kb(text: str, source: str, label: str) -> str:
+    kb = normalize_kb(text)
+    if kb is None:
+        raise RepoError(label, f"{source} gives no valid KB number ({text!r})")
+    return kb
+
+
+def _arch(text: str, source: str, label: str) -> str:
+    arch = ARCHITECTURES.get(text.strip().lower())
+    if arch is None:
+        raise RepoError(label, f"{source} gives no known processor architecture ({text!r})")
+    return arch
+
+
+def _sp(values: dict[str, str], key: str, source: str, label: str) -> int:
+    text = values.get(key, "0")
+    if not text.isdigit():
+        raise RepoError(label, f"{source}: {key} is not a number ({text!r})")
+    return int(text) // _SP_UNIT
+
+
+def _one_nt_version(families: tuple[str, ...], source: str, label: str) -> str:
+    versions = {NT_VERSIONS[f] for f in families}
+    if len(versions) > 1:
+        raise RepoError(label, f"{source} applies to Windows of different versions ({', '.join(families)})")
+    return versions.pop()
