@@ -107,13 +107,14 @@ class Cabinet:
         folder = self._folders[member.folder]
         if folder.compression not in ("none", "mszip"):
             raise RepoError(self.label, f"compressed ({folder.compression}): cannot read {member.name}")
-        want = member.size if limit is None else min(limit, member.size)
-        out = bytearray()
-        for block in self._blocks(member.folder, member.name):
+        end = member.offset + (member.size if limit is None else min(limit, member.size))
+        out, blocks = bytearray(), self._blocks(member.folder, member.name)
+        while len(out) < end:
+            block = next(blocks, None)
+            if block is None:
+                raise RepoError(self.label, f"corrupt: {member.name} runs past the end of its folder")
             out += block
-            if len(out) >= member.offset + want:
-                return bytes(out[member.offset : member.offset + want])
-        raise RepoError(self.label, f"corrupt: {member.name} runs past the end of its folder")
+        return bytes(out[member.offset : end])
 
     def _read_at(self, offset: int, size: int) -> bytes:
         self._stream.seek(self._origin + offset)

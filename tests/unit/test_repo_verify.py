@@ -1,0 +1,194 @@
+"""A package's identity comes from its content; every refusal names the file and the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from winremedy.catalog import load_catalog
+from winremedy.errors import RepoError
+from winremedy.lab.packages import corrupt, package_bytes
+from winremedy.repo.cab import Cabinet, locate, write_cab
+from winremedy.repo.identity import families_named, parse_keyed_text, read_identity
+from winremedy.repo.verify import verify_package
+
+CATALOG = load_catalog()
+
+# The shape of a real Windows6.1-KBnnnnnn-x64-pkgProperties.txt: UTF-16LE with a BOM, CRLF, quoted values.
+REAL_PROPERTIES = (
+    'ApplicabilityInfo="Windows 7.0 Client SP1;Windows 7.0 Server SP1;"\r\n'
+    'Applies to="Windows 7"\r\n'
+    'Build Date="2013/06/01"\r\n'
+    'Company="Microsoft Corporation"\r\n'
+    'File Version="6.1.7601.22590"\r\n'
+    'Installation Type="FULL"\r\n'
+    'Installer Engine="Component Based Servicing"\r\n'
+    'Installer Version="6.1.7601.17514"\r\n'
+    'KB Article Number="2847346"\r\n'
+    'Language="ALL"\r\n'
+    'Package Type="Hotfix"\r\n'
+    'Processor Architecture="amd64"\r\n'
+    'Product Name="Windows 7"\r\n'
+    'Support Link="http://support.microsoft.com/?kbid=2847346"\r\n'
+)
+
+
+def msu(tmp_path: Path, name: str, properties: str = REAL_PROPERTIES, inner: bool = True) -> Path:
+    """An .msu with the given properties text (UTF-16LE, BOM) and, unless told otherwise, an update .cab."""
+    stem = Path(name).stem
+    files = [(f"{stem}.cab", write_cab([("update.mum", b"<assembly/>")]))] if inner else []
+    files.append((f"{stem}-pkgProperties.txt", b"\xff\xfe" + properties.encode("utf-16-le")))
+    path = tmp_path / name
+    path.write_bytes(write_cab(files))
+    return path
+
+
+def lab_file(tmp_path: Path, kb: str, catalog_file: str, name: str | None = None, arch: str | None = None) -> Path:
+    """The lab package for a catalog package, written under ``name`` (default: the catalog's file name)."""
+    entry = CATALOG.get(kb)
+    package = next(p for p in entry.packages if p.file == catalog_file)
+    path = tmp_path / (name or catalog_file)
+    path.write_bytes(package_bytes(entry, package, arch))
+    return path
+
+
+def refusal(path: Path) -> str:
+    with pytest.raises(RepoError) as caught:
+        verify_package(path, CATALOG)
+    assert caught.value.path == str(path) and str(caught.value).startswith(f"{path}: ")
+    return caught.value.reason
+
+
+# --- reading the content ---------------------------------------------------------------------------
+
+
+def test_real_shaped_properties_text_parses_in_every_encoding() -> None:
+    for data in (
+        b"\xff\xfe" + REAL_PROPERTIES.encode("utf-16-le"),
+        REAL_PROPERTIES.encode("utf-16-le"),  # no BOM
+        b"\xef\xbb\xbf" + REAL_PROPERTIES.replace("\r\n", "\n").encode(),
+    ):
+        values = parse_keyed_text(data)
+        assert values["kb article number"] == "2847346"
+        assert values["processor architecture"] == "amd64"
+        assert values["applies to"] == "Windows 7"
+        assert values["applicabilityinfo"] == "Windows 7.0 Client SP1;Windows 7.0 Server SP1;"
+
+
+def test_applies_to_names_map_to_families_longest_first() -> None:
+    assert families_named("Windows Server 2008 R2") == ("win2008r2",)
+    assert families_named("Windows 7; Windows Server 2008 R2") == ("win7", "win2008r2")
+    assert families_named("Windows Vista, Windows Server 2008") == ("vista", "win2008")
+    assert families_named("Windows 8") == ()
+
+
+def test_msu_identity_is_read_from_the_properties_text(tmp_path: Path) -> None:
+    identity = read_identity(msu(tmp_path, "renamed-download.msu"))
+    assert (identity.kind, identity.kb, identity.arch, identity.nt_version) == ("msu", "KB2847346", "x64", "6.1")
+    assert identity.families == ("win7",) and identity.source == "renamed-download-pkgProperties.txt"
+
+
+def test_update_exe_identity_is_read_from_its_embedded_update_inf(tmp_path: Path) -> None:
+    identity = read_identity(lab_file(tmp_path, "KB903927", "WindowsServer2003-KB903927-x86-ENU.exe", "setup.exe"))
+    assert (identity.kind, identity.kb, identity.arch, identity.nt_version) == ("exe", "KB903927", "x86", "5.2.3790")
+    assert identity.sps == (1, 1) and identity.source == "update\\update.inf"
+
+
+# --- accepted --------------------------------------------------------------------------------------
+
+
+def test_a_renamed_package_is_accepted_by_its_content(tmp_path: Path) -> None:
+    entry = verify_package(msu(tmp_path, "463984_intl_x64_zip.msu"), CATALOG)
+    assert (entry.kb, entry.arch, entry.os) == ("KB2847346", "x64", ("win7", "win2008r2"))
+    assert [(b.version, b.sp) for b in entry.builds] == [("6.1.7601", 1)]
+    assert entry.identity["catalog_package"] == "Windows6.1-KB2847346-x64.msu"
+
+
+def test_catalog_decides_the_builds_a_package_covers(tmp_path: Path) -> None:
+    entry = verify_package(lab_file(tmp_path, "KB979223", "Windows6.0-KB979223-x86.msu"), CATALOG)
+    assert entry.os == ("vista", "win2008")
+    assert [(b.version, b.sp) for b in entry.builds] == [("6.0.6001", 1), ("6.0.6002", 2)]
+
+
+# --- refused ---------------------------------------------------------------------------------------
+
+
+def test_not_a_cab(tmp_path: Path) -> None:
+    path = tmp_path / "Windows6.1-KB2847346-x64.msu"
+    path.write_bytes(b"<html>404 Not Found</html>")
+    assert refusal(path) == "not a CAB (no MSCF signature)"
+
+
+def test_truncated_download(tmp_path: Path) -> None:
+    path = lab_file(tmp_path, "KB2847346", "Windows6.1-KB2847346-x64.msu")
+    size = path.stat().st_size
+    path.write_bytes(path.read_bytes()[:1000])
+    assert refusal(path) == f"truncated: the CAB header says {size} bytes, 1000 are present"
+
+
+def test_corrupted_package_fails_its_checksum(tmp_path: Path) -> None:
+    path = lab_file(tmp_path, "KB2847346", "Windows6.1-KB2847346-x64.msu")
+    corrupt(path)
+    assert refusal(path).startswith("corrupt: checksum mismatch in data block 0 of folder 0 (reading ")
+
+
+def test_kb_in_the_name_differs_from_the_content(tmp_path: Path) -> None:
+    path = lab_file(tmp_path, "KB979223", "Windows6.1-KB979223-x64.msu", name="Windows6.1-KB2847346-x64.msu")
+    assert refusal(path) == "mislabelled: the name says KB2847346, the content (Windows6.1-KB979223-x64-pkgProperties.txt) says KB979223"
+
+
+def test_architecture_in_the_name_differs_from_the_content(tmp_path: Path) -> None:
+    path = lab_file(tmp_path, "KB2847346", "Windows6.1-KB2847346-x64.msu", arch="x86")
+    assert refusal(path) == "architecture mismatch: the name says x64, the content (Windows6.1-KB2847346-x86-pkgProperties.txt) says x86"
+
+
+def test_msu_named_as_exe(tmp_path: Path) -> None:
+    path = lab_file(tmp_path, "KB2847346", "Windows6.1-KB2847346-x64.msu", name="Windows6.1-KB2847346-x64.exe")
+    assert refusal(path) == "mislabelled: named .exe, but the content is an msu"
+
+
+def test_unknown_kb(tmp_path: Path) -> None:
+    path = msu(tmp_path, "update.msu", REAL_PROPERTIES.replace("2847346", "2506143"))
+    assert refusal(path) == "unknown KB: KB2506143 is not in the catalog (it knows KB2847346, KB903927, KB979223)"
+
+
+def test_os_not_covered_by_the_catalogs_packages(tmp_path: Path) -> None:
+    vista_ia64 = REAL_PROPERTIES.replace("2847346", "979223").replace("amd64", "ia64").replace("Windows 7", "Windows Vista")
+    reason = refusal(msu(tmp_path, "a.msu", vista_ia64))
+    assert reason.startswith("OS not covered: the content is KB979223 for vista ia64, which none of the catalog's packages is (")
+    assert "Windows6.0-KB979223-ia64.msu (win2008 ia64)" in reason
+    rtm = REAL_PROPERTIES.replace("Windows 7", "Windows Server 2003")
+    assert refusal(msu(tmp_path, "b.msu", rtm)).startswith("OS not covered: the content is KB2847346 for win2003 x64")
+
+
+def test_update_exe_for_a_service_pack_the_catalog_does_not_cover(tmp_path: Path) -> None:
+    lab = lab_file(tmp_path, "KB903927", "WindowsServer2003-KB903927-x86-ENU.exe", name="lab.exe")
+    with open(lab, "rb") as stream:
+        cab = Cabinet(stream, "lab.exe", locate(stream) or 0)
+        inf = cab.read(cab.members[0]).replace(b"ServicePackVersion=256", b"ServicePackVersion=512")
+    path = tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe"
+    path.write_bytes(b"MZ" + b"\0" * 100 + write_cab([("update\\update.inf", inf)]))
+    assert refusal(path) == "OS not covered: the content targets SP2-SP2, which the catalog's WindowsServer2003-KB903927-x86-ENU.exe does not install on"
+
+
+def test_exe_without_an_embedded_cab(tmp_path: Path) -> None:
+    path = tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe"
+    path.write_bytes(b"MZ" + b"\0" * 4000)
+    assert refusal(path).startswith("an .exe without an embedded CAB")
+
+
+def test_exe_whose_cab_names_no_kb_and_platform(tmp_path: Path) -> None:
+    path = tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe"
+    path.write_bytes(b"MZ" + b"\0" * 100 + write_cab([("update\\update.inf", b"[Version]\r\nSignature=\"$Windows NT$\"\r\n")]))
+    assert refusal(path) == "the update.exe's embedded CAB names no KB and platform (looked in: update\\update.inf)"
+
+
+def test_msu_without_properties_or_update_cab(tmp_path: Path) -> None:
+    assert refusal(msu(tmp_path, "a.msu", inner=False)) == "an .msu without an update .cab inside"
+    assert refusal(msu(tmp_path, "b.msu", "Company=\"Microsoft Corporation\"\r\n")) == "no properties .txt with a KB Article Number inside"
+
+
+def test_properties_without_a_known_architecture(tmp_path: Path) -> None:
+    path = msu(tmp_path, "a.msu", REAL_PROPERTIES.replace("amd64", "arm"))
+    assert refusal(path) == "a-pkgProperties.txt gives no known processor architecture ('arm')"
