@@ -207,7 +207,7 @@ def write_cab(files: Sequence[tuple[str, bytes]], compression: Compression = "no
     data_offset = files_offset + sum(_FILE.size + len(raw) + 1 for raw, _ in names)
     date, time = _dos_stamp()
     table, position = bytearray(), 0
-    for (raw, utf), (_, content) in zip(names, files):
+    for (raw, utf), (_, content) in zip(names, files, strict=True):
         table += _FILE.pack(len(content), position, 0, date, time, _ARCHIVE | (_NAME_IS_UTF if utf else 0)) + raw + b"\0"
         position += len(content)
     data = b"".join(_DATA.pack(_block_checksum(c, len(c), size), len(c), size) + c for c, size in blocks)

@@ -43,7 +43,7 @@ def add(directory: Path, files: Sequence[Path], catalog: Catalog | None = None) 
         manifest = load_manifest(directory)
         for entry in entries:
             _refuse_overlap(entry, [e for e in manifest.entries if e.file != entry.file] + [e for e in entries if e is not entry])
-        for source, entry in zip(files, entries):
+        for source, entry in zip(files, entries, strict=True):
             _copy_in(source, directory, entry)
         save_manifest(directory, manifest.with_entries(entries))
     return entries

@@ -68,9 +68,10 @@ def sync(directory: Path, url: str, identity: Path | None = None, known_hosts: P
         before = _remote_hashes(connection, target, manifest)
         changed = [e for e in manifest.entries if before.get(e.file) != e.sha256]
         for entry in changed:
-            _upload(connection, target, directory / entry.file, entry.file)
-        _verify_remote(connection, target, manifest)
-        _upload(connection, target, directory / MANIFEST, MANIFEST)
+            _put(connection, target, directory / entry.file)
+        _verify_remote(connection, target, manifest, _remote_hashes(connection, target, manifest, [e.file for e in changed]))
+        _put(connection, target, directory / MANIFEST)
+        _run(connection, target, _moves(target, [MANIFEST]))
     return SyncResult(tuple(e.file for e in changed), tuple(e.file for e in manifest.entries if e not in changed))
 
 
@@ -101,17 +102,20 @@ def _run(connection: Connection, target: Target, command: str, ok: tuple[int, ..
     return str(result.stdout)
 
 
-def _remote_hashes(connection: Connection, target: Target, manifest: Manifest) -> dict[str, str]:
-    """SHA-256 of the manifest's files on the far side; files not there are absent (sha256sum exits 1)."""
+def _remote_hashes(connection: Connection, target: Target, manifest: Manifest, moved: list[str] | None = None) -> dict[str, str]:
+    """SHA-256 of the manifest's files on the far side, after renaming the ``moved`` uploads into place.
+
+    One command per call: each SSH command costs a session on the far side. Files not there are
+    absent from the answer (sha256sum exits 1); a failed ``cd`` or ``mv`` exits 3.
+    """
     if not manifest.entries:
         return {}
     names = " ".join(shlex.quote(e.file) for e in manifest.entries)
-    output = _run(connection, target, f"cd -- {shlex.quote(target.path)} && sha256sum -- {names}", ok=(0, 1))
+    output = _run(connection, target, f"{_moves(target, moved or [])}; sha256sum -- {names}", ok=(0, 1))
     return {match[2]: match[1] for line in output.splitlines() if (match := _SHA256_LINE.match(line))}
 
 
-def _verify_remote(connection: Connection, target: Target, manifest: Manifest) -> None:
-    remote = _remote_hashes(connection, target, manifest)
+def _verify_remote(connection: Connection, target: Target, manifest: Manifest, remote: dict[str, str]) -> None:
     for entry in manifest.entries:
         if remote.get(entry.file) != entry.sha256:
             found = remote.get(entry.file, "no file")
@@ -121,12 +125,20 @@ def _verify_remote(connection: Connection, target: Target, manifest: Manifest) -
             )
 
 
-def _upload(connection: Connection, target: Target, local: Path, name: str) -> None:
-    """Upload to ``.name.part`` then rename, so the far side never holds a half-written ``name``."""
-    final = f"{target.path}/{name}"
-    partial = f"{target.path}/.{name}.part"
+def _put(connection: Connection, target: Target, local: Path) -> None:
+    """Upload to ``.name.part``: the far side never holds a half-written file under its real name."""
     try:
-        connection.put(str(local), remote=partial)
+        connection.put(str(local), remote=f"{target.path}/{partial_name(local.name)}")
     except (OSError, paramiko.SSHException) as error:
-        raise RepoError(f"{target.url.rstrip('/')}/{name}", f"upload failed: {error}") from None
-    _run(connection, target, f"mv -f -- {shlex.quote(partial)} {shlex.quote(final)}")
+        raise RepoError(f"{target.url.rstrip('/')}/{local.name}", f"upload failed: {error}") from None
+
+
+def _moves(target: Target, names: list[str]) -> str:
+    """``cd`` to the target and rename each uploaded ``.name.part`` to ``name``; any failure exits 3."""
+    steps = [f"cd -- {shlex.quote(target.path)} || exit 3"]
+    steps += [f"mv -f -- {shlex.quote(partial_name(name))} {shlex.quote(name)} || exit 3" for name in names]
+    return "; ".join(steps)
+
+
+def partial_name(name: str) -> str:
+    return f".{name}.part"
