@@ -19,6 +19,7 @@ from ..repo.cab import write_cab
 from ..repo.identity import PRODUCT_NAMES
 from ..repo.manifest import Manifest
 from ..repo.repository import scan
+from ..versions import WinVersion
 from .errors import LabError
 
 BUILD_DATE = "2013/06/01"
@@ -130,4 +131,4 @@ def _update_inf(kb_entry: KbEntry, package: Package, arch: str) -> bytes:
 def _file_version(kb_entry: KbEntry, package: Package) -> str:
     """The highest fixed-file version the catalog lists for this package, else the build's RTM number."""
     rows = [row for version in package.versions for row in kb_entry.fix_files(version, package.arch)]
-    return max((row.version for row in rows if row.version), key=lambda v: tuple(map(int, v.split("."))), default=f"{package.versions[0]}.16385")
+    return max((row.version for row in rows if row.version), key=WinVersion.parse, default=f"{package.versions[0]}.16385")

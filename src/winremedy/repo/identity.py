@@ -9,7 +9,7 @@ repository trusts only what is inside: an .msu's properties text (the line
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -48,7 +48,7 @@ class Identity:
     families: tuple[str, ...]
     sps: tuple[int, int] | None
     source: str
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str]
 
 
 def read_identity(path: Path) -> Identity:
