@@ -1,0 +1,42 @@
+# Copyright: winremedy engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""kb_facts: the audit of one host (docs in plugins/modules/kb_facts.py); a thin adapter over the engine."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.winremedy.windows.plugins.plugin_utils._engine import require_engine
+
+ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
+    "kbs": {"type": "list", "elements": "str", "default": []},
+    "samples": {"type": "int", "default": 1},
+    "interval": {"type": "float", "default": 60.0},
+    "results_dir": {"type": "path"},
+}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = True
+    _supports_check_mode = True  # read-only: the audit runs in check mode too
+    _supports_async = False
+
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        result = super().run(tmp, task_vars)
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        require_engine()
+        # Imported only now: it needs the engine, whose absence require_engine reports in one line.
+        from ansible_collections.winremedy.windows.plugins.plugin_utils._audit import kb_facts
+
+        host = (task_vars or {})["inventory_hostname"]  # the name results and reports use, as the CLI does
+        # Plain Python values: ansible-core 2.19 hands templated values over as tagged subclasses of
+        # int/str, which the engine's data encoder should not have to know about.
+        result.update(kb_facts(
+            self._connection, str(host), kbs=[str(kb) for kb in args["kbs"]], samples=int(args["samples"]),
+            interval=float(args["interval"]),
+            results_dir=None if args["results_dir"] is None else str(args["results_dir"]),
+        ))
+        return result

@@ -1,0 +1,89 @@
+# Copyright: winremedy engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""FOR INTERNAL COLLECTION USE ONLY: the audit's two steps as task results (kb_facts per host, kb_report once).
+
+Everything decided here is the engine's (``winremedy.audit.audit_host``,
+``winremedy.report``); this module only turns its results into what Ansible
+expects: a result dict with ``ansible_facts``, ``unreachable`` for connection
+failures, ``failed`` with one line naming the host and the error code.
+
+Import this module only after :func:`._engine.require_engine`: it imports winremedy.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from pathlib import Path
+
+from ansible_collections.winremedy.windows.plugins.plugin_utils._transport import ConnectionTransport
+from winremedy.audit import AuditSettings, audit_host
+from winremedy.catalog import load_catalog
+from winremedy.errors import WinRemedyError
+from winremedy.report import FORMATS, summarize, write_reports
+from winremedy.results import HostResult, load_results, save_result
+
+if t.TYPE_CHECKING:
+    from ansible.plugins.connection import ConnectionBase
+
+CONNECTION_FAILURES = frozenset({"unreachable", "auth", "tls"})  # what Ansible itself reports as UNREACHABLE
+
+
+def kb_facts(connection: ConnectionBase, host: str, *, kbs: list[str], samples: int, interval: float,
+             results_dir: str | None) -> dict[str, t.Any]:
+    """Audit ``host`` in one round trip; save the result under ``results_dir/hosts/`` (failures too) and return it.
+
+    A failure is saved before it is returned, so a host that is unreachable
+    still appears in the fleet report.
+    """
+    if samples < 1:
+        return {"failed": True, "msg": f"{host}: samples must be at least 1, got {samples}"}
+    try:
+        catalog = load_catalog()
+        settings = AuditSettings(samples=samples, interval=interval if samples > 1 else 0.0,
+                                 kbs=tuple(catalog.get(kb).kb for kb in kbs))
+    except WinRemedyError as error:  # the task's arguments or the installed catalog: not this host's fault
+        return {"failed": True, "msg": f"{host}: {error} ({error.code})"}
+    try:
+        transport = ConnectionTransport(connection, host)
+    except WinRemedyError as error:
+        result = HostResult(host=host, reachable=True, error=str(error), error_code=error.code)
+    else:
+        result = audit_host(transport, catalog, settings)
+    task = task_result(result)
+    if results_dir:
+        task["result_path"] = str(save_result(Path(results_dir), result))
+    return task
+
+
+def task_result(result: HostResult) -> dict[str, t.Any]:
+    """The task result for one host: facts and findings, or ``unreachable``/``failed`` with the engine's reason."""
+    if not result.ok:
+        failure = "unreachable" if result.error_code in CONNECTION_FAILURES else "failed"
+        return {failure: True, "changed": False, "msg": f"{result.error} ({result.error_code})",
+                "error_code": result.error_code}
+    findings = [f.to_dict() for f in result.findings]
+    facts = {
+        "reachable": result.reachable,
+        "facts": result.facts.to_dict() if result.facts else None,
+        "findings": findings,
+        "statuses": {f.kb: f.status.value for f in result.findings},
+        "compliant": summarize([result]).compliant,
+    }
+    return {"changed": False, "ansible_facts": {"winremedy": facts}, **facts}
+
+
+def kb_report(results_dir: str, formats: list[str]) -> dict[str, t.Any]:
+    """Write the fleet reports from every saved host result, exactly as ``winremedy audit --out`` does."""
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        expected = ", ".join(FORMATS)
+        return {"failed": True, "msg": f"unknown report format(s) {', '.join(unknown)} (expected: {expected})"}
+    directory = Path(results_dir)
+    try:
+        results = load_results(directory)
+        paths = write_reports(results, directory, formats)
+    except WinRemedyError as error:
+        return {"failed": True, "msg": str(error)}
+    summary = summarize(results)
+    return {"changed": False, "paths": [str(p) for p in paths], "summary": summary.to_dict(),
+            "compliant": summary.compliant, "exit_code": summary.exit_code}

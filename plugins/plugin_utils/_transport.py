@@ -1,0 +1,122 @@
+# Copyright: winremedy engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""FOR INTERNAL COLLECTION USE ONLY: winremedy's Transport over the task's own Ansible connection.
+
+The engine runs through whatever connection the user configured for the host
+(ansible-core's ``winrm`` plugin with every ``ansible_winrm_*`` option it
+supports), never a second connection of its own: the same reason
+ansible.windows' win_reboot hands its connection to ``reboot_host``.
+
+One ``run_ps`` is one ``exec_command``: the ``cmd`` is winremedy's stdin
+bootstrap as PowerShell text, which the winrm plugin encodes once as
+``PowerShell ... -EncodedCommand <bootstrap>``, so exactly one powershell.exe
+(2.0 is enough) runs on the host and reads the script from stdin (``in_data``).
+Passing a ready ``powershell.exe -EncodedCommand`` line instead would, on
+ansible-core before 2.19, be wrapped again and start a second powershell.exe
+that must inherit stdin.
+
+Import this module only after :func:`._engine.require_engine`: it imports winremedy.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Sequence
+
+import requests.exceptions
+import winrm.exceptions
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from winremedy.errors import (
+    AuthenticationError,
+    TlsError,
+    TransportConfigError,
+    UnreachableError,
+    WinRemedyError,
+    WinRMFaultError,
+)
+from winremedy.transport.base import Result
+from winremedy.transport.bootstrap import BOOTSTRAP, clean_stderr, encode_script
+
+if t.TYPE_CHECKING:
+    from ansible.plugins.connection import ConnectionBase
+
+ENCODING = "utf-8"  # the winrm plugin opens its shell with code page 65001
+SUPPORTED_CONNECTIONS = frozenset({"winrm"})  # psrp hands in_data to the pipeline, not to [Console]::In
+
+
+class ConnectionTransport:
+    """A :class:`winremedy.transport.base.Transport` that runs everything through ``connection.exec_command``.
+
+    ``timeout`` is not enforced here: the winrm plugin has no per-command
+    deadline (each Receive is bounded by ``ansible_winrm_operation_timeout_sec``);
+    bound the whole task with the task keyword ``timeout``. ``idempotent``
+    always holds: nothing here re-sends a command (the plugin's own quota retry
+    happens before the host accepts one).
+    """
+
+    def __init__(self, connection: ConnectionBase, host: str) -> None:
+        self.host = host
+        self._connection = connection
+        if connection.transport not in SUPPORTED_CONNECTIONS:
+            raise TransportConfigError(
+                f"{host}: connection {connection.transport!r} is not supported; use ansible_connection=winrm"
+            )
+
+    def run_ps(
+        self, script: str, *, timeout: float | None = None, check: bool = False, idempotent: bool = True
+    ) -> Result:
+        """Run a PowerShell 2.0 script of any length: the bootstrap on the command line, the script on stdin."""
+        result = self._exec(BOOTSTRAP, encode_script(script))
+        return result.check() if check else result
+
+    def run_cmd(
+        self,
+        command: str,
+        arguments: Sequence[str] = (),
+        *,
+        stdin: bytes = b"",
+        timeout: float | None = None,
+        check: bool = False,
+        idempotent: bool = True,
+    ) -> Result:
+        """Refused: the winrm plugin runs every command inside PowerShell, so a cmd.exe line cannot go through as is."""
+        raise TransportConfigError(
+            f"{self.host}: running {command} outside PowerShell is not possible over Ansible's winrm connection"
+        )
+
+    def close(self) -> None:
+        """Nothing to do: the connection belongs to the task, and Ansible closes it after the task."""
+
+    def _exec(self, cmd: str, in_data: bytes) -> Result:
+        try:
+            rc, stdout, stderr = self._connection.exec_command(cmd, in_data=in_data, sudoable=False)
+        except Exception as exc:  # noqa: BLE001 - classified below; anything unknown is re-raised
+            error = classify(self.host, exc)
+            if error is None:
+                raise
+            raise error from None
+        return Result(self.host, 0 if rc is None else rc, stdout, clean_stderr(stderr, ENCODING), encoding=ENCODING)
+
+
+def classify(host: str, exc: BaseException) -> WinRemedyError | None:
+    """winremedy's typed error for what the connection raised (so the engine records a reason), or None if unknown."""
+    text = " ".join(str(exc).split())
+    lowered = text.lower()
+    if isinstance(exc, WinRemedyError):
+        return exc
+    # The winrm plugin folds every transport's connect error into one AnsibleConnectionFailure text.
+    if isinstance(exc, requests.exceptions.SSLError) or "sslerror" in lowered or "certificate verify failed" in lowered:
+        return TlsError(f"{host}: TLS failure: {text}")
+    if isinstance(exc, winrm.exceptions.AuthenticationError) or "credentials were rejected" in lowered:
+        return AuthenticationError(f"{host}: {text}")
+    if isinstance(exc, winrm.exceptions.WSManFaultError):
+        code = exc.wmierror_code or exc.wsman_fault_code
+        return WinRMFaultError(f"{host}: WS-Management fault {code}: {' '.join((exc.reason or '').split())}",
+                               fault_code=code, http_status=exc.code)
+    if isinstance(exc, winrm.exceptions.WinRMTransportError):
+        return WinRMFaultError(f"{host}: HTTP {exc.code}: {exc.message}", http_status=exc.code)
+    if isinstance(exc, (AnsibleConnectionFailure, requests.exceptions.RequestException)) or "timed out" in lowered:
+        return UnreachableError(f"{host}: {text}")
+    if isinstance(exc, AnsibleError):
+        return TransportConfigError(f"{host}: {text}")
+    return None
