@@ -143,15 +143,15 @@ def cli_audit(directory: Path, out: Path, args: argparse.Namespace, samples: int
     command = [*WINREMEDY, "audit", "-i", str(directory / "inventory.yml"), "--format", "json", "--out", str(out),
                "--samples", str(samples), "--interval", f"{args.interval:g}", "--forks", str(args.forks)]
     run = around(directory, command, tmp / f"audit-{samples}.log")
-    if run["rc"] not in (0, 1):
-        raise SystemExit(f"winremedy audit failed (rc {run['rc']}):\n{run['log'][-2000:]}")
     match = re.search(r"audit: (\d+)/(\d+) hosts, (\d+) failed, ([\d.]+) s", run["log"])
+    if run["rc"] not in (0, 1) or not match:  # 1 is "findings"; a traceback is 1 too, but has no summary line
+        raise SystemExit(f"winremedy audit failed (rc {run['rc']}):\n{run['log'][-3000:]}")
     from winremedy.results import load_results
 
     results = load_results(out)
     row = per_host(run, args.hosts, len(results))
-    row.update(samples=samples, failed=sum(1 for r in results if not r.ok),
-               fleet_phase_s=float(match[4]) if match else None)
+    row.update(samples=samples, failed=sum(1 for r in results if not r.ok), fleet_phase_s=float(match[4]),
+               errors=[r.error for r in results if not r.ok][:5])
     row["statuses"] = {r.host: {f.kb: f.status.value for f in r.findings} for r in results if r.ok}
     return row
 
@@ -179,6 +179,7 @@ def naive_audit(directory: Path, args: argparse.Namespace, tmp: Path) -> dict[st
 
 _ROWS = (
     ("hosts audited", "audited", "{:.0f}"),
+    ("hosts failed", "failed", "{:.0f}"),
     ("wall time, audit (s)", "wall_s", "{:.1f}"),
     ("hosts per second", "hosts_per_s", "{:.1f}"),
     ("controller CPU ms/host", "cpu_ms_per_host", "{:.1f}"),
@@ -194,7 +195,7 @@ _ROWS = (
 
 
 def table(columns: list[tuple[str, dict[str, Any]]]) -> str:
-    lines = [f"{'':28}" + "".join(f"{title:>22}" for title, _ in columns)]
+    lines = [f"{'':28}" + "".join(f"{title:>28}" for title, _ in columns)]
     for label, key, fmt in _ROWS:
         cells = []
         for _, row in columns:
@@ -202,7 +203,7 @@ def table(columns: list[tuple[str, dict[str, Any]]]) -> str:
             if key.startswith("bytes") and value is not None:
                 value /= 1024
             cells.append("-" if value is None else fmt.format(value))
-        lines.append(f"{label:28}" + "".join(f"{cell:>22}" for cell in cells))
+        lines.append(f"{label:28}" + "".join(f"{cell:>28}" for cell in cells))
     return "\n".join(lines)
 
 
@@ -235,7 +236,7 @@ def main() -> int:
     figures: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
         "hosts": args.hosts, "seed": args.seed, "forks": args.forks, "time_scale": args.time_scale,
-        "interval": args.interval,
+        "interval": args.interval, "load_average_before": os.getloadavg()[0],
     }
     with tempfile.TemporaryDirectory(prefix="winremedy-audit-bench-") as name:
         tmp = Path(name)
@@ -247,12 +248,13 @@ def main() -> int:
             cli = cli_audit(cli_lab, tmp / "out", args, args.samples, tmp)
             cli["wall_with_lab_s"] = figures["lab_up_s"] + cli["wall_s"]
             figures["cli"] = cli
-            print(f"winremedy audit: {cli['audited']} hosts ({cli['failed']} failed) in {cli['wall_s']:.1f} s",
-                  flush=True)
+            print(f"winremedy audit: {cli['audited']} hosts ({cli['failed']} failed) in {cli['wall_s']:.1f} s, "
+                  f"load average {os.getloadavg()[0]:.1f}", flush=True)
             if args.extra_samples and args.extra_samples != args.samples:
                 extra = cli_audit(cli_lab, tmp / "out-extra", args, args.extra_samples, tmp)
                 figures["cli_extra_samples"] = extra
-                print(f"winremedy audit --samples {args.extra_samples}: {extra['wall_s']:.1f} s", flush=True)
+                print(f"winremedy audit --samples {args.extra_samples}: {extra['audited']} hosts ({extra['failed']} "
+                      f"failed) in {extra['wall_s']:.1f} s, load average {os.getloadavg()[0]:.1f}", flush=True)
             lab_down(cli_lab)
             if not args.no_naive:
                 figures["naive_lab_up_s"] = lab_up(naive_lab, args.hosts, args.seed, args.time_scale)
@@ -275,6 +277,9 @@ def main() -> int:
           f"time scale {args.time_scale:g}; lab up {figures['lab_up_s']:.1f} s, daemon RSS "
           f"{figures['lab_idle_rss_mb']:.0f} MB idle, {cli['lab_rss_mb']:.0f} MB after the audit")
     print(table(columns))
+    for title, row in columns:
+        if row.get("errors"):
+            print(f"{title}: {row['failed']} hosts failed, e.g. {row['errors'][0]}")
     if cli["fleet_phase_s"] is not None:
         print(f"winremedy audit: {cli['fleet_phase_s']:.1f} s of {cli['wall_s']:.1f} s in the concurrent phase "
               f"(the rest: interpreter start, inventory, reports)")
@@ -298,8 +303,6 @@ def main() -> int:
         figures["findings_agree"] = {"same": same, "compared": both, "differ": differ}
         print(f"findings: {same}/{both} hosts audited by both have the same status for every KB"
               + (f"; differ: {', '.join(differ)}" if differ else ""))
-        if naive["failed"]:
-            print(f"naive baseline: {naive['failed']} hosts failed, e.g. {naive['errors'][0]}")
     figures["checks"] = checks
     if args.json:
         for row in (figures.get("cli"), figures.get("cli_extra_samples"), figures.get("naive")):
