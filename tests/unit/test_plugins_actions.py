@@ -1,0 +1,235 @@
+"""The collection's action plugins kb_facts and kb_report, their docs, and the guarded engine import.
+
+The plugins are imported as the collection ``winremedy.windows`` (the repo root
+symlinked under a temporary ``ansible_collections/``); kb_facts talks to an
+in-process lab host through ansible-core's real winrm plugin (see
+test_plugins_transport.py), or to a connection that raises.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+import yaml
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.playbook.play_context import PlayContext
+from ansible.playbook.task import Task
+from ansible.utils.collection_loader._collection_config import AnsibleCollectionConfig
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+from winremedy import __version__
+from winremedy.lab.dynamics import LeakSpec, Scenario
+from winremedy.results import load_results
+from test_plugins_transport import failing_winrm_connection, lab_host, winrm_connection
+
+REPO = Path(__file__).resolve().parents[2]
+PREFIX = "ansible_collections.winremedy.windows.plugins"
+
+
+@pytest.fixture(scope="module")
+def plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ModuleType]]:
+    """The plugin modules, imported through Ansible's collection loader from a symlink to the repo."""
+    if AnsibleCollectionConfig.collection_finder is not None:
+        pytest.fail("an Ansible collection finder is already configured in this session")
+    root = tmp_path_factory.mktemp("collections")
+    (root / "ansible_collections" / "winremedy").mkdir(parents=True)
+    (root / "ansible_collections" / "winremedy" / "windows").symlink_to(REPO, target_is_directory=True)
+    finder = _AnsibleCollectionFinder(paths=[str(root)], scan_sys_paths=False)
+    finder._install()
+    try:
+        import importlib
+
+        yield {name: importlib.import_module(f"{PREFIX}.{name}") for name in
+               ("action.kb_facts", "action.kb_report", "modules.kb_facts", "modules.kb_report",
+                "plugin_utils._engine")}
+    finally:
+        finder._remove()
+        AnsibleCollectionConfig._collection_finder = None
+        for name in [m for m in sys.modules if m.startswith("ansible_collections")]:
+            del sys.modules[name]
+
+
+def action(module: ModuleType, args: dict[str, Any], connection: Any = None, *, check_mode: bool = False) -> Any:
+    task = MagicMock(Task)
+    task.args, task.check_mode, task.async_val, task.diff = args, check_mode, 0, False
+    plugin = module.ActionModule(task, connection or MagicMock(), PlayContext(), loader=None, templar=None,
+                                 shared_loader_obj=None)
+    plugin._load_name = module.__name__.rsplit(".", 1)[-1]
+    return plugin
+
+
+def run_kb_facts(plugins: dict[str, ModuleType], args: dict[str, Any], connection: Any, *,
+                 check_mode: bool = False, host: str = "w7-0001") -> dict[str, Any]:
+    plugin = action(plugins["action.kb_facts"], args, connection, check_mode=check_mode)
+    return dict(plugin.run(task_vars={"inventory_hostname": host}))
+
+
+# --- kb_facts --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_kb_facts_returns_namespaced_facts_and_saves_the_result(plugins: dict[str, ModuleType], tmp_path: Path,
+                                                                 check_mode: bool) -> None:
+    host = lab_host(leak=LeakSpec(Scenario.NSI, 5.0))
+    connection, wire = winrm_connection(host)
+    result = run_kb_facts(plugins, {"results_dir": str(tmp_path), "samples": 4, "interval": 600}, connection,
+                          check_mode=check_mode)
+
+    assert len(wire.calls) == 1 and result["changed"] is False and "failed" not in result
+    facts = result["ansible_facts"]["winremedy"]
+    assert set(facts) == {"reachable", "facts", "findings", "statuses", "compliant"}
+    assert {k: result[k] for k in facts} == facts
+    assert facts["statuses"] == {f["kb"]: f["status"] for f in facts["findings"]}
+    assert set(facts["statuses"]) == {"KB2847346", "KB979223", "KB903927"}
+    assert facts["facts"]["os"]["sp"] == 1 and len(facts["facts"]["samples"]["nsi_private_bytes"]) == 4
+    assert facts["compliant"] is False  # a win7 SP1 without the NSI fix
+    saved = load_results(tmp_path)
+    assert [r.host for r in saved] == ["w7-0001"] and result["result_path"] == str(tmp_path / "hosts" / "w7-0001.json")
+    assert [f.to_dict() for f in saved[0].findings] == facts["findings"]
+
+
+def test_kb_facts_only_the_kbs_asked_and_no_file_without_results_dir(plugins: dict[str, ModuleType]) -> None:
+    connection, _ = winrm_connection(lab_host())
+    result = run_kb_facts(plugins, {"kbs": ["2847346"]}, connection)
+    assert list(result["statuses"]) == ["KB2847346"] and "result_path" not in result
+
+
+def test_an_unreachable_host_is_unreachable_and_still_saved(plugins: dict[str, ModuleType], tmp_path: Path) -> None:
+    failure = AnsibleConnectionFailure("ntlm: ('Connection aborted.', ConnectionResetError(104, 'reset'))")
+    result = run_kb_facts(plugins, {"results_dir": str(tmp_path)}, failing_winrm_connection(failure))
+    assert result["unreachable"] is True and "failed" not in result and result["error_code"] == "unreachable"
+    assert result["msg"] == "w7-0001: ntlm: ('Connection aborted.', ConnectionResetError(104, 'reset')) (unreachable)"
+    assert "ansible_facts" not in result
+    saved = load_results(tmp_path)[0]
+    assert saved.reachable is False and saved.error_code == "unreachable" and saved.findings == []
+
+
+def test_refused_credentials_are_unreachable_as_ansible_reports_them(plugins: dict[str, ModuleType]) -> None:
+    failure = AnsibleConnectionFailure("ntlm: the specified credentials were rejected by the server")
+    result = run_kb_facts(plugins, {}, failing_winrm_connection(failure))
+    assert result["unreachable"] is True and result["error_code"] == "auth"
+
+
+def test_a_host_without_powershell_fails_with_host_and_code(plugins: dict[str, ModuleType], tmp_path: Path) -> None:
+    connection, _ = winrm_connection(lab_host("win2003", 2, "x86", powershell=None))
+    result = run_kb_facts(plugins, {"results_dir": str(tmp_path)}, connection)
+    assert result["failed"] is True and "unreachable" not in result and result["error_code"] == "script-failed"
+    assert result["msg"].startswith("w7-0001: exit code 1: 'PowerShell' is not recognized")
+    assert result["msg"].endswith("(script-failed)") and "Traceback" not in result["msg"]
+    assert load_results(tmp_path)[0].error_code == "script-failed"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"kbz": ["KB2847346"]}, "Unsupported parameters for (kb_facts) module: kbz. Supported parameters include:"),
+    ({"samples": "many"}, "argument 'samples' is of type str and we were unable to convert to int"),
+    ({"interval": [1]}, "argument 'interval' is of type list and we were unable to convert to float"),
+])
+def test_unknown_or_ill_typed_options_fail_clearly(plugins: dict[str, ModuleType], args: dict[str, Any],
+                                                   message: str) -> None:
+    with pytest.raises(AnsibleActionFail, match=None) as raised:
+        run_kb_facts(plugins, args, failing_winrm_connection(AssertionError("not called")))
+    assert message in str(raised.value)
+
+
+def test_an_unknown_kb_or_bad_samples_fail_without_touching_the_host_or_saving(plugins: dict[str, ModuleType],
+                                                                               tmp_path: Path) -> None:
+    untouched = failing_winrm_connection(AssertionError("the host must not be contacted"))
+    result = run_kb_facts(plugins, {"kbs": ["KB1"], "results_dir": str(tmp_path)}, untouched)
+    assert result["failed"] is True
+    assert result["msg"] == ("w7-0001: unknown KB 'KB1': the catalog knows KB2847346, KB903927, KB979223 (catalog)")
+    result = run_kb_facts(plugins, {"samples": 0, "results_dir": str(tmp_path)}, untouched)
+    assert result == {"failed": True, "msg": "w7-0001: samples must be at least 1, got 0"}
+    assert not (tmp_path / "hosts").exists()
+
+
+# --- kb_report -------------------------------------------------------------------------------------
+
+
+def test_kb_report_writes_every_report_from_the_saved_results(plugins: dict[str, ModuleType], tmp_path: Path) -> None:
+    connection, _ = winrm_connection(lab_host())
+    run_kb_facts(plugins, {"results_dir": str(tmp_path)}, connection)
+    run_kb_facts(plugins, {"results_dir": str(tmp_path)}, failing_winrm_connection(AnsibleConnectionFailure("down")),
+                 host="dead-01")
+
+    result = action(plugins["action.kb_report"], {"results_dir": str(tmp_path)}).run(task_vars={})
+    assert result["changed"] is False and result["compliant"] is False and result["exit_code"] == 1
+    assert [Path(p).name for p in result["paths"]] == ["report.json", "report.csv", "report.xml", "report.html"]
+    assert all(Path(p).stat().st_size for p in result["paths"])
+    assert result["summary"]["hosts"] == 2 and result["summary"]["failed"] == 1
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["hosts"]["dead-01"]["reachable"] is False and report["hosts"]["w7-0001"]["findings"]
+
+
+def test_kb_report_fails_in_one_line_on_bad_input(plugins: dict[str, ModuleType], tmp_path: Path) -> None:
+    result = action(plugins["action.kb_report"], {"results_dir": str(tmp_path)}).run(task_vars={})
+    assert result["failed"] is True and result["msg"].startswith(f"{tmp_path}: no audit results here")
+    result = action(plugins["action.kb_report"], {"results_dir": str(tmp_path), "formats": ["pdf"]}).run(task_vars={})
+    assert result["msg"] == "unknown report format(s) pdf (expected: table, json, csv, junit, html)"
+    with pytest.raises(AnsibleActionFail, match="missing required arguments: results_dir"):
+        action(plugins["action.kb_report"], {}).run(task_vars={})
+
+
+# --- the docs say what the code does --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["kb_facts", "kb_report"])
+def test_documented_options_are_the_argument_spec(plugins: dict[str, ModuleType], name: str) -> None:
+    documented = yaml.safe_load(plugins[f"modules.{name}"].DOCUMENTATION)["options"]
+    spec = plugins[f"action.{name}"].ARGUMENT_SPEC
+    assert set(documented) == set(spec)
+    for option, doc in documented.items():
+        assert doc["type"] == spec[option]["type"], option
+        assert doc.get("elements") == spec[option].get("elements"), option
+        assert doc.get("default") == spec[option].get("default"), option
+        assert doc.get("required", False) == spec[option].get("required", False), option
+
+
+@pytest.mark.parametrize("name", ["kb_facts", "kb_report"])
+def test_examples_use_documented_options_only(plugins: dict[str, ModuleType], name: str) -> None:
+    documented = set(yaml.safe_load(plugins[f"modules.{name}"].DOCUMENTATION)["options"])
+    tasks = yaml.safe_load(plugins[f"modules.{name}"].EXAMPLES)
+    used = [task[f"winremedy.windows.{name}"] or {} for task in tasks if f"winremedy.windows.{name}" in task]
+    assert used and all(set(args) <= documented for args in used)
+
+
+def test_kb_facts_return_documents_every_key(plugins: dict[str, ModuleType]) -> None:
+    returned = set(yaml.safe_load(plugins["modules.kb_facts"].RETURN))
+    connection, _ = winrm_connection(lab_host())
+    ok = run_kb_facts(plugins, {}, connection)
+    failed = run_kb_facts(plugins, {}, failing_winrm_connection(AnsibleConnectionFailure("down")))
+    common = {"changed", "failed", "unreachable", "msg", "invocation", "_ansible_no_log", "skipped"}
+    assert set(ok) - common <= returned and set(failed) - common <= returned
+
+
+# --- the engine guard ------------------------------------------------------------------------------
+
+
+def test_engine_of_the_collection_release_is_accepted(plugins: dict[str, ModuleType]) -> None:
+    engine = plugins["plugin_utils._engine"]
+    assert engine.collection_version() == yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
+    assert engine.require_engine().__version__ == __version__
+
+
+def test_engine_of_another_series_is_refused(plugins: dict[str, ModuleType], tmp_path: Path) -> None:
+    engine = plugins["plugin_utils._engine"]
+    (tmp_path / "galaxy.yml").write_text("version: 9.4.0\n")
+    with pytest.raises(AnsibleActionFail, match=rf"winremedy.windows 9.4.0 needs the winremedy Python package 9.4.x "
+                                                rf"on the controller, found {__version__}: pip install 'winremedy==9.4.\*'"):
+        engine.require_engine(tmp_path)
+    (tmp_path / "MANIFEST.json").write_text(json.dumps({"collection_info": {"version": __version__}}))
+    engine.require_engine(tmp_path)  # an installed collection's MANIFEST.json wins over galaxy.yml
+
+
+def test_a_missing_engine_is_one_line(plugins: dict[str, ModuleType], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "winremedy", None)  # import winremedy now raises ImportError
+    with pytest.raises(AnsibleActionFail) as raised:
+        action(plugins["action.kb_facts"], {}).run(task_vars={"inventory_hostname": "h"})
+    assert raised.value.message == "the winremedy Python package is required on the controller: pip install winremedy"
+    assert raised.value.__cause__ is None
