@@ -1,0 +1,169 @@
+"""The collection's audit (playbook winremedy.windows.audit) against the lab, compared with `winremedy audit`.
+
+Everything runs as a user runs it: ansible-playbook, ansible and ansible-doc as
+subprocesses, with the repo made the collection winremedy.windows by a symlink
+under a temporary ANSIBLE_COLLECTIONS_PATH (nothing copied), against a lab
+whose hosts speak WS-Management to ansible-core's own winrm plugin.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SAMPLES, INTERVAL = 8, 1200  # 2h40 of host time at 3600x: leak verdicts, so missing_leaking is compared too
+REPORTS = ("report.json", "report.csv", "report.xml", "report.html")
+FAULTY_FLEET = {
+    "time_scale": 3600, "seed": 5, "credentials": {"user": "Administrator", "password": "Lab-pass1"},
+    "hosts": [
+        {"name": "good-01", "os": "win7", "sp": 1, "arch": "x64", "leak": "nsi"},
+        {"name": "dead-01", "os": "win7", "sp": 1, "arch": "x64", "faults": {"unreachable": True}},
+        {"name": "badpw-01", "os": "win7", "sp": 1, "arch": "x64", "faults": {"bad_auth": True}},
+        {"name": "garbled-01", "os": "win2008r2", "sp": 1, "arch": "x64", "faults": {"garbled": True}},
+        {"name": "bare-01", "os": "win2003", "sp": 2, "arch": "x86", "powershell": None},
+    ],
+}
+
+
+def _winremedy(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "winremedy.cli", *args], capture_output=True, text=True,
+                            timeout=300)
+    if check and result.returncode not in (0, 1):
+        raise AssertionError(f"winremedy {' '.join(args)} -> {result.returncode}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def ansible_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """ANSIBLE_COLLECTIONS_PATH with ansible_collections/winremedy/windows -> the repo (a symlink, not a copy)."""
+    root = tmp_path_factory.mktemp("collections")
+    (root / "ansible_collections" / "winremedy").mkdir(parents=True)
+    (root / "ansible_collections" / "winremedy" / "windows").symlink_to(REPO, target_is_directory=True)
+    return {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(root), "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_LOCAL_TEMP": str(root / "tmp"), "ANSIBLE_HOME": str(root / "home")}
+
+
+def _ansible(tool: str, *args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / tool), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+
+
+def _lab(directory: Path, *up: str) -> Iterator[Path]:
+    _winremedy("lab", "up", "--dir", str(directory), *up)
+    try:
+        yield directory
+    finally:
+        _winremedy("lab", "down", "--dir", str(directory), check=False)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield from _lab(tmp_path_factory.mktemp("lab") / "lab", "--hosts", "20", "--seed", "4", "--time-scale", "3600")
+
+
+@pytest.fixture(scope="module")
+def faulty_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    directory = tmp_path_factory.mktemp("faulty")
+    (directory / "fleet.yml").write_text(yaml.safe_dump(FAULTY_FLEET))
+    yield from _lab(directory / "lab", "--fleet", str(directory / "fleet.yml"))
+
+
+def _counters(lab: Path) -> dict[str, dict[str, Any]]:
+    status = json.loads(_winremedy("lab", "status", "--dir", str(lab), "--format", "json").stdout)
+    return {h["name"]: h["counters"] for h in status["hosts"]}
+
+
+def _audit_playbook(lab: Path, out: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    return _ansible("ansible-playbook", "-i", str(lab / "inventory.yml"), "winremedy.windows.audit", "-f", "20",
+                    "-e", f"winremedy_report_dir={out}", *extra, env=env, cwd=out.parent)
+
+
+def _cli_audit(lab: Path, *extra: str) -> dict[str, Any]:
+    return json.loads(_winremedy("audit", "-i", str(lab / "inventory.yml"), "--format", "json", *extra).stdout)
+
+
+def _statuses(report: dict[str, Any]) -> dict[str, Any]:
+    return {name: (host["reachable"], host["error_code"], [(f["kb"], f["status"]) for f in host["findings"]])
+            for name, host in report["hosts"].items()}
+
+
+@pytest.fixture(scope="module")
+def playbook_run(lab: Path, ansible_env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], Path, dict[str, int]]:
+    """The playbook's audit with leak sampling, and how many commands each host received during it."""
+    out = lab.parent / "playbook-report"
+    before = _counters(lab)
+    run = _audit_playbook(lab, out, ansible_env, "-e", f"winremedy_samples={SAMPLES}",
+                          "-e", f"winremedy_interval={INTERVAL}")
+    after = _counters(lab)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return run, out, {name: after[name]["commands"] - before[name]["commands"] for name in after}
+
+
+def test_playbook_findings_are_the_cli_findings(lab: Path, playbook_run: Any) -> None:
+    _, out, _ = playbook_run
+    playbook = json.loads((out / "report.json").read_text())
+    cli = _cli_audit(lab, "--samples", str(SAMPLES), "--interval", str(INTERVAL))
+    assert len(playbook["hosts"]) == 20
+    assert _statuses(playbook) == _statuses(cli)
+    assert playbook["summary"]["findings"] == cli["summary"]["findings"]
+    assert playbook["summary"]["findings"]["missing_leaking"] > 0  # the leak verdicts were compared too
+
+
+def test_playbook_writes_every_report_and_one_command_per_host(playbook_run: Any) -> None:
+    run, out, commands = playbook_run
+    for name in REPORTS:
+        assert (out / name).stat().st_size > 0, name
+    assert len(list((out / "hosts").glob("*.json"))) == 20
+    assert commands == {name: 1 for name in commands}
+    assert "changed=0" in run.stdout and "failed=0" in run.stdout
+
+
+def test_failed_hosts_are_in_the_report_with_the_cli_reasons(faulty_lab: Path, ansible_env: dict[str, str]) -> None:
+    out = faulty_lab.parent / "report"
+    run = _audit_playbook(faulty_lab, out, ansible_env, "--check")  # read-only: check mode audits the same
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "UNREACHABLE!" in run.stdout and "...ignoring" in run.stdout and "Traceback" not in run.stdout
+    playbook = json.loads((out / "report.json").read_text())
+    assert _statuses(playbook) == _statuses(_cli_audit(faulty_lab))
+    codes = {name: host["error_code"] for name, host in playbook["hosts"].items()}
+    assert codes == {"good-01": None, "dead-01": "unreachable", "badpw-01": "auth", "garbled-01": "protocol",
+                     "bare-01": "script-failed"}
+
+    strict = _audit_playbook(faulty_lab, out, ansible_env, "-e", "winremedy_fail_on_findings=true")
+    assert strict.returncode == 2 and "not compliant: 4 of 5 hosts failed" in strict.stdout
+
+
+def test_an_unknown_kb_stops_before_any_report(faulty_lab: Path, ansible_env: dict[str, str]) -> None:
+    out = faulty_lab.parent / "unknown-kb"
+    run = _audit_playbook(faulty_lab, out, ansible_env, "-e", '{"winremedy_kbs": ["KB1"]}', "-l", "good-01")
+    assert run.returncode == 2
+    assert "unknown KB 'KB1': the catalog knows KB2847346, KB903927, KB979223" in run.stdout
+    assert not out.exists()
+
+
+def test_an_unknown_option_fails_clearly(faulty_lab: Path, ansible_env: dict[str, str]) -> None:
+    run = _ansible("ansible", "-i", str(faulty_lab / "inventory.yml"), "good-01", "-m", "winremedy.windows.kb_facts",
+                   "-a", '{"kbz": ["KB2847346"]}', env=ansible_env, cwd=faulty_lab)
+    assert run.returncode == 2
+    assert ("Unsupported parameters for (ansible_collections.winremedy.windows.plugins.action.kb_facts) module: kbz. "
+            "Supported parameters include: interval, kbs, results_dir, samples.") in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("name", ["kb_facts", "kb_report"])
+def test_ansible_doc_renders(name: str, ansible_env: dict[str, str], tmp_path: Path) -> None:
+    run = _ansible("ansible-doc", f"winremedy.windows.{name}", env=ansible_env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "EXAMPLES:" in run.stdout and f"winremedy.windows.{name}:" in run.stdout
+    assert "RETURN VALUES:" in run.stdout and "[WARNING]" not in run.stderr
