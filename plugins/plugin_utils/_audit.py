@@ -19,7 +19,7 @@ from ansible_collections.winremedy.windows.plugins.plugin_utils._transport impor
 from winremedy.audit import AuditSettings, audit_host
 from winremedy.catalog import load_catalog
 from winremedy.errors import WinRemedyError
-from winremedy.report import FORMATS, summarize, write_reports
+from winremedy.report import summarize, write_reports
 from winremedy.results import HostResult, load_results, save_result
 
 if t.TYPE_CHECKING:
@@ -51,7 +51,10 @@ def kb_facts(connection: ConnectionBase, host: str, *, kbs: list[str], samples: 
         result = audit_host(transport, catalog, settings)
     task = task_result(result)
     if results_dir:
-        task["result_path"] = str(save_result(Path(results_dir), result))
+        try:
+            task["result_path"] = str(save_result(Path(results_dir), result))
+        except OSError as error:
+            return {"failed": True, "msg": f"{host}: cannot save the result in {results_dir}: {error}"}
     return task
 
 
@@ -74,16 +77,14 @@ def task_result(result: HostResult) -> dict[str, t.Any]:
 
 def kb_report(results_dir: str, formats: list[str]) -> dict[str, t.Any]:
     """Write the fleet reports from every saved host result, exactly as ``winremedy audit --out`` does."""
-    unknown = sorted(set(formats) - set(FORMATS))
-    if unknown:
-        expected = ", ".join(FORMATS)
-        return {"failed": True, "msg": f"unknown report format(s) {', '.join(unknown)} (expected: {expected})"}
     directory = Path(results_dir)
     try:
         results = load_results(directory)
-        paths = write_reports(results, directory, formats)
+        paths = write_reports(results, directory, formats)  # renders every format before writing any
     except WinRemedyError as error:
         return {"failed": True, "msg": str(error)}
+    except OSError as error:
+        return {"failed": True, "msg": f"cannot write the reports in {directory}: {error}"}
     summary = summarize(results)
     return {"changed": False, "paths": [str(p) for p in paths], "summary": summary.to_dict(),
             "compliant": summary.compliant, "exit_code": summary.exit_code}

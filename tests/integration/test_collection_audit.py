@@ -99,7 +99,8 @@ def _statuses(report: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def playbook_run(lab: Path, ansible_env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], Path, dict[str, int]]:
+def playbook_run(lab: Path, ansible_env: dict[str, str]
+                 ) -> tuple[subprocess.CompletedProcess[str], Path, dict[str, int]]:
     """The playbook's audit with leak sampling, and how many commands each host received during it."""
     out = lab.parent / "playbook-report"
     before = _counters(lab)

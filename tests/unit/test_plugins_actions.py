@@ -170,8 +170,11 @@ def test_kb_report_writes_every_report_from_the_saved_results(plugins: dict[str,
 def test_kb_report_fails_in_one_line_on_bad_input(plugins: dict[str, ModuleType], tmp_path: Path) -> None:
     result = action(plugins["action.kb_report"], {"results_dir": str(tmp_path)}).run(task_vars={})
     assert result["failed"] is True and result["msg"].startswith(f"{tmp_path}: no audit results here")
-    result = action(plugins["action.kb_report"], {"results_dir": str(tmp_path), "formats": ["pdf"]}).run(task_vars={})
-    assert result["msg"] == "unknown report format(s) pdf (expected: table, json, csv, junit, html)"
+    run_kb_facts(plugins, {"results_dir": str(tmp_path)}, failing_winrm_connection(AnsibleConnectionFailure("down")))
+    result = action(plugins["action.kb_report"], {"results_dir": str(tmp_path), "formats": ["html", "pdf"]}
+                    ).run(task_vars={})
+    assert result["msg"] == "unknown report format 'pdf' (expected one of: table, json, csv, junit, html)"
+    assert [p.name for p in tmp_path.iterdir()] == ["hosts"]  # no report half-written
     with pytest.raises(AnsibleActionFail, match="missing required arguments: results_dir"):
         action(plugins["action.kb_report"], {}).run(task_vars={})
 
@@ -220,8 +223,9 @@ def test_engine_of_the_collection_release_is_accepted(plugins: dict[str, ModuleT
 def test_engine_of_another_series_is_refused(plugins: dict[str, ModuleType], tmp_path: Path) -> None:
     engine = plugins["plugin_utils._engine"]
     (tmp_path / "galaxy.yml").write_text("version: 9.4.0\n")
-    with pytest.raises(AnsibleActionFail, match=rf"winremedy.windows 9.4.0 needs the winremedy Python package 9.4.x "
-                                                rf"on the controller, found {__version__}: pip install 'winremedy==9.4.\*'"):
+    wanted = (rf"winremedy.windows 9.4.0 needs the winremedy Python package 9.4.x on the controller, "
+              rf"found {__version__}: pip install 'winremedy==9.4.\*'")
+    with pytest.raises(AnsibleActionFail, match=wanted):
         engine.require_engine(tmp_path)
     (tmp_path / "MANIFEST.json").write_text(json.dumps({"collection_info": {"version": __version__}}))
     engine.require_engine(tmp_path)  # an installed collection's MANIFEST.json wins over galaxy.yml
@@ -233,3 +237,10 @@ def test_a_missing_engine_is_one_line(plugins: dict[str, ModuleType], monkeypatc
         action(plugins["action.kb_facts"], {}).run(task_vars={"inventory_hostname": "h"})
     assert raised.value.message == "the winremedy Python package is required on the controller: pip install winremedy"
     assert raised.value.__cause__ is None
+
+
+def test_an_unwritable_results_dir_fails_in_one_line(plugins: dict[str, ModuleType], tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    connection, _ = winrm_connection(lab_host())
+    result = run_kb_facts(plugins, {"results_dir": str(tmp_path / "file")}, connection)
+    assert result["failed"] is True and result["msg"].startswith(f"w7-0001: cannot save the result in {tmp_path}/file: ")

@@ -41,7 +41,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _load(name: str) -> ModuleType:
     """The plugin_utils file by path: it imports nothing from the collection, so no collection loader is needed."""
-    spec = importlib.util.spec_from_file_location(f"_winremedy_test_{name}", REPO / "plugins" / "plugin_utils" / f"{name}.py")
+    path = REPO / "plugins" / "plugin_utils" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_winremedy_test_{name}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -134,7 +135,8 @@ def test_clixml_stderr_is_cleaned() -> None:
     class Clixml(RaisingConnection):
         def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True
                          ) -> tuple[int, bytes, bytes]:
-            return 1, b"", (b'#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+            return 1, b"", (b'#< CLIXML\r\n<Objs Version="1.1.0.1" '
+                            b'xmlns="http://schemas.microsoft.com/powershell/2004/04">'
                             b'<S S="Error">boom_x000D__x000A_</S></Objs>')
 
     result = _transport.ConnectionTransport(Clixml(ValueError()), "h").run_ps("x")
@@ -177,7 +179,7 @@ def test_only_the_winrm_connection_is_accepted() -> None:
     class Psrp(RaisingConnection):
         transport = "psrp"
 
-    with pytest.raises(TransportConfigError, match="h1: connection 'psrp' is not supported; use ansible_connection=winrm"):
+    with pytest.raises(TransportConfigError, match="h1: connection 'psrp' is not supported; use ansible_connection"):
         _transport.ConnectionTransport(Psrp(ValueError()), "h1")
 
 
