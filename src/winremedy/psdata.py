@@ -26,7 +26,7 @@ from winremedy.errors import ProtocolError
 
 FRAME_SENTINEL = "@@WINREMEDY@@"
 
-_INT64 = range(-(2**63) + 1, 2**63)  # -2**63 itself does not parse as a literal (unary minus on an overflow)
+_INT64_MIN, _INT64_MAX = -(2**63) + 1, 2**63 - 1  # -2**63 itself does not parse (unary minus on an overflow)
 _DECIMAL_MAX = 79228162514264337593543950335  # System.Decimal.MaxValue
 
 
@@ -57,7 +57,7 @@ def ps_data(value: Any) -> str:
 
 
 def _ps_int(value: int) -> str:
-    if value in _INT64:
+    if _INT64_MIN <= value <= _INT64_MAX:  # not `in range(...)`: that scans for int subclasses (Ansible's tagged ints)
         return str(value)
     if abs(value) <= _DECIMAL_MAX:
         return f"[decimal]'{value}'"  # PowerShell casts parse with the invariant culture

@@ -192,6 +192,15 @@ def test_read_ps_data_is_the_exact_inverse(value: Any) -> None:
     assert json.dumps(back, sort_keys=True) == json.dumps(value, sort_keys=True)  # also True/1, 1.0/1 stay apart
 
 
+def test_int_subclasses_are_written_at_once() -> None:
+    """Ansible 2.19 hands templated ints over as int subclasses; a range() membership test would scan for them."""
+
+    class TaggedInt(int):
+        pass
+
+    assert ps_data({"samples": TaggedInt(2**62)}) == f"@{{'samples' = {2**62}}}"
+
+
 @pytest.mark.parametrize(
     "text",
     ["$(Remove-Item C:)", "@{'a' = 1; b = 2}", "'unterminated", "@(1, 2", "1; Stop-Computer", "$env:PATH",
