@@ -8,6 +8,7 @@ answer) is recorded with its reason and never stops the others.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -24,6 +25,8 @@ from .leaks import analyse
 from .results import HostResult, done_hosts, save_result
 from .scripts import render
 from .transport import Transport
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_FORKS = 64  # threads mostly wait on the network; enough for hundreds of hosts
 COLLECT_TIMEOUT = 120.0  # seconds for one collector run, on top of the sampling time
@@ -59,6 +62,11 @@ def audit_host(transport: Transport, catalog: Catalog, settings: AuditSettings) 
     except WinRemedyError as error:
         return HostResult(host=transport.host, reachable=error.code != "unreachable", error=_one_line(error),
                           error_code=error.code, started_at=started_at, duration=time.monotonic() - started)
+    except Exception as error:  # a bug or an unforeseen library error on one host must not stop the fleet
+        _log.exception("unexpected error while auditing %s", transport.host)
+        return HostResult(host=transport.host, reachable=True, error_code="internal", started_at=started_at,
+                          error=_one_line(f"{transport.host}: unexpected {type(error).__name__}: {error}"),
+                          duration=time.monotonic() - started)
     finally:
         transport.close()
     return HostResult(host=transport.host, reachable=True, facts=facts, findings=findings,
@@ -129,5 +137,5 @@ def _as_completed(pool: ThreadPoolExecutor, work: Callable[[str], HostResult],
             yield future.result()
 
 
-def _one_line(error: BaseException) -> str:
+def _one_line(error: BaseException | str) -> str:
     return " ".join(str(error).split())
