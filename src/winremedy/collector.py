@@ -19,16 +19,16 @@ from .errors import ProtocolError
 from .facts import ARCHES, CbsState, HostFacts, Hotfix, OsInfo, Sample, normalize_kb
 from .psdata import decode_frame
 
-_CBS = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing"
+CBS = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing"
 _WU = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update"
 _SESSION = r"HKLM\SYSTEM\CurrentControlSet\Control\Session Manager"
 _COMPUTER = r"HKLM\SYSTEM\CurrentControlSet\Control\ComputerName"
 
 # Pending-reboot signals (reference §3.8): a key that exists, or a value that is set.
 PENDING_REBOOT_KEYS: dict[str, str] = {
-    "cbs_reboot_pending": rf"{_CBS}\RebootPending",
-    "cbs_reboot_in_progress": rf"{_CBS}\RebootInProgress",
-    "cbs_packages_pending": rf"{_CBS}\PackagesPending",
+    "cbs_reboot_pending": rf"{CBS}\RebootPending",
+    "cbs_reboot_in_progress": rf"{CBS}\RebootInProgress",
+    "cbs_packages_pending": rf"{CBS}\PackagesPending",
     "wu_reboot_required": rf"{_WU}\RebootRequired",
     "wu_post_reboot_reporting": rf"{_WU}\PostRebootReporting",
 }

@@ -21,14 +21,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..collector import CBS, PENDING_REBOOT_KEYS, PENDING_REBOOT_VALUES
 from ..facts import CbsState, Hotfix
 from .profiles import OsProfile
 from .updates import cbs_package
 
-CBS = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing"
-CBS_REBOOT_PENDING = CBS + "\\RebootPending\\(default)"
-UPDATE_EXE_VOLATILE = "HKLM\\SOFTWARE\\Microsoft\\Updates\\UpdateExeVolatile"
-PENDING_FILE_RENAMES = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\PendingFileRenameOperations"
+# The collector's pending-reboot signals, as entries of the lab's registry (a key is marked by "(default)").
+CBS_REBOOT_PENDING = PENDING_REBOOT_KEYS["cbs_reboot_pending"] + "\\(default)"
+UPDATE_EXE_VOLATILE = PENDING_REBOOT_VALUES["update_exe_volatile"]
+PENDING_FILE_RENAMES = PENDING_REBOOT_VALUES["pending_file_rename"]
 SYN_ATTACK_PROTECT = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\SynAttackProtect"
 _NT_CURRENT_VERSION = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
 
