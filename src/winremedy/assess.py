@@ -121,14 +121,12 @@ def assess_kb(facts: HostFacts, kb: KbEntry) -> Finding:
 def _without_required_product(facts: HostFacts, kb: KbEntry, host_desc: str) -> Finding | None:
     """A KB that applies only with a product (every rule names one) is not applicable where none is installed,
     whatever the OS build: its exclusions and uncertainties are about hosts that run the product."""
-    wanted = {p for rule in kb.applies_to for p in rule.products}
+    wanted = sorted({p for rule in kb.applies_to for p in rule.products})
     if facts.products is None or not wanted or any(not rule.products for rule in kb.applies_to):
         return None
-    if any(p.lower().startswith(w.lower()) for p in facts.products for w in wanted):
+    if _installed(facts.products, wanted):
         return None
-    return Finding(kb=kb.kb, status=Status.NOT_APPLICABLE, confidence=HIGH, basis="applicability",
-                   reason=f"{host_desc}: applies only with {', '.join(sorted(wanted))}, none installed", action="none",
-                   evidence={"products": list(facts.products)})
+    return _no_product(kb, host_desc, wanted, {"products": list(facts.products)})
 
 
 def _product_gate(facts: HostFacts, kb: KbEntry, rule: Applicability, host_desc: str,
@@ -136,18 +134,22 @@ def _product_gate(facts: HostFacts, kb: KbEntry, rule: Applicability, host_desc:
     """KBs that apply only where a product is installed (KB903927: Live Communications Server)."""
     if not rule.products:
         return None
-    wanted = ", ".join(rule.products)
     if facts.products is None:
-        return _unknown(kb, f"{host_desc}: applies only with {wanted}, and installed products were not collected",
-                        "collect facts over WinRM (winremedy audit)", evidence)
-    found = [p for p in facts.products if any(p.lower().startswith(w.lower()) for w in rule.products)]
-    evidence["products"] = found
-    if found:
-        return None
-    return Finding(
-        kb=kb.kb, status=Status.NOT_APPLICABLE, confidence=HIGH, basis="applicability",
-        reason=f"{host_desc}: applies only with {wanted}, none installed", action="none", evidence=evidence,
-    )
+        return _unknown(kb, f"{host_desc}: applies only with {', '.join(rule.products)}, and installed products "
+                        "were not collected", "collect facts over WinRM (winremedy audit)", evidence)
+    evidence["products"] = _installed(facts.products, rule.products)
+    return None if evidence["products"] else _no_product(kb, host_desc, rule.products, evidence)
+
+
+def _installed(products: list[str], wanted: list[str]) -> list[str]:
+    """The installed products a condition names; ``lcs`` covers ``lcs2003`` and ``lcs2005``."""
+    return [p for p in products if any(p.lower().startswith(w.lower()) for w in wanted)]
+
+
+def _no_product(kb: KbEntry, host_desc: str, wanted: list[str], evidence: dict[str, Any]) -> Finding:
+    return Finding(kb=kb.kb, status=Status.NOT_APPLICABLE, confidence=HIGH, basis="applicability",
+                   reason=f"{host_desc}: applies only with {', '.join(wanted)}, none installed", action="none",
+                   evidence=evidence)
 
 
 def _by_files(facts: HostFacts, kb: KbEntry, rule: Applicability, evidence: dict[str, Any],
