@@ -39,8 +39,7 @@ def kb_facts(connection: ConnectionBase, host: str, *, kbs: list[str], samples: 
         return {"failed": True, "msg": f"{host}: samples must be at least 1, got {samples}"}
     try:
         catalog = load_catalog()
-        settings = AuditSettings(samples=samples, interval=interval if samples > 1 else 0.0,
-                                 kbs=tuple(catalog.get(kb).kb for kb in kbs))
+        settings = AuditSettings(samples=samples, interval=interval, kbs=tuple(catalog.get(kb).kb for kb in kbs))
     except WinRemedyError as error:  # the task's arguments or the installed catalog: not this host's fault
         return {"failed": True, "msg": f"{host}: {error} ({error.code})"}
     try:

@@ -40,7 +40,8 @@ class AuditSettings:
 
     @property
     def timeout(self) -> float:
-        return COLLECT_TIMEOUT + self.samples * self.interval
+        """The collector waits ``interval`` between samples: ``samples - 1`` waits in all."""
+        return COLLECT_TIMEOUT + (self.samples - 1) * self.interval
 
 
 class Progress(Protocol):

@@ -219,7 +219,7 @@ def _audit(args: argparse.Namespace) -> int:
     for target in targets.values():
         for warning in target.warnings:
             print(f"winremedy: warning: {target.name}: {warning}", file=sys.stderr)
-    settings = AuditSettings(samples=args.samples, interval=args.interval if args.samples > 1 else 0.0, kbs=kbs)
+    settings = AuditSettings(samples=args.samples, interval=args.interval, kbs=kbs)
     results = audit_fleet(
         list(targets), lambda name: WinRMTransport(name, targets[name].options), catalog, settings,
         forks=args.forks, out=args.out, resume=args.resume, progress=FleetProgress(),

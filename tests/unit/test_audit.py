@@ -33,3 +33,10 @@ def test_one_host_failing_never_stops_the_others(tmp_path):
     assert by_host["c"].error_code == "internal"
     assert all(t.closed for t in transports.values())
     assert {r.host for r in load_results(tmp_path)} == {"a", "b", "c"}
+
+
+def test_timeout_covers_the_waits_between_samples():
+    from winremedy.audit import COLLECT_TIMEOUT
+
+    assert AuditSettings(samples=1, interval=600).timeout == COLLECT_TIMEOUT  # one sample: nothing to wait for
+    assert AuditSettings(samples=8, interval=1200).timeout == COLLECT_TIMEOUT + 7 * 1200
