@@ -84,6 +84,10 @@ class ConnectionTransport:
             f"{self.host}: running {command} outside PowerShell is not possible over Ansible's winrm connection"
         )
 
+    def reset(self) -> None:
+        """After a reboot: the connection plugin drops its shell and reconnects on the next command (as win_reboot does)."""
+        self._connection.reset()
+
     def close(self) -> None:
         """Nothing to do: the connection belongs to the task, and Ansible closes it after the task."""
 

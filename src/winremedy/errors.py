@@ -106,3 +106,32 @@ class RepoError(WinRemedyError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class RemediationError(WinRemedyError):
+    """A remediation step failed on a host; the message names the host, the KB and what was expected."""
+
+    code = "remediation"
+
+    def __init__(self, message: str, *, host: str, kb: str | None = None) -> None:
+        super().__init__(message)
+        self.host = host
+        self.kb = kb
+
+
+class StageError(RemediationError):
+    """The package could not be put on the host intact (disk space, download, share, hash)."""
+
+    code = "stage"
+
+
+class InstallError(RemediationError):
+    """The installer could not run or reported a failure (its exit code is in the message)."""
+
+    code = "install"
+
+
+class RebootError(RemediationError):
+    """A restart could not be requested, or the host did not come back in time."""
+
+    code = "reboot"

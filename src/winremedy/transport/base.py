@@ -75,6 +75,10 @@ class Transport(Protocol):
         """Run an executable (through cmd.exe on Windows) with arguments and optional stdin."""
         ...
 
+    def reset(self) -> None:
+        """Forget the open shell and connection: the next command connects afresh (after a reboot)."""
+        ...
+
     def close(self) -> None:
         """Release the connection; safe to call twice."""
         ...

@@ -116,6 +116,10 @@ class WinRMTransport:
         result = self._run(command, quoted, stdin, timeout, idempotent)
         return result.check() if check else result
 
+    def reset(self) -> None:
+        """After a reboot the shell is gone: drop it and the session; the next command reconnects."""
+        self.close()
+
     def close(self) -> None:
         """Delete the shell and drop the connection; errors are ignored (the host may be gone)."""
         protocol, shell_id = self._protocol, self._shell_id
