@@ -2,7 +2,8 @@
 
 Each script starts with an identity line, ``# winremedy-script: <name> <version>``.
 :func:`render` inserts ``$WinRemedyArgs = <literal>`` right after it, written by
-:func:`winremedy.psdata.ps_data`: parameters reach PowerShell only as data.
+:func:`winremedy.psdata.ps_data`: parameters reach PowerShell only as data. Then
+comes ``common.ps1`` (how every script reports its result), then the script.
 The lab recognises a script by :func:`identify`, the same line in reverse.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 from ..psdata import ps_data
 
 ARGS_VARIABLE = "$WinRemedyArgs"
+COMMON = "common"  # included in every rendered script
 _IDENTITY_RE = re.compile(r"^# winremedy-script: (?P<name>[a-z_]+) (?P<version>\d+)\r?$", re.MULTILINE)
 
 
@@ -39,7 +41,8 @@ def render(name: str, params: dict[str, Any]) -> str:
     first, _, rest = text.partition("\n")
     if not _IDENTITY_RE.match(first):
         raise ValueError(f"scripts/{name}.ps1 does not start with its identity line")
-    return f"{first}\n{ARGS_VARIABLE} = {ps_data(params)}\n{rest}"
+    common = source(COMMON).partition("\n")[2]
+    return f"{first}\n{ARGS_VARIABLE} = {ps_data(params)}\n{common}\n{rest}"
 
 
 def identify(text: str) -> ScriptIdentity | None:
