@@ -64,6 +64,7 @@ class HostSpec:
     patch_level: PatchLevel = "base"
     syn_attack_protect: int | None = None
     seed: int = 0
+    free_disk_mb: int = 20480  # free space on C:, where packages are staged
 
     @property
     def has_lcs(self) -> bool:
@@ -148,6 +149,8 @@ class EmulatedHost:
         self.reboot_downtime = reboot_downtime  # host seconds between shutdown and the next boot
         self.counters = Counters()
         self.fs = FileSystem()
+        self.free_disk = spec.free_disk_mb * 1024 * 1024  # bytes; staging.py lowers it as it writes to fs
+        self.shares: dict[str, str] = {}  # UNC share (\\server\share) -> controller directory, set by the lab
         self.tasks: dict[str, ScheduledTask] = {}
         self.files: dict[str, str] = self.profile.baseline_files(spec.patch_level)
         self.registry: dict[str, Any] = registration.os_registry(self.profile, spec.syn_attack_protect)
