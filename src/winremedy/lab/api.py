@@ -44,6 +44,8 @@ class Counters:
     bytes_out: int = 0
     reboots: int = 0
     installs: int = 0
+    stages: int = 0  # packages staged (verified and renamed into place)
+    bytes_staged: int = 0  # bytes written to the host's disk by staging
     faults: int = 0
     scripts: dict[str, int] = field(default_factory=dict)  # project script id -> runs
 
