@@ -1,0 +1,77 @@
+"""The journal: what a remediation has set in motion on each host, so a rerun never does it twice.
+
+An install or a restart is recorded *before* it is requested (the intent) and
+again when it is seen finished. A rerun after an interruption (Ctrl-C, a killed
+process, a lost controller) finds the open intent and waits for what is
+already running instead of starting it again: an install task is polled, a
+requested reboot is waited for. One append-only JSON-lines file per host
+(``DIR/journal/<host>.jsonl``), each line flushed and fsynced before the step
+runs; a torn last line (the process died while writing it) is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+# intent -> the record that closes it
+CLOSES = {
+    "install_started": "install_finished",
+    "reboot_requested": "reboot_done",
+    "reboot_scheduled": "reboot_done",
+}
+
+
+class Journal:
+    """One host's journal; ``directory`` None keeps it in memory only (check mode, or no --out)."""
+
+    def __init__(self, directory: Path | None, host: str) -> None:
+        self.host = host
+        self.path = None if directory is None else directory / "journal" / f"{_UNSAFE.sub('_', host)}.jsonl"
+        self._entries: list[dict[str, Any]] = self._read()
+
+    def record(self, step: str, kb: str | None = None, **data: Any) -> None:
+        """Append one record, durably, before the caller goes on."""
+        entry = {"at": time.time(), "step": step, "kb": kb, **data}
+        self._entries.append(entry)
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps(entry, sort_keys=True) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+
+    def open_intent(self, step: str, kb: str | None = None) -> dict[str, Any] | None:
+        """The last ``step`` record (for ``kb``) that no closing record follows, if any."""
+        closing = CLOSES[step]
+        for entry in reversed(self._entries):
+            if entry.get("kb") != kb and kb is not None:
+                continue
+            if entry["step"] == closing:
+                return None
+            if entry["step"] == step:
+                return entry
+        return None
+
+    def entries(self) -> list[dict[str, Any]]:
+        return list(self._entries)
+
+    def _read(self) -> list[dict[str, Any]]:
+        if self.path is None or not self.path.is_file():
+            return []
+        entries = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line torn by a crash while it was written: its step never started
+            if isinstance(entry, dict) and "step" in entry:
+                entries.append(entry)
+        return entries

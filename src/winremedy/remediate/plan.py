@@ -1,0 +1,147 @@
+"""The plan: from one host's audit result, what remediation will do, KB by KB (pure; no host contact).
+
+The audit decides, the plan only follows it: a KB that is ``fixed`` or
+``not_applicable`` is never touched, one that is installed and waiting for a
+restart only gets the restart, one that is ``missing`` gets its exact package
+(KB x OS x SP x architecture from the repository). ``unknown`` is installed
+only when the cause is a GDR-branch build, where installing the hotfix is the
+documented way out (it moves the files to the LDR branch); any other
+``unknown`` is left alone with its reason. ``--check`` prints this plan and
+stops.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..assess import Finding, Status
+from ..catalog import Catalog
+from ..repo.manifest import Entry, Manifest, pick
+from ..results import HostResult
+
+
+class Action(str, enum.Enum):
+    SKIP = "skip"  # nothing to do, or nothing that may be done (reason says which)
+    INSTALL = "install"
+    RESTART_ONLY = "restart_only"  # installed, waiting for its restart
+    BLOCKED = "blocked"  # something should be done but cannot (no package, refused package)
+
+
+class Restart(str, enum.Enum):
+    NONE = "none"
+    SERVICE = "service"
+    REBOOT = "reboot"
+
+
+@dataclass(frozen=True)
+class KbPlan:
+    """What happens to one KB on one host, and why."""
+
+    kb: str
+    status: str  # the audit's status
+    action: Action
+    reason: str
+    restart: Restart = Restart.NONE
+    service: str | None = None  # the service restarted instead of the host (KB903927: the LCS service)
+    package: Entry | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kb": self.kb, "status": self.status, "action": self.action.value, "reason": self.reason,
+                "restart": self.restart.value, "service": self.service,
+                "package": None if self.package is None else {"file": self.package.file, "sha256": self.package.sha256,
+                                                              "size": self.package.size}}
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    host: str
+    os: str  # "win7 6.1.7601 SP1 x64", for the printed plan
+    family: str
+    kbs: tuple[KbPlan, ...] = field(default_factory=tuple)
+
+    @property
+    def installs(self) -> list[KbPlan]:
+        return [k for k in self.kbs if k.action is Action.INSTALL]
+
+    @property
+    def blocked(self) -> list[KbPlan]:
+        return [k for k in self.kbs if k.action is Action.BLOCKED]
+
+    @property
+    def restart(self) -> Restart:
+        """The strongest restart any acted-on KB needs: a reboot covers a service restart."""
+        acted = [k.restart for k in self.kbs if k.action in (Action.INSTALL, Action.RESTART_ONLY)]
+        if Restart.REBOOT in acted:
+            return Restart.REBOOT
+        return Restart.SERVICE if Restart.SERVICE in acted else Restart.NONE
+
+    @property
+    def services(self) -> list[str]:
+        return sorted({k.service for k in self.kbs if k.service and k.action in (Action.INSTALL, Action.RESTART_ONLY)})
+
+    @property
+    def has_work(self) -> bool:
+        return any(k.action in (Action.INSTALL, Action.RESTART_ONLY) for k in self.kbs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "os": self.os, "restart": self.restart.value,
+                "kbs": [k.to_dict() for k in self.kbs]}
+
+
+def plan_host(result: HostResult, catalog: Catalog, manifest: Manifest, *, install_gdr: bool = True,
+              refused: dict[str, str] | None = None) -> HostPlan:
+    """The plan for one audited host; ``refused`` maps package file names to why they may not be used."""
+    facts = result.facts
+    if facts is None or facts.os is None or facts.os.family is None or facts.os.arch is None:
+        raise ValueError(f"{result.host}: no OS facts to plan from")
+    os_info = facts.os
+    family, arch = os_info.family, os_info.arch
+    plans = []
+    for finding in result.findings:
+        entry = catalog.get(finding.kb)
+        restart = Restart.REBOOT if entry.restart == "required" else Restart.SERVICE if entry.restart_service else Restart.NONE
+        service = entry.restart_service if restart is Restart.SERVICE else None
+        decision = _decide(finding, install_gdr)
+        if decision is not Action.INSTALL:
+            plans.append(KbPlan(finding.kb, finding.status.value, decision, _reason(finding, decision),
+                                restart if decision is Action.RESTART_ONLY else Restart.NONE,
+                                service if decision is Action.RESTART_ONLY else None))
+            continue
+        package = pick(manifest, finding.kb, family, os_info.version, os_info.sp, arch)
+        if package is None:
+            plans.append(KbPlan(finding.kb, finding.status.value, Action.BLOCKED,
+                                f"no package in the repository for {finding.kb} on {family} {os_info.version} "
+                                f"SP{os_info.sp} {arch}"))
+        elif package.file in (refused or {}):
+            plans.append(KbPlan(finding.kb, finding.status.value, Action.BLOCKED,
+                                f"package {package.file} refused: {(refused or {})[package.file]}"))
+        else:
+            plans.append(KbPlan(finding.kb, finding.status.value, Action.INSTALL, _reason(finding, Action.INSTALL),
+                                restart, service, package))
+    return HostPlan(result.host, f"{family} {os_info.version} SP{os_info.sp} {arch}", family, tuple(plans))
+
+
+def _decide(finding: Finding, install_gdr: bool) -> Action:
+    if finding.status in (Status.MISSING, Status.MISSING_LEAKING):
+        return Action.INSTALL
+    if finding.status is Status.PENDING_REBOOT:
+        return Action.RESTART_ONLY
+    if finding.status is Status.UNKNOWN and install_gdr and _gdr_only(finding):
+        return Action.INSTALL
+    return Action.SKIP
+
+
+def _gdr_only(finding: Finding) -> bool:
+    """True when the only reason for ``unknown`` is GDR-branch files (assess records each file's state)."""
+    states = {f.get("state") for f in finding.evidence.get("files", [])}
+    return "other_branch" in states and states <= {"other_branch", "satisfied"}
+
+
+def _reason(finding: Finding, action: Action) -> str:
+    if action is Action.INSTALL and finding.status is Status.UNKNOWN:
+        return f"GDR-branch build: installing the hotfix moves the files to the LDR branch ({finding.reason})"
+    if action is Action.SKIP and finding.status is Status.UNKNOWN:
+        return f"not installed: status unknown ({finding.reason})"
+    return finding.reason
