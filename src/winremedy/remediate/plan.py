@@ -93,11 +93,10 @@ class HostPlan:
 def plan_host(result: HostResult, catalog: Catalog, manifest: Manifest, *, install_gdr: bool = True,
               refused: dict[str, str] | None = None) -> HostPlan:
     """The plan for one audited host; ``refused`` maps package file names to why they may not be used."""
-    facts = result.facts
-    if facts is None or facts.os is None or facts.os.family is None or facts.os.arch is None:
+    os_info = result.facts.os if result.facts else None
+    family, arch = (os_info.family, os_info.arch) if os_info else (None, None)
+    if os_info is None or family is None or arch is None:
         raise ValueError(f"{result.host}: no OS facts to plan from")
-    os_info = facts.os
-    family, arch = os_info.family, os_info.arch
     plans = []
     for finding in result.findings:
         entry = catalog.get(finding.kb)
