@@ -1,0 +1,151 @@
+"""The lab's answer to stage.ps1: packages land in the host's file system, never on the controller's disk.
+
+Each action does what the script does on Windows, against the host model:
+``probe`` reads free space (``host.free_disk``) and hashes ``host.fs`` files;
+``write`` puts a chunk at its offset; ``url`` really fetches the URL with
+urllib; ``unc`` reads from ``host.shares`` (UNC prefix -> controller
+directory; ``winremedy lab up`` shares DIR/repo as :data:`LAB_SHARE`).
+Failures carry the text Windows would give (WebClient's "The remote server
+returned an error: (404) Not Found.", "The network path was not found.").
+Free space falls as files are written and rises as they are deleted.
+
+The fetch blocks: the WS-Management server calls ``host.run`` on its asyncio
+loop, so an ``url`` step holds every host of that loop for as long as the
+download takes. It is bounded by :data:`FETCH_TIMEOUT`, and the HTTP server
+must not run on that same loop (it would wait for itself until the timeout):
+tests serve packages from a ``ThreadingHTTPServer`` in another thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..psdata import FRAME_SENTINEL
+from .api import CommandResult
+
+if TYPE_CHECKING:
+    from .host import EmulatedHost
+
+LAB_SHARE = "\\\\winremedy-lab\\repo"
+FETCH_TIMEOUT = 10.0  # seconds; the whole lab waits while a host downloads
+_NO_SPACE = "There is not enough space on the disk."
+
+
+class _Failure(Exception):
+    """A step failed with the message Windows would print."""
+
+
+def answer(host: EmulatedHost, params: dict[str, Any]) -> CommandResult:
+    """What stage.ps1 prints on this host for ``params``."""
+    action = params.get("action")
+    result: dict[str, Any] = {"action": action}
+    try:
+        if action == "probe":
+            result |= {"free": host.free_disk, "file": _state(host, params["path"]), "part": _state(host, params["part"])}
+        else:
+            result["size"] = _write(host, params) if action == "write" else _receive(host, params)
+            if params.get("sha256"):
+                result |= _commit(host, params["part"], params["path"], params["sha256"])
+    except _Failure as failure:
+        result["error"] = str(failure)
+    text = FRAME_SENTINEL + json.dumps(result, ensure_ascii=True, separators=(",", ":"))
+    return CommandResult((text + "\r\n").encode("ascii"), b"", 0)
+
+
+def _state(host: EmulatedHost, path: str) -> dict[str, Any] | None:
+    data = host.fs.read(path)
+    return None if data is None else {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _write(host: EmulatedHost, params: dict[str, Any]) -> int:
+    part, offset = params["part"], int(params["offset"])
+    try:
+        chunk = base64.b64decode(params["data"], validate=True)
+    except (binascii.Error, ValueError):
+        raise _Failure("Invalid character in a Base-64 string.") from None
+    existing = host.fs.read(part) or b""
+    if len(existing) < offset:
+        _put(host, part, existing)  # OpenOrCreate has created it
+        raise _Failure(f"{part} has {len(existing)} bytes, the chunk starts at byte {offset}")
+    return _put(host, part, existing[:offset] + chunk)
+
+
+def _receive(host: EmulatedHost, params: dict[str, Any]) -> int:
+    source, part = params["source"], params["part"]
+    data = _download(source) if params.get("action") == "url" else _from_share(host, source)
+    return _put(host, part, data)
+
+
+def _download(url: str) -> bytes:
+    """The URL's body, or the message of the WebException System.Net.WebClient would throw."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise _Failure("The URI prefix is not recognized.")
+    try:
+        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:  # noqa: S310 - http(s) only, checked above
+            return bytes(response.read())
+    except urllib.error.HTTPError as error:
+        raise _Failure(f"The remote server returned an error: ({error.code}) {error.reason}.") from None
+    except urllib.error.URLError as error:
+        reason = error.reason
+        if isinstance(reason, socket.gaierror):
+            raise _Failure(f"The remote name could not be resolved: '{urllib.parse.urlsplit(url).hostname}'") from None
+        if isinstance(reason, TimeoutError):
+            raise _Failure("The operation has timed out") from None
+        raise _Failure("Unable to connect to the remote server") from None
+    except TimeoutError:
+        raise _Failure("The operation has timed out") from None
+
+
+def _from_share(host: EmulatedHost, source: str) -> bytes:
+    """A file under one of the lab's shares, as File.Copy reads ``\\\\server\\share\\file``."""
+    wanted = source.lower()
+    for share, directory in host.shares.items():
+        prefix = share.rstrip("\\").lower() + "\\"
+        if wanted.startswith(prefix):
+            relative = Path(*source[len(prefix):].split("\\"))
+            local = Path(directory) / relative
+            if ".." in relative.parts or not local.is_file():
+                raise _Failure(f"Could not find file '{source}'.")
+            return local.read_bytes()
+    raise _Failure("The network path was not found.")
+
+
+def _commit(host: EmulatedHost, part: str, path: str, expected: str) -> dict[str, Any]:
+    """Hash ``part``: a match is renamed over ``path``, anything else is deleted."""
+    data = host.fs.read(part) or b""
+    found = hashlib.sha256(data).hexdigest()
+    if found != expected.lower():
+        _delete(host, part)
+        return {"sha256": found, "committed": False}
+    _delete(host, path)
+    host.fs.delete(part)
+    host.fs.write(path, data)  # a rename: free space does not change
+    host.counters.stages += 1
+    return {"sha256": found, "committed": True}
+
+
+def _put(host: EmulatedHost, path: str, data: bytes) -> int:
+    """Replace ``path`` with ``data`` if the disk has room for the growth."""
+    growth = len(data) - len(host.fs.read(path) or b"")
+    if growth > host.free_disk:
+        raise _Failure(_NO_SPACE)
+    host.fs.write(path, data)
+    host.free_disk -= growth
+    host.counters.bytes_staged += max(growth, 0)
+    return len(data)
+
+
+def _delete(host: EmulatedHost, path: str) -> None:
+    data = host.fs.read(path)
+    if data is not None and host.fs.delete(path):
+        host.free_disk += len(data)
+

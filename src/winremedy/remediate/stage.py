@@ -1,0 +1,292 @@
+"""Stage: put the exact package on a host, intact, before anything installs it.
+
+One probe first (free space, and the SHA-256 of whatever is already at the
+target path); then, unless the right file is already there, the package is
+delivered to ``<path>.part`` by one of three sources and verified *on the
+host*: only a ``.part`` whose SHA-256 is the manifest's is renamed to its
+real name, anything else is deleted. So a file at the final path is always
+the right package, and an interrupted run leaves at most a ``.part``.
+
+* ``push``: the controller sends the file over WinRM in chunks, each written
+  at its byte offset (a resent chunk is harmless; a rerun continues after the
+  part the host already holds when that part's hash matches the local file's
+  prefix, else it restarts at 0). See :func:`chunk_size` for the envelope sums.
+* ``url``: the host downloads ``<base URL>/<file>`` with System.Net.WebClient.
+  On PowerShell 2.0 / .NET 2.0-3.5 that speaks SSL 3 / TLS 1.0 only unless the
+  host has the TLS 1.2 updates for .NET, and it uses the WinRM logon's proxy settings.
+* ``unc``: the host copies ``<share>\\<file>``. Over WinRM with NTLM the
+  logon cannot pass its credentials to another server (the "double hop"), so
+  the share must let the host's computer account (or everyone) read it.
+
+Check mode stops after the probe (and the free-space check) and writes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ntpath
+import re
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ..catalog import load_catalog
+from ..errors import ProtocolError, RepoError, ScriptFailedError, StageError, WinRemedyError
+from ..psdata import decode_frame
+from ..repo.manifest import MANIFEST, Entry, Manifest, load_manifest
+from ..repo.verify import verify_package
+from ..scripts import render
+from ..transport.base import Transport
+from ..transport.bootstrap import encode_script
+
+STAGING_DIR = r"C:\Windows\Temp\winremedy"
+PART_SUFFIX = ".part"
+FREE_MARGIN = 64 * 1024 * 1024  # bytes kept free beyond twice the package (the installer unpacks it)
+SOAP_OVERHEAD = 4096  # bytes of a Send envelope around its stream (pywinrm's: 1,745; Ansible adds a few headers)
+PARAMS_ALLOWANCE = 2048  # bytes of $WinRemedyArgs besides the chunk: action, paths, offset, SHA-256
+MANIFEST_TIMEOUT = 30.0  # seconds to fetch a manifest from a URL
+_SAFE_FILE = re.compile(r"^[^\\/:*?\"<>|\x00-\x1f]+$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where hosts get packages from.
+
+    ``repo`` is the controller's repository (push and unc: the manifest and the
+    preflight check); ``location`` the base URL (url) or UNC share (unc).
+    """
+
+    kind: str  # "push" | "url" | "unc"
+    repo: Path | None
+    location: str | None
+
+    def remote(self, file: str) -> str:
+        """Where the host finds ``file``: the URL or UNC path (not for push)."""
+        if self.kind == "url":
+            return f"{(self.location or '').rstrip('/')}/{urllib.parse.quote(file)}"
+        return f"{(self.location or '').rstrip(chr(92))}\\{file}"
+
+
+@dataclass(frozen=True)
+class StageResult:
+    path: str  # where the package is on the host
+    changed: bool  # False when the right file was already there
+    method: str  # "present" | "push" | "url" | "unc"
+    sha256: str
+    before_sha256: str | None  # what was at ``path`` before (None: nothing), for a diff
+    bytes_sent: int  # package bytes pushed over WinRM (0 for url, unc, present and check mode)
+
+
+def open_source(repo: Path | None = None, url: str | None = None, unc: str | None = None) -> tuple[Source, Manifest]:
+    """The source and its manifest: ``repo`` alone (push), ``url`` alone, or ``repo`` with ``unc``."""
+    if url is not None:
+        if repo is not None or unc is not None:
+            raise WinRemedyError("a package URL is used alone: the manifest comes from the URL, not from --repo or a share")
+        return Source("url", None, url), _fetch_manifest(url)
+    if repo is None:
+        raise WinRemedyError("no package source: give a repository directory (and a UNC share for it), or a URL")
+    if unc is not None and not re.match(r"^\\\\[^\\]+\\[^\\]+", unc):
+        raise WinRemedyError(f"{unc}: not a UNC share (expected \\\\server\\share)")
+    if not (repo / MANIFEST).is_file():
+        raise RepoError(str(repo), f"no {MANIFEST}: run 'winremedy repo scan {repo}' first")
+    return Source("push" if unc is None else "unc", repo, unc), load_manifest(repo)
+
+
+def preflight(source: Source, entry: Entry) -> None:
+    """Refuse, before any host is touched, a package whose local file is not exactly the manifest's entry.
+
+    push and unc: the repository's file must still be the same KB and
+    architecture (read from its content) with the same size and SHA-256.
+    url: nothing is local; the host checks the SHA-256 after the download.
+    """
+    _check_name(entry)
+    if source.kind == "url" or source.repo is None:
+        return
+    path = source.repo / entry.file
+    if not path.is_file():
+        raise RepoError(str(path), "listed in the manifest but missing")
+    actual = verify_package(path, load_catalog())
+    for what, found, expected in (("KB", actual.kb, entry.kb), ("architecture", actual.arch, entry.arch)):
+        if found != expected:
+            raise RepoError(str(path), f"{what} mismatch: the content says {found}, the manifest says {expected}")
+    if actual.size != entry.size:
+        raise RepoError(str(path), f"size differs from the manifest ({actual.size} bytes, the manifest says {entry.size})")
+    if actual.sha256 != entry.sha256:
+        raise RepoError(str(path), f"SHA-256 differs from the manifest ({actual.sha256}, the manifest says {entry.sha256})")
+
+
+def chunk_size(max_envelope_kb: int) -> int:
+    """Package bytes per push command such that the command's whole stdin fits one Send of ``max_envelope_kb``.
+
+    Three base64 layers, each 4 bytes per 3: the chunk inside the script's
+    ``$WinRemedyArgs``; the script (UTF-8) on stdin for the bootstrap; stdin
+    inside the Send envelope's ``rsp:Stream``. So with E = MaxEnvelopeSize
+    minus :data:`SOAP_OVERHEAD`: stdin <= 3E/4, script <= 3(stdin - 2)/4 (the
+    CRLF), chunk <= 3(script - the stage script's own text)/4. About 56 KB
+    for 150 KB (2008 R2 / WinRM 2.0), 203 KB for 500 KB (2012 and later).
+    pywinrm splits stdin into 64 KB Sends anyway, but Ansible's winrm plugin
+    sends up to 200,000 bytes per Send: staying inside one Send is what keeps
+    a push working through either.
+    """
+    script = (_stdin_budget(max_envelope_kb) - 2) * 3 // 4
+    size = (script - _script_text()) * 3 // 4 // 3 * 3  # a multiple of 3: no base64 padding inside
+    if size < 1024:
+        raise WinRemedyError(f"MaxEnvelopeSize {max_envelope_kb} KB is too small to push a package in chunks")
+    return size
+
+
+def stage(
+    transport: Transport,
+    source: Source,
+    entry: Entry,
+    *,
+    max_envelope_kb: int = 150,
+    check: bool = False,
+    directory: str = STAGING_DIR,
+) -> StageResult:
+    """Make ``directory\\<file>`` on the host exactly ``entry`` (hash checked on the host); see the module doc."""
+    _check_name(entry)
+    step = _Step(transport, entry, ntpath.join(directory, entry.file))
+    probe = step.call({"action": "probe", "directory": directory}, f"probing {step.path}")
+    before = (probe.get("file") or {}).get("sha256")
+    if before == entry.sha256:
+        return StageResult(step.path, False, "present", entry.sha256, before, 0)
+    step.require_free(int(probe.get("free") or 0))
+    if check:
+        return StageResult(step.path, True, source.kind, entry.sha256, before, 0)
+    if source.kind == "push":
+        if source.repo is None:
+            raise WinRemedyError("a push source needs its repository directory")
+        sent = step.push(source.repo / entry.file, probe.get("part"), max_envelope_kb)
+    else:
+        remote = source.remote(entry.file)
+        verb = "downloading" if source.kind == "url" else "copying"
+        step.commit(step.call({"action": source.kind, "source": remote, "sha256": entry.sha256}, f"{verb} {remote} to {step.part}"), remote)
+        sent = 0
+    return StageResult(step.path, True, source.kind, entry.sha256, before, sent)
+
+
+class _Step:
+    """Calls of stage.ps1 for one host and package, with errors that name both."""
+
+    def __init__(self, transport: Transport, entry: Entry, path: str) -> None:
+        self.transport = transport
+        self.entry = entry
+        self.path = path
+        self.part = path + PART_SUFFIX
+        self.where = f"{transport.host}: {entry.kb}"
+
+    def call(self, params: dict[str, Any], doing: str, budget: int | None = None) -> dict[str, Any]:
+        """One script run; a failure on the host becomes a :class:`StageError` saying what was being done.
+
+        ``budget``: the most stdin bytes the command may take (a push chunk must fit one envelope).
+        """
+        script = render("stage", {**params, "path": self.path, "part": self.part})
+        if budget is not None and len(encode_script(script)) > budget:
+            raise self.error(f"the staging path {self.path} is too long: a chunk no longer fits one envelope")
+        try:
+            output = self.transport.run_ps(script, check=True)
+            answer = decode_frame(output.stdout, host=self.transport.host)
+        except (ScriptFailedError, ProtocolError) as failure:
+            raise self.error(f"{doing} failed: stage.ps1 did not run: {failure}") from None
+        if not isinstance(answer, dict):
+            raise self.error(f"{doing} failed: stage.ps1 answered {type(answer).__name__}, not an object")
+        if answer.get("error"):
+            raise self.error(f"{doing} failed: {answer['error']}")
+        return answer
+
+    def require_free(self, free: int) -> None:
+        need = 2 * self.entry.size + FREE_MARGIN
+        if free < need:
+            raise self.error(
+                f"not enough free disk for {self.entry.file} ({self.entry.size:,} bytes): {need:,} bytes needed "
+                f"(twice the package plus {FREE_MARGIN // 2**20} MB) on the drive of {self.path}, {free:,} free"
+            )
+
+    def push(self, local: Path, part: dict[str, Any] | None, max_envelope_kb: int) -> int:
+        """Send ``local`` in chunks from where a matching ``.part`` leaves off; the last chunk commits."""
+        size, budget = chunk_size(max_envelope_kb), _stdin_budget(max_envelope_kb)
+        sent = 0
+        with open(local, "rb") as stream:
+            offset = _resume_offset(stream, part)
+            while True:
+                stream.seek(offset)
+                chunk = stream.read(size)
+                end = offset + len(chunk)
+                if not chunk and end < self.entry.size:
+                    raise self.error(f"{local} ends at byte {end:,}, the manifest says {self.entry.size:,}: it changed")
+                params: dict[str, Any] = {"action": "write", "offset": offset, "data": base64.b64encode(chunk).decode("ascii")}
+                if end >= self.entry.size:
+                    params["sha256"] = self.entry.sha256
+                answer = self.call(params, f"writing {self.part} at byte {offset:,}", budget)
+                if answer.get("size") != end:
+                    raise self.error(f"{self.part} has {answer.get('size')} bytes after a write, expected {end:,}")
+                sent, offset = sent + len(chunk), end
+                if "sha256" in params:
+                    self.commit(answer, f"pushed from {local}")
+                    return sent
+
+    def commit(self, answer: dict[str, Any], origin: str) -> None:
+        if answer.get("committed") is not True or answer.get("sha256") != self.entry.sha256:
+            raise self.error(
+                f"{self.entry.file} arrived with SHA-256 {answer.get('sha256')}, expected {self.entry.sha256} "
+                f"({origin}); the partial file {self.part} was deleted"
+            )
+
+    def error(self, what: str) -> StageError:
+        return StageError(f"{self.where}: {what}", host=self.transport.host, kb=self.entry.kb)
+
+
+def _check_name(entry: Entry) -> None:
+    """A manifest (perhaps fetched from a URL) must not steer a write outside the staging folder."""
+    if not _SAFE_FILE.match(entry.file) or entry.file in (".", ".."):
+        raise RepoError(entry.file, "not a plain file name; the manifest cannot be trusted")
+
+
+def _resume_offset(stream: BinaryIO, part: dict[str, Any] | None) -> int:
+    """The size of the host's ``.part`` when it is a prefix of the local file, else 0."""
+    if not part or not part.get("size"):
+        return 0
+    size = int(part["size"])
+    stream.seek(0)
+    prefix = stream.read(size)
+    return size if len(prefix) == size and hashlib.sha256(prefix).hexdigest() == part.get("sha256") else 0
+
+
+def _stdin_budget(max_envelope_kb: int) -> int:
+    """Stdin bytes whose base64 fits one Send envelope of ``max_envelope_kb``."""
+    return (max_envelope_kb * 1024 - SOAP_OVERHEAD) * 3 // 4
+
+
+@cache
+def _script_text() -> int:
+    """Bytes of the rendered stage script around an empty chunk, plus the allowance for its parameters."""
+    return len(render("stage", {"data": ""}).encode("utf-8")) + PARAMS_ALLOWANCE
+
+
+def _fetch_manifest(url: str) -> Manifest:
+    """``<url>/manifest.json``, read by the repository's own loader (a broken one names the URL)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise WinRemedyError(f"{url}: not an http(s) URL")
+    where = f"{url.rstrip('/')}/{MANIFEST}"
+    try:
+        with urllib.request.urlopen(where, timeout=MANIFEST_TIMEOUT) as response:  # noqa: S310 - scheme checked
+            data = response.read()
+    except urllib.error.HTTPError as error:
+        raise RepoError(where, f"cannot fetch the manifest: HTTP {error.code} {error.reason}") from None
+    except (urllib.error.URLError, OSError) as error:
+        raise RepoError(where, f"cannot fetch the manifest: {getattr(error, 'reason', error)}") from None
+    with tempfile.TemporaryDirectory(prefix="winremedy-manifest-") as temporary:
+        (Path(temporary) / MANIFEST).write_bytes(data)
+        try:
+            return load_manifest(Path(temporary))
+        except RepoError as error:
+            raise RepoError(where, error.reason) from None
+

@@ -1,0 +1,88 @@
+# winremedy-script: stage 1
+# One step of putting a package on the host; the controller (winremedy.remediate.stage)
+# decides which steps run and in what order. $WinRemedyArgs.action is one of:
+#   probe  free bytes on the drive of 'directory'; size and SHA-256 of 'path' and 'part'. Writes nothing.
+#   write  base64 'data' written at byte 'offset' of 'part'. The file is cut to 'offset' first, so a chunk
+#          sent twice is harmless; a file shorter than 'offset' is an error (a chunk went missing).
+#   url    System.Net.WebClient downloads 'source' to 'part'.
+#   unc    'source' (a file on a share) is copied to 'part'.
+# After write, url or unc, when 'sha256' is given: 'part' is hashed; if it matches it replaces 'path',
+# otherwise it is deleted. Output: one result frame; a failure is its 'error' (the Windows or HTTP
+# message), never an exception.
+$ProgressPreference = 'SilentlyContinue'
+$ErrorActionPreference = 'Stop'
+$A = $WinRemedyArgs
+
+function Get-WrSha256([string]$path) {
+    $sha = [Security.Cryptography.SHA256]::Create()
+    $stream = [IO.File]::OpenRead($path)
+    try { $hash = $sha.ComputeHash($stream) } finally { $stream.Close() }
+    return [BitConverter]::ToString($hash).Replace('-', '').ToLowerInvariant()
+}
+
+function Get-WrFileState([string]$path) {
+    if (-not [IO.File]::Exists($path)) { return $null }
+    return @{ size = (New-Object IO.FileInfo $path).Length; sha256 = (Get-WrSha256 $path) }
+}
+
+function Get-WrMessage($err) {
+    $e = $err.Exception
+    if ($e -is [Management.Automation.MethodInvocationException] -and $e.InnerException) { $e = $e.InnerException }
+    return $e.Message
+}
+
+function Write-WrChunk {
+    $bytes = [Convert]::FromBase64String($A.data)
+    $stream = [IO.File]::Open($A.part, [IO.FileMode]::OpenOrCreate, [IO.FileAccess]::Write)
+    try {
+        if ($stream.Length -lt $A.offset) {
+            throw ('{0} has {1} bytes, the chunk starts at byte {2}' -f $A.part, $stream.Length, $A.offset)
+        }
+        $stream.SetLength($A.offset)
+        [void]$stream.Seek(0, [IO.SeekOrigin]::End)
+        $stream.Write($bytes, 0, $bytes.Length)
+        return $stream.Length
+    } finally { $stream.Close() }
+}
+
+function Receive-WrFile {
+    try {
+        if ($A.action -eq 'url') {
+            $client = New-Object System.Net.WebClient
+            try { $client.DownloadFile($A.source, $A.part) } finally { $client.Dispose() }
+        } else {
+            [IO.File]::Copy($A.source, $A.part, $true)
+        }
+    } catch {
+        if ([IO.File]::Exists($A.part)) { [IO.File]::Delete($A.part) }
+        throw
+    }
+    return (New-Object IO.FileInfo $A.part).Length
+}
+
+$result = @{ action = $A.action }
+try {
+    if ($A.action -eq 'probe') {
+        $result.free = (New-Object IO.DriveInfo ([IO.Path]::GetPathRoot($A.directory))).AvailableFreeSpace
+        $result.file = Get-WrFileState $A.path
+        $result.part = Get-WrFileState $A.part
+    } else {
+        $folder = [IO.Path]::GetDirectoryName($A.part)
+        if (-not [IO.Directory]::Exists($folder)) { [void][IO.Directory]::CreateDirectory($folder) }
+        if ($A.action -eq 'write') { $result.size = Write-WrChunk } else { $result.size = Receive-WrFile }
+        if ($A.sha256) {
+            $result.sha256 = Get-WrSha256 $A.part
+            if ($result.sha256 -eq $A.sha256) {
+                if ([IO.File]::Exists($A.path)) { [IO.File]::Delete($A.path) }
+                [IO.File]::Move($A.part, $A.path)
+                $result.committed = $true
+            } else {
+                [IO.File]::Delete($A.part)
+                $result.committed = $false
+            }
+        }
+    }
+} catch {
+    $result.error = Get-WrMessage $_
+}
+Write-WrResult $result
