@@ -20,12 +20,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import socket
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
     from .host import EmulatedHost
 
 LAB_SHARE = "\\\\winremedy-lab\\repo"
+LOOPBACK = "127.0.0.1"
 FETCH_TIMEOUT = 10.0  # seconds; the whole lab waits while a host downloads
 _NO_SPACE = "There is not enough space on the disk."
 
@@ -93,7 +100,7 @@ def _download(url: str) -> bytes:
         with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:  # noqa: S310 - http(s) only, checked above
             return bytes(response.read())
     except urllib.error.HTTPError as error:
-        raise _Failure(f"The remote server returned an error: ({error.code}) {error.reason}.") from None
+        raise _Failure(f"The remote server returned an error: ({error.code}) {_status_text(error)}.") from None
     except urllib.error.URLError as error:
         reason = error.reason
         if isinstance(reason, socket.gaierror):
@@ -103,6 +110,14 @@ def _download(url: str) -> bytes:
         raise _Failure("Unable to connect to the remote server") from None
     except TimeoutError:
         raise _Failure("The operation has timed out") from None
+
+
+def _status_text(error: urllib.error.HTTPError) -> str:
+    """.NET names a known status in its own words (404: "Not Found"), else repeats the server's."""
+    try:
+        return HTTPStatus(error.code).phrase
+    except ValueError:
+        return str(error.reason)
 
 
 def _from_share(host: EmulatedHost, source: str) -> bytes:
@@ -149,3 +164,23 @@ def _delete(host: EmulatedHost, path: str) -> None:
     if data is not None and host.fs.delete(path):
         host.free_disk += len(data)
 
+
+
+@contextmanager
+def serve_repository(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` over HTTP on loopback from its own thread (not the lab's loop); yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="winremedy-lab-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{LOOPBACK}:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        """No request log on stderr."""
