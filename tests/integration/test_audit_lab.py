@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from labcli import lab_hosts, running_lab, winremedy
 
 pytestmark = pytest.mark.integration
 
@@ -112,30 +109,17 @@ def expected_status(host: dict[str, Any], kb: str) -> str:
     return "fixed" if installed or pending else by_registration()  # update.exe registers at once
 
 
-def _winremedy(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "winremedy.cli", *args], capture_output=True, text=True,
-                            timeout=300)
-    if check and result.returncode not in (0, 1):
-        raise AssertionError(f"winremedy {' '.join(args)} -> {result.returncode}\n{result.stderr}")
-    return result
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    directory = tmp_path_factory.mktemp("lab")
     fleet = _fleet()
-    (directory / "fleet-in.yml").write_text(yaml.safe_dump(fleet))
-    _winremedy("lab", "up", "--dir", str(directory / "lab"), "--fleet", str(directory / "fleet-in.yml"))
-    try:
-        yield directory / "lab", fleet
-    finally:
-        _winremedy("lab", "down", "--dir", str(directory / "lab"), check=False)
+    with running_lab(tmp_path_factory.mktemp("lab"), fleet) as directory:
+        yield directory, fleet
 
 
 @pytest.fixture(scope="module")
 def audit(lab: Any) -> dict[str, Any]:
     directory, _ = lab
-    result = _winremedy("audit", "-i", str(directory / "inventory.yml"), "--format", "json", "--samples",
+    result = winremedy("audit", "-i", str(directory / "inventory.yml"), "--format", "json", "--samples",
                         str(SAMPLES), "--interval", str(INTERVAL), "--out", str(directory / "out"))
     assert result.returncode == 1  # the fleet has findings and failed hosts
     return json.loads(result.stdout)
@@ -186,8 +170,7 @@ def test_failed_hosts_are_listed_with_their_reason(audit: dict[str, Any]) -> Non
 
 def test_exactly_one_command_per_host(lab: Any, audit: dict[str, Any]) -> None:
     directory, fleet = lab
-    status = json.loads(_winremedy("lab", "status", "--dir", str(directory), "--format", "json").stdout)
-    counters = {h["name"]: h["counters"] for h in status["hosts"]}
+    counters = {name: host["counters"] for name, host in lab_hosts(directory).items()}
     for host in fleet["hosts"]:
         if host.get("faults", {}).get("unreachable") or host.get("faults", {}).get("bad_auth"):
             assert counters[host["name"]]["commands"] == 0
@@ -203,7 +186,7 @@ def test_results_were_saved_per_host_and_resume_skips_them(lab: Any, audit: dict
     assert saved == sorted(h["name"] for h in fleet["hosts"])
     for report in ("report.json", "report.csv", "report.xml", "report.html"):
         assert (directory / "out" / report).stat().st_size > 0
-    again = _winremedy("audit", "-i", str(directory / "inventory.yml"), "--format", "json", "--out",
+    again = winremedy("audit", "-i", str(directory / "inventory.yml"), "--format", "json", "--out",
                        str(directory / "out"), "--resume")
     assert "47 of 50 hosts already done" in again.stderr
     assert set(json.loads(again.stdout)["hosts"]) == {h["name"] for h in fleet["hosts"]}
