@@ -1,0 +1,104 @@
+"""Staging over real pywinrm against a lab host behind the lab's WS-Management server (NTLM, encrypted).
+
+The push test makes the transport send each command's whole stdin in one
+Send, as Ansible's winrm plugin does (up to 200,000 bytes per Send), so the
+server's MaxEnvelopeSize check (150 KB) sees exactly what chunk_size promised
+to fit; a push sized for 300 KB envelopes is refused by the same server.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("winremedy.lab.wsman")
+
+from winremedy.errors import WinRemedyError  # noqa: E402
+from winremedy.lab import staging  # noqa: E402
+from winremedy.lab.clock import ManualClock  # noqa: E402
+from winremedy.lab.host import EmulatedHost, HostSpec  # noqa: E402
+from winremedy.lab.packages import write_repository  # noqa: E402
+from winremedy.lab.profiles import OsProfile  # noqa: E402
+from winremedy.remediate.stage import STAGING_DIR, chunk_size, open_source, preflight, stage  # noqa: E402
+from winremedy.repo import Entry, pick, scan  # noqa: E402
+from winremedy.transport import WinRMOptions, WinRMTransport  # noqa: E402
+from winremedy.transport import winrm as winrm_transport  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+USER, PASSWORD = "Administrator", "S3cret!"
+FILE = "Windows6.1-KB2847346-x64.msu"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    directory = tmp_path / "repo"
+    write_repository(directory)
+    package = directory / FILE
+    package.write_bytes(package.read_bytes() + os.urandom(250_000))  # several chunks
+    assert not scan(directory).refused
+    return directory
+
+
+def _host() -> EmulatedHost:
+    spec = HostSpec("w7-0001", OsProfile("win7", 1, "x64"), USER, PASSWORD)
+    return EmulatedHost(spec, ManualClock(1_700_000_000.0))
+
+
+def _transport(server: Any) -> WinRMTransport:
+    options = WinRMOptions(address="127.0.0.1", port=server.listeners[0].port, scheme="http", transport="ntlm",
+                           user=USER, password=PASSWORD, retries=0)
+    return WinRMTransport("w7-0001", options, sleep=lambda _: None)
+
+
+def _entry(manifest: Any) -> Entry:
+    entry = pick(manifest, "KB2847346", "win7", "6.1.7601", 1, "x64")
+    assert entry is not None and entry.file == FILE
+    return entry
+
+
+def test_push_in_chunks_fits_150_kb_envelopes(wire_serve: Any, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(winrm_transport, "STDIN_CHUNK", 10**7)  # one Send per command
+    host = _host()
+    assert host.max_envelope_kb == 150
+    server, exchanges = wire_serve(host)
+    source, manifest = open_source(repo=repo)
+    entry = _entry(manifest)
+    preflight(source, entry)
+    with _transport(server) as transport:
+        result = stage(transport, source, entry, max_envelope_kb=150)
+        again = stage(transport, source, entry, max_envelope_kb=150)
+    chunks = -(-entry.size // chunk_size(150))
+    assert chunks >= 4
+    assert host.fs.read(f"{STAGING_DIR}\\{FILE}") == (repo / FILE).read_bytes()
+    assert result.changed and result.method == "push" and result.bytes_sent == entry.size
+    assert not again.changed and again.method == "present"
+    sends = [e for e in exchanges if e.action == "Send"]
+    assert len(sends) == 1 + chunks + 1 and all(e.status == 200 for e in sends)
+    assert host.counters.scripts["stage 1"] == 1 + chunks + 1
+
+
+def test_chunks_sized_for_a_bigger_envelope_are_refused(wire_serve: Any, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The control: the server really enforces 150 KB, so the test above could fail."""
+    monkeypatch.setattr(winrm_transport, "STDIN_CHUNK", 10**7)
+    host = _host()
+    server, _ = wire_serve(host)
+    source, manifest = open_source(repo=repo)
+    with _transport(server) as transport, pytest.raises(WinRemedyError) as caught:
+        stage(transport, source, _entry(manifest), max_envelope_kb=300)
+    assert "413" in str(caught.value)  # the lab answers an oversized envelope with HTTP 413
+    assert host.fs.read(f"{STAGING_DIR}\\{FILE}") is None
+
+
+def test_url_pull_over_winrm(wire_serve: Any, repo: Path) -> None:
+    host = _host()
+    server, _ = wire_serve(host)
+    with staging.serve_repository(repo) as url:
+        source, manifest = open_source(url=url)
+        with _transport(server) as transport:
+            result = stage(transport, source, _entry(manifest))
+    assert result.method == "url" and result.changed
+    assert host.fs.read(f"{STAGING_DIR}\\{FILE}") == (repo / FILE).read_bytes()
