@@ -43,6 +43,7 @@ class Counters:
     bytes_in: int = 0
     bytes_out: int = 0
     reboots: int = 0
+    service_restarts: int = 0
     installs: int = 0
     stages: int = 0  # packages staged (verified and renamed into place)
     bytes_staged: int = 0  # bytes written to the host's disk by staging

@@ -39,7 +39,7 @@ from xml.sax.saxutils import escape
 from ..psdata import read_ps_data
 from ..scripts import identify
 from ..transport.bootstrap import BOOTSTRAP, stdin_script
-from . import collect, naive, staging
+from . import collect, naive, power, staging
 from .api import CommandResult
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ if TYPE_CHECKING:
 ScriptHandler = Callable[["EmulatedHost", dict[str, Any]], CommandResult]
 
 _log = logging.getLogger(__name__)
-_SCRIPTS: dict[str, ScriptHandler] = {"collect": collect.answer, naive.SCRIPT: naive.answer, "stage": staging.answer}
+_SCRIPTS: dict[str, ScriptHandler] = {"collect": collect.answer, naive.SCRIPT: naive.answer, "stage": staging.answer,
+                                     "power": power.answer}
 MAX_COMMAND_LINE = 8191  # cmd.exe's limit, in characters
 _TOKEN_RE = re.compile(r'(?:"[^"]*"|[^\s"])+')
 # Lines Ansible and pywinrm wrap around a raw command; they change nothing the lab answers.

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 from ..facts import CbsState, HostFacts, Sample, normalize_kb
 from ..versions import WinVersion
-from . import cmdline, registration, updates
+from . import cmdline, registration, tasks, updates
 from .api import CommandResult, Counters, WireFault
 from .clock import Clock, iso
 from .dynamics import (
@@ -65,6 +65,8 @@ class HostSpec:
     syn_attack_protect: int | None = None
     seed: int = 0
     free_disk_mb: int = 20480  # free space on C:, where packages are staged
+    timezone: str = "UTC"  # IANA name of the host's local time zone
+    maintenance_window: str | None = None  # e.g. "Sun 02:00-04:00", wall-clock time in ``timezone``
 
     @property
     def has_lcs(self) -> bool:
@@ -106,17 +108,6 @@ class Service:
     state: str = "Running"
 
 
-@dataclass
-class ScheduledTask:
-    """A task registered with schtasks / Schedule.Service; the install steps give it behaviour."""
-
-    name: str
-    command: str
-    run_as: str = "SYSTEM"
-    state: str = "Ready"
-    last_result: int = 267011  # SCHED_S_TASK_HAS_NOT_RUN
-
-
 # process key -> (image name, command line, private MB, handles); indicator processes take their
 # private bytes from the leak model instead.
 _PROCESSES: dict[str, tuple[str, str, float, int]] = {
@@ -151,7 +142,7 @@ class EmulatedHost:
         self.fs = FileSystem()
         self.free_disk = spec.free_disk_mb * 1024 * 1024  # bytes; staging.py lowers it as it writes to fs
         self.shares: dict[str, str] = {}  # UNC share (\\server\share) -> controller directory, set by the lab
-        self.tasks: dict[str, ScheduledTask] = {}
+        self.tasks: dict[str, tasks.ScheduledTask] = {}  # by lowercased name; lab.tasks runs them
         self.files: dict[str, str] = self.profile.baseline_files(spec.patch_level)
         self.registry: dict[str, Any] = registration.os_registry(self.profile, spec.syn_attack_protect)
         self.services = self._services()
@@ -162,7 +153,10 @@ class EmulatedHost:
         self._qfe_rows: list[registration.QfeRow] = []
         self._shutdown_at: float | None = None
         self._back_at: float | None = None
+        self._link_down: tuple[float, float] | None = None
+        self._nsi_freed_at = -math.inf
         self._boots = 0
+        self._settling = False
         self.indicators = Indicators(spec.seed, spec.leak, self._indicator_names(), self.profile.is_2003)
 
         rng = random.Random(spec.seed)
@@ -181,7 +175,10 @@ class EmulatedHost:
         if self.spec.faults.unreachable:
             return False
         self._settle()
-        return self._shutdown_at is None or self.clock.now() < self._shutdown_at
+        now = self.clock.now()
+        if self._link_down is not None and self._link_down[0] <= now < self._link_down[1]:
+            return False
+        return self._shutdown_at is None or now < self._shutdown_at
 
     def check_password(self, user: str, password: str) -> bool:
         if self.spec.faults.bad_auth:
@@ -210,23 +207,51 @@ class EmulatedHost:
 
     # --- updates and reboots ------------------------------------------------------------------
 
-    def install(self, kb: str) -> InstallOutcome:
-        """Install an update now (host time); counts as an install when it changes anything."""
-        self._settle()
-        outcome = self._install(kb, self.clock.now())
+    def install(self, kb: str, *, at: float | None = None) -> InstallOutcome:
+        """Install an update at host time ``at`` (default now; an installer run while the host settles
+        passes its own time); counts as an install when it changes anything."""
+        if at is None:
+            self._settle()
+            at = self.clock.now()
+        outcome = self._install(kb, at)
         if outcome in (InstallOutcome.INSTALLED, InstallOutcome.REBOOT_REQUIRED):
             self.counters.installs += 1
         return outcome
 
-    def reboot(self, delay: float = 0.0) -> bool:
-        """Schedule a restart in ``delay`` host seconds; False if one is already scheduled (as rc 1190)."""
-        self._settle()
+    def reboot(self, delay: float = 0.0, *, at: float | None = None) -> bool:
+        """Schedule a restart ``delay`` host seconds after ``at`` (default now: a program run while the
+        host settles passes its own host time); False if one is already scheduled (as rc 1190)."""
+        if at is None:
+            self._settle()
+            at = self.clock.now()
         if self._shutdown_at is not None:
             return False
-        self._shutdown_at = self.clock.now() + delay
+        self._shutdown_at = at + delay
         self._back_at = math.inf if self.spec.faults.no_return else self._shutdown_at + self.reboot_downtime
         self.counters.reboots += 1
         return True
+
+    def abort_reboot(self, at: float | None = None) -> bool:
+        """``shutdown /a``: cancel a restart whose shutdown has not begun; False if there is none (rc 1116)."""
+        at = self.clock.now() if at is None else at
+        if self._shutdown_at is None or at >= self._shutdown_at:
+            return False
+        self._shutdown_at = self._back_at = None
+        self.counters.reboots -= 1
+        return True
+
+    def set_link(self, up: bool, at: float, settle: float = 0.0) -> None:
+        """The network adapter is disabled (``up`` False) or enabled at host time ``at``; once enabled,
+        the link carries traffic ``settle`` host seconds later.
+
+        Disabling it makes the NSI service notify every registered client and free the state of the
+        dead ones (KB2847346), so the NSI leak starts over from its base, still unfixed.
+        """
+        if not up:
+            self._link_down = (at, math.inf)
+            self._nsi_freed_at = at
+        elif self._link_down is not None:
+            self._link_down = (self._link_down[0], at + settle)
 
     def restart_service(self, name: str) -> bool:
         """Restart a service's process (new PID, code reloaded); False if there is no such service."""
@@ -333,11 +358,26 @@ class EmulatedHost:
     # --- internals ----------------------------------------------------------------------------
 
     def _settle(self) -> None:
-        """Finish a reboot whose downtime is over."""
-        if self._back_at is not None and self.clock.now() >= self._back_at:
-            back = self._back_at
-            self._shutdown_at = self._back_at = None
-            self._boot(back)
+        """Catch up with host time, in time order: task steps (``lab.tasks``; a step may install or
+        schedule a restart) while the host is up, and the end of a reboot's downtime."""
+        if self._settling:  # a program run by a task step calls back into the host
+            return
+        self._settling = True
+        try:
+            now = self.clock.now()
+            while True:
+                step = tasks.next_step(self)
+                if step is not None and step[0] <= now and (self._shutdown_at is None or step[0] < self._shutdown_at):
+                    tasks.run_step(self, step[1])
+                elif self._back_at is not None and now >= self._back_at:
+                    back, shutdown = self._back_at, self._shutdown_at
+                    tasks.interrupt(self, shutdown if shutdown is not None else back, back)
+                    self._shutdown_at = self._back_at = None
+                    self._boot(back)
+                else:
+                    return
+        finally:
+            self._settling = False
 
     def _install(self, kb_text: str, at: float) -> InstallOutcome:
         kb = normalize_kb(kb_text)
@@ -421,7 +461,7 @@ class EmulatedHost:
         scenario = self.spec.leak.scenario
         start = self.boot_time
         if scenario is Scenario.NSI and "svchost_localsvc" in self.processes:
-            start = self.processes["svchost_localsvc"].started_at
+            start = max(self.processes["svchost_localsvc"].started_at, self._nsi_freed_at)
         elif scenario is Scenario.LCS and "rtcsrv" in self.processes:
             start = self.processes["rtcsrv"].started_at
         fix = self.spec.leak.fixed_by
