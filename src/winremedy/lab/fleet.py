@@ -23,6 +23,7 @@ A fleet file is YAML::
         powershell: "2.0"            # or null: a bare host without PowerShell
         patch_level: base            # base | gdr (monthly GDR updates applied)
         syn_attack_protect: 1        # Windows 2003 only; absent = not set
+        free_disk_mb: 20480          # free space on C:, where packages are staged (default 20480)
         faults: {slow: 0.5, reset: {probability: 0.1}, http500: {burst: 3, after: 10},
                  bad_auth: true, no_return: true, unreachable: true, garbled: true}
 
@@ -63,7 +64,7 @@ from .updates import effect
 
 _FLEET_KEYS = {"time_scale", "start_time", "seed", "reboot_downtime", "credentials", "hosts"}
 _HOST_KEYS = {"name", "os", "sp", "arch", "installed", "pending", "products", "leak", "credentials", "auth",
-              "powershell", "patch_level", "syn_attack_protect", "faults"}
+              "powershell", "patch_level", "syn_attack_protect", "faults", "free_disk_mb"}
 _FAULT_KEYS = {"unreachable", "slow", "reset", "http500", "bad_auth", "no_return", "garbled"}
 _AUTH = ("ntlm", "basic")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
@@ -230,6 +231,7 @@ def _host_spec(check: _Checker, host: Any, index: int, seed: int, default_creden
         patch_level=check.choice(host, "patch_level", ("base", "gdr"), "base"),  # type: ignore[arg-type]
         syn_attack_protect=syn,
         seed=zlib.crc32(f"{seed}:{name.lower()}".encode()),
+        free_disk_mb=int(check.positive(host, "free_disk_mb", 20480)),
     )
     return spec
 
