@@ -24,6 +24,8 @@ A fleet file is YAML::
         patch_level: base            # base | gdr (monthly GDR updates applied)
         syn_attack_protect: 1        # Windows 2003 only; absent = not set
         free_disk_mb: 20480          # free space on C:, where packages are staged (default 20480)
+        timezone: Europe/Berlin      # IANA name of the host's local time zone (default UTC)
+        maintenance_window: "Sun 02:00-04:00"   # wall-clock time in that zone (remediate.window forms)
         faults: {slow: 0.5, reset: {probability: 0.1}, http500: {burst: 3, after: 10},
                  bad_auth: true, no_return: true, unreachable: true, garbled: true}
 
@@ -54,6 +56,7 @@ from typing import Any, Callable, TypeVar
 import yaml
 
 from ..facts import normalize_kb
+from ..remediate.window import parse_window
 from .clock import parse_instant
 from .dynamics import FIXED_BY, LeakSpec, Scenario
 from .errors import LabError
@@ -64,7 +67,8 @@ from .updates import effect
 
 _FLEET_KEYS = {"time_scale", "start_time", "seed", "reboot_downtime", "credentials", "hosts"}
 _HOST_KEYS = {"name", "os", "sp", "arch", "installed", "pending", "products", "leak", "credentials", "auth",
-              "powershell", "patch_level", "syn_attack_protect", "faults", "free_disk_mb"}
+              "powershell", "patch_level", "syn_attack_protect", "faults", "free_disk_mb",
+              "timezone", "maintenance_window"}
 _FAULT_KEYS = {"unreachable", "slow", "reset", "http500", "bad_auth", "no_return", "garbled"}
 _AUTH = ("ntlm", "basic")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
@@ -216,6 +220,7 @@ def _host_spec(check: _Checker, host: Any, index: int, seed: int, default_creden
     syn = host.get("syn_attack_protect")
     if syn is not None and (syn not in (0, 1) or isinstance(syn, bool) or not profile.is_2003):
         raise check.error("key 'syn_attack_protect'", f"expected 0 or 1 on a win2003 host, got {syn!r}")
+    timezone, window = _window(check, host)
     spec = HostSpec(
         name=name,
         profile=profile,
@@ -232,8 +237,23 @@ def _host_spec(check: _Checker, host: Any, index: int, seed: int, default_creden
         syn_attack_protect=syn,
         seed=zlib.crc32(f"{seed}:{name.lower()}".encode()),
         free_disk_mb=int(check.positive(host, "free_disk_mb", 20480)),
+        timezone=timezone,
+        maintenance_window=window,
     )
     return spec
+
+
+def _window(check: _Checker, host: dict[str, Any]) -> tuple[str, str | None]:
+    """The host's time zone and maintenance window, checked as the remediation will read them."""
+    timezone, window = host.get("timezone", "UTC"), host.get("maintenance_window")
+    try:
+        parse_window("daily 00:00-01:00", str(timezone))
+        if window is not None:
+            parse_window(str(window), str(timezone))
+    except ValueError as exc:
+        key = "timezone" if str(exc).startswith("time zone") else "maintenance_window"
+        raise check.error(f"key {key!r}", str(exc)) from None
+    return str(timezone), None if window is None else str(window)
 
 
 def _credentials(check: _Checker, value: Any) -> tuple[str, str]:
@@ -310,6 +330,8 @@ _MIX: tuple[tuple[int, str, int, str, str], ...] = (
     (8, "win2003", 2, "x86", "s3"),
     (4, "win2003", 1, "x86", "lc"),
 )
+_ZONES = ("UTC", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Tokyo")
+_WINDOWS = ("Sun 02:00-04:00", "Sat,Sun 01:00-03:00", "daily 22:00-02:00", "Wed 03:00-05:00")
 _SCENARIO_OF_FIX = {kb: scenario for scenario, kb in FIXED_BY.items()}
 _SAMPLE_FAULTS: tuple[dict[str, Any], ...] = (
     {"slow": 0.2},
@@ -321,13 +343,21 @@ _SAMPLE_FAULTS: tuple[dict[str, Any], ...] = (
 )
 
 
-def generate(hosts: int, seed: int = 0, faulty: bool = False) -> dict[str, Any]:
-    """A realistic mixed fleet of ``hosts`` hosts, the same for the same seed (proportions: module doc)."""
+def generate(hosts: int, seed: int = 0, faulty: bool = False, windows: bool = False) -> dict[str, Any]:
+    """A realistic mixed fleet of ``hosts`` hosts, the same for the same seed (proportions: module doc).
+
+    With ``windows`` every host also gets a time zone and a maintenance window (drawn from their own
+    seed, so the rest of the fleet stays the same)."""
     if hosts < 1:
         raise LabError(f"--hosts must be at least 1, got {hosts}")
     rng = random.Random(seed)
     weights = [row[0] for row in _MIX]
     entries = [_generated_host(rng, index, rng.choices(_MIX, weights)[0], faulty) for index in range(1, hosts + 1)]
+    if windows:
+        for index, entry in enumerate(entries, start=1):
+            window_rng = random.Random(f"{seed}:window:{index}")
+            entry["timezone"] = window_rng.choice(_ZONES)
+            entry["maintenance_window"] = window_rng.choice(_WINDOWS)
     return {"seed": seed, "credentials": {"user": "Administrator", "password": f"Lab-{seed}-Pa55"}, "hosts": entries}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..remediate.window import TIMEZONE_VARIABLE, WINDOW_VARIABLE
 from .host import EmulatedHost
 
 
@@ -31,5 +32,8 @@ def inventory(hosts: list[EmulatedHost], scheme: str, ca_path: Path | None) -> d
         }
         if "ntlm" not in host.spec.auth:
             entry["ansible_winrm_transport"] = "basic"
+        if host.spec.maintenance_window is not None:
+            entry[WINDOW_VARIABLE] = host.spec.maintenance_window
+            entry[TIMEZONE_VARIABLE] = host.spec.timezone
         groups.setdefault(host.profile.family, {"hosts": {}})["hosts"][host.name] = entry
     return {"all": {"vars": connection, "children": dict(sorted(groups.items()))}}
