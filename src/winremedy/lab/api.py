@@ -44,7 +44,8 @@ class Counters:
     bytes_out: int = 0
     reboots: int = 0
     service_restarts: int = 0
-    installs: int = 0
+    installs: int = 0  # installs that changed something (not an already installed or not applicable update)
+    tasks_run: int = 0  # scheduled task runs started
     stages: int = 0  # packages staged (verified and renamed into place)
     bytes_staged: int = 0  # bytes written to the host's disk by staging
     faults: int = 0

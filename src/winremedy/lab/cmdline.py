@@ -39,7 +39,7 @@ from xml.sax.saxutils import escape
 from ..psdata import read_ps_data
 from ..scripts import identify
 from ..transport.bootstrap import BOOTSTRAP, stdin_script
-from . import collect, naive, power, staging
+from . import collect, naive, power, staging, tasks
 from .api import CommandResult
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ ScriptHandler = Callable[["EmulatedHost", dict[str, Any]], CommandResult]
 
 _log = logging.getLogger(__name__)
 _SCRIPTS: dict[str, ScriptHandler] = {"collect": collect.answer, naive.SCRIPT: naive.answer, "stage": staging.answer,
-                                     "power": power.answer}
+                                     "power": power.answer, "task": tasks.answer}
 MAX_COMMAND_LINE = 8191  # cmd.exe's limit, in characters
 _TOKEN_RE = re.compile(r'(?:"[^"]*"|[^\s"])+')
 # Lines Ansible and pywinrm wrap around a raw command; they change nothing the lab answers.
@@ -59,6 +59,9 @@ _WRAPPER_RES = (
     re.compile(r"^try \{ \[Console\]::OutputEncoding = .*\} catch \{\}$", re.IGNORECASE),
     re.compile(r"^\$ProgressPreference\s*=\s*'SilentlyContinue'$", re.IGNORECASE),
 )
+# Ends a PowerShell script with a native command's exit code (Ansible's wrapper does so on failure); without
+# it powershell.exe -Command exits 1 after a failed native command.
+_EXIT_CODE_RE = re.compile(r"^(?:exit \$LASTEXITCODE|If \(-not \$\?\) \{.*exit \$LASTEXITCODE.*\})$", re.IGNORECASE)
 _EXTERNAL_TOOLS = ("hostname", "ipconfig", "whoami", "cmd")  # programs, so PowerShell finds them too
 
 # PowerShell.exe parameters: name -> takes a value. Aliases first, then unique prefixes, as powershell.exe resolves them.
@@ -124,6 +127,9 @@ def _run_line(host: EmulatedHost, line: str, stdin: bytes) -> CommandResult:
     builtin = _BUILTINS.get(program)
     if builtin is not None:
         return _ok(builtin(host, tokens[1:]))
+    ran = _run_program(host, line)
+    if ran is not None:
+        return ran
     return _fail(f"'{_unquote(tokens[0])}' is not recognized as an internal or external command,\r\n"
                  "operable program or batch file.\r\n")
 
@@ -256,7 +262,8 @@ def _run_script(host: EmulatedHost, script: str, stdin: bytes, clixml: bool) -> 
     if identity is not None:
         return _run_project_script(host, identity.name, identity.version, identity.args_literal)
     lines = [line.strip() for line in script.splitlines() if line.strip()]
-    lines = [line for line in lines if not any(r.match(line) for r in _WRAPPER_RES)]
+    exits_with_code = any(_EXIT_CODE_RE.match(line) for line in lines)
+    lines = [line for line in lines if not any(r.match(line) for r in (*_WRAPPER_RES, _EXIT_CODE_RE))]
     if not lines:
         return _ok("")
     if len(lines) == 1:
@@ -264,6 +271,11 @@ def _run_script(host: EmulatedHost, script: str, stdin: bytes, clixml: bool) -> 
         program = _program(tokens[0])
         if program == "powershell" or program in _EXTERNAL_TOOLS:
             return _run_line(host, lines[0], stdin)
+        ran = _run_program(host, re.sub(r"^&\s*", "", lines[0]))
+        if ran is not None:
+            if ran.exit_code != 0 and not exits_with_code:
+                ran.exit_code = 1
+            return ran
     return _not_recognized(_unquote(_split(lines[0])[0]), clixml)
 
 
@@ -310,7 +322,27 @@ def _run_project_script(host: EmulatedHost, name: str, version: int, args_litera
         return _fail(f"winremedy lab: handler for {key} failed: {exc}\r\n")
 
 
+# --- programs (lab.tasks) ------------------------------------------------------------------------
+
+
+def _run_program(host: EmulatedHost, line: str) -> CommandResult | None:
+    """A program of the lab's table run directly in the WinRM shell: a network logon; None if there is none.
+
+    Its exit code is reported as WinRS does, unsigned (0x80070005 is 2147942405).
+    """
+    ran = tasks.run_program(host, split_command(line), tasks.RunContext(host.clock.now(), "network"))
+    if ran is None:
+        return None
+    code, seconds = ran
+    return CommandResult(b"", b"", code & 0xFFFFFFFF, delay=host.clock.to_real(seconds))
+
+
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def split_command(line: str) -> list[str]:
+    """A command line's tokens, quotes removed (``"C:\\a b\\x.exe" /q`` -> ``['C:\\a b\\x.exe', '/q']``)."""
+    return [_unquote(token) for token in _split(line)]
 
 
 def _split(line: str) -> list[str]:

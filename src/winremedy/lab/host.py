@@ -370,8 +370,8 @@ class EmulatedHost:
                 if step is not None and step[0] <= now and (self._shutdown_at is None or step[0] < self._shutdown_at):
                     tasks.run_step(self, step[1])
                 elif self._back_at is not None and now >= self._back_at:
-                    back, shutdown = self._back_at, self._shutdown_at
-                    tasks.interrupt(self, shutdown if shutdown is not None else back, back)
+                    back = self._back_at
+                    tasks.interrupt(self, back)
                     self._shutdown_at = self._back_at = None
                     self._boot(back)
                 else:
