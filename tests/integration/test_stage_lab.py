@@ -9,10 +9,13 @@ to fit; a push sized for 300 KB envelopes is refused by the same server.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 pytest.importorskip("winremedy.lab.wsman")
 
@@ -96,9 +99,40 @@ def test_chunks_sized_for_a_bigger_envelope_are_refused(wire_serve: Any, repo: P
 def test_url_pull_over_winrm(wire_serve: Any, repo: Path) -> None:
     host = _host()
     server, _ = wire_serve(host)
-    with staging.serve_repository(repo) as url:
-        source, manifest = open_source(url=url)
+    with staging.RepositoryServer(repo) as http:
+        source, manifest = open_source(url=http.url)
         with _transport(server) as transport:
             result = stage(transport, source, _entry(manifest))
     assert result.method == "url" and result.changed
     assert host.fs.read(f"{STAGING_DIR}\\{FILE}") == (repo / FILE).read_bytes()
+
+
+def test_lab_up_shares_its_repository_by_unc_and_url(tmp_path: Path) -> None:
+    """``winremedy lab up`` puts the share and the URL of DIR/repo in the inventory, and both stage a package."""
+    directory = tmp_path / "lab"
+    fleet = tmp_path / "fleet.yml"
+    fleet.write_text(yaml.safe_dump({"credentials": {"user": USER, "password": PASSWORD},
+                                     "hosts": [{"name": "w7-0001", "os": "win7", "sp": 1, "arch": "x64"}]}))
+    up = _lab("up", "--dir", str(directory), "--fleet", str(fleet))
+    assert up.returncode == 0, up.stderr
+    try:
+        inventory = yaml.safe_load((directory / "inventory.yml").read_text())
+        variables = inventory["all"]["vars"]
+        host = inventory["all"]["children"]["win7"]["hosts"]["w7-0001"]
+        assert variables["winremedy_repo_unc"] == "\\\\winremedy-lab\\repo"
+        options = WinRMOptions(address="127.0.0.1", port=host["ansible_port"], scheme="http", transport="ntlm",
+                               user=USER, password=PASSWORD)
+        with WinRMTransport("w7-0001", options) as transport:
+            unc_source, manifest = open_source(repo=directory / "repo", unc=variables["winremedy_repo_unc"])
+            entry = _entry(manifest)
+            by_unc = stage(transport, unc_source, entry)
+            url_source, _ = open_source(url=variables["winremedy_repo_url"])
+            by_url = stage(transport, url_source, entry, directory=STAGING_DIR + "\\url")
+        assert (by_unc.method, by_url.method) == ("unc", "url") and by_unc.changed and by_url.changed
+        assert by_unc.sha256 == by_url.sha256 == entry.sha256
+    finally:
+        assert _lab("down", "--dir", str(directory)).returncode == 0
+
+
+def _lab(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "winremedy.lab.cli", "lab", *args], capture_output=True, text=True, timeout=120)

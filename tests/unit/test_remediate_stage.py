@@ -258,8 +258,8 @@ def test_a_file_name_that_leaves_the_staging_folder_is_refused(entry: Entry) -> 
 
 @pytest.fixture
 def served(repo: Path) -> Iterator[str]:
-    with staging.serve_repository(repo) as url:
-        yield url
+    with staging.RepositoryServer(repo) as server:
+        yield server.url
 
 
 def test_url_pull_downloads_on_the_host_and_checks_the_hash(repo: Path, served: str) -> None:
@@ -288,8 +288,8 @@ def test_url_pull_of_a_missing_file_gives_the_http_status(repo: Path, served: st
 
 
 def test_url_pull_from_a_server_that_is_not_there(entry: Entry) -> None:
-    with staging.serve_repository(Path("/nonexistent")) as url:
-        pass  # the port is closed again
+    with staging.RepositoryServer(Path("/nonexistent")) as server:
+        url = server.url  # the port is closed again after this block
     with pytest.raises(StageError, match="Unable to connect to the remote server"):
         stage(LocalTransport(make_host()), Source("url", None, url), entry)
 

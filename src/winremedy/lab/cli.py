@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from .control import call
-from .daemon import FLEET_YML, INVENTORY_YML, LAB_JSON, LOG
+from .daemon import FLEET_YML, INVENTORY_YML, LAB_JSON, LOG, REPO_DIR
 from ..report.table import format_table
 from .errors import LabError
 from .fleet import fleet_from_dict, generate, load_fleet
@@ -30,7 +30,6 @@ from .packages import write_repository
 
 START_TIMEOUT = 120.0  # real seconds for the daemon to bind every port
 STOP_TIMEOUT = 30.0
-REPO_DIR = "repo"  # the lab's package repository, built by the same code as a user's
 
 
 def add_lab_commands(subparsers: Any) -> None:

@@ -28,12 +28,14 @@ from .errors import LabError
 from .fleet import Fleet, fleet_from_dict
 from .host import EmulatedHost
 from .inventory import inventory
+from .staging import LAB_SHARE, RepositoryServer
 from .wsman import Listener, WsmanServer, make_tls_material
 
 LAB_JSON = "lab.json"
 FLEET_YML = "fleet.yml"
 INVENTORY_YML = "inventory.yml"
 LOG = "lab.log"
+REPO_DIR = "repo"  # the lab's package repository: every host sees it as LAB_SHARE, and it is served over HTTP
 
 
 class Lab:
@@ -75,7 +77,11 @@ async def serve(directory: Path, scheme: str) -> None:
 
     token = secrets.token_hex(16)
     control = await serve_control(token, {("GET", "/status"): lab.status, ("POST", "/stop"): request_stop})
+    repository = RepositoryServer(directory / REPO_DIR)
+    for host in lab.hosts:
+        host.shares[LAB_SHARE] = str(directory / REPO_DIR)
     inventory_data = inventory(lab.hosts, scheme, tls.ca_cert if tls else None)
+    inventory_data["all"]["vars"] |= {"winremedy_repo_unc": LAB_SHARE, "winremedy_repo_url": repository.url}
     (directory / INVENTORY_YML).write_text(yaml.safe_dump(inventory_data, sort_keys=False), encoding="utf-8")
     _write_atomic(directory / LAB_JSON, json.dumps({
         "pid": os.getpid(),
@@ -93,6 +99,7 @@ async def serve(directory: Path, scheme: str) -> None:
     finally:
         control.close()
         await server.stop()
+        repository.close()
         (directory / LAB_JSON).unlink(missing_ok=True)
 
 

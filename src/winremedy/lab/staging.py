@@ -4,7 +4,8 @@ Each action does what the script does on Windows, against the host model:
 ``probe`` reads free space (``host.free_disk``) and hashes ``host.fs`` files;
 ``write`` puts a chunk at its offset; ``url`` really fetches the URL with
 urllib; ``unc`` reads from ``host.shares`` (UNC prefix -> controller
-directory; ``winremedy lab up`` shares DIR/repo as :data:`LAB_SHARE`).
+directory; ``winremedy lab up`` shares DIR/repo as :data:`LAB_SHARE`, and
+serves it over HTTP with :class:`RepositoryServer`).
 Failures carry the text Windows would give (WebClient's "The remote server
 returned an error: (404) Not Found.", "The network path was not found.").
 Free space falls as files are written and rises as they are deleted.
@@ -28,8 +29,6 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -166,19 +165,26 @@ def _delete(host: EmulatedHost, path: str) -> None:
 
 
 
-@contextmanager
-def serve_repository(directory: Path) -> Iterator[str]:
-    """Serve ``directory`` over HTTP on loopback from its own thread (not the lab's loop); yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = ThreadingHTTPServer((LOOPBACK, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="winremedy-lab-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://{LOOPBACK}:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+class RepositoryServer:
+    """A directory served over HTTP on loopback from its own thread, never the lab's loop (see the module doc)."""
+
+    def __init__(self, directory: Path) -> None:
+        handler = functools.partial(_QuietHandler, directory=str(directory))
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="winremedy-lab-http", daemon=True)
+        self._thread.start()
+        self.url = f"http://{LOOPBACK}:{self._server.server_address[1]}/"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> RepositoryServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
