@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from ..psdata import FRAME_SENTINEL
 from .api import CommandResult
+from .tasks import RunContext, register_program
 
 if TYPE_CHECKING:
     from .host import EmulatedHost
@@ -41,8 +42,17 @@ _MESSAGES = {
 }
 
 
-def shutdown_at(host: EmulatedHost, args: list[str], at: float) -> int:
-    """``shutdown.exe`` run at host time ``at``: its exit code."""
+def shutdown(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
+    """``shutdown.exe`` run at host time ``ctx.at``: (exit code, host seconds taken)."""
+    return _shutdown(host, args, ctx.at), 0.0
+
+
+def netsh(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
+    """``netsh interface set interface name=X admin=disabled|enabled`` at host time ``ctx.at``."""
+    return _netsh(host, args, ctx.at), 0.0
+
+
+def _shutdown(host: EmulatedHost, args: list[str], at: float) -> int:
     words = [a.strip('"') for a in args]
     flags = {w.lower().replace("-", "/", 1) for w in words if w.startswith(("/", "-"))}
     if "/a" in flags:
@@ -59,8 +69,7 @@ def shutdown_at(host: EmulatedHost, args: list[str], at: float) -> int:
     return 0 if host.reboot(delay, at=at) else ERROR_SHUTDOWN_IS_SCHEDULED
 
 
-def netsh_at(host: EmulatedHost, args: list[str], at: float) -> int:
-    """``netsh interface set interface name=X admin=disabled|enabled`` run at host time ``at``: its exit code."""
+def _netsh(host: EmulatedHost, args: list[str], at: float) -> int:
     words = [a.strip('"') for a in args]
     options = dict(w.split("=", 1) for w in words if "=" in w)
     positional = [w.lower() for w in words if "=" not in w]
@@ -81,9 +90,9 @@ def answer(host: EmulatedHost, params: dict[str, Any]) -> CommandResult:
     result: dict[str, Any] = {"script": "power", "action": action, "boot_time": _iso_seconds(host.boot_time)}
     if action == "reboot":
         arguments = ["/r", "/t", str(int(params.get("delay", 0))), "/c", str(params.get("comment", "")), "/d", "p:2:17", "/f"]
-        result["shutdown"] = _shutdown_result(shutdown_at(host, arguments, now))
+        result["shutdown"] = _shutdown_result(_shutdown(host, arguments, now))
     elif action == "abort":
-        result["shutdown"] = _shutdown_result(shutdown_at(host, ["/a"], now))
+        result["shutdown"] = _shutdown_result(_shutdown(host, ["/a"], now))
     elif action == "service":
         result["service"] = _service(host, params)
     elif action != "clock":
@@ -120,3 +129,7 @@ def _service(host: EmulatedHost, params: dict[str, Any]) -> dict[str, Any] | Non
 def _iso_seconds(t: float) -> str:
     """As power.ps1 formats a time: whole seconds, UTC."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+register_program("shutdown", shutdown)
+register_program("netsh", netsh)

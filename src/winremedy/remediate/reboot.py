@@ -1,0 +1,292 @@
+"""Restarts: now, in the host's maintenance window, or never; and the LCS service restart of KB903927.
+
+Everything runs through ``scripts/power.ps1`` (PowerShell 2.0): one call
+reads the host's clock and boot time, one requests the restart. A restart is
+confirmed the way Ansible's win_reboot confirms it: the boot time changes.
+While the host is down every try fails (refused, reset, half-started WinRM);
+that is expected, so :func:`wait_for_boot` resets the transport and tries
+again until the timeout, and only then raises :class:`RebootError`.
+
+A window is decided on the *host's* clock, never the controller's: inside it
+the host restarts now; outside it a one-shot task (``winremedy-reboot``,
+running as SYSTEM) restarts it at the window's next start.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..catalog.model import KbEntry
+from ..collector import PRODUCTS
+from ..errors import ProtocolError, RebootError, RemediationError, ScriptFailedError, WinRemedyError
+from ..psdata import decode_frame
+from ..scripts import render
+from ..transport.base import Transport
+from .tasks import TaskState, start_task
+from .window import Window
+
+REBOOT_TASK = "winremedy-reboot"
+DEFAULT_COMMENT = "winremedy: restart to complete a hotfix install"
+MAX_COMMENT = 127  # shutdown.exe /c on Windows 2003 takes at most 127 characters (512 on Vista and later)
+MAX_DELAY = 600  # shutdown.exe /t on Windows 2003 accepts 0-600 seconds
+BOOT_TIME_SLACK = 2.0  # seconds: a boot time that moved less than this is the same boot (rounding)
+SHUTDOWN_IN_PROGRESS = 1115
+SHUTDOWN_IS_SCHEDULED = 1190
+_UNSAFE_COMMENT = re.compile(r'[^ -~]|["%^&|<>]')  # cmd.exe and native-argument quoting
+OnWait = Callable[[str, float], None]  # (what the host last said, seconds waited), as tasks.wait_task's on_wait
+
+
+class RebootMode(str, enum.Enum):
+    NOW = "now"
+    WINDOW = "window"
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class HostClock:
+    """The host's own view of time: now (UTC epoch), its last boot (ISO 8601 UTC), its UTC offset (minutes)."""
+
+    now: float
+    boot_time: str
+    utc_offset: float
+
+
+@dataclass(frozen=True)
+class RebootResult:
+    """What :func:`reboot_host` did or, in check mode, would do."""
+
+    host: str
+    mode: RebootMode
+    action: str  # "rebooted" | "scheduled" | "pending" | "would_reboot" | "would_schedule"
+    changed: bool
+    boot_time_before: str | None
+    boot_time_after: str | None = None
+    scheduled_at: float | None = None  # UTC epoch of the scheduled restart
+    scheduled_local: str | None = None  # the same instant, ISO 8601 wall-clock time of the window's zone
+    elapsed: float = 0.0  # seconds spent waiting for the host to come back
+    message: str = ""
+
+
+def read_clock(transport: Transport, *, timeout: float | None = None) -> HostClock:
+    """One power.ps1 call that changes nothing."""
+    answer = _power(transport, {"action": "clock"}, timeout=timeout)
+    return HostClock(float(answer["now"]), str(answer["boot_time"]), float(answer.get("utc_offset") or 0.0))
+
+
+def host_clock(transport: Transport) -> tuple[float, str]:
+    """(host now as UTC epoch, boot time ISO) in one script call."""
+    clock = read_clock(transport)
+    return clock.now, clock.boot_time
+
+
+def shutdown_comment(text: str) -> str:
+    """``text`` safe inside ``/c "..."`` for cmd.exe and shutdown.exe: printable ASCII without quoting
+    metacharacters, at most :data:`MAX_COMMENT` characters."""
+    return " ".join(_UNSAFE_COMMENT.sub(" ", text).split())[:MAX_COMMENT]
+
+
+def shutdown_line(comment: str, delay: int = 0) -> str:
+    """The batch line that restarts the host (planned, reason "Operating System: Hot fix", forcing hung apps)."""
+    return f'shutdown.exe /r /t {_delay(delay)} /c "{shutdown_comment(comment)}" /d p:2:17 /f'
+
+
+def request_reboot(transport: Transport, *, comment: str, delay: int = 5) -> str:
+    """Ask the host to restart in ``delay`` seconds; returns the boot time before.
+
+    A shutdown someone else scheduled (1190) is aborted and ours requested once more, as
+    win_reboot does; one already in progress (1115) is as good as ours.
+    """
+    params = {"action": "reboot", "delay": _delay(delay), "comment": shutdown_comment(comment)}
+    answer = _request(transport, params)
+    if answer["shutdown"]["rc"] == SHUTDOWN_IS_SCHEDULED:
+        _request(transport, {"action": "abort"})
+        answer = _request(transport, params)
+    rc = answer["shutdown"]["rc"]
+    if rc not in (0, SHUTDOWN_IN_PROGRESS):
+        output = answer["shutdown"].get("output") or "no output"
+        raise RebootError(f"{transport.host}: shutdown.exe /r exited {rc}: {output}", host=transport.host)
+    return str(answer["boot_time"])
+
+
+def wait_for_boot(
+    transport: Transport,
+    boot_time_before: str,
+    *,
+    timeout: float = 1800.0,
+    poll: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    on_wait: OnWait | None = None,
+) -> str:
+    """Poll until the boot time differs from ``boot_time_before``; returns the new one.
+
+    Failures while the host is down are expected and only remembered for the message;
+    :class:`RebootError` names the host and how long it was waited for.
+    """
+    started = clock()
+    last = "no answer yet"
+    while True:
+        transport.reset()  # the shell of before the restart is gone
+        try:
+            boot = read_clock(transport, timeout=max(poll * 3, 30.0)).boot_time
+            if abs(_instant(boot) - _instant(boot_time_before)) > BOOT_TIME_SLACK:
+                return boot
+            last = f"answering, boot time still {boot}"
+        except WinRemedyError as exc:
+            last = f"not answering: {exc}"
+        elapsed = clock() - started
+        if elapsed >= timeout:
+            raise RebootError(
+                f"{transport.host}: did not come back from its restart within {elapsed:.0f} s "
+                f"(timeout {timeout:.0f} s; boot time before {boot_time_before}; last {last})",
+                host=transport.host,
+            )
+        if on_wait is not None:
+            on_wait(last, elapsed)
+        sleep(min(poll, timeout - elapsed))
+
+
+def schedule_reboot(
+    transport: Transport, at: float, *, comment: str, check: bool = False, delay: int = 0
+) -> TaskState:
+    """A one-shot SYSTEM task that restarts the host at the UTC epoch ``at`` (task ``winremedy-reboot``)."""
+    return start_task(transport, REBOOT_TASK, [shutdown_line(comment, delay)], at=at, check=check)
+
+
+def reboot_host(
+    transport: Transport,
+    mode: RebootMode | str,
+    *,
+    window: Window | None = None,
+    comment: str = DEFAULT_COMMENT,
+    check: bool = False,
+    delay: int = 5,
+    timeout: float = 1800.0,
+    poll: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    on_wait: OnWait | None = None,
+) -> RebootResult:
+    """Restart now, in ``window`` (host clock decides: inside -> now, outside -> a task at its next start), or never."""
+    mode = RebootMode(mode)
+    host = transport.host
+    if mode is RebootMode.NEVER:
+        return RebootResult(host, mode, "pending", False, None, message=f"{host}: restart pending (--reboot never)")
+    if mode is RebootMode.WINDOW and window is None:
+        raise RebootError(f"{host}: --reboot window, but the host has no maintenance window "
+                          "(inventory variable winremedy_maintenance_window)", host=host)
+    now = read_clock(transport)
+    if window is not None and mode is RebootMode.WINDOW and not window.contains(now.now):
+        at = window.next_start(now.now)
+        when = window.local_iso(at)
+        note = _zone_note(window, now)
+        if check:
+            return RebootResult(host, mode, "would_schedule", False, now.boot_time, scheduled_at=at,
+                                scheduled_local=when, message=f"{host}: would schedule a restart at {when}{note}")
+        schedule_reboot(transport, at, comment=comment, check=False)
+        return RebootResult(host, mode, "scheduled", True, now.boot_time, scheduled_at=at, scheduled_local=when,
+                            message=f"{host}: restart scheduled at {when} (window {window}){note}")
+    if check:
+        return RebootResult(host, mode, "would_reboot", False, now.boot_time, message=f"{host}: would restart now")
+    before = request_reboot(transport, comment=comment, delay=delay)
+    started = clock()
+    after = wait_for_boot(transport, before, timeout=timeout, poll=poll, sleep=sleep, clock=clock, on_wait=on_wait)
+    elapsed = clock() - started
+    return RebootResult(host, mode, "rebooted", True, before, after, elapsed=elapsed,
+                        message=f"{host}: restarted, back after {elapsed:.0f} s (boot time {after})")
+
+
+def restart_service(
+    transport: Transport,
+    name: str,
+    *,
+    image: str | None = None,
+    check: bool = False,
+    timeout: float = 120.0,
+    kb: str | None = None,
+) -> bool:
+    """Restart service ``name`` (or the one whose image path contains ``image``): True when it was (in check mode:
+    would be) restarted, False when the host has no such service. A failed stop/start is a RemediationError
+    naming host and service."""
+    host = transport.host
+    params = {"action": "service", "name": name, "image": image or "", "restart": not check, "timeout": float(timeout)}
+    answer = _power(transport, params, timeout=timeout + 60, idempotent=check)
+    service = answer.get("service")
+    what = f"service {name}" + (f" (image {image})" if image else "")
+    if not isinstance(service, dict):
+        return False
+    if check:
+        return True
+    if service.get("start") not in (0, None) or service.get("state") != "Running":
+        raise RemediationError(
+            f"{host}: {what} did not restart: stop returned {service.get('stop')}, start returned "
+            f"{service.get('start')}, state {service.get('state')} (Win32_Service return codes)", host=host, kb=kb)
+    return True
+
+
+def restart_kb_service(transport: Transport, entry: KbEntry, *, check: bool = False) -> bool:
+    """Restart the service a KB names in place of a reboot (KB903927: LCS), found by name or product image."""
+    if entry.restart_service is None:
+        raise ValueError(f"{entry.kb} names no service to restart (restart: {entry.restart})")
+    products = {p for rule in entry.applies_to for p in rule.products}
+    image = next((i for p in sorted(products) if p in PRODUCTS for i in PRODUCTS[p].images), None)
+    return restart_service(transport, entry.restart_service, image=image, check=check, kb=entry.kb)
+
+
+def _request(transport: Transport, params: dict[str, Any]) -> dict[str, Any]:
+    """A power.ps1 call that changes something: never resent, and its shutdown result checked for shape."""
+    try:
+        answer = _power(transport, params, idempotent=False)
+    except (RemediationError, ProtocolError) as exc:
+        raise RebootError(f"{transport.host}: restart request failed: {exc}", host=transport.host) from None
+    except WinRemedyError as exc:
+        raise RebootError(f"{transport.host}: no answer to the restart request ({exc}); it may or may not have "
+                          "been accepted: check the host before trying again", host=transport.host) from None
+    if not isinstance(answer.get("shutdown"), dict) or not isinstance(answer["shutdown"].get("rc"), int):
+        raise RebootError(f"{transport.host}: power.ps1 {params['action']}: no shutdown.exe exit code in the answer",
+                          host=transport.host)
+    return answer
+
+
+def _power(transport: Transport, params: dict[str, Any], *, timeout: float | None = None,
+           idempotent: bool = True) -> dict[str, Any]:
+    host = transport.host
+    try:
+        output = transport.run_ps(render("power", params), timeout=timeout, check=True, idempotent=idempotent)
+    except ScriptFailedError as exc:
+        raise RemediationError(f"{host}: power.ps1 {params['action']} did not run: {exc}", host=host) from None
+    answer = decode_frame(output.stdout, host=host)
+    if not isinstance(answer, dict) or answer.get("script") != "power":
+        raise ProtocolError(f"{host}: the answer is not from power.ps1")
+    if answer.get("error"):
+        raise RemediationError(f"{host}: power.ps1 {params['action']} failed: {answer['error']}", host=host)
+    try:
+        _instant(str(answer["boot_time"]))
+        float(answer["now"])
+    except (KeyError, TypeError, ValueError):
+        raise ProtocolError(f"{host}: power.ps1 answered without a boot time or clock reading") from None
+    return answer
+
+
+def _zone_note(window: Window, clock: HostClock) -> str:
+    """A warning when the host's own UTC offset differs from the window's zone (the inventory may be wrong)."""
+    offset = window.zone.utcoffset(datetime.fromtimestamp(clock.now, window.zone))
+    expected = offset.total_seconds() / 60 if offset is not None else 0.0
+    if abs(expected - clock.utc_offset) < 1:
+        return ""
+    return (f"; note: the host's clock is at UTC{clock.utc_offset / 60:+g}h, the window's zone {window.tz} at "
+            f"UTC{expected / 60:+g}h now: the restart follows the window's zone")
+
+
+def _instant(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _delay(delay: int) -> int:
+    return max(0, min(int(delay), MAX_DELAY))
