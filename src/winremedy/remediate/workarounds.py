@@ -1,0 +1,133 @@
+"""Workarounds for when the fix cannot be applied yet; opt-in and check-mode aware.
+
+* KB2847346 (NSI leak), when no reboot is allowed: disable and enable the
+  network adapter in a scheduled task (``netsh``), so that the NSI service
+  notifies its clients and frees the registrations of the dead ones. The leak
+  starts over; the host stays unfixed. It cuts the host off the network for
+  a few seconds, WinRM included, so it runs only when asked for.
+* KB903927 (LCS SChannel leak): a report, not an action. The leak happens on
+  an LCS server whose MTLS peer resets connections because SYN attack
+  protection is on there; :func:`syn_attack_peers` names those peers from the
+  audit results. SynAttackProtect absent means ON from Windows 2003 SP1
+  (reference §3.10; the catalog's ``absent_means``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..catalog.model import KbEntry
+from ..facts import HostFacts
+from ..results import HostResult
+from ..transport.base import Transport
+from .tasks import TaskState, start_task
+
+NIC_BOUNCE_TASK = "winremedy-nic-bounce"
+DEFAULT_INTERFACE = "Local Area Connection"  # the default adapter name on Windows 7 / 2008 R2
+NIC_BOUNCE_WARNING = ("the NIC bounce disables the network adapter: the host is off the network (WinRM sessions "
+                      "included) until it is enabled again a few seconds later")
+_UNSAFE_INTERFACE = re.compile(r'[^ -~]|["%^&|<>]')
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NicBounce:
+    """The NIC-bounce task as registered (or, in check mode, as it stands)."""
+
+    host: str
+    changed: bool
+    task: TaskState
+    warning: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SynPeer:
+    """A peer of an LCS server and its SynAttackProtect: the value read (None = not set) and its effect."""
+
+    host: str
+    value: int | None
+    protection_on: bool
+
+
+@dataclass(frozen=True)
+class LcsPeers:
+    """For one LCS server where the leak can occur: the LCS peers that trigger it, and those not readable."""
+
+    lcs_host: str
+    peers: tuple[SynPeer, ...]  # protection on: their resets make this server leak
+    unknown: tuple[str, ...]  # LCS hosts whose setting the audit could not read
+
+
+def nic_bounce_lines(interface: str = DEFAULT_INTERFACE) -> list[str]:
+    """The batch lines: disable, then enable (the enable runs even if the disable failed)."""
+    if not interface.strip() or _UNSAFE_INTERFACE.search(interface):
+        raise ValueError(f"adapter name {interface!r}: printable ASCII without quotes, % or shell metacharacters")
+    command = f'netsh interface set interface name="{interface}"'
+    return [f"{command} admin=disabled", f"{command} admin=enabled"]
+
+
+def schedule_nic_bounce(
+    transport: Transport,
+    *,
+    interface: str = DEFAULT_INTERFACE,
+    at: float | None = None,
+    check: bool = False,
+) -> NicBounce:
+    """Schedule the KB2847346 adapter bounce (now, or at the UTC epoch ``at``); check mode only reads."""
+    host = transport.host
+    task = start_task(transport, NIC_BOUNCE_TASK, nic_bounce_lines(interface), at=at, check=check)
+    if check:
+        return NicBounce(host, False, task, NIC_BOUNCE_WARNING,
+                         f"{host}: would bounce adapter {interface!r} (task {NIC_BOUNCE_TASK}); {NIC_BOUNCE_WARNING}")
+    _log.warning("%s: %s", host, NIC_BOUNCE_WARNING)
+    when = "now" if at is None else f"at {task.next_run or at}"
+    return NicBounce(host, True, task, NIC_BOUNCE_WARNING,
+                     f"{host}: adapter {interface!r} bounce scheduled {when} (task {NIC_BOUNCE_TASK})")
+
+
+def syn_attack_peers(results: Iterable[HostResult], entry: KbEntry) -> list[LcsPeers]:
+    """For each LCS server where ``entry`` (KB903927) applies, the other LCS servers whose SYN attack protection
+    is effectively on: they run the OS build line of the fix from its first service pack, where an absent
+    value means the catalog's ``absent_means``. Pure: reads audit results only."""
+    setting = next((v for v in entry.registry_values if v.where == "peer"), None)
+    if setting is None:
+        raise ValueError(f"{entry.kb} has no registry value read on peers")
+    products = sorted({p for rule in entry.applies_to for p in rule.products})
+    versions = {rule.version: min(r.sp for r in entry.applies_to if r.version == rule.version) for rule in entry.applies_to}
+    lcs = [r.facts for r in results if r.facts is not None and _runs(r.facts, products)]
+    reports = []
+    for facts in lcs:
+        os = facts.os
+        if os is None or not any(rule.matches(os.family, os.version, os.sp, os.arch) for rule in entry.applies_to):
+            continue
+        others = [other for other in lcs if other.host != facts.host]
+        settings = [_peer(other, setting.path, setting.absent_means, versions) for other in others]
+        reports.append(LcsPeers(
+            facts.host,
+            tuple(peer for peer in settings if peer is not None and peer.protection_on),
+            tuple(other.host for other in others if other.registry is None),
+        ))
+    return reports
+
+
+def _runs(facts: HostFacts, products: list[str]) -> bool:
+    """``lcs`` covers ``lcs2003`` and ``lcs2005``, as in the assessment."""
+    return any(p.lower().startswith(w.lower()) for p in facts.products or [] for w in products)
+
+
+def _peer(facts: HostFacts, path: str, absent_means: int | str | None, versions: dict[str, int]) -> SynPeer | None:
+    """The peer's setting, or None when it is not readable or its OS is outside the fix's build line."""
+    if facts.os is None or facts.registry is None:
+        return None
+    first_sp = versions.get(facts.os.version)
+    if first_sp is None or facts.os.sp < first_sp:
+        return None
+    raw = facts.registry.get(path)
+    value = None if raw is None else int(raw)
+    effective = absent_means if value is None else value
+    return SynPeer(facts.host, value, effective not in (0, "0", None))
