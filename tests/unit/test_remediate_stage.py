@@ -14,6 +14,7 @@ from winremedy.catalog import load_catalog
 from winremedy.errors import RepoError, StageError, WinRemedyError
 from winremedy.lab import staging
 from winremedy.lab.clock import ManualClock
+from winremedy.lab.fleet import fleet_from_dict
 from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.packages import corrupt, package_bytes, write_repository
@@ -342,3 +343,12 @@ def test_open_source_needs_a_repository_and_a_real_share(tmp_path: Path, repo: P
         open_source(repo=tmp_path)
     assert open_source(repo=repo)[0] == Source("push", repo, None)
     assert isinstance(open_source(repo=repo)[1], Manifest)
+
+
+def test_a_fleet_host_with_little_free_disk_refuses_the_stage(repo: Path, entry: Entry) -> None:
+    fleet = fleet_from_dict({"credentials": {"user": "u", "password": "p"},
+                             "hosts": [{"name": "w7-full", "os": "win7", "sp": 1, "arch": "x64", "free_disk_mb": 50}]})
+    host = EmulatedHost(fleet.hosts[0], ManualClock(1_700_000_000.0))
+    assert host.free_disk == 50 * 2**20
+    with pytest.raises(StageError, match=f"^w7-full: {KB}: not enough free disk"):
+        stage(LocalTransport(host), Source("push", repo, None), entry)

@@ -69,12 +69,14 @@ class Source:
     def remote(self, file: str) -> str:
         """Where the host finds ``file``: the URL or UNC path (not for push)."""
         if self.kind == "url":
-            return f"{(self.location or '').rstrip('/')}/{urllib.parse.quote(file)}"
-        return f"{(self.location or '').rstrip(chr(92))}\\{file}"
+            return (self.location or "").rstrip("/") + "/" + urllib.parse.quote(file)
+        return (self.location or "").rstrip("\\") + "\\" + file
 
 
 @dataclass(frozen=True)
 class StageResult:
+    """What :func:`stage` did on one host (``before_sha256`` feeds Ansible's diff mode)."""
+
     path: str  # where the package is on the host
     changed: bool  # False when the right file was already there
     method: str  # "present" | "push" | "url" | "unc"
