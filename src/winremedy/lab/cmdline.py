@@ -39,7 +39,7 @@ from xml.sax.saxutils import escape
 from ..psdata import read_ps_data
 from ..scripts import identify
 from ..transport.bootstrap import BOOTSTRAP, stdin_script
-from . import collect, naive, power, staging, tasks
+from . import collect, installers, naive, power, staging, tasks  # noqa: F401  (installers registers its programs)
 from .api import CommandResult
 
 if TYPE_CHECKING:

@@ -1,0 +1,214 @@
+"""The installers a lab host runs: wusa, expand, dism, pkgmgr and a staged Windows 2003 update.exe.
+
+Each reads the staged package from the host's file system and decides from its
+*content*, never its name: an .msu or update.exe through
+:func:`winremedy.repo.identity.read_identity` (properties text, update.inf), an
+expanded update .cab through its ``update.mum`` (as CBS does). A package for
+another architecture, NT version or service pack range is not applicable;
+otherwise :meth:`EmulatedHost.install` decides (the catalog's applicability,
+already installed, restart needed). Installs take host time, so a task that
+runs one is "running" for a while.
+
+Exit codes (reference/windows-kb-facts.md §2), per installer:
+
+========================  =============  ==================  ====================
+                          wusa           dism / pkgmgr       update.exe (2003)
+========================  =============  ==================  ====================
+installed                 0              0                   0
+restart needed            3010           3010                3010
+already installed         2359302        0 (3010 if its      0 [UNVERIFIED]
+                                         restart is pending)
+                                         [INF]
+not applicable            0x80240017     0x800F081E          1633 [UNVERIFIED]
+missing file              0x80070002     2 [INF]             9009 (cmd: not found)
+unreadable package        0x80070570     0x800F0805          193 [INF]
+                          [INF]
+WinRM (network) logon     0x80070005     (works)             (works [INF])
+========================  =============  ==================  ====================
+
+Microsoft's update.exe return-code appendix ("Appendix E", The Package
+Installer) is not confirmed, so the lab's update.exe codes for "not
+applicable" (1633, ERROR_INSTALL_PLATFORM_UNSUPPORTED) and "already
+installed" (0, a silent reinstall) are choices, not facts.
+"""
+
+from __future__ import annotations
+
+import io
+import ntpath
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import RepoError
+from ..facts import normalize_kb
+from ..repo.cab import Cabinet
+from ..repo.identity import ARCHITECTURES, Identity, read_identity
+from . import host as lab_host  # the module, read at call time: the host imports this module while it loads
+from .tasks import Program, RunContext, register_program
+
+if TYPE_CHECKING:
+    from .host import EmulatedHost, InstallOutcome
+
+ACCESS_DENIED = 0x80070005  # wusa under a network logon (KB2773898)
+WU_NOT_APPLICABLE = 0x80240017
+WU_ALREADY_INSTALLED = 2359302  # 0x00240006
+CBS_NOT_APPLICABLE = 0x800F081E
+CBS_INVALID_PACKAGE = 0x800F0805
+UPDATE_NOT_APPLICABLE = 1633  # UNVERIFIED: the lab's choice for update.exe (ERROR_INSTALL_PLATFORM_UNSUPPORTED)
+FILE_NOT_FOUND = 0x80070002
+FILE_CORRUPT = 0x80070570  # INF: ERROR_FILE_CORRUPT as an HRESULT
+BAD_EXE_FORMAT = 193  # INF: cmd.exe's errorlevel for a file that is not a valid program
+INVALID_PARAMETER = 87
+SUCCESS, RESTART_NEEDED = 0, 3010
+
+# Host seconds each tool takes when it gets as far as installing (a refusal takes REFUSAL).
+_SECONDS = {"wusa": 90.0, "dism": 60.0, "pkgmgr": 75.0, "update": 45.0, "expand": 5.0}
+_REFUSAL = 2.0
+_MUM_LIMIT = 1 << 20
+_ASSEMBLY_RE = re.compile(r"<assemblyIdentity\b[^>]*>")
+_PACKAGE_RE = re.compile(r"<package\b[^>]*>")
+
+
+def wusa(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
+    """``wusa.exe <msu> /quiet /norestart``."""
+    path = _operand(args)
+    if path is None:
+        return INVALID_PARAMETER, _REFUSAL
+    if ctx.logon == "network":
+        return ACCESS_DENIED, _REFUSAL
+    data = host.fs.read(path)
+    if data is None:
+        return FILE_NOT_FOUND, _REFUSAL
+    identity = _identity(data, path)
+    if identity is None or identity.kind != "msu":
+        return FILE_CORRUPT, _REFUSAL
+    if not _fits(host, identity.arch, identity.nt_version, identity.sps):
+        return WU_NOT_APPLICABLE, _REFUSAL
+    outcome = host.install(identity.kb, at=ctx.at)
+    done = lab_host.InstallOutcome
+    codes = {done.NOT_APPLICABLE: WU_NOT_APPLICABLE, done.ALREADY_INSTALLED: WU_ALREADY_INSTALLED}
+    return codes.get(outcome, _success(outcome)), _SECONDS["wusa"]
+
+
+def expand(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
+    """``expand.exe -F:* <cab> <directory>``: every member of the CAB written into the directory."""
+    operands = [arg for arg in args if not arg.startswith(("-", "/"))]
+    if len(operands) != 2:
+        return 1, _REFUSAL
+    source, target = operands
+    data = host.fs.read(source)
+    if data is None:
+        return 1, _REFUSAL
+    try:
+        cab = Cabinet(io.BytesIO(data), source)
+        members = [(member.name, cab.read(member)) for member in cab.members]
+    except RepoError:
+        return 1, _REFUSAL
+    for name, content in members:
+        host.fs.write(ntpath.join(target, name), content)
+    return SUCCESS, _SECONDS["expand"]
+
+
+def dism(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
+    """``Dism.exe /Online /Add-Package /PackagePath:<cab> /Quiet /NoRestart``."""
+    return _cbs(host, _switch(args, "/packagepath:"), ctx, "dism")
+
+
+def pkgmgr(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
+    """``pkgmgr.exe /ip /m:<cab> /quiet /norestart`` (the lab takes the .cab, not an expanded directory)."""
+    return _cbs(host, _switch(args, "/m:"), ctx, "pkgmgr")
+
+
+def update(host: EmulatedHost, argv: list[str], ctx: RunContext) -> tuple[int, float]:
+    """A staged Windows 2003 hotfix run by its path: ``"<exe>" /quiet /norestart`` (``argv[0]`` is the path)."""
+    path = argv[0]
+    identity = _identity(host.fs.read(path) or b"", path)
+    if identity is None or identity.kind != "exe":
+        return BAD_EXE_FORMAT, _REFUSAL
+    if not _fits(host, identity.arch, identity.nt_version, identity.sps):
+        return UPDATE_NOT_APPLICABLE, _REFUSAL
+    outcome = host.install(identity.kb, at=ctx.at)
+    done = lab_host.InstallOutcome
+    codes = {done.NOT_APPLICABLE: UPDATE_NOT_APPLICABLE, done.ALREADY_INSTALLED: SUCCESS}
+    return codes.get(outcome, _success(outcome)), _SECONDS["update"]
+
+
+PROGRAMS: dict[str, Program] = {"wusa": wusa, "expand": expand, "dism": dism, "pkgmgr": pkgmgr, "update": update}
+for _name, _program in PROGRAMS.items():  # on import (lab.cmdline imports this module), as lab.power does
+    register_program(_name, _program)
+
+
+def _cbs(host: EmulatedHost, path: str | None, ctx: RunContext, tool: str) -> tuple[int, float]:
+    """DISM and pkgmgr: the update .cab's ``update.mum`` says KB, architecture and NT version."""
+    if path is None:
+        return INVALID_PARAMETER, _REFUSAL
+    data = host.fs.read(path)
+    if data is None:
+        return 2, _REFUSAL
+    identity = _mum_identity(data, path)
+    if identity is None:
+        return CBS_INVALID_PACKAGE, _REFUSAL
+    kb, arch, nt_version = identity
+    if not _fits(host, arch, nt_version, None):
+        return CBS_NOT_APPLICABLE, _REFUSAL
+    outcome = host.install(kb, at=ctx.at)
+    if outcome is lab_host.InstallOutcome.NOT_APPLICABLE:
+        return CBS_NOT_APPLICABLE, _REFUSAL
+    if outcome is lab_host.InstallOutcome.ALREADY_INSTALLED:
+        pending = host.installed()[kb].effective_at is None
+        return (RESTART_NEEDED if pending else SUCCESS), _SECONDS[tool]
+    return _success(outcome), _SECONDS[tool]
+
+
+def _success(outcome: InstallOutcome) -> int:
+    return RESTART_NEEDED if outcome is lab_host.InstallOutcome.REBOOT_REQUIRED else SUCCESS
+
+
+def _fits(host: EmulatedHost, arch: str, nt_version: str, sps: tuple[int, int] | None) -> bool:
+    """Whether the package's own content targets this host's architecture, NT version and service pack."""
+    profile = host.profile
+    in_range = sps is None or sps[0] <= profile.sp <= sps[1]
+    return arch == profile.arch and f"{profile.version}.".startswith(f"{nt_version}.") and in_range
+
+
+def _identity(data: bytes, path: str) -> Identity | None:
+    """The package's identity through the repository's own reader (which reads files), or None if unreadable."""
+    with tempfile.TemporaryDirectory(prefix="winremedy-lab-") as folder:
+        local = Path(folder) / (ntpath.basename(path) or "package")
+        local.write_bytes(data)
+        try:
+            return read_identity(local)
+        except RepoError:
+            return None
+
+
+def _mum_identity(data: bytes, path: str) -> tuple[str, str, str] | None:
+    """(KB, architecture, NT version) from an update .cab's ``update.mum``; None if it is not a readable package."""
+    try:
+        cab = Cabinet(io.BytesIO(data), path)
+        member = cab.find("update.mum")
+        text = cab.read(member, _MUM_LIMIT).decode("utf-8", "replace") if member else ""
+    except RepoError:
+        return None
+    assembly, package = _ASSEMBLY_RE.search(text), _PACKAGE_RE.search(text)
+    kb = normalize_kb(_attribute(package[0], "identifier")) if package else None
+    arch = ARCHITECTURES.get(_attribute(assembly[0], "processorArchitecture").lower()) if assembly else None
+    version = _attribute(assembly[0], "version") if assembly else ""
+    if kb is None or arch is None or not re.match(r"^\d+\.\d+\.", version):
+        return None
+    return kb, arch, ".".join(version.split(".")[:2])
+
+
+def _attribute(element: str, name: str) -> str:
+    match = re.search(rf'\b{name}="([^"]*)"', element)
+    return match[1] if match else ""
+
+
+def _operand(args: list[str]) -> str | None:
+    return next((arg for arg in args if not arg.startswith("/")), None)
+
+
+def _switch(args: list[str], prefix: str) -> str | None:
+    return next((arg[len(prefix):] for arg in args if arg.lower().startswith(prefix)), None)

@@ -1,0 +1,201 @@
+"""Install a staged package the way that works over WinRM on each OS, and say what its exit code means.
+
+Every install runs in a one-shot task as SYSTEM (:mod:`.tasks`), named
+``winremedy-install-<KB>``, because wusa.exe answers 0x80070005 to a WinRM
+logon (KB2773898). Per OS family (reference/windows-kb-facts.md §2):
+
+* Windows 7 / 2008 R2: ``wusa.exe "<msu>" /quiet /norestart``; or, with
+  ``method="dism"``, expand the .msu and ``Dism.exe /Online /Add-Package`` its
+  update .cab. The task's cmd.exe is a 64-bit process on x64, so
+  ``%SystemRoot%\\System32\\Dism.exe`` is the 64-bit DISM; a 32-bit caller
+  would need ``%SystemRoot%\\Sysnative\\Dism.exe``.
+* Vista / 2008: expand, then ``pkgmgr.exe /ip /m:"<dir>\\<cab>"``. The
+  reference's WSUS Offline line passes the expanded *directory* to /m; this
+  passes the update .cab itself, which pkgmgr also takes [INF: both forms are
+  seen in public scripts; neither is confirmed by Microsoft here]. ``method="wusa"``
+  uses wusa there too.
+* Windows 2003: ``"<exe>" /quiet /norestart`` (update.exe switches, KB262841).
+
+The update .cab inside an .msu is named after its properties text
+(``Windows6.1-KB2847346-x64-pkgProperties.txt`` -> ``Windows6.1-KB2847346-x64.cab``),
+which the repository recorded when it read the package, so a renamed .msu still works.
+A failed expand skips the installer with expand's exit code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from ..catalog import normalize_kb_id
+from ..errors import InstallError, RemediationError, RepoError
+from ..repo.manifest import Entry
+from ..transport.base import Transport
+from .stage import STAGING_DIR
+from .tasks import ON_FAILURE, TaskState, start_task, wait_task
+
+_PROPERTIES_SUFFIX = "-pkgproperties.txt"
+_CBS_FAMILIES = ("vista", "win2008", "win7", "win2008r2")
+_DISM_FAMILIES = ("win7", "win2008r2")
+METHODS = ("auto", "wusa", "dism")
+
+
+class Outcome(str, Enum):
+    INSTALLED = "installed"
+    REBOOT_REQUIRED = "reboot_required"
+    REBOOT_INITIATED = "reboot_initiated"
+    ALREADY_INSTALLED = "already_installed"
+    NOT_APPLICABLE = "not_applicable"
+    ACCESS_DENIED = "access_denied"
+    FAILED = "failed"
+
+
+# Unsigned exit code -> (outcome, meaning). Sources: reference/windows-kb-facts.md §2.1-2.3.
+_CODES: dict[int, tuple[Outcome, str]] = {
+    0: (Outcome.INSTALLED, "installed"),
+    3010: (Outcome.REBOOT_REQUIRED, "installed; a restart is required (ERROR_SUCCESS_REBOOT_REQUIRED)"),
+    3011: (Outcome.REBOOT_REQUIRED, "installed; a restart is required (ERROR_SUCCESS_RESTART_REQUIRED, success per WSUS Offline)"),
+    1641: (Outcome.REBOOT_INITIATED, "installed; the installer started a restart (ERROR_SUCCESS_REBOOT_INITIATED)"),
+    0x00240005: (Outcome.REBOOT_REQUIRED, "installed; a restart is required (WU_S_REBOOT_REQUIRED)"),
+    0x00240006: (Outcome.ALREADY_INSTALLED, "already installed (WU_S_ALREADY_INSTALLED)"),
+    0x80240017: (Outcome.NOT_APPLICABLE, "not applicable to this computer (WU_E_NOT_APPLICABLE)"),
+    0x800F081E: (Outcome.NOT_APPLICABLE, "not applicable to this image (CBS_E_NOT_APPLICABLE)"),
+    1633: (Outcome.NOT_APPLICABLE, "not applicable to this platform (ERROR_INSTALL_PLATFORM_UNSUPPORTED; the lab's "
+                                   "update.exe answer: Microsoft's update.exe return codes are UNVERIFIED)"),
+    0x80070005: (Outcome.ACCESS_DENIED, "access denied (E_ACCESSDENIED): wusa refuses a WinRM logon (KB2773898); "
+                                        "run it in a scheduled task as SYSTEM"),
+    5: (Outcome.ACCESS_DENIED, "access denied (ERROR_ACCESS_DENIED)"),
+}
+# Failures worth a name in the message (the outcome stays FAILED).
+_FAILURES = {
+    2: "the system cannot find the file specified",
+    0x80070002: "the system cannot find the file specified",
+    0x80070570: "the file is corrupt or unreadable",
+    0x800F0805: "the package is invalid (CBS_E_INVALID_PACKAGE)",
+    0x800F0806: "an earlier operation is pending a restart (CBS_E_PENDING)",
+    193: "not a valid program (ERROR_BAD_EXE_FORMAT)",
+    9009: "the command was not found",
+}
+_CHANGED = (Outcome.INSTALLED, Outcome.REBOOT_REQUIRED, Outcome.REBOOT_INITIATED)
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    kb: str
+    outcome: Outcome
+    exit_code: int | None  # signed, as %ERRORLEVEL% printed it; None when the task was cut short
+    changed: bool
+    reboot_required: bool  # also after REBOOT_INITIATED: the install completes only with that restart
+    message: str
+    task: str
+
+
+def outcome_of(exit_code: int) -> tuple[Outcome, str]:
+    """What an installer's exit code means; signed (%ERRORLEVEL%) and unsigned (WinRS) forms alike."""
+    unsigned = exit_code & 0xFFFFFFFF
+    signed = unsigned - (1 << 32) if unsigned & 0x80000000 else unsigned
+    outcome, meaning = _CODES.get(unsigned, (Outcome.FAILED, "failed"))
+    if outcome is Outcome.FAILED and unsigned in _FAILURES:
+        meaning = f"failed: {_FAILURES[unsigned]}"
+    return outcome, f"exit code {signed} (0x{unsigned:08X}): {meaning}"
+
+
+def install_task_name(kb: str) -> str:
+    return f"winremedy-install-{_kb(kb)}"
+
+
+def install_lines(entry: Entry, staged_path: str, family: str, *, directory: str = STAGING_DIR,
+                  method: str = "auto") -> list[str]:
+    """The batch lines that install ``entry`` from ``staged_path`` on an OS of ``family``."""
+    if method not in METHODS:
+        raise ValueError(f"install method {method!r}: expected one of {', '.join(METHODS)}")
+    expected_kind = "exe" if family == "win2003" else "msu"
+    if family not in ("win2003", *_CBS_FAMILIES) or entry.kind != expected_kind:
+        raise ValueError(f"{entry.file}: a {entry.kind} package does not install on {family} (expected {expected_kind})")
+    if family == "win2003":
+        if method != "auto":
+            raise ValueError(f"install method {method!r} does not exist on win2003 (update.exe only)")
+        return [f'"{staged_path}" /quiet /norestart']
+    if method == "wusa" or (method == "auto" and family in _DISM_FAMILIES):
+        return [f'wusa.exe "{staged_path}" /quiet /norestart']
+    if method == "dism" and family not in _DISM_FAMILIES:
+        raise ValueError(f"install method 'dism' does not exist on {family} (Dism.exe arrived with Windows 7 / 2008 R2)")
+    folder = f"{directory}\\{entry.kb}"
+    cab = f"{folder}\\{_update_cab(entry)}"
+    installer = (f'%SystemRoot%\\System32\\Dism.exe /Online /Add-Package /PackagePath:"{cab}" /Quiet /NoRestart'
+                 if method == "dism" else f'pkgmgr.exe /ip /m:"{cab}" /quiet /norestart')
+    return [f'if not exist "{folder}\\" mkdir "{folder}"', f'expand.exe -F:* "{staged_path}" "{folder}" {ON_FAILURE}', installer]
+
+
+def start_install(transport: Transport, entry: Entry, staged_path: str, family: str, *, method: str = "auto",
+                  check: bool = False) -> TaskState:
+    """Start the install task (check mode: only read the task's state; :func:`install_lines` says what would run)."""
+    lines = install_lines(entry, staged_path, family, method=method)
+    return start_task(transport, install_task_name(entry.kb), lines, check=check)
+
+
+def finish_install(
+    transport: Transport,
+    kb: str,
+    *,
+    timeout: float = 1800.0,
+    poll: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    on_wait: Callable[[TaskState, float], None] | None = None,
+) -> InstallResult:
+    """Wait for the install task of ``kb`` and map its exit code; never starts anything (safe after an interruption).
+
+    Raises :class:`CommandTimeoutError` (naming host and task) after ``timeout``, :class:`InstallError`
+    when no install task exists.
+    """
+    kb = _kb(kb)
+    task = install_task_name(kb)
+    try:
+        state = wait_task(transport, task, timeout=timeout, poll=poll, sleep=sleep, clock=clock, on_wait=on_wait)
+    except RemediationError as error:
+        raise InstallError(f"{transport.host}: {kb}: {error}", host=transport.host, kb=kb) from None
+    if state.exit_code is None:
+        message = f"the install task {task} ended without an exit code (cut short by a restart?)"
+        return InstallResult(kb, Outcome.FAILED, None, False, False, message, task)
+    outcome, message = outcome_of(state.exit_code)
+    reboot = outcome in (Outcome.REBOOT_REQUIRED, Outcome.REBOOT_INITIATED)
+    return InstallResult(kb, outcome, state.exit_code, outcome in _CHANGED, reboot, message, task)
+
+
+def install(
+    transport: Transport,
+    entry: Entry,
+    staged_path: str,
+    family: str,
+    *,
+    method: str = "auto",
+    check: bool = False,
+    timeout: float = 1800.0,
+    poll: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    on_wait: Callable[[TaskState, float], None] | None = None,
+) -> InstallResult | TaskState:
+    """:func:`start_install` then :func:`finish_install`; in check mode only the task's current state."""
+    state = start_install(transport, entry, staged_path, family, method=method, check=check)
+    if check:
+        return state
+    return finish_install(transport, entry.kb, timeout=timeout, poll=poll, sleep=sleep, clock=clock, on_wait=on_wait)
+
+
+def _kb(text: str) -> str:
+    kb = normalize_kb_id(text)
+    if kb is None:
+        raise ValueError(f"not a KB id: {text!r}")
+    return kb
+
+
+def _update_cab(entry: Entry) -> str:
+    source = str(entry.identity.get("source", ""))
+    if not source.lower().endswith(_PROPERTIES_SUFFIX):
+        raise RepoError(entry.file, f"cannot tell its update .cab: the properties text is {source!r}, "
+                                    "expected <name>-pkgProperties.txt beside <name>.cab")
+    return source[: -len(_PROPERTIES_SUFFIX)] + ".cab"
