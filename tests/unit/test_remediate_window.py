@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from winremedy.errors import InventoryError
+from winremedy.lab.clock import ManualClock
+from winremedy.lab.errors import LabError
+from winremedy.lab.fleet import fleet_from_dict, generate
+from winremedy.lab.host import EmulatedHost
+from winremedy.lab.inventory import inventory
 from winremedy.remediate.window import Window, parse_window, window_from_hostvars
 
 
@@ -126,3 +132,37 @@ def test_window_from_hostvars() -> None:
 def test_bad_hostvars_name_host_and_variable(hostvars: dict[str, object], variable: str) -> None:
     with pytest.raises(InventoryError, match=rf"^web-01: variable {variable}: .*expected"):
         window_from_hostvars(hostvars, "web-01")
+
+
+def test_lab_fleet_windows_reach_the_inventory_as_the_engine_reads_them() -> None:
+    hosts = [{"name": "w7-0001", "os": "win7", "sp": 1, "arch": "x64", "timezone": "Europe/Berlin",
+              "maintenance_window": "Sat,Sun 01:00-03:00"},
+             {"name": "w7-0002", "os": "win7", "sp": 1, "arch": "x64"}]
+    fleet = fleet_from_dict({"credentials": {"user": "a", "password": "p"}, "hosts": hosts}, "f.yml")
+    clock = ManualClock(0.0)
+    lab_hosts = [EmulatedHost(spec, clock) for spec in fleet.hosts]
+    groups = inventory(lab_hosts, "http", None)["all"]["children"]["win7"]["hosts"]
+    assert window_from_hostvars(groups["w7-0001"], "w7-0001") == parse_window("Sat,Sun 01:00-03:00", "Europe/Berlin")
+    assert window_from_hostvars(groups["w7-0002"], "w7-0002") is None and lab_hosts[1].spec.timezone == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"timezone": "Moon/Base"}, "host 'w7-0001': key 'timezone': time zone 'Moon/Base': unknown"),
+        ({"maintenance_window": "weekends"}, "host 'w7-0001': key 'maintenance_window': maintenance window 'weekends'"),
+    ],
+)
+def test_lab_fleet_refuses_bad_window_keys(extra: dict[str, str], message: str) -> None:
+    host = {"name": "w7-0001", "os": "win7", "sp": 1, "arch": "x64", **extra}
+    with pytest.raises(LabError, match=f"^f.yml: {re.escape(message)}"):
+        fleet_from_dict({"credentials": {"user": "a", "password": "p"}, "hosts": [host]}, "f.yml")
+
+
+def test_generated_windows_leave_the_rest_of_the_fleet_alone() -> None:
+    plain, with_windows = generate(40, seed=4), generate(40, seed=4, windows=True)
+    for a, b in zip(plain["hosts"], with_windows["hosts"], strict=True):
+        assert {k: v for k, v in b.items() if k not in ("timezone", "maintenance_window")} == a
+        parse_window(b["maintenance_window"], b["timezone"])
+    assert len({h["timezone"] for h in with_windows["hosts"]}) > 2
+    assert fleet_from_dict(with_windows).hosts[0].maintenance_window == with_windows["hosts"][0]["maintenance_window"]
