@@ -100,7 +100,8 @@ def test_syn_attack_peers_from_audit_results() -> None:
     blind = result_of("lcs-e", "win2003", 1, products=lcs)
     assert blind.facts is not None
     results.append(dataclasses.replace(blind, facts=dataclasses.replace(blind.facts, registry=None)))
-    reports = {r.lcs_host: r for r in syn_attack_peers(results, CATALOG.get("KB903927"))}
+    reports = syn_attack_peers(results)
+    assert reports == syn_attack_peers(results, CATALOG.get("KB903927"))
     assert sorted(reports) == ["lcs-a", "lcs-b", "lcs-e"]
     assert reports["lcs-a"] == LcsPeers("lcs-a", (SynPeer("lcs-c", 1, True), SynPeer("lcs-d", None, True)), ("lcs-e",))
     assert [p.host for p in reports["lcs-b"].peers] == ["lcs-a", "lcs-c", "lcs-d"]

@@ -19,12 +19,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..catalog import load_catalog
 from ..catalog.model import KbEntry
 from ..facts import HostFacts
 from ..results import HostResult
 from ..transport.base import Transport
 from .tasks import TaskState, start_task
 
+SYN_KB = "KB903927"
 NIC_BOUNCE_TASK = "winremedy-nic-bounce"
 DEFAULT_INTERFACE = "Local Area Connection"  # the default adapter name on Windows 7 / 2008 R2
 NIC_BOUNCE_WARNING = ("the NIC bounce disables the network adapter: the host is off the network (WinRM sessions "
@@ -90,28 +92,29 @@ def schedule_nic_bounce(
                      f"{host}: adapter {interface!r} bounce scheduled {when} (task {NIC_BOUNCE_TASK})")
 
 
-def syn_attack_peers(results: Iterable[HostResult], entry: KbEntry) -> list[LcsPeers]:
-    """For each LCS server where ``entry`` (KB903927) applies, the other LCS servers whose SYN attack protection
-    is effectively on: they run the OS build line of the fix from its first service pack, where an absent
-    value means the catalog's ``absent_means``. Pure: reads audit results only."""
+def syn_attack_peers(results: Iterable[HostResult], entry: KbEntry | None = None) -> dict[str, LcsPeers]:
+    """For each LCS server where ``entry`` (default: the packaged catalog's KB903927) applies, by host name, the
+    other LCS servers whose SYN attack protection is effectively on: they run the OS build line of the fix from
+    its first service pack, where an absent value means the catalog's ``absent_means``. Reads audit results only."""
+    entry = entry or load_catalog().get(SYN_KB)
     setting = next((v for v in entry.registry_values if v.where == "peer"), None)
     if setting is None:
         raise ValueError(f"{entry.kb} has no registry value read on peers")
     products = sorted({p for rule in entry.applies_to for p in rule.products})
     versions = {rule.version: min(r.sp for r in entry.applies_to if r.version == rule.version) for rule in entry.applies_to}
     lcs = [r.facts for r in results if r.facts is not None and _runs(r.facts, products)]
-    reports = []
+    reports = {}
     for facts in lcs:
         os = facts.os
         if os is None or not any(rule.matches(os.family, os.version, os.sp, os.arch) for rule in entry.applies_to):
             continue
         others = [other for other in lcs if other.host != facts.host]
         settings = [_peer(other, setting.path, setting.absent_means, versions) for other in others]
-        reports.append(LcsPeers(
+        reports[facts.host] = LcsPeers(
             facts.host,
             tuple(peer for peer in settings if peer is not None and peer.protection_on),
             tuple(other.host for other in others if other.registry is None),
-        ))
+        )
     return reports
 
 
