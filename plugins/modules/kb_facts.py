@@ -75,7 +75,7 @@ seealso:
     description: The same audit and reports from the command line, with the same inventory.
     link: https://example.invalid/winremedy
 author:
-  - winremedy engineers
+  - winremedy engineers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

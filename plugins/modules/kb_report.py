@@ -47,7 +47,7 @@ notes:
 seealso:
   - module: winremedy.windows.kb_facts
 author:
-  - winremedy engineers
+  - winremedy engineers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
