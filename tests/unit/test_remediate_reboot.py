@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import time
 from datetime import datetime
 
@@ -17,7 +18,6 @@ from winremedy.lab.local import LocalTransport
 from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.reboot import (
     REBOOT_TASK,
-    RebootMode,
     host_clock,
     read_clock,
     reboot_host,
@@ -113,7 +113,7 @@ def test_outside_the_window_schedules_at_its_start_and_the_lab_reboots_then(monk
     clock = ManualClock(START)
     transport = make(clock, timezone="America/New_York")
     window = parse_window("Sun 02:00-04:00", "America/New_York")
-    result = reboot_host(transport, RebootMode.WINDOW, window=window, comment="window")
+    result = reboot_host(transport, "window", window=window, comment="window")
     start = epoch("2024-03-03T07:00:00Z")
     assert (result.action, result.changed, result.scheduled_at) == ("scheduled", True, start)
     assert result.scheduled_local == "2024-03-03T02:00:00-05:00"
@@ -200,3 +200,13 @@ def test_restart_kb_service_finds_lcs_by_its_catalog_entry() -> None:
     with pytest.raises(ValueError, match="KB2847346 names no service"):
         restart_kb_service(transport, load_catalog().get("KB2847346"))
 
+
+
+def test_mode_is_checked_and_a_str_enum_is_accepted() -> None:
+    class Mode(str, enum.Enum):
+        NEVER = "never"
+
+    transport = make(ManualClock(START))
+    assert reboot_host(transport, Mode.NEVER).mode == "never"
+    with pytest.raises(ValueError, match="reboot mode 'later': expected one of now, window, never"):
+        reboot_host(transport, "later")

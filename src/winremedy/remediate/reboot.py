@@ -14,7 +14,6 @@ running as SYSTEM) restarts it at the window's next start.
 
 from __future__ import annotations
 
-import enum
 import re
 import time
 from collections.abc import Callable
@@ -39,13 +38,8 @@ BOOT_TIME_SLACK = 2.0  # seconds: a boot time that moved less than this is the s
 SHUTDOWN_IN_PROGRESS = 1115
 SHUTDOWN_IS_SCHEDULED = 1190
 _UNSAFE_COMMENT = re.compile(r'[^ -~]|["%^&|<>]')  # cmd.exe and native-argument quoting
+MODES = ("now", "window", "never")
 OnWait = Callable[[str, float], None]  # (what the host last said, seconds waited), as tasks.wait_task's on_wait
-
-
-class RebootMode(str, enum.Enum):
-    NOW = "now"
-    WINDOW = "window"
-    NEVER = "never"
 
 
 @dataclass(frozen=True)
@@ -62,7 +56,7 @@ class RebootResult:
     """What :func:`reboot_host` did or, in check mode, would do."""
 
     host: str
-    mode: RebootMode
+    mode: str  # one of MODES
     action: str  # "rebooted" | "scheduled" | "pending" | "would_reboot" | "would_schedule"
     changed: bool
     boot_time_before: str | None
@@ -161,7 +155,7 @@ def schedule_reboot(
 
 def reboot_host(
     transport: Transport,
-    mode: RebootMode | str,
+    mode: str,
     *,
     window: Window | None = None,
     comment: str = DEFAULT_COMMENT,
@@ -174,15 +168,17 @@ def reboot_host(
     on_wait: OnWait | None = None,
 ) -> RebootResult:
     """Restart now, in ``window`` (host clock decides: inside -> now, outside -> a task at its next start), or never."""
-    mode = RebootMode(mode)
+    if mode not in MODES:
+        raise ValueError(f"reboot mode {mode!r}: expected one of {', '.join(MODES)}")
+    mode = MODES[MODES.index(mode)]  # a str enum (the CLI's) compares equal; the result carries the plain value
     host = transport.host
-    if mode is RebootMode.NEVER:
+    if mode == "never":
         return RebootResult(host, mode, "pending", False, None, message=f"{host}: restart pending (--reboot never)")
-    if mode is RebootMode.WINDOW and window is None:
+    if mode == "window" and window is None:
         raise RebootError(f"{host}: --reboot window, but the host has no maintenance window "
                           "(inventory variable winremedy_maintenance_window)", host=host)
     now = read_clock(transport)
-    if window is not None and mode is RebootMode.WINDOW and not window.contains(now.now):
+    if window is not None and mode == "window" and not window.contains(now.now):
         at = window.next_start(now.now)
         when = window.local_iso(at)
         note = _zone_note(window, now)
