@@ -1,0 +1,107 @@
+# Copyright: winremedy engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation only: the code is the action plugin plugins/action/kb_install.py.
+
+DOCUMENTATION = r"""
+---
+module: kb_install
+short_description: Install the hotfixes a legacy Windows host is missing, without restarting it
+version_added: 0.1.0
+description:
+  - Audits the host, plans, stages each package the plan installs (as M(winremedy.windows.kb_stage)) and installs
+    it in the way that works over WinRM on that OS - a scheduled task running as SYSTEM (wusa on Windows 7 /
+    2008 R2, pkgmgr on Vista / 2008, update.exe on Server 2003) or expand + DISM with O(method=dism) - and
+    waits for it.
+  - Never restarts the host - a KB that needs a restart is reported with C(status=restart_pending) and
+    C(reboot_required=true); M(winremedy.windows.kb_reboot) does the restart.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - winremedy.windows.remediate
+  - winremedy.windows.remediate.source
+  - winremedy.windows.remediate.install
+  - winremedy.windows.remediate.journal
+attributes:
+  check_mode:
+    support: full
+    details: Audits and plans only; C(changed) says whether a package would be installed.
+  diff_mode:
+    support: full
+    details: The SHA-256 of each package staged before its install (check mode - the planned file).
+  platform:
+    platforms: windows
+seealso:
+  - module: winremedy.windows.kb_facts
+  - module: winremedy.windows.kb_report
+author:
+  - winremedy engineers
+"""
+
+EXAMPLES = r"""
+- name: Install what is missing; restart later in the window
+  winremedy.windows.kb_install:
+    repo: /srv/winremedy/repo
+    journal_dir: ./winremedy-report
+  register: installed
+
+- name: Show the hosts waiting for a restart
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }} waits for a restart"
+  when: installed.reboot_required
+"""
+
+RETURN = r"""
+status:
+  description:
+    - What this step came to on the host - V(compliant) (nothing to do), V(fixed) (changed and verified, or
+      changed by this step), V(planned) (check mode, work to do), V(restart_pending), V(reboot_scheduled),
+      V(failed) or V(unreachable).
+  returned: always
+  type: str
+  sample: restart_pending
+msg:
+  description: One line - the host, what happened, and on failure the KB and the code.
+  returned: always
+  type: str
+  sample: "w7-0001: KB2847346: the update is not applicable to this computer (exit code 2149842967 0x80240017) (install)"
+reboot_required:
+  description: Whether the host still needs a restart to complete the KBs acted on (check mode - whether the plan needs one).
+  returned: always
+  type: bool
+  sample: true
+plan:
+  description: The host's plan, KB by KB, from the audit this step began with (null when the host could not be audited).
+  returned: always
+  type: dict
+  sample: {host: w7-0001, os: win7 6.1.7601 SP1 x64, restart: reboot, kbs: [{kb: KB2847346, status: missing,
+           action: install, reason: nsisvc.dll 6.1.7601.18229 is older than 6.1.7601.22590, restart: reboot,
+           service: null, package: {file: Windows6.1-KB2847346-x64.msu, sha256: 9f2c..., size: 1048576}}]}
+steps:
+  description: What was done, in order (V(stage), V(install), V(reboot), V(schedule_reboot), V(restart_service), V(workaround), V(verify)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{step: install, kb: KB2847346, changed: true, message: installed; a restart is required (exit code 3010 0x00000BC2)}]
+scheduled_for:
+  description: When the restart waits for the host's maintenance window - when it is scheduled (ISO 8601, host time).
+  returned: always
+  type: str
+  sample: "2024-03-03T02:00:00Z"
+staged:
+  description: Each package put on the host by this step - its path, SHA-256, what was there before, and how it came.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: C:\Windows\Temp\winremedy\Windows6.1-KB2847346-x64.msu, changed: true, method: push,
+             sha256: 9f2c..., before_sha256: null}]
+findings:
+  description: The findings of the last audit of the host (the verification when there was one), as M(winremedy.windows.kb_facts) returns them.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{kb: KB2847346, status: fixed, confidence: high, basis: files}]
+error_code:
+  description: winremedy's code for why the step failed (V(blocked), V(stage), V(install), V(reboot), V(verify), V(unreachable), V(auth), ...).
+  returned: failure
+  type: str
+  sample: install
+"""

@@ -1,0 +1,108 @@
+# Copyright: winremedy engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation only: the code is the action plugin plugins/action/kb_reboot.py.
+
+DOCUMENTATION = r"""
+---
+module: kb_reboot
+short_description: Restart a legacy Windows host for its installed hotfixes - now, in its maintenance window, or never - then verify
+version_added: 0.1.0
+description:
+  - Audits the host; if a KB acted on waits for a restart, restarts the host per O(reboot) (or only the
+    service the KB names, such as the LCS service for KB903927), waits for it to come back through the task's
+    connection, and verifies with a new audit and leak sampling, as M(winremedy.windows.kb_verify) does.
+  - A host without a pending restart is left alone (C(changed=false)).
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - winremedy.windows.remediate
+  - winremedy.windows.remediate.source
+  - winremedy.windows.remediate.restart
+  - winremedy.windows.remediate.verify
+  - winremedy.windows.remediate.journal
+attributes:
+  check_mode:
+    support: full
+    details: Audits and plans only; C(changed) says whether the host (or a service) would be restarted.
+  diff_mode:
+    support: none
+  platform:
+    platforms: windows
+seealso:
+  - module: winremedy.windows.kb_facts
+  - module: winremedy.windows.kb_report
+author:
+  - winremedy engineers
+"""
+
+EXAMPLES = r"""
+- name: Restart now where needed, then verify
+  winremedy.windows.kb_reboot:
+    repo: /srv/winremedy/repo
+    reboot: now
+    journal_dir: ./winremedy-report
+
+- name: Restart at the start of each host's maintenance window (host variables)
+  winremedy.windows.kb_reboot:
+    repo: /srv/winremedy/repo
+    reboot: window
+  vars:
+    winremedy_maintenance_window: Sun 02:00-04:00
+    winremedy_maintenance_timezone: Europe/Berlin
+"""
+
+RETURN = r"""
+status:
+  description:
+    - What this step came to on the host - V(compliant) (nothing to do), V(fixed) (changed and verified, or
+      changed by this step), V(planned) (check mode, work to do), V(restart_pending), V(reboot_scheduled),
+      V(failed) or V(unreachable).
+  returned: always
+  type: str
+  sample: fixed
+msg:
+  description: One line - the host, what happened, and on failure the KB and the code.
+  returned: always
+  type: str
+  sample: "w7-0001: did not come back within 1800s after the restart (reboot)"
+reboot_required:
+  description: Whether the host still needs a restart to complete the KBs acted on (check mode - whether the plan needs one).
+  returned: always
+  type: bool
+  sample: false
+plan:
+  description: The host's plan, KB by KB, from the audit this step began with (null when the host could not be audited).
+  returned: always
+  type: dict
+  sample: {host: w7-0001, os: win7 6.1.7601 SP1 x64, restart: reboot, kbs: [{kb: KB2847346, status: missing,
+           action: install, reason: nsisvc.dll 6.1.7601.18229 is older than 6.1.7601.22590, restart: reboot,
+           service: null, package: {file: Windows6.1-KB2847346-x64.msu, sha256: 9f2c..., size: 1048576}}]}
+steps:
+  description: What was done, in order (V(stage), V(install), V(reboot), V(schedule_reboot), V(restart_service), V(workaround), V(verify)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{step: reboot, kb: null, changed: true, message: restart requested}, {step: verify, kb: null, changed: false, message: 'verified: KB2847346 fixed, no leak'}]
+scheduled_for:
+  description: When the restart waits for the host's maintenance window - when it is scheduled (ISO 8601, host time).
+  returned: always
+  type: str
+  sample: "2024-03-03T02:00:00Z"
+staged:
+  description: Each package put on the host by this step - its path, SHA-256, what was there before, and how it came.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: C:\Windows\Temp\winremedy\Windows6.1-KB2847346-x64.msu, changed: true, method: push,
+             sha256: 9f2c..., before_sha256: null}]
+findings:
+  description: The findings of the last audit of the host (the verification when there was one), as M(winremedy.windows.kb_facts) returns them.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{kb: KB2847346, status: fixed, confidence: high, basis: files}]
+error_code:
+  description: winremedy's code for why the step failed (V(blocked), V(stage), V(install), V(reboot), V(verify), V(unreachable), V(auth), ...).
+  returned: failure
+  type: str
+  sample: reboot
+"""
