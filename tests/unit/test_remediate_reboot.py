@@ -9,7 +9,9 @@ from datetime import datetime
 import pytest
 
 from winremedy.catalog import load_catalog
-from winremedy.errors import RebootError
+from winremedy.errors import RebootError, RemediationError
+from winremedy.lab import cmdline, power
+from winremedy.lab.api import CommandResult
 from winremedy.lab.clock import ManualClock, iso
 from winremedy.lab.dynamics import RTCSRV_PRIVATE_BYTES, LeakSpec, Scenario
 from winremedy.lab.faults import FaultSpec
@@ -210,3 +212,19 @@ def test_mode_is_checked_and_a_str_enum_is_accepted() -> None:
     assert reboot_host(transport, Mode.NEVER).mode == "never"
     with pytest.raises(ValueError, match="reboot mode 'later': expected one of now, window, never"):
         reboot_host(transport, "later")
+
+
+def test_a_refused_service_stop_is_an_error_naming_host_and_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    transport = lcs_host(ManualClock(START))
+    answer = power.answer
+
+    def refusing(host: EmulatedHost, params: dict[str, object]) -> CommandResult:
+        result = answer(host, {**params, "restart": False})  # what power.ps1 reports when StopService returns 3
+        text = result.stdout.decode().replace('"path":', '"stop":3,"path":')
+        return CommandResult(text.encode(), b"", 0)
+
+    monkeypatch.setitem(cmdline._SCRIPTS, "power", refusing)
+    with pytest.raises(RemediationError, match=r"^h1: service RTCSRV did not restart: stop returned 3, start returned "
+                                               r"None, state Running") as caught:
+        restart_service(transport, "RTCSRV", kb="KB903927")
+    assert caught.value.kb == "KB903927"

@@ -219,7 +219,7 @@ def restart_service(
         return False
     if check:
         return True
-    if service.get("start") not in (0, None) or service.get("state") != "Running":
+    if service.get("stop") not in (0, None) or service.get("start") != 0 or service.get("state") != "Running":
         raise RemediationError(
             f"{host}: {what} did not restart: stop returned {service.get('stop')}, start returned "
             f"{service.get('start')}, state {service.get('state')} (Win32_Service return codes)", host=host, kb=kb)

@@ -45,10 +45,11 @@ function Get-WrService([string]$name, [string]$image, [bool]$restart, [double]$t
     if (-not $restart) { return $found }
     if ($svc.State -ne 'Stopped') {
         $found['stop'] = $svc.StopService().ReturnValue
+        if ($found['stop'] -ne 0) { return $found }  # refused (e.g. 3: dependents running): nothing to wait for
         $found['stopped'] = Wait-WrServiceState $svc 'Stopped' $timeout
     }
     $found['start'] = $svc.StartService().ReturnValue
-    $found['state'] = Wait-WrServiceState $svc 'Running' $timeout
+    if ($found['start'] -eq 0) { $found['state'] = Wait-WrServiceState $svc 'Running' $timeout }
     $found['new_pid'] = $svc.ProcessId
     return $found
 }
