@@ -10,8 +10,8 @@ from __future__ import annotations
 from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate_action import RemediateAction, argument_spec
 
 ARGUMENT_SPEC = argument_spec(
-    "kbs", "repo", "repo_unc", "reboot", "nic_bounce", "verify_samples", "verify_interval", "reboot_timeout", "poll",
-    "journal_dir", "results_dir", required=("repo",)
+    "kbs", "repo", "repo_unc", "install_gdr", "reboot", "nic_bounce", "verify_samples", "verify_interval",
+    "reboot_timeout", "poll", "journal_dir", "results_dir", required=("repo",)
 )
 
 
