@@ -85,8 +85,18 @@ class ConnectionTransport:
         )
 
     def reset(self) -> None:
-        """After a reboot: the connection plugin drops its shell and reconnects on the next command (as win_reboot does)."""
-        self._connection.reset()
+        """Around a reboot: drop the shell; the next command reconnects (its failure is classified like any other).
+
+        Not ``connection.reset()``: that opens a new shell at once, raising
+        unclassified while the host is down, and never closes the old one, so
+        a host polled while it is still up (before the restart begins) fills
+        its per-user shell quota (5 on WinRM 2.0) and refuses the next command.
+        """
+        try:
+            self._connection.close()  # deletes the shell while the host still answers
+        except Exception:  # noqa: BLE001 - down or going down: its shells go with it
+            connection = t.cast(t.Any, self._connection)
+            connection.protocol = connection.shell_id = None  # what close() would have cleared
 
     def close(self) -> None:
         """Nothing to do: the connection belongs to the task, and Ansible closes it after the task."""
