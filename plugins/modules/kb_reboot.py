@@ -31,7 +31,7 @@ seealso:
   - module: winremedy.windows.kb_facts
   - module: winremedy.windows.kb_report
 author:
-  - winremedy engineers
+  - winremedy engineers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -81,7 +81,9 @@ steps:
   returned: always
   type: list
   elements: dict
-  sample: [{step: reboot, kb: null, changed: true, message: restart requested}, {step: verify, kb: null, changed: false, message: 'verified: KB2847346 fixed, no leak'}]
+  sample:
+    - {step: reboot, kb: null, changed: true, message: restart requested}
+    - {step: verify, kb: null, changed: false, message: 'verified: KB2847346 fixed, no leak'}
 scheduled_for:
   description: When the restart waits for the host's maintenance window - when it is scheduled (ISO 8601, host time).
   returned: always

@@ -30,7 +30,7 @@ seealso:
   - module: winremedy.windows.kb_facts
   - module: winremedy.windows.kb_report
 author:
-  - winremedy engineers
+  - winremedy engineers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

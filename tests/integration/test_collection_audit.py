@@ -1,6 +1,6 @@
 """The collection's audit (playbook winremedy.windows.audit) against the lab, compared with `winremedy audit`.
 
-Everything runs as a user runs it: ansible-playbook, ansible and ansible-doc as
+Everything runs as a user runs it: ansible-playbook and ansible as
 subprocesses, with the repo made the collection winremedy.windows by a symlink
 under a temporary ANSIBLE_COLLECTIONS_PATH (nothing copied), against a lab
 whose hosts speak WS-Management to ansible-core's own winrm plugin.
@@ -160,11 +160,3 @@ def test_an_unknown_option_fails_clearly(faulty_lab: Path, ansible_env: dict[str
     assert ("Unsupported parameters for (ansible_collections.winremedy.windows.plugins.action.kb_facts) module: kbz. "
             "Supported parameters include: interval, kbs, results_dir, samples.") in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
-
-
-@pytest.mark.parametrize("name", ["kb_facts", "kb_report"])
-def test_ansible_doc_renders(name: str, ansible_env: dict[str, str], tmp_path: Path) -> None:
-    run = _ansible("ansible-doc", f"winremedy.windows.{name}", env=ansible_env, cwd=tmp_path)
-    assert run.returncode == 0, run.stderr
-    assert "EXAMPLES:" in run.stdout and f"winremedy.windows.{name}:" in run.stdout
-    assert "RETURN VALUES:" in run.stdout and "[WARNING]" not in run.stderr
