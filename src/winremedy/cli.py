@@ -25,6 +25,7 @@ from .facts import HostFacts
 from .lab.cli import add_lab_commands
 from .offline import read_facts_files
 from .progress import FleetProgress
+from .remediate.command import add_remediate_command
 from .repo.command import add_repo_commands
 from .report.command import add_report_command
 from .report.table import format_table
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     offline.set_defaults(run=_assess)
     _add_audit_command(commands)
     _add_demo_command(commands)
+    add_remediate_command(commands)
     add_report_command(commands)
     add_repo_commands(commands)
     add_lab_commands(commands)

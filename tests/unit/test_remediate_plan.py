@@ -60,7 +60,7 @@ def test_lcs_fix_restarts_the_service_instead_of_the_host(manifest: Manifest) ->
     plan = plan_host(_audited("win2003", 1, "x86", products=("lcs2005",)), CATALOG, manifest)
     kb = _by_kb(plan)["KB903927"]
     assert kb.action is Action.INSTALL and kb.restart is Restart.SERVICE
-    assert plan.restart is Restart.SERVICE and plan.services == ["RTCSRV"]
+    assert plan.restart is Restart.SERVICE and kb.service == "RTCSRV"
 
 
 def test_gdr_unknown_is_installed_only_when_allowed(manifest: Manifest) -> None:

@@ -78,10 +78,6 @@ class HostPlan:
         return Restart.SERVICE if Restart.SERVICE in acted else Restart.NONE
 
     @property
-    def services(self) -> list[str]:
-        return sorted({k.service for k in self.kbs if k.service and k.action in (Action.INSTALL, Action.RESTART_ONLY)})
-
-    @property
     def has_work(self) -> bool:
         return any(k.action in (Action.INSTALL, Action.RESTART_ONLY) for k in self.kbs)
 

@@ -1,0 +1,360 @@
+"""One host, start to finish: audit, plan, stage, install, restart, verify; resumable from its journal.
+
+Every decision comes from a fresh audit of the host, so a rerun after success
+changes nothing (the KBs are ``fixed``) and a rerun after an interruption picks
+up where the host is: an install task the journal says was started is waited
+for, never started twice; a reboot already requested is waited for, never
+requested twice (a second ``shutdown`` while one is pending would anyway be
+refused with 1190). Expected failures end in the result with a reason naming
+host, KB and code; they never raise.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ..assess import Status
+from ..audit import AuditSettings, audit_host
+from ..catalog import Catalog
+from ..errors import UnreachableError, WinRemedyError
+from ..repo.manifest import Manifest
+from ..results import HostResult
+from ..transport import Transport
+from . import install as installer
+from . import reboot, stage, tasks, workarounds
+from .journal import Journal
+from .outcome import HostOutcome, HostStatus, Step
+from .plan import Action, HostPlan, KbPlan, Restart, plan_host
+from .window import Window
+
+_log = logging.getLogger(__name__)
+Note = Callable[[str, str], None]  # (host, message): progress on long waits
+PROGRESS_EVERY = 30.0  # seconds between progress lines while nothing changes
+_FIXED = {Status.FIXED, Status.NOT_APPLICABLE}
+_INSTALLED = {installer.Outcome.INSTALLED, installer.Outcome.REBOOT_REQUIRED, installer.Outcome.REBOOT_INITIATED,
+              installer.Outcome.ALREADY_INSTALLED}
+
+
+class RebootMode(str, enum.Enum):
+    NOW = "now"
+    WINDOW = "window"
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class Settings:
+    reboot: RebootMode = RebootMode.NOW
+    kbs: tuple[str, ...] = ()
+    check: bool = False
+    install_gdr: bool = True
+    method: str = "auto"  # installer route on Windows 7 / 2008 R2: auto (wusa) or dism
+    nic_bounce: bool = False  # KB2847346 workaround when no reboot is allowed
+    verify_samples: int = 4
+    verify_interval: float = 600.0  # host seconds between verification samples
+    install_timeout: float = 1800.0
+    reboot_timeout: float = 1800.0
+    poll: float = 10.0
+
+
+@dataclass(frozen=True)
+class HostContext:
+    """What the inventory says about a host beyond how to reach it."""
+
+    window: Window | None = None
+    max_envelope_kb: int = 150
+
+
+class _Failed(Exception):
+    """Ends one host's run with a reason (an expected failure, already worded)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Planned(Exception):
+    """Check mode: the plan is made, nothing more happens."""
+
+    def __init__(self, status: HostStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class HostRun:
+    """The remediation of one host over one transport."""
+
+    def __init__(self, transport: Transport, catalog: Catalog, source: stage.Source, manifest: Manifest,
+                 settings: Settings, context: HostContext, journal: Journal, *,
+                 refused: dict[str, str] | None = None, note: Note | None = None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+        self.transport, self.host = transport, transport.host
+        self.catalog, self.source, self.manifest = catalog, source, manifest
+        self.settings, self.context, self.journal = settings, context, journal
+        self.refused = refused or {}
+        self._note = note or (lambda host, message: None)
+        self._sleep, self._clock = sleep, clock
+        self.outcome = HostOutcome(self.host, HostStatus.COMPLIANT)
+
+    # --- entry points: the whole run (CLI, kb_remediate) or one part of it (kb_stage, kb_install, ...) ---
+
+    def run(self) -> HostOutcome:
+        """Everything: audit, plan, stage, install, restart, verify."""
+        return self._guarded(self._everything)
+
+    def stage_only(self) -> HostOutcome:
+        """Audit, plan, and put each needed package on the host; nothing installed."""
+        return self._guarded(lambda: [self._stage(kb) for kb in self._plan().installs])
+
+    def install_only(self) -> HostOutcome:
+        """Audit, plan, stage and install; no restart (a needed one is reported as pending)."""
+        def steps() -> None:
+            plan = self._plan()
+            for kb in plan.installs:
+                self._install(kb)
+            if plan.has_work and plan.restart is not Restart.NONE:
+                self._end(HostStatus.RESTART_PENDING, f"{self.host}: restart pending ({plan.restart.value})")
+        return self._guarded(steps)
+
+    def restart_only(self) -> HostOutcome:
+        """Audit, then the restart the host's KBs wait for (per --reboot), then verify."""
+        def steps() -> None:
+            plan = self._plan()
+            if self._restart(plan) and self.outcome.status is HostStatus.COMPLIANT:
+                self._verify(_acted(plan))
+        return self._guarded(steps)
+
+    def verify_only(self) -> HostOutcome:
+        """A new audit with leak sampling; fails unless every KB is fixed or not applicable and nothing leaks."""
+        def steps() -> None:
+            self._verify({f.kb for f in self._audit(AuditSettings(kbs=self.settings.kbs)).findings})
+        return self._guarded(steps)
+
+    def _guarded(self, steps: Callable[[], object]) -> HostOutcome:
+        try:
+            steps()
+            if self.outcome.status is HostStatus.COMPLIANT and self.outcome.changed:
+                self.outcome.status = HostStatus.FIXED
+        except _Planned as planned:
+            self._end(planned.status, str(planned), "blocked" if planned.status is HostStatus.FAILED else None)
+        except _Failed as failure:
+            self._end(HostStatus.UNREACHABLE if failure.code == "unreachable" else HostStatus.FAILED,
+                      str(failure), failure.code)
+        except WinRemedyError as error:
+            self._end(HostStatus.UNREACHABLE if error.code == "unreachable" else HostStatus.FAILED,
+                      " ".join(str(error).split()), error.code)
+        except Exception as error:  # a bug on one host must not stop the fleet
+            _log.exception("unexpected error while remediating %s", self.host)
+            self._end(HostStatus.FAILED, f"{self.host}: unexpected {type(error).__name__}: {error}", "internal")
+        finally:
+            self.transport.close()
+        return self.outcome
+
+    # --- the sequence -------------------------------------------------------------------------
+
+    def _everything(self) -> None:
+        interrupted = self.journal.open_intent("reboot_requested")
+        resumed = False
+        if interrupted is not None and not self.settings.check:
+            resumed = self._resume_reboot(interrupted)  # the host may be down right now: wait before auditing
+        plan = self._plan()
+        for kb in plan.installs:
+            self._install(kb)
+        restarted = self._restart(plan)
+        if self.outcome.status in (HostStatus.RESTART_PENDING, HostStatus.REBOOT_SCHEDULED):
+            return
+        if restarted or plan.installs or resumed:
+            self._verify(_acted(plan) | (self._journal_installs() if resumed else set()))
+        if plan.blocked:
+            raise _Failed(_blocked_text(plan), "blocked")
+
+    def _plan(self) -> HostPlan:
+        """Audit and plan; in check mode this is the end: the plan is the result."""
+        audit = self._audit(AuditSettings(kbs=self.settings.kbs))
+        plan = plan_host(audit, self.catalog, self.manifest, install_gdr=self.settings.install_gdr,
+                         refused=self.refused)
+        self.outcome.plan = plan
+        if self.settings.check:
+            status = HostStatus.PLANNED if plan.has_work else HostStatus.COMPLIANT
+            raise _Planned(HostStatus.FAILED if plan.blocked else status, _blocked_text(plan) or _plan_text(plan))
+        return plan
+
+    def _audit(self, settings: AuditSettings) -> HostResult:
+        result = audit_host(self.transport, self.catalog, settings)
+        self.outcome.audit = result
+        if not result.ok:
+            raise _Failed(result.error or f"{self.host}: audit failed", result.error_code or "error")
+        return result
+
+    def _stage(self, kb: KbPlan) -> str:
+        assert kb.package is not None
+        staged = stage.stage(self.transport, self.source, kb.package, max_envelope_kb=self.context.max_envelope_kb)
+        self._step("stage", kb.kb, staged.changed, f"{kb.package.file} {staged.method} -> {staged.path}")
+        self.outcome.staged.append(staged)
+        return staged.path
+
+    def _install(self, kb: KbPlan) -> None:
+        assert kb.package is not None
+        intent = self.journal.open_intent("install_started", kb.kb)
+        task = installer.install_task_name(kb.kb)
+        if intent is not None and tasks.query_task(self.transport, task).state != "absent":
+            self._note(self.host, f"{kb.kb}: an install started earlier is still on record; waiting for it")
+        else:
+            path = self._stage(kb)
+            self.journal.record("install_started", kb.kb, task=task, package=kb.package.file)
+            installer.start_install(self.transport, kb.package, path, self._plan_family(), method=self.settings.method)
+        result = installer.finish_install(
+            self.transport, kb.kb, timeout=self.settings.install_timeout, poll=self.settings.poll, sleep=self._sleep,
+            clock=self._clock, on_wait=self._waiting(lambda state: f"{kb.kb}: installer {state.state}"))
+        self.journal.record("install_finished", kb.kb, outcome=result.outcome.value, exit_code=result.exit_code)
+        self._step("install", kb.kb, result.changed, result.message)
+        if result.outcome not in _INSTALLED:
+            raise _Failed(f"{self.host}: {kb.kb}: {result.message}", "install")
+
+    def _restart(self, plan: HostPlan) -> bool:
+        """Restart what the plan needs; True when a restart happened now (so verification follows)."""
+        open_reboot = self.journal.open_intent("reboot_requested") or self.journal.open_intent("reboot_scheduled")
+        if plan.restart is Restart.REBOOT or open_reboot:
+            return self._reboot(open_reboot)
+        kbs = [k.kb for k in plan.kbs if k.service and k.action in (Action.INSTALL, Action.RESTART_ONLY)]
+        for kb in kbs:
+            reboot.restart_kb_service(self.transport, self.catalog.get(kb))
+            self._step("restart_service", kb, True, f"restarted service {self.catalog.get(kb).restart_service}")
+        return bool(kbs)
+
+    def _reboot(self, open_intent: dict[str, Any] | None) -> bool:
+        mode = self.settings.reboot
+        if open_intent is not None:
+            return self._resume_reboot(open_intent)
+        if mode is RebootMode.NEVER:
+            self._workaround_without_reboot()
+            self._end(HostStatus.RESTART_PENDING, f"{self.host}: restart pending (--reboot never)")
+            return False
+        now, boot_time = reboot.host_clock(self.transport)
+        window = self.context.window
+        if mode is RebootMode.WINDOW:
+            if window is None:
+                raise _Failed(f"{self.host}: --reboot window needs winremedy_maintenance_window for this host", "reboot")
+            if not window.contains(now):
+                return self._schedule(window.next_start(now), boot_time)
+        self.journal.record("reboot_requested", boot_time=boot_time)
+        reboot.request_reboot(self.transport, comment=self._comment())
+        self._step("reboot", None, True, "restart requested")
+        return self._wait_for_boot(boot_time)
+
+    def _schedule(self, at: float, boot_time: str) -> bool:
+        self.journal.record("reboot_scheduled", at=at, boot_time=boot_time)
+        reboot.schedule_reboot(self.transport, at, comment=self._comment())
+        self._step("schedule_reboot", None, True, f"restart scheduled for {iso(at)} (host time)")
+        self.outcome.scheduled_for = iso(at)
+        self._end(HostStatus.REBOOT_SCHEDULED, f"{self.host}: restart scheduled for {iso(at)} (host time, the start "
+                                                f"of its maintenance window)")
+        return False
+
+    def _resume_reboot(self, intent: dict[str, Any]) -> bool:
+        """A restart recorded earlier: done if the boot time moved, else still to come.
+
+        If the process died between recording the intent and sending the request, the request is sent
+        again: while one is pending Windows refuses a second (1190), so the host restarts once.
+        """
+        try:
+            _, boot_time = reboot.host_clock(self.transport)
+        except UnreachableError:
+            return self._wait_for_boot(intent["boot_time"])  # going down or coming back
+        if boot_time != intent["boot_time"]:
+            self.journal.record("reboot_done", boot_time=boot_time)
+            self._step("reboot", None, True, f"restart requested by an earlier run done (boot time {boot_time})")
+            return True
+        if intent["step"] == "reboot_scheduled":
+            self.outcome.scheduled_for = iso(intent["at"])
+            self._end(HostStatus.REBOOT_SCHEDULED, f"{self.host}: restart still scheduled for {iso(intent['at'])}")
+            return False
+        reboot.request_reboot(self.transport, comment=self._comment())
+        return self._wait_for_boot(intent["boot_time"])
+
+    def _wait_for_boot(self, boot_time: str) -> bool:
+        new_boot = reboot.wait_for_boot(
+            self.transport, boot_time, timeout=self.settings.reboot_timeout, poll=self.settings.poll,
+            sleep=self._sleep, clock=self._clock,
+            on_wait=self._waiting(lambda said: f"waiting for the restart ({said})"))
+        self.journal.record("reboot_done", boot_time=new_boot)
+        return True
+
+    def _workaround_without_reboot(self) -> None:
+        plan = self.outcome.plan
+        if not (self.settings.nic_bounce and plan and any(k.kb == "KB2847346" for k in plan.installs)):
+            return
+        workarounds.schedule_nic_bounce(self.transport)
+        self._step("workaround", "KB2847346", True, "network adapter bounce scheduled (drops connectivity briefly)")
+
+    def _verify(self, acted: set[str]) -> None:
+        """A new audit with leak sampling: the KBs acted on are fixed, no restart pending, their leaks flat."""
+        audit = self._audit(AuditSettings(samples=self.settings.verify_samples, interval=self.settings.verify_interval,
+                                          kbs=self.settings.kbs))
+        problems = [f"{f.kb} {f.status.value}: {f.reason}" for f in audit.findings if f.kb in acted and f.status not in _FIXED]
+        facts = audit.facts
+        if facts and facts.pending_reboot:
+            problems.append(f"restart still pending ({', '.join(facts.pending_reboot)})")
+        for kb in sorted(acted):
+            for indicator in self.catalog.get(kb).indicators:
+                verdict = facts.leaks.get(indicator.id) if facts else None
+                if verdict is not None and verdict.leaking:
+                    problems.append(f"{kb}: {indicator.id} still grows ({verdict.rate_per_hour:,.0f}/h)")
+        self._step("verify", None, False, "; ".join(problems) or f"verified: {', '.join(sorted(acted))} fixed, no leak")
+        if problems:
+            raise _Failed(f"{self.host}: verification failed: {'; '.join(problems)}", "verify")
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _journal_installs(self) -> set[str]:
+        return {e["kb"] for e in self.journal.entries() if e["step"] == "install_finished" and e.get("kb")}
+
+    def _plan_family(self) -> str:
+        assert self.outcome.plan is not None
+        return self.outcome.plan.family
+
+    def _comment(self) -> str:
+        plan = self.outcome.plan
+        kbs = ", ".join(k.kb for k in plan.kbs if k.action in (Action.INSTALL, Action.RESTART_ONLY)) if plan else ""
+        return f"winremedy: restart to complete {kbs}"
+
+    def _waiting(self, describe: Callable[[Any], str]) -> Callable[[Any, float], None]:
+        """A progress callback for a long wait: a line when what the host says changes, else every 30 s."""
+        last: list[Any] = [None, -PROGRESS_EVERY]
+
+        def on_wait(said: Any, waited: float) -> None:
+            text = describe(said)
+            if text != last[0] or waited - last[1] >= PROGRESS_EVERY:
+                last[:] = [text, waited]
+                self._note(self.host, f"{text}, {waited:.0f} s")
+        return on_wait
+
+    def _step(self, step: str, kb: str | None, changed: bool, message: str) -> None:
+        self.outcome.steps.append(Step(step, kb, changed, message))
+        self._note(self.host, f"{kb + ': ' if kb else ''}{step}: {message}")
+
+    def _end(self, status: HostStatus, message: str, code: str | None = None) -> None:
+        self.outcome.status, self.outcome.message, self.outcome.error_code = status, message, code
+
+
+def iso(t: float) -> str:
+    """Host time (UTC epoch) in the ISO form HostFacts uses."""
+    return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _acted(plan: HostPlan) -> set[str]:
+    return {k.kb for k in plan.kbs if k.action in (Action.INSTALL, Action.RESTART_ONLY)}
+
+
+def _plan_text(plan: HostPlan) -> str:
+    acted = [f"{k.action.value} {k.kb}" for k in plan.kbs if k.action is not Action.SKIP]
+    return f"{plan.host}: " + (", ".join(acted) + f"; restart: {plan.restart.value}" if acted else "nothing to do")
+
+
+def _blocked_text(plan: HostPlan) -> str:
+    return "; ".join(f"{plan.host}: {k.kb}: {k.reason}" for k in plan.blocked)
