@@ -17,6 +17,7 @@ are freed (the NSI leak starts over, still unfixed; see
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ ERROR_SHUTDOWN_IN_PROGRESS = 1115
 ERROR_NO_SHUTDOWN_IN_PROGRESS = 1116
 ERROR_SHUTDOWN_IS_SCHEDULED = 1190
 INTERFACE = "Local Area Connection"  # the adapter name of the lab's hosts (see ipconfig in cmdline)
+ANSWER_GRACE = 0.5  # real seconds a requested shutdown waits at least, so its answer reaches the controller
 LINK_SETTLE = 5.0  # host seconds from "admin=enabled" until the link carries traffic again
 _MESSAGES = {
     ERROR_INVALID_PARAMETER: "The parameter is incorrect.(87)",
@@ -44,7 +46,7 @@ _MESSAGES = {
 
 def shutdown(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
     """``shutdown.exe`` run at host time ``ctx.at``: (exit code, host seconds taken)."""
-    return _shutdown(host, args, ctx.at), 0.0
+    return _shutdown(host, args, ctx.at, answered=ctx.logon == "network"), 0.0
 
 
 def netsh(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
@@ -52,7 +54,10 @@ def netsh(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, fl
     return _netsh(host, args, ctx.at), 0.0
 
 
-def _shutdown(host: EmulatedHost, args: list[str], at: float) -> int:
+def _shutdown(host: EmulatedHost, args: list[str], at: float, *, answered: bool = False) -> int:
+    """``answered``: someone waits for the exit code over WinRM, so the shutdown begins no sooner than
+    :data:`ANSWER_GRACE` real seconds later. On a host a 5 s delay is plenty for the answer to leave; in a
+    lab running thousands of host seconds per real second it would not be, and the answer would be lost."""
     words = [a.strip('"') for a in args]
     flags = {w.lower().replace("-", "/", 1) for w in words if w.startswith(("/", "-"))}
     if "/a" in flags:
@@ -66,6 +71,8 @@ def _shutdown(host: EmulatedHost, args: list[str], at: float) -> int:
         if index >= len(words) or not words[index].isdigit():
             return ERROR_INVALID_PARAMETER
         delay = int(words[index])
+    if answered:
+        delay = max(delay, math.ceil(host.clock.scale * ANSWER_GRACE))
     return 0 if host.reboot(delay, at=at) else ERROR_SHUTDOWN_IS_SCHEDULED
 
 
@@ -90,7 +97,7 @@ def answer(host: EmulatedHost, params: dict[str, Any]) -> CommandResult:
     result: dict[str, Any] = {"script": "power", "action": action, "boot_time": _iso_seconds(host.boot_time)}
     if action == "reboot":
         arguments = ["/r", "/t", str(int(params.get("delay", 0))), "/c", str(params.get("comment", "")), "/d", "p:2:17", "/f"]
-        result["shutdown"] = _shutdown_result(_shutdown(host, arguments, now))
+        result["shutdown"] = _shutdown_result(_shutdown(host, arguments, now, answered=True))
     elif action == "abort":
         result["shutdown"] = _shutdown_result(_shutdown(host, ["/a"], now))
     elif action == "service":
