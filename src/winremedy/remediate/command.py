@@ -200,8 +200,11 @@ def render(rollout: Rollout, fmt: str, *, check: bool) -> str:
         what = "; ".join(f"{k.action.value} {k.kb}" + (f" ({k.package.file})" if k.package else "") for k in acted)
         restart = plan.restart.value if plan and acted else ""
         rows.append((outcome.host, outcome.status.value, what or "-", restart, outcome.message))
-    title = "plan (--check: nothing was changed)" if check else "remediation"
-    lines = [title, format_table(("host", "status", "KBs", "restart", "detail"), rows)]
+    if check:
+        lines = ["plan (--check: nothing was changed)"]
+        lines += [f"{o.status.value:>9}  {o.message}" for o in sorted(rollout.outcomes, key=lambda o: o.host.lower())]
+    else:
+        lines = ["remediation", format_table(("host", "status", "KBs", "restart", "detail"), rows)]
     if rollout.stopped:
         lines.append(f"stopped: {rollout.stopped}")
     peers = [(o.host, ", ".join(o.peers)) for o in rollout.outcomes if o.peers]

@@ -181,7 +181,7 @@ class HostRun:
         self.outcome.plan = plan
         if self.settings.check:
             status = HostStatus.PLANNED if plan.has_work else HostStatus.COMPLIANT
-            raise _Planned(HostStatus.FAILED if plan.blocked else status, _blocked_text(plan) or _plan_text(plan))
+            raise _Planned(HostStatus.FAILED if plan.blocked else status, _blocked_text(plan) or self._plan_text(plan))
         return plan
 
     def _audit(self, settings: AuditSettings) -> HostResult:
@@ -311,6 +311,29 @@ class HostRun:
 
     # --- helpers ------------------------------------------------------------------------------
 
+    def _plan_text(self, plan: HostPlan) -> str:
+        """The exact plan, as --check prints it: each package, how it gets there, the installer line, the restart."""
+        parts = []
+        for kb in plan.kbs:
+            if kb.action is Action.INSTALL and kb.package is not None:
+                path = f"{stage.STAGING_DIR}\\{kb.package.file}"
+                lines = installer.install_lines(kb.package, path, plan.family, method=self.settings.method)
+                parts.append(f"{kb.kb}: stage {kb.package.file} (sha256 {kb.package.sha256[:12]}..., "
+                             f"{self.source.kind}) to {path}; install as SYSTEM: {' '.join(f'[{line}]' for line in lines)}")
+            elif kb.action is Action.RESTART_ONLY:
+                parts.append(f"{kb.kb}: installed, waits for its restart")
+        return f"{plan.host}: " + ("; ".join(parts) + f"; then {self._restart_text(plan)}" if parts else "nothing to do")
+
+    def _restart_text(self, plan: HostPlan) -> str:
+        if plan.restart is Restart.SERVICE:
+            return "restart service " + ", ".join(sorted({k.service for k in plan.kbs if k.service}))
+        if plan.restart is Restart.NONE:
+            return "no restart"
+        mode, window = self.settings.reboot, self.context.window
+        if mode is RebootMode.WINDOW:
+            return f"reboot in the maintenance window {window}" if window else "reboot: NO maintenance window set"
+        return "reboot now, then verify" if mode is RebootMode.NOW else "no reboot (--reboot never): restart pending"
+
     def _journal_installs(self) -> set[str]:
         return {e["kb"] for e in self.journal.entries() if e["step"] == "install_finished" and e.get("kb")}
 
@@ -349,11 +372,6 @@ def iso(t: float) -> str:
 
 def _acted(plan: HostPlan) -> set[str]:
     return {k.kb for k in plan.kbs if k.action in (Action.INSTALL, Action.RESTART_ONLY)}
-
-
-def _plan_text(plan: HostPlan) -> str:
-    acted = [f"{k.action.value} {k.kb}" for k in plan.kbs if k.action is not Action.SKIP]
-    return f"{plan.host}: " + (", ".join(acted) + f"; restart: {plan.restart.value}" if acted else "nothing to do")
 
 
 def _blocked_text(plan: HostPlan) -> str:
