@@ -120,7 +120,8 @@ def _lint(paths: list[str], env: dict[str, str], cwd: Path) -> subprocess.Comple
 
 
 def test_ansible_lint_production_profile_passes_on_playbooks_and_roles(installed: dict[str, str]) -> None:
-    paths = [name for name in ("playbooks", "roles", "molecule") if (REPO / name).is_dir()]
+    """Playbooks, roles and molecule scenarios, and execution-environment.yml against ansible-builder's schema."""
+    paths = [name for name in ("playbooks", "roles", "molecule", "execution-environment.yml") if (REPO / name).exists()]
     run = _lint(paths, installed, REPO)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Profile 'production' was required, and it passed" in run.stderr

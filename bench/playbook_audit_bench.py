@@ -1,0 +1,128 @@
+"""Playbook audit benchmark: ``ansible-playbook winremedy.windows.audit`` of an N-host lab, beside ``winremedy audit``.
+
+    .venv/bin/python bench/playbook_audit_bench.py --hosts 200 --forks 50 --json playbook_audit_bench.json
+
+Starts a lab (``winremedy lab up --hosts N --seed S --time-scale 3600`` in a
+temporary directory) and runs, as a user would, ``ansible-playbook -i
+LAB/inventory.yml winremedy.windows.audit -f FORKS -e winremedy_report_dir=OUT``
+with this checkout as the collection (a symlink under a temporary
+ANSIBLE_COLLECTIONS_PATH). Measured with bench/audit_bench.py's helpers: wall
+time, CPU of the controller and all its forks, the largest single process's
+peak RSS, the peak memory of the whole process tree (PSS: ansible-playbook
+forks a worker per host in flight, each with its own copy of Python), and the
+lab's per-host WS-Management counters. Every host must have its result in
+OUT/hosts/ and none may have failed. Then, unless ``--no-cli``, ``winremedy
+audit --forks FORKS`` on the same lab for comparison, and both runs' findings
+are compared host by host. The lab is always stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from audit_bench import around, cli_audit, lab_down, lab_pid, lab_up, per_host, rss_mb, table
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def collection_env(tmp: Path) -> dict[str, str]:
+    """ansible-playbook's environment: this checkout as winremedy.windows, nothing else on the collections path."""
+    root = tmp / "collections"
+    (root / "ansible_collections" / "winremedy").mkdir(parents=True)
+    (root / "ansible_collections" / "winremedy" / "windows").symlink_to(REPO, target_is_directory=True)
+    return {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(root), "ANSIBLE_HOME": str(tmp / "ansible-home"),
+            "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"), "ANSIBLE_NOCOLOR": "1",
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def playbook_audit(directory: Path, out: Path, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    command = [str(BIN / "ansible-playbook"), "-i", str(directory / "inventory.yml"), "winremedy.windows.audit",
+               "-f", str(args.forks), "-e", f"winremedy_report_dir={out}", "-e", f"winremedy_samples={args.samples}",
+               "-e", f"winremedy_interval={args.interval:g}"]
+    run = around(directory, command, tmp / "playbook.log", collection_env(tmp))
+    if run["rc"] != 0:
+        raise SystemExit(f"ansible-playbook failed (rc {run['rc']}):\n{run['log'][-3000:]}")
+    from winremedy.results import load_results
+
+    results = load_results(out)
+    row = per_host(run, args.hosts, len(results))
+    row.update(samples=args.samples, failed=sum(1 for r in results if not r.ok),
+               errors=[r.error for r in results if not r.ok][:5])
+    row["statuses"] = {r.host: {f.kb: f.status.value for f in r.findings} for r in results if r.ok}
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--forks", type=int, default=50, help="ansible-playbook -f, and winremedy audit --forks")
+    parser.add_argument("--samples", type=int, default=1, help="leak samples per indicator (default 1)")
+    parser.add_argument("--interval", type=float, default=60.0, help="host seconds between samples (default 60)")
+    parser.add_argument("--time-scale", type=float, default=3600.0, help="lab host seconds per real second")
+    parser.add_argument("--no-cli", action="store_true", help="skip the winremedy audit comparison")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args()
+
+    figures: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
+        "hosts": args.hosts, "seed": args.seed, "forks": args.forks, "time_scale": args.time_scale,
+        "samples": args.samples, "interval": args.interval, "load_average_before": os.getloadavg()[0],
+    }
+    with tempfile.TemporaryDirectory(prefix="winremedy-playbook-bench-") as name:
+        tmp = Path(name)
+        lab = tmp / "lab"
+        try:
+            figures["lab_up_s"] = lab_up(lab, args.hosts, args.seed, args.time_scale)
+            figures["lab_idle_rss_mb"] = rss_mb(lab_pid(lab))
+            print(f"lab up: {args.hosts} hosts in {figures['lab_up_s']:.1f} s", flush=True)
+            playbook = figures["playbook"] = playbook_audit(lab, tmp / "playbook-out", args, tmp)
+            print(f"ansible-playbook winremedy.windows.audit -f {args.forks}: {playbook['audited']} hosts "
+                  f"({playbook['failed']} failed) in {playbook['wall_s']:.1f} s, load average "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)
+            if not args.no_cli:
+                cli = figures["cli"] = cli_audit(lab, tmp / "cli-out", args, args.samples, tmp)
+                print(f"winremedy audit --forks {args.forks}: {cli['audited']} hosts ({cli['failed']} failed) in "
+                      f"{cli['wall_s']:.1f} s", flush=True)
+        finally:
+            lab_down(lab)
+
+    columns = [(f"ansible-playbook -f {args.forks}", playbook)]
+    cli = figures.get("cli")
+    if cli:
+        columns.append((f"winremedy audit --forks {args.forks}", cli))
+    print()
+    print(f"{args.hosts} lab hosts, seed {args.seed}, {os.cpu_count()} CPUs, forks {args.forks}, time scale "
+          f"{args.time_scale:g}, samples {args.samples}; lab up {figures['lab_up_s']:.1f} s")
+    print(table(columns))
+    complete = playbook["audited"] == args.hosts and playbook["failed"] == 0
+    print(f"\n[{'PASS' if complete else 'FAIL'}] every host has its result ({playbook['audited']}/{args.hosts}, "
+          f"{playbook['failed']} failed)")
+    checks = {"every_host": complete}
+    if cli:
+        both = sorted(set(cli["statuses"]) & set(playbook["statuses"]))
+        differ = [h for h in both if cli["statuses"][h] != playbook["statuses"][h]]
+        checks["same_findings"] = not differ and len(both) == args.hosts
+        figures["slower_than_cli"] = playbook["wall_s"] / cli["wall_s"]
+        print(f"[{'PASS' if checks['same_findings'] else 'FAIL'}] same findings as winremedy audit on "
+              f"{len(both) - len(differ)}/{len(both)} hosts" + (f"; differ: {', '.join(differ[:5])}" if differ else ""))
+        print(f"ansible-playbook took {figures['slower_than_cli']:.1f}x the wall time of winremedy audit")
+    figures["checks"] = checks
+    if args.json:
+        for row in (figures.get("playbook"), figures.get("cli")):
+            if row:
+                row.pop("statuses", None)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
