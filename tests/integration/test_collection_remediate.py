@@ -10,7 +10,9 @@ as a subprocess with the repo made the collection winremedy.windows by a symlink
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 from labcli import lab_hosts, running_lab, winremedy
-from test_collection_audit import _ansible, ansible_env  # noqa: F401 - ansible_env is a fixture
+from test_collection_audit import BIN, REPO, _ansible, ansible_env  # noqa: F401 - ansible_env is a fixture
 
 pytestmark = pytest.mark.integration
 
@@ -146,3 +148,19 @@ def test_ansible_doc_renders(name: str, ansible_env: dict[str, str], tmp_path: P
     assert run.returncode == 0, run.stderr
     assert "EXAMPLES:" in run.stdout and f"winremedy.windows.{name}:" in run.stdout
     assert "RETURN VALUES:" in run.stdout and "[WARNING]" not in run.stderr
+
+
+@pytest.mark.slow  # about 40 s: Molecule starts ansible-playbook six times
+def test_molecule_scenario_passes_against_the_lab(tmp_path: Path, ansible_env: dict[str, str]) -> None:  # noqa: F811
+    """``molecule test`` on a copy of molecule/ (so nothing is written into the repo), the collection by symlink."""
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "molecule", project / "molecule")
+    env = {**ansible_env, "PATH": f"{BIN}{os.pathsep}{ansible_env['PATH']}"}
+    run = subprocess.run([str(BIN / "molecule"), "test"], capture_output=True, text=True, env=env, cwd=project,
+                         timeout=600)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-4000:]
+    for step in ("create", "converge", "idempotence", "verify", "destroy"):
+        assert re.search(rf"{step}\S*: \S*Executed: Successful", output), step
+    assert re.search(r"mol-w7\s+: ok=\d+\s+changed=1", output)  # converge fixed it; idempotence found nothing
+    assert sorted(p.name for p in project.iterdir()) == ["molecule"]
