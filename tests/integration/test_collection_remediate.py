@@ -150,7 +150,7 @@ def test_ansible_doc_renders(name: str, ansible_env: dict[str, str], tmp_path: P
     assert "RETURN VALUES:" in run.stdout and "[WARNING]" not in run.stderr
 
 
-@pytest.mark.slow  # about 40 s: Molecule starts ansible-playbook six times
+@pytest.mark.slow  # 30-60 s: Molecule starts ansible-playbook seven times
 def test_molecule_scenario_passes_against_the_lab(tmp_path: Path, ansible_env: dict[str, str]) -> None:  # noqa: F811
     """``molecule test`` on a copy of molecule/ (so nothing is written into the repo), the collection by symlink."""
     project = tmp_path / "project"
