@@ -166,8 +166,13 @@ def reboot_host(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     on_wait: OnWait | None = None,
+    intent: Callable[[str, str, float | None], None] | None = None,
 ) -> RebootResult:
-    """Restart now, in ``window`` (host clock decides: inside -> now, outside -> a task at its next start), or never."""
+    """Restart now, in ``window`` (host clock decides: inside -> now, outside -> a task at its next start), or never.
+
+    ``intent(step, boot_time, at)`` is called just before a restart is scheduled (``reboot_scheduled``) or
+    requested (``reboot_requested``), so a journal records it before it can happen.
+    """
     if mode not in MODES:
         raise ValueError(f"reboot mode {mode!r}: expected one of {', '.join(MODES)}")
     mode = MODES[MODES.index(mode)]  # a str enum (the CLI's) compares equal; the result carries the plain value
@@ -185,11 +190,15 @@ def reboot_host(
         if check:
             return RebootResult(host, mode, "would_schedule", False, now.boot_time, scheduled_at=at,
                                 scheduled_local=when, message=f"{host}: would schedule a restart at {when}{note}")
+        if intent:
+            intent("reboot_scheduled", now.boot_time, at)
         schedule_reboot(transport, at, comment=comment, check=False)
         return RebootResult(host, mode, "scheduled", True, now.boot_time, scheduled_at=at, scheduled_local=when,
                             message=f"{host}: restart scheduled at {when} (window {window}){note}")
     if check:
         return RebootResult(host, mode, "would_reboot", False, now.boot_time, message=f"{host}: would restart now")
+    if intent:
+        intent("reboot_requested", now.boot_time, None)
     before = request_reboot(transport, comment=comment, delay=delay)
     started = clock()
     after = wait_for_boot(transport, before, timeout=timeout, poll=poll, sleep=sleep, clock=clock, on_wait=on_wait)

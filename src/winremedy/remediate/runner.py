@@ -228,33 +228,31 @@ class HostRun:
         return bool(kbs)
 
     def _reboot(self, open_intent: dict[str, Any] | None) -> bool:
-        mode = self.settings.reboot
         if open_intent is not None:
             return self._resume_reboot(open_intent)
-        if mode is RebootMode.NEVER:
+        if self.settings.reboot is RebootMode.NEVER:
             self._workaround_without_reboot()
             self._end(HostStatus.RESTART_PENDING, f"{self.host}: restart pending (--reboot never)")
             return False
-        now, boot_time = reboot.host_clock(self.transport)
-        window = self.context.window
-        if mode is RebootMode.WINDOW:
-            if window is None:
-                raise _Failed(f"{self.host}: --reboot window needs winremedy_maintenance_window for this host", "reboot")
-            if not window.contains(now):
-                return self._schedule(window.next_start(now), boot_time)
-        self.journal.record("reboot_requested", boot_time=boot_time)
-        reboot.request_reboot(self.transport, comment=self._comment())
-        self._step("reboot", None, True, "restart requested")
-        return self._wait_for_boot(boot_time)
+        result = reboot.reboot_host(
+            self.transport, self.settings.reboot.value, window=self.context.window, comment=self._comment(),
+            timeout=self.settings.reboot_timeout, poll=self.settings.poll, sleep=self._sleep, clock=self._clock,
+            on_wait=self._waiting(lambda said: f"waiting for the restart ({said})"), intent=self._intent)
+        if result.action == "scheduled":
+            assert result.scheduled_at is not None
+            self._step("schedule_reboot", None, True, result.message)
+            self.outcome.scheduled_for = iso(result.scheduled_at)
+            self._end(HostStatus.REBOOT_SCHEDULED, result.message)
+            return False
+        self.journal.record("reboot_done", boot_time=result.boot_time_after)
+        self._step("reboot", None, True, result.message)
+        return True
 
-    def _schedule(self, at: float, boot_time: str) -> bool:
-        self.journal.record("reboot_scheduled", at=at, boot_time=boot_time)
-        reboot.schedule_reboot(self.transport, at, comment=self._comment())
-        self._step("schedule_reboot", None, True, f"restart scheduled for {iso(at)} (host time)")
-        self.outcome.scheduled_for = iso(at)
-        self._end(HostStatus.REBOOT_SCHEDULED, f"{self.host}: restart scheduled for {iso(at)} (host time, the start "
-                                                f"of its maintenance window)")
-        return False
+    def _intent(self, step: str, boot_time: str, at: float | None) -> None:
+        if at is None:
+            self.journal.record(step, boot_time=boot_time)
+        else:
+            self.journal.record(step, boot_time=boot_time, at=at)
 
     def _resume_reboot(self, intent: dict[str, Any]) -> bool:
         """A restart recorded earlier: done if the boot time moved, else still to come.
