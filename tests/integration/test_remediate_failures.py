@@ -137,3 +137,26 @@ def test_a_rerun_after_a_kill_neither_installs_nor_reboots_twice(tmp_path: Path)
             assert state[name]["counters"]["reboots"] == 1, (name, state[name]["counters"])
             assert hosts[name]["status"] in ("fixed", "compliant")
         assert hosts["kill-01"]["status"] == "fixed"  # resumed: its reboot finished, then verified
+
+
+def test_hosts_download_from_a_url_or_copy_from_a_share_instead_of_a_push(tmp_path: Path) -> None:
+    fleet = {"time_scale": 3600, "seed": 7, "credentials": CREDENTIALS, "hosts": [
+        {"name": "url-01", "os": "win7", "sp": 1, "arch": "x86"},
+        {"name": "unc-01", "os": "win2008", "sp": 2, "arch": "x64"},
+    ]}
+    with running_lab(tmp_path, fleet) as lab:
+        inventory = (lab / "inventory.yml").read_text()
+        url = next(line.split(": ", 1)[1] for line in inventory.splitlines() if "winremedy_repo_url:" in line)
+        unc = next(line.split(": ", 1)[1] for line in inventory.splitlines() if "winremedy_repo_unc:" in line)
+        result = winremedy("remediate", "-i", str(lab / "inventory.yml"), "--limit", "url-01", "--repo-url",
+                           url.strip("'\""), "--reboot", "now", "--format", "json", *FAST)
+        assert result.returncode == 0, result.stderr
+        steps = json.loads(result.stdout)["hosts"][0]["steps"]
+        assert any(s["step"] == "stage" and " url -> " in s["message"] for s in steps), steps
+        result = winremedy("remediate", "-i", str(lab / "inventory.yml"), "--limit", "unc-01", "--repo", str(lab / "repo"),
+                           "--repo-unc", unc.strip("'\""), "--reboot", "now", "--format", "json", *FAST)
+        assert result.returncode == 0, result.stderr
+        steps = json.loads(result.stdout)["hosts"][0]["steps"]
+        assert any(s["step"] == "stage" and " unc -> " in s["message"] for s in steps), steps
+        state = lab_hosts(lab)
+        assert state["url-01"]["counters"]["bytes_staged"] > 0 and state["unc-01"]["counters"]["installs"] == 1
