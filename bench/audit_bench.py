@@ -240,6 +240,15 @@ def table(columns: list[tuple[str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
+def save_figures(path: Path | None, figures: dict[str, Any]) -> None:
+    """Write the figures as JSON (when asked), without the runs' per-host statuses."""
+    if path:
+        for row in figures.values():
+            if isinstance(row, dict):
+                row.pop("statuses", None)
+        path.write_text(json.dumps(figures, indent=2) + "\n")
+
+
 def agreement(cli: dict[str, Any], naive: dict[str, Any]) -> tuple[int, int, list[str]]:
     """Hosts audited by both with the same statuses; how many both audited; a few that differ."""
     both = sorted(set(cli["statuses"]) & set(naive["statuses"]))
@@ -337,11 +346,7 @@ def main() -> int:
         print(f"findings: {same}/{both} hosts audited by both have the same status for every KB"
               + (f"; differ: {', '.join(differ)}" if differ else ""))
     figures["checks"] = checks
-    if args.json:
-        for row in (figures.get("cli"), figures.get("cli_extra_samples"), figures.get("naive")):
-            if row:
-                row.pop("statuses", None)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    save_figures(args.json, figures)
     return 0 if all(checks.values()) else 1
 
 

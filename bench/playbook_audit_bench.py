@@ -19,7 +19,6 @@ are compared host by host. The lab is always stopped.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from audit_bench import around, cli_audit, lab_down, lab_pid, lab_up, per_host, rss_mb, table
+from audit_bench import around, cli_audit, lab_down, lab_pid, lab_up, per_host, rss_mb, save_figures, table
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -88,6 +87,7 @@ def main() -> int:
             print(f"ansible-playbook winremedy.windows.audit -f {args.forks}: {playbook['audited']} hosts "
                   f"({playbook['failed']} failed) in {playbook['wall_s']:.1f} s, load average "
                   f"{os.getloadavg()[0]:.1f}", flush=True)
+            cli: dict[str, Any] | None = None
             if not args.no_cli:
                 cli = figures["cli"] = cli_audit(lab, tmp / "cli-out", args, args.samples, tmp)
                 print(f"winremedy audit --forks {args.forks}: {cli['audited']} hosts ({cli['failed']} failed) in "
@@ -96,7 +96,6 @@ def main() -> int:
             lab_down(lab)
 
     columns = [(f"ansible-playbook -f {args.forks}", playbook)]
-    cli = figures.get("cli")
     if cli:
         columns.append((f"winremedy audit --forks {args.forks}", cli))
     print()
@@ -116,11 +115,7 @@ def main() -> int:
               f"{len(both) - len(differ)}/{len(both)} hosts" + (f"; differ: {', '.join(differ[:5])}" if differ else ""))
         print(f"ansible-playbook took {figures['slower_than_cli']:.1f}x the wall time of winremedy audit")
     figures["checks"] = checks
-    if args.json:
-        for row in (figures.get("playbook"), figures.get("cli")):
-            if row:
-                row.pop("statuses", None)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    save_figures(args.json, figures)
     return 0 if all(checks.values()) else 1
 
 
