@@ -13,6 +13,7 @@ import importlib
 import json
 from pathlib import Path
 from types import ModuleType
+from unittest.mock import MagicMock
 from typing import Any
 
 import pytest
@@ -237,3 +238,25 @@ def test_examples_use_documented_options_and_return_documents_every_key(remediat
     result = run(remediate, name, {**args, **fast(remediate[name])}, connection, check_mode=True)
     common = {"changed", "failed", "unreachable", "msg", "invocation", "_ansible_no_log", "skipped", "warnings", "diff"}
     assert set(result) - common <= set(doc["returns"])
+
+
+# --- a restart through the task's connection --------------------------------------------------------
+
+
+def test_reset_closes_the_shell_and_a_down_host_is_only_forgotten(plugins: dict[str, ModuleType]) -> None:  # noqa: F811
+    """transport.reset() between restart polls: the old shell is deleted while the host answers (WinRM 2.0 allows
+    5 per user); when the host is down, the connection only forgets it and the next command reconnects."""
+    transport_module = importlib.import_module(f"{PREFIX}.plugin_utils._transport")
+    connection, wire = winrm_connection(host())
+    closed: list[str] = []
+    connection._winrm_host = "127.0.0.1"  # set by a real connect
+    connection.protocol, connection.shell_id = MagicMock(), "shell-1"
+    connection.protocol.close_shell.side_effect = closed.append
+    transport = transport_module.ConnectionTransport(connection, HOST)
+    transport.reset()
+    assert closed == ["shell-1"] and connection.protocol is None and connection.shell_id is None
+
+    connection.protocol, connection.shell_id = MagicMock(), "shell-2"
+    connection.protocol.close_shell.side_effect = AnsibleConnectionFailure("connection refused")
+    transport.reset()  # never raises: the host is restarting
+    assert connection.protocol is None and connection.shell_id is None and wire.calls == []
