@@ -13,7 +13,8 @@ import pytest
 pytest.importorskip("winremedy.lab.wsman")
 
 from winremedy.errors import UnreachableError  # noqa: E402
-from winremedy.lab.clock import LabClock, iso  # noqa: E402
+from winremedy.instants import iso  # noqa: E402
+from winremedy.lab.clock import LabClock  # noqa: E402
 from winremedy.lab.host import EmulatedHost, HostSpec  # noqa: E402
 from winremedy.lab.profiles import OsProfile  # noqa: E402
 from winremedy.remediate.reboot import host_clock, reboot_host, wait_for_boot  # noqa: E402

@@ -12,7 +12,8 @@ from winremedy.catalog import load_catalog
 from winremedy.errors import RebootError, RemediationError
 from winremedy.lab import cmdline, power
 from winremedy.lab.api import CommandResult
-from winremedy.lab.clock import ManualClock, iso
+from winremedy.instants import iso
+from winremedy.lab.clock import ManualClock
 from winremedy.lab.dynamics import RTCSRV_PRIVATE_BYTES, LeakSpec, Scenario
 from winremedy.lab.faults import FaultSpec
 from winremedy.lab.host import EmulatedHost, HostSpec

@@ -10,7 +10,8 @@ from winremedy.errors import CommandTimeoutError, RemediationError
 from winremedy.lab import cmdline
 from winremedy.lab import tasks as lab_tasks
 from winremedy.lab.api import CommandResult
-from winremedy.lab.clock import ManualClock, iso
+from winremedy.instants import iso
+from winremedy.lab.clock import ManualClock
 from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.profiles import OsProfile

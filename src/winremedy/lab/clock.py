@@ -9,7 +9,6 @@ clock. Nothing ticks in the background: the model computes its state from
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Callable, Protocol
 
 
@@ -58,16 +57,3 @@ class ManualClock:
 
     def to_real(self, host_seconds: float) -> float:
         return host_seconds / self.scale
-
-
-def iso(t: float) -> str:
-    """Host time as ISO 8601 UTC, the form HostFacts uses."""
-    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
-
-
-def parse_instant(text: str) -> float:
-    """An ISO 8601 instant (``2024-03-01T01:30:00Z``; naive means UTC) as seconds since the epoch."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()

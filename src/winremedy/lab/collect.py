@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..psdata import FRAME_SENTINEL
 from .api import CommandResult
-from .clock import iso
+from ..instants import iso
 from .registration import CBS
 
 if TYPE_CHECKING:

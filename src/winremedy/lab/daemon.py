@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from .clock import LabClock, iso
+from ..instants import iso
+from .clock import LabClock
 from .control import serve_control
 from .errors import LabError
 from .fleet import Fleet, fleet_from_dict

@@ -57,7 +57,7 @@ import yaml
 
 from ..facts import normalize_kb
 from ..remediate.window import parse_window
-from .clock import parse_instant
+from ..instants import parse_instant
 from .dynamics import FIXED_BY, LeakSpec, Scenario
 from .errors import LabError
 from .faults import FaultSpec

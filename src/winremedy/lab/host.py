@@ -25,7 +25,8 @@ from ..facts import CbsState, HostFacts, Sample, normalize_kb
 from ..versions import WinVersion
 from . import cmdline, registration, tasks, updates
 from .api import CommandResult, Counters, WireFault
-from .clock import Clock, iso
+from ..instants import iso
+from .clock import Clock
 from .dynamics import (
     NONPAGED_POOL,
     NSI_PRIVATE_BYTES,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..psdata import FRAME_SENTINEL
 from .api import CommandResult
-from .clock import iso
+from ..instants import iso
 
 if TYPE_CHECKING:
     from .host import EmulatedHost

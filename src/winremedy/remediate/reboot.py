@@ -24,6 +24,7 @@ from typing import Any
 from ..catalog.model import KbEntry
 from ..collector import PRODUCTS
 from ..errors import ProtocolError, RebootError, RemediationError, ScriptFailedError, WinRemedyError
+from ..instants import parse_instant
 from ..psdata import decode_frame
 from ..scripts import render
 from ..transport.base import Transport
@@ -129,7 +130,7 @@ def wait_for_boot(
         transport.reset()  # the shell of before the restart is gone
         try:
             boot = read_clock(transport, timeout=max(poll * 3, 30.0)).boot_time
-            if abs(_instant(boot) - _instant(boot_time_before)) > BOOT_TIME_SLACK:
+            if abs(parse_instant(boot) - parse_instant(boot_time_before)) > BOOT_TIME_SLACK:
                 return boot
             last = f"answering, boot time still {boot}"
         except WinRemedyError as exc:
@@ -272,7 +273,7 @@ def _power(transport: Transport, params: dict[str, Any], *, timeout: float | Non
     if answer.get("error"):
         raise RemediationError(f"{host}: power.ps1 {params['action']} failed: {answer['error']}", host=host)
     try:
-        _instant(str(answer["boot_time"]))
+        parse_instant(str(answer["boot_time"]))
         float(answer["now"])
     except (KeyError, TypeError, ValueError):
         raise ProtocolError(f"{host}: power.ps1 answered without a boot time or clock reading") from None
@@ -287,10 +288,6 @@ def _zone_note(window: Window, clock: HostClock) -> str:
         return ""
     return (f"; note: the host's clock is at UTC{clock.utc_offset / 60:+g}h, the window's zone {window.tz} at "
             f"UTC{expected / 60:+g}h now: the restart follows the window's zone")
-
-
-def _instant(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _delay(delay: int) -> int:

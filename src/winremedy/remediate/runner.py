@@ -16,13 +16,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from ..assess import Status
 from ..audit import AuditSettings, audit_host
 from ..catalog import Catalog
 from ..errors import UnreachableError, WinRemedyError
+from ..instants import iso
 from ..repo.manifest import Manifest
 from ..results import HostResult
 from ..transport import Transport
@@ -361,11 +361,6 @@ class HostRun:
 
     def _end(self, status: HostStatus, message: str, code: str | None = None) -> None:
         self.outcome.status, self.outcome.message, self.outcome.error_code = status, message, code
-
-
-def iso(t: float) -> str:
-    """Host time (UTC epoch) in the ISO form HostFacts uses."""
-    return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def _acted(plan: HostPlan) -> set[str]:

@@ -29,10 +29,10 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import CommandTimeoutError, ProtocolError, RemediationError, ScriptFailedError
+from ..instants import parse_instant
 from ..psdata import decode_frame
 from ..scripts import render
 from ..transport.base import Transport
@@ -126,7 +126,7 @@ def task_state(name: str, facts: dict[str, Any]) -> TaskState:
     if rc is not None:
         text = str(rc).strip()
         return TaskState(name, "done", int(text) if re.fullmatch(r"-?\d+", text) else None, None)
-    started, boot = _instant(facts.get("started_at")), _instant(facts.get("boot_time"))
+    started, boot = (parse_instant(str(facts[key])) if facts.get(key) else None for key in ("started_at", "boot_time"))
     if started is not None:
         if boot is not None and started < boot:
             return TaskState(name, "done", None, None)
@@ -147,12 +147,6 @@ def _call(transport: Transport, name: str, directory: str, action: str, **params
     if answer.get("error"):
         raise RemediationError(f"{host}: task {name}: {action} failed: {answer['error']}", host=host)
     return task_state(name, answer["task"])
-
-
-def _instant(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
 def _check(name: str, lines: Sequence[str], directory: str) -> None:
