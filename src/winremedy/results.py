@@ -9,14 +9,13 @@ controllers or AWX job slices merge by copying their ``hosts/`` files together.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .assess import Finding, Status
+from .atomic import write_text_atomic
 from .errors import WinRemedyError
 from .facts import HostFacts
 
@@ -79,14 +78,7 @@ def save_result(directory: Path, result: HostResult) -> Path:
     """Write atomically: a reader (or a crash) never sees half a file."""
     path = result_path(directory, result.host)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(result.to_dict(), handle, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(result.to_dict(), indent=1))
     return path
 
 

@@ -136,7 +136,7 @@ def test_a_failed_manifest_write_leaves_the_previous_manifest(tmp_path: Path, pa
     def disk_full(*_: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("winremedy.repo.files.os.fsync", disk_full)
+    monkeypatch.setattr("winremedy.atomic.os.fsync", disk_full)
     with pytest.raises(OSError, match="No space left"):
         save_manifest(repo, Manifest())
     assert (repo / MANIFEST).read_bytes() == before

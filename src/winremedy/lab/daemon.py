@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from ..atomic import write_text_atomic
 from ..instants import iso
 from .clock import LabClock
 from .control import serve_control
@@ -84,7 +85,7 @@ async def serve(directory: Path, scheme: str) -> None:
     inventory_data = inventory(lab.hosts, scheme, tls.ca_cert if tls else None)
     inventory_data["all"]["vars"] |= {"winremedy_repo_unc": LAB_SHARE, "winremedy_repo_url": repository.url}
     (directory / INVENTORY_YML).write_text(yaml.safe_dump(inventory_data, sort_keys=False), encoding="utf-8")
-    _write_atomic(directory / LAB_JSON, json.dumps({
+    write_text_atomic(directory / LAB_JSON, json.dumps({
         "pid": os.getpid(),
         "control_port": control.sockets[0].getsockname()[1],
         "token": token,
@@ -102,13 +103,6 @@ async def serve(directory: Path, scheme: str) -> None:
         await server.stop()
         repository.close()
         (directory / LAB_JSON).unlink(missing_ok=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.chmod(0o600)
-    temporary.replace(path)
 
 
 def _announce(line: str) -> None:

@@ -19,7 +19,8 @@ from ..catalog import load_catalog
 from ..errors import RepoError, WinRemedyError
 from ..repo.manifest import Manifest
 from ..report.table import format_table
-from ..results import save_result
+from ..atomic import write_text_atomic
+from ..results import result_path, save_result
 from . import stage
 from .journal import Journal
 from .rollout import Rollout, roll_out
@@ -165,22 +166,16 @@ def attach_peers(outcomes: list[HostOutcome]) -> None:
 
 def save_outcome(out: Path, outcome: HostOutcome) -> None:
     """The host's remediation record, and its last audit where ``winremedy report DIR`` finds it."""
-    from ..repo.files import atomic_writer
-
-    path = out / "remediation" / f"{outcome.host}.json"
+    path = out / "remediation" / result_path(out, outcome.host).name  # the same safe file name as its result
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_writer(path) as stream:
-        stream.write(json.dumps(outcome.to_dict(), indent=1).encode("utf-8"))
+    write_text_atomic(path, json.dumps(outcome.to_dict(), indent=1))
     if outcome.audit is not None:
         save_result(out, outcome.audit)
 
 
 def write_summary(out: Path, rollout: Rollout) -> None:
-    from ..repo.files import atomic_writer
-
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_writer(out / "remediation.json") as stream:
-        stream.write(json.dumps(summary(rollout), indent=1).encode("utf-8"))
+    write_text_atomic(out / "remediation.json", json.dumps(summary(rollout), indent=1))
 
 
 def summary(rollout: Rollout) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..catalog import normalize_kb_id
 from ..errors import RepoError
-from .files import atomic_writer
+from ..atomic import atomic_writer
 
 MANIFEST = "manifest.json"
 FORMAT = 1

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..catalog import Catalog, load_catalog
 from ..errors import RepoError
-from .files import atomic_writer
+from ..atomic import atomic_writer
 from .manifest import MANIFEST, Entry, Manifest, load_manifest, save_manifest
 from .verify import sha256_file, verify_package
 
