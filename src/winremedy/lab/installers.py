@@ -86,10 +86,7 @@ def wusa(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, flo
         return FILE_CORRUPT, _REFUSAL
     if not _fits(host, identity.arch, identity.nt_version, identity.sps):
         return WU_NOT_APPLICABLE, _REFUSAL
-    outcome = host.install(identity.kb, at=ctx.at)
-    done = lab_host.InstallOutcome
-    codes = {done.NOT_APPLICABLE: WU_NOT_APPLICABLE, done.ALREADY_INSTALLED: WU_ALREADY_INSTALLED}
-    return codes.get(outcome, _success(outcome)), _SECONDS["wusa"]
+    return _install(host, identity.kb, ctx, not_applicable=WU_NOT_APPLICABLE, already=WU_ALREADY_INSTALLED), _SECONDS["wusa"]
 
 
 def expand(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
@@ -129,10 +126,7 @@ def update(host: EmulatedHost, argv: list[str], ctx: RunContext) -> tuple[int, f
         return BAD_EXE_FORMAT, _REFUSAL
     if not _fits(host, identity.arch, identity.nt_version, identity.sps):
         return UPDATE_NOT_APPLICABLE, _REFUSAL
-    outcome = host.install(identity.kb, at=ctx.at)
-    done = lab_host.InstallOutcome
-    codes = {done.NOT_APPLICABLE: UPDATE_NOT_APPLICABLE, done.ALREADY_INSTALLED: SUCCESS}
-    return codes.get(outcome, _success(outcome)), _SECONDS["update"]
+    return _install(host, identity.kb, ctx, not_applicable=UPDATE_NOT_APPLICABLE, already=SUCCESS), _SECONDS["update"]
 
 
 PROGRAMS: dict[str, Program] = {"wusa": wusa, "expand": expand, "dism": dism, "pkgmgr": pkgmgr, "update": update}
@@ -160,6 +154,13 @@ def _cbs(host: EmulatedHost, path: str | None, ctx: RunContext, tool: str) -> tu
         pending = host.installed()[kb].effective_at is None
         return (RESTART_NEEDED if pending else SUCCESS), _SECONDS[tool]
     return _success(outcome), _SECONDS[tool]
+
+
+def _install(host: EmulatedHost, kb: str, ctx: RunContext, *, not_applicable: int, already: int) -> int:
+    """Install on the host model; the exit code this tool gives for each outcome."""
+    outcome = host.install(kb, at=ctx.at)
+    codes = {lab_host.InstallOutcome.NOT_APPLICABLE: not_applicable, lab_host.InstallOutcome.ALREADY_INSTALLED: already}
+    return codes.get(outcome, _success(outcome))
 
 
 def _success(outcome: InstallOutcome) -> int:
