@@ -27,7 +27,8 @@ from winremedy.remediate.command import host_contexts, preflight, save_outcome
 from winremedy.remediate.journal import Journal
 from winremedy.remediate.outcome import HostOutcome, HostStatus
 from winremedy.remediate.plan import HostPlan, Restart
-from winremedy.remediate.runner import HostRun, RebootMode, Settings
+from winremedy.remediate.reboot import RebootMode
+from winremedy.remediate.runner import HostRun, Settings
 from winremedy.remediate.stage import STAGING_DIR, Source, open_source
 from winremedy.repo.manifest import Manifest
 from winremedy.results import HostResult

@@ -25,7 +25,8 @@ from . import stage
 from .journal import Journal
 from .rollout import Rollout, roll_out
 from .outcome import HostOutcome, HostStatus
-from .runner import HostContext, HostRun, RebootMode, Settings
+from .reboot import RebootMode
+from .runner import HostContext, HostRun, Settings
 from .window import window_from_hostvars
 from .workarounds import syn_attack_peers
 

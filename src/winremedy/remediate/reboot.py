@@ -14,6 +14,7 @@ running as SYSTEM) restarts it at the window's next start.
 
 from __future__ import annotations
 
+import enum
 import re
 import time
 from collections.abc import Callable
@@ -39,8 +40,15 @@ BOOT_TIME_SLACK = 2.0  # seconds: a boot time that moved less than this is the s
 SHUTDOWN_IN_PROGRESS = 1115
 SHUTDOWN_IS_SCHEDULED = 1190
 _UNSAFE_COMMENT = re.compile(r'[^ -~]|["%^&|<>]')  # cmd.exe and native-argument quoting
-MODES = ("now", "window", "never")
 OnWait = Callable[[str, float], None]  # (what the host last said, seconds waited), as tasks.wait_task's on_wait
+
+
+class RebootMode(str, enum.Enum):
+    """When a restart may happen: now, in the host's maintenance window, or never (reported as pending)."""
+
+    NOW = "now"
+    WINDOW = "window"
+    NEVER = "never"
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ class RebootResult:
     """What :func:`reboot_host` did or, in check mode, would do."""
 
     host: str
-    mode: str  # one of MODES
+    mode: RebootMode
     action: str  # "rebooted" | "scheduled" | "pending" | "would_reboot" | "would_schedule"
     changed: bool
     boot_time_before: str | None
@@ -156,7 +164,7 @@ def schedule_reboot(
 
 def reboot_host(
     transport: Transport,
-    mode: str,
+    mode: RebootMode | str,
     *,
     window: Window | None = None,
     comment: str = DEFAULT_COMMENT,
@@ -174,17 +182,18 @@ def reboot_host(
     ``intent(step, boot_time, at)`` is called just before a restart is scheduled (``reboot_scheduled``) or
     requested (``reboot_requested``), so a journal records it before it can happen.
     """
-    if mode not in MODES:
-        raise ValueError(f"reboot mode {mode!r}: expected one of {', '.join(MODES)}")
-    mode = MODES[MODES.index(mode)]  # a str enum (the CLI's) compares equal; the result carries the plain value
+    try:
+        mode = RebootMode(mode)  # a plain string or another str enum with the same values
+    except ValueError:
+        raise ValueError(f"reboot mode {mode!r}: expected one of {', '.join(m.value for m in RebootMode)}") from None
     host = transport.host
-    if mode == "never":
+    if mode is RebootMode.NEVER:
         return RebootResult(host, mode, "pending", False, None, message=f"{host}: restart pending (--reboot never)")
-    if mode == "window" and window is None:
+    if mode is RebootMode.WINDOW and window is None:
         raise RebootError(f"{host}: --reboot window, but the host has no maintenance window "
                           "(inventory variable winremedy_maintenance_window)", host=host)
     now = read_clock(transport)
-    if window is not None and mode == "window" and not window.contains(now.now):
+    if window is not None and mode is RebootMode.WINDOW and not window.contains(now.now):
         at = window.next_start(now.now)
         when = window.local_iso(at)
         note = _zone_note(window, now)

@@ -11,7 +11,6 @@ host, KB and code; they never raise.
 
 from __future__ import annotations
 
-import enum
 import logging
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from . import reboot, stage, tasks, workarounds
 from .journal import Journal
 from .outcome import HostOutcome, HostStatus, Step
 from .plan import Action, HostPlan, KbPlan, Restart, plan_host
+from .reboot import RebootMode
 from .window import Window
 
 _log = logging.getLogger(__name__)
@@ -39,12 +39,6 @@ PROGRESS_EVERY = 30.0  # seconds between progress lines while nothing changes
 _FIXED = {Status.FIXED, Status.NOT_APPLICABLE}
 _INSTALLED = {installer.Outcome.INSTALLED, installer.Outcome.REBOOT_REQUIRED, installer.Outcome.REBOOT_INITIATED,
               installer.Outcome.ALREADY_INSTALLED}
-
-
-class RebootMode(str, enum.Enum):
-    NOW = "now"
-    WINDOW = "window"
-    NEVER = "never"
 
 
 @dataclass(frozen=True)
@@ -235,7 +229,7 @@ class HostRun:
             self._end(HostStatus.RESTART_PENDING, f"{self.host}: restart pending (--reboot never)")
             return False
         result = reboot.reboot_host(
-            self.transport, self.settings.reboot.value, window=self.context.window, comment=self._comment(),
+            self.transport, self.settings.reboot, window=self.context.window, comment=self._comment(),
             timeout=self.settings.reboot_timeout, poll=self.settings.poll, sleep=self._sleep, clock=self._clock,
             on_wait=self._waiting(lambda said: f"waiting for the restart ({said})"), intent=self._intent)
         if result.action == "scheduled":
