@@ -8,6 +8,7 @@ from typing import Any
 
 from ..results import HostResult
 from .plan import HostPlan
+from .stage import StageResult
 
 
 class HostStatus(str, enum.Enum):
@@ -46,7 +47,7 @@ class HostOutcome:
     scheduled_for: str | None = None  # ISO 8601, host time
     audit: HostResult | None = None  # the last audit: the verification when there was one
     peers: list[str] = field(default_factory=list)  # KB903927: peers whose SYN attack protection triggers the leak
-    staged: list[Any] = field(default_factory=list)  # stage.StageResult per package put on the host (diff mode)
+    staged: list[StageResult] = field(default_factory=list)  # each package put on the host (diff mode)
 
     @property
     def changed(self) -> bool:
