@@ -9,12 +9,11 @@ itself. A host that is down raises :class:`~winremedy.errors.UnreachableError`.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 
 from ..errors import UnreachableError
 from ..transport.base import Result
-from ..transport.bootstrap import POWERSHELL, POWERSHELL_ARGUMENTS, clean_stderr, encode_script
+from ..transport.bootstrap import POWERSHELL, POWERSHELL_ARGUMENTS, clean_stderr, encode_script, quote_arguments
 from .host import EmulatedHost
 
 
@@ -43,8 +42,7 @@ class LocalTransport:
         check: bool = False,
         idempotent: bool = True,
     ) -> Result:
-        quoted = [subprocess.list2cmdline([argument]) for argument in arguments]
-        result = self._run(command, quoted, stdin)
+        result = self._run(command, quote_arguments(arguments), stdin)
         return result.check() if check else result
 
     def reset(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
@@ -48,6 +49,11 @@ def decode_script(command: str, arguments: Sequence[str], stdin: bytes) -> str |
 def stdin_script(stdin: bytes) -> str:
     """The script text the bootstrap reads from ``stdin`` (raises ValueError when it is not base64 UTF-8)."""
     return base64.b64decode(stdin, validate=False).decode("utf-8")
+
+
+def quote_arguments(arguments: Sequence[str]) -> list[str]:
+    """Each argument quoted by the MS C runtime rules, as WinRS passes them on (cmd.exe still expands %VAR%)."""
+    return [subprocess.list2cmdline([argument]) for argument in arguments]
 
 
 def command_line(command: str, arguments: Sequence[str]) -> str:

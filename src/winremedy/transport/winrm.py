@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-import subprocess
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +34,13 @@ from winremedy.errors import (
     WinRMFaultError,
 )
 from winremedy.transport.base import Result
-from winremedy.transport.bootstrap import POWERSHELL, POWERSHELL_ARGUMENTS, clean_stderr, encode_script
+from winremedy.transport.bootstrap import (
+    POWERSHELL,
+    POWERSHELL_ARGUMENTS,
+    clean_stderr,
+    encode_script,
+    quote_arguments,
+)
 from winremedy.transport.options import WinRMOptions
 
 CODEPAGE = 437  # the WinRS default; project scripts print ASCII only, so output never depends on it
@@ -111,9 +116,8 @@ class WinRMTransport:
         check: bool = False,
         idempotent: bool = True,
     ) -> Result:
-        """Run a command line; arguments are quoted by the MS C runtime rules (cmd.exe still expands %VAR%)."""
-        quoted = [subprocess.list2cmdline([argument]) for argument in arguments]
-        result = self._run(command, quoted, stdin, timeout, idempotent)
+        """Run a command line; arguments quoted as :func:`~.bootstrap.quote_arguments` says."""
+        result = self._run(command, quote_arguments(arguments), stdin, timeout, idempotent)
         return result.check() if check else result
 
     def reset(self) -> None:
