@@ -1,7 +1,7 @@
 # winremedy-script: common 1
 # Included by winremedy.scripts.render in every script, after $WinRemedyArgs: the one
 # way a script reports. Write-WrResult prints one line '@@WINREMEDY@@' + JSON, ASCII
-# only (\uXXXX escapes), without ConvertTo-Json (PowerShell 3.0+).
+# only (\uXXXX escapes), without the JSON cmdlets PowerShell 2.0 lacks.
 $Invariant = [Globalization.CultureInfo]::InvariantCulture
 
 function Format-WrString([string]$s) {
