@@ -178,7 +178,7 @@ def cli_audit(directory: Path, out: Path, args: argparse.Namespace, samples: int
     match = re.search(r"audit: (\d+)/(\d+) hosts, (\d+) failed, ([\d.]+) s", run["log"])
     if run["rc"] not in (0, 1) or not match:  # 1 is "findings"; a traceback is 1 too, but has no summary line
         raise SystemExit(f"winremedy audit failed (rc {run['rc']}):\n{run['log'][-3000:]}")
-    from winremedy.results import load_results
+    from winremedy.audit.results import load_results
 
     results = load_results(out)
     row = per_host(run, args.hosts, len(results))

@@ -44,10 +44,10 @@ from typing import Any
 import winrm
 import yaml
 
-from winremedy.assess import assess
+from winremedy.audit.assess import assess
 from winremedy.catalog import Catalog, load_catalog
-from winremedy.collector import build_query, facts_from_raw
-from winremedy.leaks import analyse
+from winremedy.audit.collector import build_query, facts_from_raw
+from winremedy.audit.leaks import analyse
 from winremedy.psdata import ps_data
 
 IDENTITY = "# winremedy-script: naive_fact 1"

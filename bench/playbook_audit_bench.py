@@ -49,7 +49,7 @@ def playbook_audit(directory: Path, out: Path, args: argparse.Namespace, tmp: Pa
     run = around(directory, command, tmp / "playbook.log", collection_env(tmp))
     if run["rc"] != 0:
         raise SystemExit(f"ansible-playbook failed (rc {run['rc']}):\n{run['log'][-3000:]}")
-    from winremedy.results import load_results
+    from winremedy.audit.results import load_results
 
     results = load_results(out)
     row = per_host(run, args.hosts, len(results))

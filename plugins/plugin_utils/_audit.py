@@ -16,11 +16,11 @@ import typing as t
 from pathlib import Path
 
 from ansible_collections.winremedy.windows.plugins.plugin_utils._transport import ConnectionTransport
-from winremedy.audit import AuditSettings, audit_host
+from winremedy.audit.run import AuditSettings, audit_host
 from winremedy.catalog import load_catalog
 from winremedy.errors import WinRemedyError
 from winremedy.report import summarize, write_reports
-from winremedy.results import HostResult, load_results, save_result
+from winremedy.audit.results import HostResult, load_results, save_result
 
 if t.TYPE_CHECKING:
     from ansible.plugins.connection import ConnectionBase

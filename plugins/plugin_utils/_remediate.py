@@ -31,7 +31,7 @@ from winremedy.remediate.reboot import RebootMode
 from winremedy.remediate.runner import HostRun, Settings
 from winremedy.remediate.stage import STAGING_DIR, Source, open_source
 from winremedy.repo.manifest import Manifest
-from winremedy.results import HostResult
+from winremedy.audit.results import HostResult
 
 if t.TYPE_CHECKING:
     from ansible.plugins.connection import ConnectionBase

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from winremedy.assess import Status, assess
+from winremedy.audit.assess import Status, assess
 from winremedy.catalog import Catalog, load_catalog
-from winremedy.facts import HostFacts, Hotfix, LeakVerdict, OsInfo
+from winremedy.audit.facts import HostFacts, Hotfix, LeakVerdict, OsInfo
 
 CASES = yaml.safe_load((Path(__file__).parents[1] / "data" / "assess" / "cases.yml").read_text())
 WORKSTATIONS = {"win7", "vista"}

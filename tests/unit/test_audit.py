@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from winremedy.audit import AuditSettings, audit_fleet
+from winremedy.audit.run import AuditSettings, audit_fleet
 from winremedy.catalog import load_catalog
 from winremedy.errors import AuthenticationError
-from winremedy.results import load_results
+from winremedy.audit.results import load_results
 from winremedy.transport import Result
 
 
@@ -36,7 +36,7 @@ def test_one_host_failing_never_stops_the_others(tmp_path):
 
 
 def test_timeout_covers_the_waits_between_samples():
-    from winremedy.audit import COLLECT_TIMEOUT
+    from winremedy.audit.run import COLLECT_TIMEOUT
 
     assert AuditSettings(samples=1, interval=600).timeout == COLLECT_TIMEOUT  # one sample: nothing to wait for
     assert AuditSettings(samples=8, interval=1200).timeout == COLLECT_TIMEOUT + 7 * 1200

@@ -3,7 +3,7 @@
 import pytest
 
 from winremedy.errors import FactsError
-from winremedy.facts import HostFacts, Hotfix, LeakVerdict, OsInfo, Sample, normalize_kb, os_family
+from winremedy.audit.facts import HostFacts, Hotfix, LeakVerdict, OsInfo, Sample, normalize_kb, os_family
 
 
 @pytest.mark.parametrize(

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from winremedy.assess import Status, assess
+from winremedy.audit.assess import Status, assess
 from winremedy.catalog import load_catalog
-from winremedy.collector import build_query, parse_collect_output
+from winremedy.audit.collector import build_query, parse_collect_output
 from winremedy.errors import ProtocolError
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.dynamics import LeakSpec, Scenario
 from winremedy.lab.faults import FaultSpec
 from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.profiles import OsProfile
-from winremedy.leaks import analyse
+from winremedy.audit.leaks import analyse
 from winremedy.scripts import render
 from winremedy.transport.bootstrap import POWERSHELL, POWERSHELL_ARGUMENTS, encode_script
 

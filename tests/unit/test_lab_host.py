@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from winremedy.facts import HostFacts
+from winremedy.audit.facts import HostFacts
 from winremedy.lab.clock import LabClock, ManualClock
 from winremedy.lab.dynamics import NONPAGED_POOL, NSI_PRIVATE_BYTES, POOL_NSPC, RTCSRV_PRIVATE_BYTES, LeakSpec, Scenario
 from winremedy.lab.faults import FaultSpec

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from winremedy.catalog import load_catalog
-from winremedy.collector import build_query, facts_from_raw, parse_collect_output
+from winremedy.audit.collector import build_query, facts_from_raw, parse_collect_output
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.cmdline import MAX_COMMAND_LINE
 from winremedy.lab.dynamics import LeakSpec, Scenario

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from winremedy.catalog import Indicator
-from winremedy.facts import HostFacts, OsInfo, Sample
-from winremedy.leaks import analyse, trend, verdict
+from winremedy.audit.facts import HostFacts, OsInfo, Sample
+from winremedy.audit.leaks import analyse, trend, verdict
 
 MB = 1024 * 1024
 NSI = Indicator(id="nsi_private_bytes", what="nsi svchost private bytes", kind="service_process", target="nsi",

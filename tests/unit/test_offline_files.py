@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from winremedy.errors import FactsError
-from winremedy.facts import HostFacts, Hotfix, OsInfo
+from winremedy.audit.facts import HostFacts, Hotfix, OsInfo
 from winremedy.offline import decode_text, parse_facts_text, read_facts_file, read_facts_files
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "offline"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from winremedy.facts import HostFacts
+from winremedy.audit.facts import HostFacts
 from winremedy.offline import read_facts_file, read_facts_files
 
 REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "wesng"

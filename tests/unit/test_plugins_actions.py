@@ -26,7 +26,7 @@ from ansible.utils.collection_loader._collection_finder import _AnsibleCollectio
 
 from winremedy import __version__
 from winremedy.lab.dynamics import LeakSpec, Scenario
-from winremedy.results import load_results
+from winremedy.audit.results import load_results
 from test_plugins_transport import failing_winrm_connection, lab_host, winrm_connection
 
 REPO = Path(__file__).resolve().parents[2]

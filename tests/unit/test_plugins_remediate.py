@@ -30,7 +30,7 @@ from winremedy.lab.clock import LabClock
 from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.packages import corrupt, write_repository
 from winremedy.lab.profiles import OsProfile
-from winremedy.results import load_results
+from winremedy.audit.results import load_results
 
 NAMES = ("kb_stage", "kb_install", "kb_reboot", "kb_verify", "kb_remediate")
 FAST = {"poll": 0.01, "verify_samples": 2, "verify_interval": 60}

@@ -21,7 +21,7 @@ from ansible.playbook.play_context import PlayContext
 from ansible.plugins.connection.winrm import Connection
 
 from winremedy.catalog import load_catalog
-from winremedy.collector import build_query, parse_collect_output
+from winremedy.audit.collector import build_query, parse_collect_output
 from winremedy.errors import (
     AuthenticationError,
     ScriptFailedError,

@@ -2,9 +2,9 @@
 
 import io
 
-from winremedy.assess import Finding, Status
-from winremedy.progress import FleetProgress
-from winremedy.results import HostResult
+from winremedy.audit.assess import Finding, Status
+from winremedy.audit.progress import FleetProgress
+from winremedy.audit.results import HostResult
 
 OK = HostResult("web01", True, findings=[Finding("KB2847346", Status.MISSING, "high", "files", "old", "install")])
 BAD = HostResult("web02", False, error="web02: connection refused", error_code="unreachable")

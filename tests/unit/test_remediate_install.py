@@ -8,7 +8,7 @@ import pytest
 
 from winremedy.catalog import load_catalog
 from winremedy.errors import CommandTimeoutError, InstallError, RepoError
-from winremedy.facts import HostFacts
+from winremedy.audit.facts import HostFacts
 from winremedy.lab import updates
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.host import EmulatedHost, HostSpec

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from winremedy.audit import AuditSettings, audit_host
+from winremedy.audit.run import AuditSettings, audit_host
 from winremedy.catalog import load_catalog
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.host import EmulatedHost, HostSpec
@@ -16,7 +16,7 @@ from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.journal import Journal
 from winremedy.remediate.plan import Action, Restart, plan_host
 from winremedy.repo.manifest import Manifest
-from winremedy.results import HostResult
+from winremedy.audit.results import HostResult
 
 CATALOG = load_catalog()
 

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from winremedy.catalog import load_catalog
-from winremedy.facts import HostFacts
+from winremedy.audit.facts import HostFacts
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.dynamics import NSI_PRIVATE_BYTES, POOL_NSPC, LeakSpec, Scenario
 from winremedy.lab.host import EmulatedHost, HostSpec
@@ -24,7 +24,7 @@ from winremedy.remediate.workarounds import (
     schedule_nic_bounce,
     syn_attack_peers,
 )
-from winremedy.results import HostResult
+from winremedy.audit.results import HostResult
 
 START = 1_709_251_200.0
 HOUR = 3600.0

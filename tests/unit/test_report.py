@@ -16,18 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from winremedy.assess import Finding, Status, assess
+from winremedy.audit.assess import Finding, Status, assess
 from winremedy.catalog import Catalog, load_catalog
 from winremedy.errors import WinRemedyError
-from winremedy.facts import HostFacts, Sample
-from winremedy.leaks import analyse
+from winremedy.audit.facts import HostFacts, Sample
+from winremedy.audit.leaks import analyse
 from winremedy.offline import read_facts_files
 from winremedy.report import FILE_NAMES, exit_code, render, write_reports
 from winremedy.report.command import add_report_command, run_report
 from winremedy.report.csv_report import HEADER
 from winremedy.report.svg import _ticks, line_chart
 from winremedy.report.table import format_table
-from winremedy.results import HostResult, save_result
+from winremedy.audit.results import HostResult, save_result
 
 SAMPLES = Path(__file__).parents[2] / "src" / "winremedy" / "samples"
 WHEN = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)

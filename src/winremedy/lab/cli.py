@@ -1,7 +1,7 @@
 """``winremedy lab up | status | down``: start an emulated fleet in the background, look at it, stop it.
 
-``winremedy.cli`` wires :func:`add_lab_commands` and :func:`run_lab` into the
-top-level command; ``python -m winremedy.lab.cli`` runs them alone.
+``winremedy.cli`` hands ``winremedy lab ...`` to :func:`main`, importing this module only then;
+``python -m winremedy.lab.cli lab ...`` runs it alone.
 Expected failures (bad fleet, a lab already running, no free ports, no lab
 there) print one line and exit 2.
 """

@@ -55,7 +55,7 @@ from typing import Any, Callable, TypeVar
 
 import yaml
 
-from ..facts import normalize_kb
+from ..audit.facts import normalize_kb
 from ..remediate.window import parse_window
 from ..instants import parse_instant
 from .dynamics import FIXED_BY, LeakSpec, Scenario

@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..facts import CbsState, HostFacts, Sample, normalize_kb
+from ..audit.facts import CbsState, HostFacts, Sample, normalize_kb
 from ..versions import WinVersion
 from . import cmdline, registration, tasks, updates
 from .api import CommandResult, Counters, WireFault

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import RepoError
-from ..facts import normalize_kb
+from ..audit.facts import normalize_kb
 from ..repo.cab import Cabinet
 from ..repo.identity import ARCHITECTURES, Identity, read_identity
 from . import host as lab_host  # the module, read at call time: the host imports this module while it loads

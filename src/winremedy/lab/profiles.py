@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..facts import Arch, OsInfo
+from ..audit.facts import Arch, OsInfo
 
 Family = Literal["win2003", "vista", "win2008", "win7", "win2008r2"]
 FAMILIES: tuple[Family, ...] = ("win2003", "vista", "win2008", "win7", "win2008r2")

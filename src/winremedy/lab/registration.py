@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..collector import CBS, PENDING_REBOOT_KEYS, PENDING_REBOOT_VALUES
-from ..facts import CbsState, Hotfix
+from ..audit.collector import CBS, PENDING_REBOOT_KEYS, PENDING_REBOOT_VALUES
+from ..audit.facts import CbsState, Hotfix
 from .profiles import OsProfile
 from .updates import cbs_package
 

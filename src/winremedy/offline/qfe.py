@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..errors import FactsError
-from ..facts import HostFacts, Hotfix
+from ..audit.facts import HostFacts, Hotfix
 from .systeminfo import kb_of
 
 _WMIC_INSTALL_BANNER = "Please wait while WMIC is being installed."

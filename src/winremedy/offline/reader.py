@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FactsError
-from ..facts import HostFacts
+from ..audit.facts import HostFacts
 from .decoding import EXPECTED_FORMATS, decode_text
 from .qfe import OS_UNKNOWN_NOTE, looks_like_qfe, parse_qfe
 from .systeminfo import looks_like_systeminfo, parse_systeminfo

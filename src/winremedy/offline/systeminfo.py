@@ -16,7 +16,7 @@ from datetime import datetime
 from itertools import pairwise
 
 from ..errors import FactsError
-from ..facts import Arch, HostFacts, Hotfix, OsInfo, normalize_kb
+from ..audit.facts import Arch, HostFacts, Hotfix, OsInfo, normalize_kb
 
 HOST_LABEL = "Host Name"
 REQUIRED_LABELS = (HOST_LABEL, "OS Name", "OS Version", "System Type")

@@ -20,7 +20,7 @@ from ..errors import RepoError, WinRemedyError
 from ..repo.manifest import Manifest
 from ..report.table import format_table
 from ..atomic import write_text_atomic
-from ..results import result_path, save_result
+from ..audit.results import result_path, save_result
 from . import stage
 from .journal import Journal
 from .rollout import Rollout, roll_out

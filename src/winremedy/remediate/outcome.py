@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..results import HostResult
+from ..audit.results import HostResult
 from .plan import HostPlan
 from .stage import StageResult
 

@@ -16,10 +16,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..assess import Finding, Status
+from ..audit.assess import Finding, Status
 from ..catalog import Catalog
 from ..repo.manifest import Entry, Manifest, pick
-from ..results import HostResult
+from ..audit.results import HostResult
 
 
 class Action(str, enum.Enum):

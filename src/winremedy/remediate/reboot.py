@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from ..catalog.model import KbEntry
-from ..collector import PRODUCTS
+from ..audit.collector import PRODUCTS
 from ..errors import ProtocolError, RebootError, RemediationError, ScriptFailedError, WinRemedyError
 from ..instants import parse_instant
 from ..psdata import decode_frame

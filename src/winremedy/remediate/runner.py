@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..assess import Status
-from ..audit import AuditSettings, audit_host
+from ..audit.assess import Status
+from ..audit.run import AuditSettings, audit_host
 from ..catalog import Catalog
 from ..errors import UnreachableError, WinRemedyError
 from ..instants import iso
 from ..repo.manifest import Manifest
-from ..results import HostResult
+from ..audit.results import HostResult
 from ..transport import Transport
 from . import install as installer
 from . import reboot, stage, tasks, workarounds

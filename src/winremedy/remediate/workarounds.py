@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from ..catalog import load_catalog
 from ..catalog.model import KbEntry
-from ..facts import HostFacts
-from ..results import HostResult
+from ..audit.facts import HostFacts
+from ..audit.results import HostResult
 from ..transport.base import Transport
 from .tasks import TaskState, start_task
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from ..errors import RepoError
-from ..facts import normalize_kb
+from ..audit.facts import normalize_kb
 from .cab import Cabinet, Member, locate, parse_header
 
 Kind = Literal["msu", "exe"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..catalog import Catalog, KbEntry, Package
 from ..errors import RepoError
-from ..facts import normalize_kb
+from ..audit.facts import normalize_kb
 from .identity import ARCHITECTURES, Identity, read_identity
 from .manifest import Build, Entry
 

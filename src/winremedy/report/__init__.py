@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..catalog import Catalog, load_catalog
 from ..errors import WinRemedyError
-from ..results import HostResult
+from ..audit.results import HostResult
 from .csv_report import render_csv
 from .html import render_html
 from .json_report import render_json

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import WinRemedyError
-from ..results import load_results
+from ..audit.results import load_results
 from . import FORMATS, exit_code, render
 from .output import write_atomic
 

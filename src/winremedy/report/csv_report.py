@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
-from ..results import HostResult
+from ..audit.results import HostResult
 from .escape import scrub
 from .summary import failures, finding_rows, os_columns
 

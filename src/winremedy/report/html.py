@@ -8,9 +8,9 @@ never as links.
 
 from __future__ import annotations
 
-from ..assess import Status
+from ..audit.assess import Status
 from ..catalog import Catalog
-from ..results import HostResult
+from ..audit.results import HostResult
 from .escape import h
 from .html_hosts import host_anchor, host_details
 from .html_parts import Markup, badge, table

@@ -10,10 +10,10 @@ import json
 from statistics import median
 from typing import Any
 
-from ..assess import Finding
+from ..audit.assess import Finding
 from ..catalog import Indicator
-from ..facts import HostFacts, LeakVerdict, Sample
-from ..results import HostResult
+from ..audit.facts import HostFacts, LeakVerdict, Sample
+from ..audit.results import HostResult
 from .escape import h
 from .html_parts import Markup, badge, definitions, table
 from .summary import failure_reason, host_os, needs_action, os_label

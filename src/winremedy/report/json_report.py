@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..results import HostResult
+from ..audit.results import HostResult
 from .summary import Summary, failure_reason
 
 

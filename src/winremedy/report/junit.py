@@ -16,8 +16,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import Counter
 
-from ..assess import Finding, Status
-from ..results import HostResult
+from ..audit.assess import Finding, Status
+from ..audit.results import HostResult
 from .escape import scrub
 from .summary import Failure, FindingRow, failures, finding_rows
 

@@ -10,12 +10,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from ..assess import Finding, Status
-from ..facts import OsInfo
-from ..results import HostResult
+from ..audit.assess import Finding, Status
+from ..audit.facts import OsInfo
+from ..audit.results import HostResult
 
 COMPLIANT = frozenset({Status.FIXED, Status.NOT_APPLICABLE})
-EXIT_COMPLIANT, EXIT_FINDINGS = 0, 1
+from ..commandline import EXIT_FINDINGS, EXIT_OK as EXIT_COMPLIANT
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..results import HostResult
+from ..audit.results import HostResult
 from .summary import Summary, failures, finding_rows, os_label
 from .table import format_table
 

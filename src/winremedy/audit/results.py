@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .assess import Finding, Status
-from .atomic import write_text_atomic
-from .errors import WinRemedyError
+from ..atomic import write_text_atomic
+from ..errors import WinRemedyError
 from .facts import HostFacts
 
 RESULT_VERSION = 1

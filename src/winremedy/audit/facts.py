@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-from .errors import FactsError
+from ..errors import FactsError
 
 Arch = Literal["x86", "x64", "ia64"]
 ARCHES: tuple[Arch, ...] = ("x86", "x64", "ia64")

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .catalog import Catalog
-from .errors import ProtocolError
+from ..catalog import Catalog
+from ..errors import ProtocolError
 from .facts import ARCHES, CbsState, HostFacts, Hotfix, OsInfo, Sample, normalize_kb
-from .psdata import decode_frame
+from ..psdata import decode_frame
 
 CBS = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing"
 _WU = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
-from .catalog import Catalog, Indicator
+from ..catalog import Catalog, Indicator
 from .facts import HostFacts, LeakVerdict, Sample
 
 MIN_SAMPLES = 3

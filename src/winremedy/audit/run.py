@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Protocol
 
 from .assess import assess
-from .catalog import Catalog
+from ..catalog import Catalog
 from .collector import build_query, parse_collect_output
-from .errors import WinRemedyError
+from ..errors import WinRemedyError
 from .leaks import analyse
 from .results import HostResult, done_hosts, save_result
-from .scripts import render
-from .transport import Transport
+from ..scripts import render
+from ..transport import Transport
 
 _log = logging.getLogger(__name__)
 

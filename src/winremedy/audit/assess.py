@@ -14,9 +14,9 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .catalog import Applicability, Catalog, KbEntry
+from ..catalog import Applicability, Catalog, KbEntry
 from .facts import CbsState, HostFacts, Hotfix
-from .versions import FixState, WinVersion, compare_fix
+from ..versions import FixState, WinVersion, compare_fix
 
 
 class Status(str, enum.Enum):
