@@ -36,6 +36,7 @@ from winremedy.errors import (
 )
 from winremedy.transport.base import Result
 from winremedy.transport.bootstrap import BOOTSTRAP, clean_stderr, encode_script
+from winremedy.transport.delivery import ScriptDelivery, via_powershell_append
 
 if t.TYPE_CHECKING:
     from ansible.plugins.connection import ConnectionBase
@@ -57,6 +58,7 @@ class ConnectionTransport:
     def __init__(self, connection: ConnectionBase, host: str) -> None:
         self.host = host
         self._connection = connection
+        self.delivery = ScriptDelivery(host)
         if connection.transport not in SUPPORTED_CONNECTIONS:
             raise TransportConfigError(
                 f"{host}: connection {connection.transport!r} is not supported; use ansible_connection=winrm"
@@ -65,8 +67,16 @@ class ConnectionTransport:
     def run_ps(
         self, script: str, *, timeout: float | None = None, check: bool = False, idempotent: bool = True
     ) -> Result:
-        """Run a PowerShell 2.0 script of any length: the bootstrap on the command line, the script on stdin."""
-        result = self._exec(BOOTSTRAP, encode_script(script))
+        """Run a PowerShell 2.0 script of any length: the bootstrap on the command line, the script on stdin.
+
+        When stdin delivered nothing, the file route of :mod:`winremedy.transport.delivery`, one
+        PowerShell text per command as the winrm plugin runs them.
+        """
+        result = self.delivery.run(
+            script,
+            lambda text: self._exec(BOOTSTRAP, encode_script(text)),
+            lambda path, text: via_powershell_append(lambda command: self._exec(command, b""), path, text),
+        )
         return result.check() if check else result
 
     def run_cmd(

@@ -21,7 +21,8 @@ from winremedy.errors import AuthenticationError, ScriptFailedError, TlsError, U
 from winremedy.lab.api import CommandResult, WireFault  # noqa: E402
 from winremedy.lab.stub import StubHost  # noqa: E402
 from winremedy.transport import WinRMOptions, WinRMTransport  # noqa: E402
-from winremedy.transport.bootstrap import decode_script  # noqa: E402
+from winremedy.transport.bootstrap import DIGEST_SENTINEL, decode_script, script_digest  # noqa: E402
+from winremedy.transport.delivery import NOT_RECOGNIZED  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -45,11 +46,12 @@ class EchoHost(StubHost):
         if script is not None:
             self.scripts.append(script)
             digest = hashlib.sha256(script.encode("utf-8")).hexdigest()
-            return CommandResult(f"{len(script)} {digest}\r\n".encode(), b"", 0)
+            proof = f"{DIGEST_SENTINEL}{script_digest(script)}\r\n"  # what the bootstrap prints before the script
+            return CommandResult(f"{proof}{len(script)} {digest}\r\n".encode(), b"", 0)
         words = " ".join([command, *arguments]).split()
         if words[:3] == ["cmd.exe", "/c", "echo"]:
             return CommandResult((" ".join(words[3:]) + "\r\n").encode(), b"", 0)
-        return CommandResult(b"", f"'{words[0]}' is not recognized\r\n".encode(), 1)
+        return CommandResult(b"", f"'{words[0]}' is not recognized\r\n".encode(), NOT_RECOGNIZED)
 
 
 def _transport(server: Any, sleeps: list[float], **options: Any) -> WinRMTransport:
@@ -76,7 +78,7 @@ def test_run_cmd_and_check(wire_serve: Any) -> None:
     server, _ = wire_serve(EchoHost())
     with _transport(server, []) as transport:
         assert transport.run_cmd("cmd.exe", ["/c", "echo", "hello"]).stdout_text == "hello\r\n"
-        with pytest.raises(ScriptFailedError, match="^host1: exit code 1: 'nosuch.exe' is not recognized"):
+        with pytest.raises(ScriptFailedError, match="^host1: exit code 9009: 'nosuch.exe' is not recognized"):
             transport.run_cmd("nosuch.exe", check=True)
 
 

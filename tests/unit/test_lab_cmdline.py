@@ -11,7 +11,7 @@ from winremedy.lab.api import CommandResult
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.cmdline import register_script, unregister_script
 from winremedy.psdata import ps_data
-from winremedy.transport.bootstrap import POWERSHELL, POWERSHELL_ARGUMENTS, encode_script
+from winremedy.transport.bootstrap import DIGEST_SENTINEL, POWERSHELL, POWERSHELL_ARGUMENTS, encode_script, script_digest
 from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.profiles import OsProfile
 
@@ -59,7 +59,7 @@ def test_powershell_encoded_raw_command_as_ansible_sends_it(host: EmulatedHost) 
 
 def test_unknown_commands_fail_like_a_host(host: EmulatedHost) -> None:
     result = host.run("frobnicate", ["--now"], b"")
-    assert result.exit_code == 1 and result.stderr.startswith(b"'frobnicate' is not recognized")
+    assert result.exit_code == 9009 and result.stderr.startswith(b"'frobnicate' is not recognized")
     ps = host.run("PowerShell", ansible_wrap("Get-Frob -All"), b"")
     assert ps.exit_code == 1 and ps.stderr.startswith(b"#< CLIXML")
     assert b"The term 'Get-Frob' is not recognized" in ps.stderr
@@ -71,7 +71,7 @@ def test_no_powershell_on_a_bare_2003() -> None:
     spec = HostSpec(name="s3-0001", profile=OsProfile("win2003", 2, "x86"), user="a", password="b", powershell=None)
     bare = EmulatedHost(spec, ManualClock(1.7e9))
     result = bare.run("powershell", ["-EncodedCommand", encoded("hostname")], b"")
-    assert (result.stderr, result.exit_code) == (NOT_RECOGNIZED, 1)
+    assert (result.stderr, result.exit_code) == (NOT_RECOGNIZED, 9009)  # cmd.exe's errorlevel
     assert not bare.wants_stdin("powershell", ["-Command", "-"])
     assert bare.run("ver", [], b"").stdout == b"\r\nMicrosoft Windows [Version 5.2.3790]\r\n"
 
@@ -83,7 +83,8 @@ def test_project_scripts_by_identity(host: EmulatedHost, echo_script: None) -> N
     assert host.run("PowerShell", ["-NoProfile", "-Command", "-"], script.encode("utf-8-sig")).stdout == b"W7-0001:hi"
     args = " ".join(POWERSHELL_ARGUMENTS)  # pywinrm sends one Arguments element
     assert host.wants_stdin(POWERSHELL, [args])
-    assert host.run(POWERSHELL, [args], encode_script(script)).stdout == b"W7-0001:hi"
+    digest = f"{DIGEST_SENTINEL}{script_digest(script)}\r\n".encode("ascii")  # the bootstrap proves what arrived
+    assert host.run(POWERSHELL, [args], encode_script(script)).stdout == digest + b"W7-0001:hi"
     assert host.counters.scripts == {"echo 1": 3}
     unknown = host.run("powershell", ["-EncodedCommand", encoded("# winremedy-script: nope 1\r\n")], b"")
     assert unknown.exit_code == 1 and b"no handler" in unknown.stderr

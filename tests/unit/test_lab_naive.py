@@ -134,7 +134,7 @@ def test_unknown_kind_and_garbled_host() -> None:
 def test_no_powershell_fails_every_snippet() -> None:
     host = _host("win2003", 2, "x86", powershell=None)
     result = host.run(_encoded_line(naive.snippet({"kind": "os"})), [], b"")
-    assert result.exit_code == 1 and b"'powershell' is not recognized" in result.stderr
+    assert result.exit_code == 9009 and b"'powershell' is not recognized" in result.stderr
 
 
 # --- cmd.exe's command-line limit ------------------------------------------------------------------
@@ -159,4 +159,4 @@ def test_run_ps_of_a_big_script_is_too_long_but_stdin_carries_it() -> None:
     assert host.run("powershell", ["-encodedcommand", line.rsplit(" ", 1)[1]], b"").stderr == TOO_LONG
     assert host.counters.scripts == {}  # refused before PowerShell ever saw it
     stdin = host.run(POWERSHELL, [" ".join(POWERSHELL_ARGUMENTS)], encode_script(script))
-    assert stdin.exit_code == 0 and stdin.stdout.startswith(b"@@WINREMEDY@@")
+    assert stdin.exit_code == 0 and stdin.stdout.splitlines()[1].startswith(b"@@WINREMEDY@@")  # after the digest

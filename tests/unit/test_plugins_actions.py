@@ -121,7 +121,7 @@ def test_a_host_without_powershell_fails_with_host_and_code(plugins: dict[str, M
     connection, _ = winrm_connection(lab_host("win2003", 2, "x86", powershell=None))
     result = run_kb_facts(plugins, {"results_dir": str(tmp_path)}, connection)
     assert result["failed"] is True and "unreachable" not in result and result["error_code"] == "script-failed"
-    assert result["msg"].startswith("w7-0001: exit code 1: 'PowerShell' is not recognized")
+    assert result["msg"].startswith("w7-0001: exit code 9009: 'PowerShell' is not recognized")  # cmd.exe's code
     assert result["msg"].endswith("(script-failed)") and "Traceback" not in result["msg"]
     assert load_results(tmp_path)[0].error_code == "script-failed"
 

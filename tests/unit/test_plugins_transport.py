@@ -126,8 +126,8 @@ def test_a_failing_command_is_script_failed_with_check_and_a_result_without() ->
     connection, _ = winrm_connection(host)
     transport = _transport.ConnectionTransport(connection, "bare-01")
     result = transport.run_ps("'hello'")
-    assert result.rc == 1 and b"not recognized" in result.stderr
-    with pytest.raises(ScriptFailedError, match=r"^bare-01: exit code 1: 'PowerShell' is not recognized"):
+    assert result.rc == 9009 and b"not recognized" in result.stderr
+    with pytest.raises(ScriptFailedError, match=r"^bare-01: exit code 9009: 'PowerShell' is not recognized"):
         transport.run_ps("'hello'", check=True)
 
 

@@ -26,8 +26,9 @@ def test_bootstrap_command_line_is_far_below_the_cmd_exe_limit() -> None:
     assert base64.b64decode(POWERSHELL_ARGUMENTS[-1]).decode("utf-16-le") == BOOTSTRAP
 
 
-def test_bootstrap_reads_all_of_stdin_at_once() -> None:
-    assert "[Console]::In.ReadToEnd()" in BOOTSTRAP and "[scriptblock]::Create(" in BOOTSTRAP
+def test_bootstrap_reads_stdin_through_input_only() -> None:
+    # PowerShell 2.0's console host reads stdin itself to feed $input: a second reader gets nothing
+    assert "$input" in BOOTSTRAP and "[Console]::In" not in BOOTSTRAP and "[scriptblock]::Create(" in BOOTSTRAP
     assert "-Command" not in POWERSHELL_ARGUMENTS  # '-Command -' would run stdin line by line
 
 

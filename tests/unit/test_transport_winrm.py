@@ -29,7 +29,14 @@ from winremedy.errors import (
 )
 from winremedy.transport import WinRMOptions, WinRMTransport
 from winremedy.transport import winrm as winrm_transport
-from winremedy.transport.bootstrap import POWERSHELL, POWERSHELL_ARGUMENTS, decode_script, encode_script
+from winremedy.transport.bootstrap import (
+    DIGEST_SENTINEL,
+    POWERSHELL,
+    POWERSHELL_ARGUMENTS,
+    decode_script,
+    encode_script,
+    script_digest,
+)
 
 CLIXML = (
     b"#< CLIXML\r\n"
@@ -55,6 +62,8 @@ class Wire:
         self.queued: defaultdict[str, list[BaseException]] = defaultdict(list)
         self.output: tuple[bytes, bytes, int] = (b"hello\r\n", b"", 0)
         self.shells = 0
+        self.command: tuple[str, tuple[str, ...]] = ("", ())
+        self.command_stdin = b""
 
     def fail(self, method: str, exc: BaseException, times: int = 1) -> None:
         self.queued[method].extend([exc] * times)
@@ -71,14 +80,20 @@ class Wire:
 
     def run_command(self, shell_id: str, command: str, arguments: Any = (), console_mode_stdin: bool = True) -> str:
         self._enter("run_command", shell_id, command, tuple(arguments), console_mode_stdin)
+        self.command, self.command_stdin = (command, tuple(arguments)), b""
         return "cmd-1"
 
     def send_command_input(self, shell_id: str, command_id: str, data: bytes, end: bool = False) -> None:
         self._enter("send_command_input", data, end)
+        self.command_stdin += data
 
     def get_command_output_raw(self, shell_id: str, command_id: str) -> tuple[bytes, bytes, int, bool]:
         self._enter("get_command_output_raw", shell_id)
-        return (*self.output, True)
+        stdout, stderr, rc = self.output
+        script = decode_script(*self.command, self.command_stdin)
+        if script is not None:  # as a host's PowerShell does: the bootstrap proves which script it decoded
+            stdout = f"{DIGEST_SENTINEL}{script_digest(script)}\r\n".encode("ascii") + stdout
+        return stdout, stderr, rc, True
 
     def cleanup_command(self, shell_id: str, command_id: str) -> None:
         self._enter("cleanup_command", shell_id)

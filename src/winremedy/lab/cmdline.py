@@ -38,8 +38,8 @@ from xml.sax.saxutils import escape
 
 from ..psdata import read_ps_data
 from ..scripts import identify
-from ..transport.bootstrap import BOOTSTRAP, stdin_script
-from . import collect, installers, naive, power, staging, tasks  # noqa: F401  (installers registers its programs)
+from . import collect, console_host, installers, naive, power, staging, tasks  # noqa: F401  (installers registers its programs)
+from ..transport.delivery import NOT_RECOGNIZED
 from .api import CommandResult
 
 if TYPE_CHECKING:
@@ -52,6 +52,9 @@ _SCRIPTS: dict[str, ScriptHandler] = {"collect": collect.answer, naive.SCRIPT: n
                                      "power": power.answer, "task": tasks.answer}
 MAX_COMMAND_LINE = 8191  # cmd.exe's limit, in characters
 _TOKEN_RE = re.compile(r'(?:"[^"]*"|[^\s"])+')
+_CHAIN_RE = re.compile(r'\s&\s(?=(?:[^"]*"[^"]*")*[^"]*$)')  # an '&' outside quotes
+# A trailing redirection: ' >>"file"', ' 2>nul'. A handle digit counts only after a space, as in cmd.exe.
+_REDIRECT_RE = re.compile(r'\s(?P<fd>[12]?)(?P<op>>>?)\s*(?P<target>"[^"]*"|[^\s"]+)\s*$')
 # Lines Ansible and pywinrm wrap around a raw command; they change nothing the lab answers.
 _WRAPPER_RES = (
     re.compile(r"^Set-StrictMode -Version Latest$", re.IGNORECASE),
@@ -101,7 +104,7 @@ def wants_stdin(host: EmulatedHost, command: str, arguments: list[str]) -> bool:
     if not tokens or _program(tokens[0]) != "powershell" or host.spec.powershell is None:
         return False
     call = _parse_powershell(tokens[1:])
-    return call.from_stdin or call.script == BOOTSTRAP
+    return call.from_stdin or (call.script is not None and console_host.reads_stdin(call.script))
 
 
 def dispatch(host: EmulatedHost, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
@@ -115,10 +118,27 @@ def dispatch(host: EmulatedHost, command: str, arguments: list[str], stdin: byte
 
 
 def _run_line(host: EmulatedHost, line: str, stdin: bytes) -> CommandResult:
+    commands = _CHAIN_RE.split(line)
+    if len(commands) > 1:  # cmd.exe's '&': each in turn, outputs joined, the last one's exit code
+        results = [_run_line(host, command.strip(), stdin) for command in commands]
+        return CommandResult(b"".join(r.stdout for r in results), b"".join(r.stderr for r in results),
+                             results[-1].exit_code, sum(r.delay for r in results))
+    line, redirects = _redirections(line)
+    return _redirect(host, _run_simple(host, line, stdin), redirects)
+
+
+def _run_simple(host: EmulatedHost, line: str, stdin: bytes) -> CommandResult:
     tokens = _split(line)
     if not tokens:
         return _ok("")
     program = _program(tokens[0])
+    if program == "echo":
+        return _ok(line.split(None, 1)[1] + "\r\n" if len(tokens) > 1 else "ECHO is on.\r\n")
+    if program == "del":
+        for path in (_unquote(t) for t in tokens[1:] if not t.startswith("/")):
+            if not host.fs.delete(path):  # del reports a missing file but leaves ERRORLEVEL at 0
+                return CommandResult(b"", f"Could Not Find {path}\r\n".encode("utf-8"), 0)
+        return _ok("")
     if program == "cmd":
         rest = re.split(r"(?i)\s/[ck]\s+", f" {line} ", maxsplit=1)
         return _run_line(host, rest[1].strip(), stdin) if len(rest) == 2 else _ok(_cmd_banner(host))
@@ -130,8 +150,28 @@ def _run_line(host: EmulatedHost, line: str, stdin: bytes) -> CommandResult:
     ran = _run_program(host, line)
     if ran is not None:
         return ran
-    return _fail(f"'{_unquote(tokens[0])}' is not recognized as an internal or external command,\r\n"
-                 "operable program or batch file.\r\n")
+    message = (f"'{_unquote(tokens[0])}' is not recognized as an internal or external command,\r\n"
+               "operable program or batch file.\r\n")
+    return CommandResult(b"", message.encode("utf-8"), NOT_RECOGNIZED)
+
+
+def _redirections(line: str) -> tuple[str, list[tuple[str, str, str]]]:
+    """The command without its trailing redirections, and each as (handle, operator, target)."""
+    redirects: list[tuple[str, str, str]] = []
+    while match := _REDIRECT_RE.search(line):
+        redirects.insert(0, (match["fd"] or "1", match["op"], _unquote(match["target"])))
+        line = line[: match.start()]
+    return line, redirects
+
+
+def _redirect(host: EmulatedHost, result: CommandResult, redirects: list[tuple[str, str, str]]) -> CommandResult:
+    stdout, stderr = result.stdout, result.stderr
+    for handle, operator, target in redirects:
+        data = stdout if handle == "1" else stderr
+        if target.lower() != "nul":
+            host.fs.write(target, data, append=operator == ">>")
+        stdout, stderr = (b"", stderr) if handle == "1" else (stdout, b"")
+    return CommandResult(stdout, stderr, result.exit_code, result.delay)
 
 
 def _hostname(host: EmulatedHost, _: list[str]) -> str:
@@ -248,13 +288,26 @@ def _powershell(host: EmulatedHost, args: list[str], stdin: bytes) -> CommandRes
         return _run_script(host, _text(data), stdin, call.encoded)
     if call.from_stdin:
         return _run_script(host, _text(stdin), b"", call.encoded)
-    if call.script == BOOTSTRAP:
-        try:
-            return _run_script(host, stdin_script(stdin), b"", call.encoded)
-        except ValueError:
-            return _fail("Exception calling \"FromBase64String\" with \"1\" argument(s): \"Invalid character in a "
-                         "Base-64 string.\"\r\n")
+    if call.script is not None:
+        loaded = _load(host, call.script, stdin)
+        if loaded.script is not None:
+            if loaded.error:
+                return _fail(loaded.error + "\r\n")
+            ran = _run_script(host, loaded.script, b"", call.encoded)
+            return CommandResult(loaded.preamble.encode("ascii") + ran.stdout, ran.stderr, ran.exit_code, ran.delay)
     return _run_script(host, call.script or "", stdin, call.encoded)
+
+
+def _load(host: EmulatedHost, text: str, stdin: bytes) -> console_host.Loaded:
+    """A loader command (the project's bootstrap or any like it), read as :mod:`.console_host` says."""
+    def read(path: str) -> str | None:
+        data = host.fs.read(path)
+        return None if data is None else data.decode("ascii", errors="replace")
+
+    loaded = console_host.load(text, console_host.stdin_for(host.spec.powershell or "2.0", text, stdin), read)
+    if loaded.deleted:
+        host.fs.delete(loaded.deleted)
+    return loaded
 
 
 def _run_script(host: EmulatedHost, script: str, stdin: bytes, clixml: bool) -> CommandResult:

@@ -20,7 +20,7 @@ A fleet file is YAML::
                                      # installed (wfp on SP1) the leak has another cause and never stops
         credentials: {user: ..., password: ...}
         auth: [ntlm, basic]
-        powershell: "2.0"            # or null: a bare host without PowerShell
+        powershell: "2.0"            # "2.0" (default), "3.0" (stdin read only for $input), or null: no PowerShell
         patch_level: base            # base | gdr (monthly GDR updates applied)
         syn_attack_protect: 1        # Windows 2003 only; absent = not set
         free_disk_mb: 20480          # free space on C:, where packages are staged (default 20480)
@@ -71,6 +71,7 @@ _HOST_KEYS = {"name", "os", "sp", "arch", "installed", "pending", "products", "l
               "timezone", "maintenance_window"}
 _FAULT_KEYS = {"unreachable", "slow", "reset", "http500", "bad_auth", "no_return", "garbled"}
 _AUTH = ("ntlm", "basic")
+POWERSHELL_VERSIONS = ("2.0", "3.0")  # 2.0: stdin always read for $input; 3.0+: only when the command names $input
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
 T = TypeVar("T")
 
@@ -215,8 +216,8 @@ def _host_spec(check: _Checker, host: Any, index: int, seed: int, default_creden
     auth = check.string_list(host, "auth", lambda a: a.lower() if a.lower() in _AUTH else None) or _AUTH
     user, password = _credentials(check, host.get("credentials", default_credentials))
     powershell = host.get("powershell", "2.0")
-    if powershell not in ("2.0", 2.0, None):
-        raise check.error("key 'powershell'", f"expected \"2.0\" or null, got {powershell!r}")
+    if powershell not in (*POWERSHELL_VERSIONS, 2.0, 3.0, None):
+        raise check.error("key 'powershell'", f"expected \"2.0\", \"3.0\" or null, got {powershell!r}")
     syn = host.get("syn_attack_protect")
     if syn is not None and (syn not in (0, 1) or isinstance(syn, bool) or not profile.is_2003):
         raise check.error("key 'syn_attack_protect'", f"expected 0 or 1 on a win2003 host, got {syn!r}")
@@ -232,7 +233,7 @@ def _host_spec(check: _Checker, host: Any, index: int, seed: int, default_creden
         products=products,
         leak=_leak(check, host.get("leak"), profile, products),
         faults=_faults(check, host.get("faults") or {}),
-        powershell=None if powershell is None else "2.0",
+        powershell=None if powershell is None else f"{float(powershell):.1f}",
         patch_level=check.choice(host, "patch_level", ("base", "gdr"), "base"),  # type: ignore[arg-type]
         syn_attack_protect=syn,
         seed=zlib.crc32(f"{seed}:{name.lower()}".encode()),

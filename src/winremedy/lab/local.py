@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from ..errors import UnreachableError
 from ..transport.base import Result
 from ..transport.bootstrap import POWERSHELL, POWERSHELL_ARGUMENTS, clean_stderr, encode_script, quote_arguments
+from ..transport.delivery import ScriptDelivery, via_cmd_echo
 from .host import EmulatedHost
 
 
@@ -24,11 +25,19 @@ class LocalTransport:
         self.host = lab_host.name
         self.lab_host = lab_host
         self.commands = 0  # commands sent, for tests that count round trips
+        self.delivery = ScriptDelivery(self.host)
 
     def run_ps(
         self, script: str, *, timeout: float | None = None, check: bool = False, idempotent: bool = True
     ) -> Result:
-        result = self._run(POWERSHELL, [" ".join(POWERSHELL_ARGUMENTS)], encode_script(script))
+        def via_stdin(text: str) -> Result:
+            return self._run(POWERSHELL, [" ".join(POWERSHELL_ARGUMENTS)], encode_script(text))
+
+        def via_file(path: str, text: str) -> Result:
+            return via_cmd_echo(lambda line: self._run(line, [], b""),
+                                lambda arguments: self._run(POWERSHELL, [" ".join(arguments)], b""), path, text)
+
+        result = self.delivery.run(script, via_stdin, via_file)
         result = Result(result.host, result.rc, result.stdout, clean_stderr(result.stderr, result.encoding))
         return result.check() if check else result
 

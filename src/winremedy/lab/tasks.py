@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..psdata import FRAME_SENTINEL
+from ..transport.delivery import NOT_RECOGNIZED
 from .api import CommandResult
 from ..instants import iso
 
 if TYPE_CHECKING:
     from .host import EmulatedHost
 
-NOT_RECOGNIZED = 9009  # cmd.exe's errorlevel for a command it cannot find
 _ECHO_RE = re.compile(r'^>\s*"(?P<path>[^"]+)"\s+echo\s+(?P<text>.*)$', re.IGNORECASE)
 _IF_NOT_EXIST_RE = re.compile(r'^if\s+not\s+exist\s+"(?P<path>[^"]+)"\s+(?P<rest>.+)$', re.IGNORECASE)
 _ON_FAILURE_RE = re.compile(r"^(?P<command>.*?)\s*\|\|\s*goto\s+:?(?P<label>\S+)$", re.IGNORECASE)

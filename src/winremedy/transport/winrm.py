@@ -41,6 +41,7 @@ from winremedy.transport.bootstrap import (
     encode_script,
     quote_arguments,
 )
+from winremedy.transport.delivery import ScriptDelivery, via_cmd_echo
 from winremedy.transport.options import WinRMOptions
 
 CODEPAGE = 437  # the WinRS default; project scripts print ASCII only, so output never depends on it
@@ -87,6 +88,7 @@ class WinRMTransport:
         self._protocol: winrm.protocol.Protocol | None = None
         self._shell_id: str | None = None
         self._accepted = False
+        self.delivery = ScriptDelivery(host)
 
     @property
     def endpoint(self) -> str:
@@ -101,8 +103,17 @@ class WinRMTransport:
     def run_ps(
         self, script: str, *, timeout: float | None = None, check: bool = False, idempotent: bool = True
     ) -> Result:
-        """Run a PowerShell 2.0 script through the stdin bootstrap (see :mod:`.bootstrap`)."""
-        result = self._run(POWERSHELL, POWERSHELL_ARGUMENTS, encode_script(script), timeout, idempotent)
+        """Run a PowerShell 2.0 script through the stdin bootstrap, or the file route (see :mod:`.delivery`)."""
+
+        def via_stdin(text: str) -> Result:
+            return self._run(POWERSHELL, POWERSHELL_ARGUMENTS, encode_script(text), timeout, idempotent)
+
+        def via_file(path: str, text: str) -> Result:
+            return via_cmd_echo(lambda line: self._run(line, [], b"", timeout, True),
+                                lambda arguments: self._run(POWERSHELL, arguments, b"", timeout, idempotent),
+                                path, text)
+
+        result = self.delivery.run(script, via_stdin, via_file)
         result = dataclasses.replace(result, stderr=clean_stderr(result.stderr, result.encoding))
         return result.check() if check else result
 
