@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from winremedy.pslint import Finding, check, lint_ps2, main, parse_errors, read_script
+from pslint import Finding, check, lint_ps2, main, parse_errors, read_script
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pslint"
 BAD = sorted((DATA / "bad").glob("*.ps1"))
