@@ -1,4 +1,4 @@
-"""pslint: every PowerShell 3+ construct of windows-kb-facts 4.1/4.2 is found, and only as code."""
+"""pslint: every PowerShell 3+ (and CLR 4) construct it knows is found, and only as code."""
 
 from __future__ import annotations
 
