@@ -151,7 +151,7 @@ def test_file_rows_equal_the_article_table_by_table(catalog: Catalog, kb: str) -
     published = [t for t in extract_tables(_article(kb)) if not t.additional and t.rows]
     ours = _catalog_tables(catalog, kb)
     assert [(p, o) for p, o, _ in ours] == [(t.package, t.os) for t in published]
-    for (package, os, rows), table in zip(ours, published, strict=True):
+    for (_package, _os, rows), table in zip(ours, published, strict=True):
         assert rows == table.rows, f"{kb}: table {table.heading!r}"
 
 
