@@ -124,7 +124,7 @@ $procs = @(Get-Process -Name $name -ErrorAction SilentlyContinue)
 if ($procs.Count -gt 0) { $value = ($procs | Measure-Object PrivateMemorySize64 -Sum).Sum }
 """ + _PRINT_SAMPLE,
     # poolmon in PowerShell 2.0: NtQuerySystemInformation(SystemPoolTagInformation = 22), fields read at their
-    # offsets (reference/windows-kb-facts.md 3.7); the longest snippet (about 4 KB on the command line).
+    # offsets (Geoff Chappell, SYSTEM_POOLTAG_INFORMATION); the longest snippet (about 4 KB on the command line).
     "pool_tag": _EPOCH + """Add-Type -TypeDefinition @'
 using System;
 using System.Runtime.InteropServices;

@@ -103,7 +103,7 @@ class FixState(str, enum.Enum):
 def compare_fix(found: WinVersion, required: WinVersion) -> FixState:
     """Compare a host's file version with the version a hotfix installs.
 
-    Rules (reference §1.2, §3.4): a later OS build (e.g. an SP1 file against an
+    Rules (the GDR/LDR notes in KB2847346's file information): a later OS build (e.g. an SP1 file against an
     RTM fix) satisfies; an earlier one does not. Within one OS build, an LDR
     requirement is met by an LDR or merged (23xxx+) build at or above it; a GDR
     file (16xxx-19xxx) cannot be compared with it, unless it is still the

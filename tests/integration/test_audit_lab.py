@@ -70,7 +70,7 @@ def _main_kb(host: dict[str, Any]) -> str | None:
 
 
 def expected_status(host: dict[str, Any], kb: str) -> str:
-    """The articles' rules, applied to the fleet definition (reference §0, §1.1, §1.3)."""
+    """The articles' rules, applied to the fleet definition (KB2847346, KB979223, KB903927)."""
     os_name, sp, arch = host["os"], host["sp"], host["arch"]
     installed, pending = kb in host.get("installed", []), kb in host.get("pending", [])
     gdr = host.get("patch_level") == "gdr"

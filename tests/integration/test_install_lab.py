@@ -14,16 +14,14 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("winremedy.lab.wsman")
-
-from winremedy.lab.clock import ManualClock  # noqa: E402
-from winremedy.lab.host import EmulatedHost, HostSpec  # noqa: E402
-from winremedy.lab.packages import write_repository  # noqa: E402
-from winremedy.lab.profiles import OsProfile  # noqa: E402
-from winremedy.remediate.install import Outcome, finish_install, outcome_of, start_install  # noqa: E402
-from winremedy.remediate.stage import STAGING_DIR  # noqa: E402
-from winremedy.repo import Entry, pick  # noqa: E402
-from winremedy.transport import WinRMOptions, WinRMTransport  # noqa: E402
+from winremedy.lab.clock import ManualClock
+from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.packages import write_repository
+from winremedy.lab.profiles import OsProfile
+from winremedy.remediate.install import Outcome, finish_install, outcome_of, start_install
+from winremedy.remediate.stage import STAGING_DIR
+from winremedy.repo import Entry, pick
+from winremedy.transport import WinRMOptions, WinRMTransport
 
 pytestmark = pytest.mark.integration
 

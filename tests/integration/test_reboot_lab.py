@@ -10,16 +10,14 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("winremedy.lab.wsman")
-
-from winremedy.errors import UnreachableError  # noqa: E402
-from winremedy.instants import iso  # noqa: E402
-from winremedy.lab.clock import LabClock  # noqa: E402
-from winremedy.lab.host import EmulatedHost, HostSpec  # noqa: E402
-from winremedy.lab.profiles import OsProfile  # noqa: E402
-from winremedy.remediate.reboot import host_clock, reboot_host, wait_for_boot  # noqa: E402
-from winremedy.remediate.window import parse_window  # noqa: E402
-from winremedy.transport import WinRMOptions, WinRMTransport  # noqa: E402
+from winremedy.errors import UnreachableError
+from winremedy.instants import iso
+from winremedy.lab.clock import LabClock
+from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.profiles import OsProfile
+from winremedy.remediate.reboot import host_clock, reboot_host, wait_for_boot
+from winremedy.remediate.window import parse_window
+from winremedy.transport import WinRMOptions, WinRMTransport
 
 pytestmark = pytest.mark.integration
 

@@ -17,18 +17,16 @@ from typing import Any
 import pytest
 import yaml
 
-pytest.importorskip("winremedy.lab.wsman")
-
-from winremedy.errors import WinRemedyError  # noqa: E402
-from winremedy.lab import staging  # noqa: E402
-from winremedy.lab.clock import ManualClock  # noqa: E402
-from winremedy.lab.host import EmulatedHost, HostSpec  # noqa: E402
-from winremedy.lab.packages import write_repository  # noqa: E402
-from winremedy.lab.profiles import OsProfile  # noqa: E402
-from winremedy.remediate.stage import STAGING_DIR, chunk_size, open_source, preflight, stage  # noqa: E402
-from winremedy.repo import Entry, pick, scan  # noqa: E402
-from winremedy.transport import WinRMOptions, WinRMTransport  # noqa: E402
-from winremedy.transport import winrm as winrm_transport  # noqa: E402
+from winremedy.errors import WinRemedyError
+from winremedy.lab import staging
+from winremedy.lab.clock import ManualClock
+from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.packages import write_repository
+from winremedy.lab.profiles import OsProfile
+from winremedy.remediate.stage import STAGING_DIR, chunk_size, open_source, preflight, stage
+from winremedy.repo import Entry, pick, scan
+from winremedy.transport import WinRMOptions, WinRMTransport
+from winremedy.transport import winrm as winrm_transport
 
 pytestmark = pytest.mark.integration
 

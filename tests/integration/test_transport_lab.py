@@ -15,14 +15,12 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("winremedy.lab.wsman")
-
-from winremedy.errors import AuthenticationError, ScriptFailedError, TlsError, UnreachableError  # noqa: E402
-from winremedy.lab.api import CommandResult, WireFault  # noqa: E402
-from winremedy.lab.stub import StubHost  # noqa: E402
-from winremedy.transport import WinRMOptions, WinRMTransport  # noqa: E402
-from winremedy.transport.bootstrap import DIGEST_SENTINEL, decode_script, script_digest  # noqa: E402
-from winremedy.transport.delivery import NOT_RECOGNIZED  # noqa: E402
+from winremedy.errors import AuthenticationError, ScriptFailedError, TlsError, UnreachableError
+from winremedy.lab.api import CommandResult, WireFault
+from winremedy.lab.stub import StubHost
+from winremedy.transport import WinRMOptions, WinRMTransport
+from winremedy.transport.bootstrap import DIGEST_SENTINEL, decode_script, script_digest
+from winremedy.transport.delivery import NOT_RECOGNIZED
 
 pytestmark = pytest.mark.integration
 

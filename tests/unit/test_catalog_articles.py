@@ -1,7 +1,7 @@
 """The catalog says what the articles say: every file table is re-read from the article texts.
 
-The seed texts in /work/shared/seeds are the copies of the articles the
-catalog was transcribed from. Their layouts differ (KB2847346: one value per
+The texts in tests/data/articles are copies of the articles the catalog
+was transcribed from (sources in its README). Their layouts differ (KB2847346: one value per
 line with blank lines between; KB979223: one value per line, with "Collapse
 this table" noise), so a small extractor reads the tables out of both, and the
 catalog's rows must equal them table by table, in order.
@@ -18,17 +18,12 @@ import pytest
 
 from winremedy.catalog import Catalog, load_catalog
 
-SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
+ARTICLE_DIR = Path(__file__).resolve().parents[1] / "data" / "articles"
 ARTICLES = {
     "KB2847346": "kb2847346-nsi-leak.txt",
     "KB979223": "kb979223-wfp-nbl-leak.txt",
     "KB903927": "kb903927-lcs-schannel-leak.txt",
 }
-
-pytestmark = pytest.mark.skipif(
-    not all((SEEDS / name).is_file() for name in ARTICLES.values()),
-    reason=f"article seed texts not found in {SEEDS} (the cross-check needs the shared seeds)",
-)
 
 _HEADING = re.compile(r"^(Additional files for|For) all supported (x86|x64|IA-64)-based versions of (.+)$")
 _HEADER = ["File name", "File version", "File size", "Date", "Time", "Platform"]
@@ -115,7 +110,7 @@ def catalog() -> Catalog:
 
 
 def _article(kb: str) -> str:
-    return (SEEDS / ARTICLES[kb]).read_text(encoding="utf-8")
+    return (ARTICLE_DIR / ARTICLES[kb]).read_text(encoding="utf-8")
 
 
 def _catalog_tables(catalog: Catalog, kb: str) -> list[tuple[str, list[str], list[tuple[object, ...]]]]:
@@ -156,7 +151,7 @@ def test_file_rows_equal_the_article_table_by_table(catalog: Catalog, kb: str) -
     published = [t for t in extract_tables(_article(kb)) if not t.additional and t.rows]
     ours = _catalog_tables(catalog, kb)
     assert [(p, o) for p, o, _ in ours] == [(t.package, t.os) for t in published]
-    for (package, os, rows), table in zip(ours, published, strict=True):
+    for (_package, _os, rows), table in zip(ours, published, strict=True):
         assert rows == table.rows, f"{kb}: table {table.heading!r}"
 
 

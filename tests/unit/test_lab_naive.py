@@ -21,7 +21,7 @@ from winremedy.lab.faults import FaultSpec
 from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.profiles import OsProfile
 from winremedy.psdata import ps_data
-from winremedy.pslint import lint_ps2, parse_errors
+from pslint import lint_ps2, parse_errors
 from winremedy.scripts import render
 from winremedy.transport.bootstrap import POWERSHELL, POWERSHELL_ARGUMENTS, encode_script
 

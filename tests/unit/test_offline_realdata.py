@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from winremedy.audit.facts import HostFacts
+from winremedy.errors import FactsError
 from winremedy.offline import read_facts_file, read_facts_files
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "wesng"
-
-pytestmark = pytest.mark.skipif(not REALDATA.is_dir(), reason=f"real captures not present at {REALDATA}")
+REALDATA = Path(__file__).resolve().parents[1] / "data" / "realdata" / "wesng"  # sources and licence: README.md there
+CAPTURES = sorted(path for path in REALDATA.glob("*.txt") if path.name != "LICENSE.txt")
 
 
 def _one(name: str) -> HostFacts:
@@ -169,3 +169,19 @@ def test_concatenated_systeminfo_outputs_give_one_host_each(tmp_path: Path) -> N
     joined = tmp_path / "all_systeminfo.txt"
     joined.write_bytes(b"".join((REALDATA / name).read_bytes() for name in names))
     assert [facts.host for facts in read_facts_file(joined)] == ["SRV2K8SP0X64", "SRV2K8R2SP1X64"]
+
+
+def test_every_wesng_capture_is_here() -> None:
+    assert len(CAPTURES) == 16  # every capture of the copied folder
+    assert (REALDATA / "LICENSE.txt").read_text(encoding="utf-8").startswith("Copyright 2019 Arris Huijgen")
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=[path.stem for path in CAPTURES])
+def test_every_capture_gives_hosts_or_one_line_error_naming_the_file(path: Path) -> None:
+    """Localized and unusual captures may be refused, but only with a FactsError, never a crash."""
+    try:
+        hosts = read_facts_file(path)
+    except FactsError as error:
+        assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
+    else:
+        assert hosts and all(facts.host and facts.hotfixes is not None for facts in hosts)

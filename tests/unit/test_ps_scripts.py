@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from winremedy.pslint import check, read_script
+from pslint import check, read_script
 from winremedy.transport.bootstrap import BOOTSTRAP
 
 REPO = Path(__file__).resolve().parents[2]

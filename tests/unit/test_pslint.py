@@ -1,4 +1,4 @@
-"""pslint: every PowerShell 3+ construct of windows-kb-facts 4.1/4.2 is found, and only as code."""
+"""pslint: every PowerShell 3+ (and CLR 4) construct it knows is found, and only as code."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from winremedy.pslint import Finding, check, lint_ps2, main, parse_errors, read_script
+from pslint import Finding, check, lint_ps2, main, parse_errors, read_script
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pslint"
 BAD = sorted((DATA / "bad").glob("*.ps1"))

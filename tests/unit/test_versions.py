@@ -1,4 +1,4 @@
-"""Windows versions: parsing, branches, and the fix comparison rules (reference §1.2, §3.4)."""
+"""Windows versions: parsing, branches, and the fix comparison rules."""
 
 import pytest
 

@@ -4,7 +4,8 @@ Pure: no I/O, no clock. The order of the questions is the order an operator
 would ask them: do we know the OS at all; does the article cover this build
 (or exclude it, and why); is the product there; then what the files say, and
 only when they were not collected, what the registration says. File versions
-are the ground truth (reference §3.3); a registration that contradicts them
+are the ground truth (Win32_QuickFixEngineering lists only CBS updates, per its Microsoft
+documentation); a registration that contradicts them
 is reported, never trusted over them.
 """
 

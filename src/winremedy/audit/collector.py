@@ -24,7 +24,7 @@ _WU = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update
 _SESSION = r"HKLM\SYSTEM\CurrentControlSet\Control\Session Manager"
 _COMPUTER = r"HKLM\SYSTEM\CurrentControlSet\Control\ComputerName"
 
-# Pending-reboot signals (reference §3.8): a key that exists, or a value that is set.
+# Pending-reboot signals (community.windows win_pending_reboot_info.ps1): a key that exists, or a value that is set.
 PENDING_REBOOT_KEYS: dict[str, str] = {
     "cbs_reboot_pending": rf"{CBS}\RebootPending",
     "cbs_reboot_in_progress": rf"{CBS}\RebootInProgress",
@@ -52,7 +52,7 @@ class ProductProbe:
     files: tuple[str, ...]
 
 
-# Live Communications Server 2003/2005 (reference §3.9): RTCSRV.EXE under "Microsoft LC\Server"; the service
+# Live Communications Server 2003/2005 (KB893067, KB961569): RTCSRV.EXE under "Microsoft LC\Server"; the service
 # short name RTCSRV is unverified, so the image path decides as well.
 PRODUCTS: dict[str, ProductProbe] = {
     "lcs": ProductProbe(

@@ -27,7 +27,7 @@ _KB_RE = re.compile(r"(?:^|[^a-z0-9])(?:KB|Q)(\d{6,7})(?![0-9])|^\s*(\d{6,7})\s*
 
 
 class CbsState(int, enum.Enum):
-    """CBS package ``CurrentState`` values (reference §3.3)."""
+    """CBS package ``CurrentState`` values (Microsoft blog, "Tip of the Day: CBS Servicing States Chart")."""
 
     ABSENT = 0x00
     UNINSTALL_PENDING = 0x05

@@ -19,7 +19,7 @@ Three kinds of command are understood:
 
 A command line (command and arguments joined by spaces, as WinRS hands it to
 cmd.exe) longer than 8,191 characters fails as cmd.exe fails it, rc 1 and
-"The command line is too long." (reference/windows-kb-facts.md §4.4): what
+"The command line is too long." (KB830473; pywinrm issues #87 and #184): what
 happens to pywinrm's ``run_ps`` of a script over about 3 KB. The transport's
 stdin bootstrap keeps its command line short.
 

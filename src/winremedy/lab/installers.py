@@ -9,7 +9,8 @@ otherwise :meth:`EmulatedHost.install` decides (the catalog's applicability,
 already installed, restart needed). Installs take host time, so a task that
 runs one is "running" for a while.
 
-Exit codes (reference/windows-kb-facts.md §2), per installer:
+Exit codes (wuerror.h; DISM/CBS errors, TechNet cc732334; WSUS Offline's InstallOSUpdate.cmd; KB2773898),
+per installer:
 
 ========================  =============  ==================  ====================
                           wusa           dism / pkgmgr       update.exe (2003)

@@ -2,15 +2,15 @@
 
 Every install runs in a one-shot task as SYSTEM (:mod:`.tasks`), named
 ``winremedy-install-<KB>``, because wusa.exe answers 0x80070005 to a WinRM
-logon (KB2773898). Per OS family (reference/windows-kb-facts.md §2):
+logon (KB2773898). Per OS family (KB934307; WSUS Offline's InstallOSUpdate.cmd):
 
 * Windows 7 / 2008 R2: ``wusa.exe "<msu>" /quiet /norestart``; or, with
   ``method="dism"``, expand the .msu and ``Dism.exe /Online /Add-Package`` its
   update .cab. The task's cmd.exe is a 64-bit process on x64, so
   ``%SystemRoot%\\System32\\Dism.exe`` is the 64-bit DISM; a 32-bit caller
   would need ``%SystemRoot%\\Sysnative\\Dism.exe``.
-* Vista / 2008: expand, then ``pkgmgr.exe /ip /m:"<dir>\\<cab>"``. The
-  reference's WSUS Offline line passes the expanded *directory* to /m; this
+* Vista / 2008: expand, then ``pkgmgr.exe /ip /m:"<dir>\\<cab>"``. WSUS
+  Offline's InstallOSUpdate.cmd passes the expanded *directory* to /m; this
   passes the update .cab itself, which pkgmgr also takes [INF: both forms are
   seen in public scripts; neither is confirmed by Microsoft here]. ``method="wusa"``
   uses wusa there too.
@@ -52,7 +52,8 @@ class Outcome(str, Enum):
     FAILED = "failed"
 
 
-# Unsigned exit code -> (outcome, meaning). Sources: reference/windows-kb-facts.md §2.1-2.3.
+# Unsigned exit code -> (outcome, meaning). Sources: wuerror.h (WU_*), winerror.h (ERROR_*), TechNet cc732334
+# (CBS_E_*), WSUS Offline's InstallOSUpdate.cmd (which codes mean success).
 _CODES: dict[int, tuple[Outcome, str]] = {
     0: (Outcome.INSTALLED, "installed"),
     3010: (Outcome.REBOOT_REQUIRED, "installed; a restart is required (ERROR_SUCCESS_REBOOT_REQUIRED)"),

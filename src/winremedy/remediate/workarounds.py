@@ -9,7 +9,7 @@
   an LCS server whose MTLS peer resets connections because SYN attack
   protection is on there; :func:`syn_attack_peers` names those peers from the
   audit results. SynAttackProtect absent means ON from Windows 2003 SP1
-  (reference §3.10; the catalog's ``absent_means``).
+  (KB875417, KB903927; the catalog's ``absent_means``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Basic is checked per request; NTLM (raw or SPNEGO-wrapped, under the ``Negotiate
 the TCP connection, whose context then seals bodies. Mechanisms are dispatched by the Authorization
 scheme, leaving room for Kerberos (under ``Negotiate``) and CredSSP.
 
-pyspnego's NTLM acceptor reads its users from the file named by ``NTLM_USER_FILE`` (reference §2.3), at
+pyspnego's NTLM acceptor reads its users from the file named by ``NTLM_USER_FILE`` (pyspnego ``spnego/_ntlm.py``), at
 creation and again when the AUTHENTICATE message arrives. One process serves many hosts with different
 users, so each host gets its own file and every acceptor step runs with the variable pointing at it,
 under a process-wide lock.

@@ -1,4 +1,5 @@
-"""WinRM message encryption over HTTP: the ``multipart/encrypted`` framing of MS-WSMV 2.2.9.1 (reference §2.4).
+"""WinRM message encryption over HTTP: the ``multipart/encrypted`` framing of MS-WSMV 2.2.9.1, as pywinrm's and pypsrp's
+``encryption.py`` read it.
 
 The sealing itself is the authentication context's (``wrap_winrm``/``unwrap_winrm``); this module only frames.
 Its state is per connection and sequence-numbered, so messages must be unwrapped and wrapped in order.

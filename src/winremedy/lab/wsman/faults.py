@@ -1,4 +1,6 @@
-"""The faults a WinRM 2.0 host returns, with its codes and texts (reference §1.7, §6)."""
+"""The faults a WinRM 2.0 host returns, with its codes and texts (MS-WSMV; Windows responses recorded in
+jborean93/pypsrp ``tests/tests_pypsrp/responses`` and WinRb/WinRM ``tests/spec/stubs``; quota texts from
+hashicorp/vagrant #7489)."""
 
 from __future__ import annotations
 

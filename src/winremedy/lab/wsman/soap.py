@@ -1,7 +1,7 @@
 """WS-Management envelopes: parse a request by namespace, build responses and faults shaped as Windows sends them.
 
 Clients differ in prefixes (pywinrm ``env:``/``a:``/``w:``, pypsrp ``s:``/``wsa:``/``wsman:``), so parsing
-goes by namespace only. Responses copy the real Windows shape (reference §1.2, §6): upper-case GUIDs,
+goes by namespace only. Responses copy the real Windows shape (jborean93/pypsrp's recorded responses): upper-case GUIDs,
 ``xml:lang`` on the Envelope, and ``RelatesTo`` echoing the request ``MessageID``.
 """
 

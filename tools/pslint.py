@@ -4,13 +4,17 @@ The hosts run PowerShell 2.0 on CLR 2.0; a PowerShell 3+ construct fails
 there only at run time, on a customer's server. These checks read the syntax
 tree (tree-sitter-powershell), so a forbidden word inside a string or a
 comment is not a finding and ``-in`` is one only as an operator.
-Source of the rules: ``reference/windows-kb-facts.md`` sections 4.1 and 4.2.
+Sources of the rules: Microsoft's PowerShell documentation (the ConvertTo-Json help: introduced in
+Windows PowerShell 3.0; about_PSCustomObject; about_Classes, PowerShell 5.0), the PSScriptAnalyzer rule
+UseCompatibleSyntax, and the .NET Framework 4 API reference for the members CLR 2.0 lacks (PowerShell 2.0
+runs on CLR 2.0).
 
 Known gap of the grammar (tree-sitter-powershell 0.26): a chained method call
 as a bare command argument (``f $a.B().C(1, 2)``) is reported as a syntax
 error although PowerShell accepts it; wrap the argument in parentheses.
 
-Usage: ``python -m winremedy.pslint FILE...`` (exit 1 on findings).
+Not part of the installed package: the test suite imports it (``pythonpath`` in pyproject.toml).
+Usage: ``python tools/pslint.py FILE...`` (exit 1 on findings).
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ def _walk(node: Node, *, into_errors: bool = True) -> Iterator[Node]:
 
 # ---- rules ----------------------------------------------------------------------------------
 
-_JSON = "a hand-rolled JSON emitter (windows-kb-facts 4.3)"
+_JSON = "a hand-rolled JSON emitter (JavaScriptSerializer needs .NET 3.5)"
 _COMMANDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"convert(to|from)-json"), _JSON),
     (re.compile(r"[a-z]+-cim[a-z]*"), "Get-WmiObject / Invoke-WmiMethod"),
@@ -242,7 +246,7 @@ def read_script(path: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     paths = list(sys.argv[1:] if argv is None else argv)
     if not paths:
-        print("usage: python -m winremedy.pslint FILE...", file=sys.stderr)
+        print("usage: python tools/pslint.py FILE...", file=sys.stderr)
         return 2
     problems = []
     for name in paths:
