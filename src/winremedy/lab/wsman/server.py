@@ -106,7 +106,9 @@ class WsmanServer:
                     winrs: WinRS = winrs,
                     bindings: bytes | None = bindings,
                 ) -> None:
-                    auth = ConnectionAuth(listener.host, store, bindings)
+                    ssl_object = writer.get_extra_info("ssl_object")
+                    peer = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+                    auth = ConnectionAuth(listener.host, store, bindings, tls=ssl_object is not None, peer_certificate=peer)
                     self._track(self._serve(_Connection(listener, winrs, auth, ""), reader, writer))
 
                 server = await asyncio.start_server(
@@ -254,7 +256,7 @@ class WsmanServer:
                 return None
             if injected == WireFault.HTTP_500:
                 raise faults.internal_error()
-            caller = Caller(verdict.user, conn.peer, conn.listener.endpoint)
+            caller = Caller(verdict.user, conn.peer, conn.listener.endpoint, verdict.delegated)
             return 200, action, await conn.winrs.handle(request, caller)
         except SoapFault as fault:
             host.counters.faults += 1

@@ -18,19 +18,28 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+UPN_OID = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")  # Microsoft's User Principal Name otherName
+
 
 @dataclass(frozen=True)
 class TlsMaterial:
-    """PEM files: the CA certificate clients trust, the server certificate and its key."""
+    """PEM files: the CA certificate clients trust, the server certificate and its key, the CA's key."""
 
     ca_cert: Path
     cert: Path
     key: Path
+    ca_key: Path | None = None  # signs client certificates (:func:`make_client_certificate`)
 
     def server_context(self) -> ssl.SSLContext:
-        """One context shared by every HTTPS listener (loading it per listener would cost seconds at 1,000)."""
+        """One context shared by every HTTPS listener (loading it per listener would cost seconds at 1,000).
+
+        A client may present a certificate; one not issued by the lab CA fails the handshake, as http.sys
+        refuses a certificate it cannot chain to a trusted root.
+        """
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.cert, self.key)
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(self.ca_cert)
         return context
 
     def channel_binding(self) -> bytes:
@@ -114,14 +123,53 @@ def make_tls_material(directory: Path, hostnames: list[str]) -> TlsMaterial:
         .sign(ca_key, hashes.SHA256())
     )
 
-    material = TlsMaterial(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    material = TlsMaterial(directory / "ca.pem", directory / "server.pem", directory / "server.key", directory / "ca.key")
+    _write_pem(material.ca_key, _private_pem(ca_key), private=True)
     _write_pem(material.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
     _write_pem(material.cert, cert.public_bytes(serialization.Encoding.PEM))
-    _write_pem(
-        material.key,
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
-        private=True,
-    )
+    _write_pem(material.key, _private_pem(key), private=True)
     return material
+
+
+def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def make_client_certificate(material: TlsMaterial, directory: Path, upn: str) -> tuple[Path, Path]:
+    """A client-authentication certificate and key for ``upn`` (user@domain), issued by the lab CA.
+
+    WinRM maps a client certificate to a local account by the UPN in its subjectAltName
+    ("Certificate-based authentication for WinRM", Microsoft Learn: winrm/authentication-for-remote-connections).
+    """
+    if material.ca_key is None:
+        raise ValueError("the TLS material has no CA key to issue client certificates")
+    ca_cert = x509.load_pem_x509_certificate(material.ca_cert.read_bytes())
+    ca_key = serialization.load_pem_private_key(material.ca_key.read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    encoded = upn.encode("utf-8")
+    if len(encoded) > 127:
+        raise ValueError(f"UPN too long for a lab certificate: {upn}")
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, upn.partition("@")[0])]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=825))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.OtherName(UPN_OID, b"\x0c" + bytes([len(encoded)]) + encoded)]),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = upn.partition("@")[0].lower()
+    cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
+    _write_pem(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    _write_pem(key_path, _private_pem(key), private=True)
+    return cert_path, key_path

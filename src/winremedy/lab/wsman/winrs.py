@@ -50,6 +50,7 @@ class Caller:
     user: str
     client_ip: str
     endpoint: str
+    delegated: bool = False  # the logon holds credentials for a second hop (CredSSP)
 
 
 @dataclass
