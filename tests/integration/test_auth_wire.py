@@ -7,7 +7,6 @@ python-gssapi with the realm's keytab, and over HTTP the bodies are sealed with 
 from __future__ import annotations
 
 import ssl
-import time
 
 import pytest
 import requests

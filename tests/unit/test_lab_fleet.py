@@ -47,7 +47,8 @@ def test_a_full_fleet_file_loads(tmp_path: Path) -> None:
         ({"leak": "lcs"}, "key 'leak'"),
         ({"faults": {"slow": -1}}, "key 'faults.slow'"),
         ({"faults": {"reset": {"often": True}}}, "key 'faults.reset.often'"),
-        ({"auth": ["kerberos"]}, "key 'auth'"),
+        ({"auth": ["digest"]}, "key 'auth'"),
+        ({"auth": ["credssp"], "os": "win2003", "sp": 2, "arch": "x86", "powershell": None}, "key 'auth'"),
         ({"syn_attack_protect": 1}, "key 'syn_attack_protect'"),
     ],
 )

@@ -69,14 +69,14 @@ def test_connection_timeout_sets_operation_and_read_timeouts() -> None:
 
 def test_unknown_and_unused_variables_are_warnings() -> None:
     options = WinRMOptions.from_hostvars(
-        {"ansible_winrm_colour": "blue", "ansible_winrm_kinit_mode": "manual", "ansible_winrm_transport": "ntlm,basic"},
+        {"ansible_winrm_colour": "blue", "ansible_winrm_keytab": "/k.keytab", "ansible_winrm_transport": "ntlm,basic"},
         "web01",
     )
     assert options.transport == "ntlm"
     assert options.warnings == (
         "web01: ansible_winrm_transport ['ntlm', 'basic']: winremedy uses the first only",
         "web01: ignoring unknown variable ansible_winrm_colour",
-        "web01: variable ansible_winrm_kinit_mode is not used by winremedy",
+        "web01: variable ansible_winrm_keytab is not used by winremedy",
     )
 
 
@@ -108,3 +108,22 @@ def test_protocol_arguments_are_accepted_by_pywinrm(transport: str) -> None:
     protocol = winrm.protocol.Protocol(options.endpoint("web01"), **options.protocol_arguments())
     assert protocol.transport.endpoint == "https://web01:5986/wsman"
     assert protocol.transport.auth_method == transport
+
+
+def test_kinit_is_managed_as_ansible_manages_it() -> None:
+    hostvars = {"ansible_user": "admin@LAB.TEST", "ansible_password": "pw", "ansible_winrm_kerberos_delegation": True}
+    request = WinRMOptions.from_hostvars(hostvars, "web01").kinit_request()
+    assert request is not None and request.command_line() == ["kinit", "-f", "admin@LAB.TEST"]
+    assert "pw" not in repr(request)
+    explicit = {**hostvars, "ansible_winrm_kinit_args": "-l 1h", "ansible_winrm_kinit_env_vars": "KRB5_CONFIG, KRB5_TRACE"}
+    request = WinRMOptions.from_hostvars(explicit, "web01").kinit_request()
+    assert request is not None and request.command_line() == ["kinit", "-l", "1h", "admin@LAB.TEST"]
+    assert request.env_vars == ("KRB5_CONFIG", "KRB5_TRACE")
+    assert WinRMOptions.from_hostvars({**hostvars, "ansible_winrm_kinit_mode": "manual"}, "web01").kinit_request() is None
+    assert WinRMOptions.from_hostvars({"ansible_user": "admin@LAB.TEST"}, "web01").kinit_request() is None
+    assert WinRMOptions.from_hostvars({**hostvars, "ansible_winrm_transport": "ntlm"}, "web01").kinit_request() is None
+
+
+def test_bad_kinit_mode_names_the_variable() -> None:
+    with pytest.raises(TransportConfigError, match="variable ansible_winrm_kinit_mode"):
+        WinRMOptions.from_hostvars({"ansible_winrm_kinit_mode": "auto"}, "web01")

@@ -218,7 +218,7 @@ BAD_CERT = requests.exceptions.SSLError(
         ("get_command_output_raw", RESET, UnreachableError, "Connection reset by peer", 4),
         ("open_shell", DNS, UnreachableError, "cannot resolve the address of https://web01:5986/wsman: [Errno -2] Name or service not known", 1),
         ("open_shell", BAD_CERT, TlsError, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", 1),
-        ("open_shell", winrm.exceptions.InvalidCredentialsError("the specified credentials were rejected by the server"), AuthenticationError, "rejected by the server (ntlm, user admin)", 1),
+        ("open_shell", winrm.exceptions.InvalidCredentialsError("the specified credentials were rejected by the server"), AuthenticationError, "authentication refused (ntlm, user admin): the specified credentials were rejected", 1),
         ("run_command", _fault(2150858843, kind="s:Sender"), WinRMFaultError, "fault 2150858843 (0x8033805B): The reason.", 4),
         ("run_command", _fault(wmi=2150859174), WinRMFaultError, "fault 2150859174 (0x803381A6)", 4),
         ("run_command", _fault(), WinRMFaultError, "fault w:X: The reason.", 4),
@@ -292,7 +292,7 @@ def test_retries_and_backoff_are_options(wire: Wire, sleeps: list[float]) -> Non
 @pytest.mark.parametrize(
     ("options", "error", "fragment"),
     [
-        ({"transport": "kerberos"}, TransportConfigError, "kerberos"),
+        ({"transport": "kerberos", "kinit_cmd": "/nonexistent/kinit"}, TransportConfigError, "kinit not found: install"),
         ({"transport": "certificate", "cert_pem": "/nonexistent.pem", "cert_key_pem": "/nonexistent.key"}, AuthenticationError, "cert_pem file not found"),
         ({"transport": "basic", "message_encryption": "always"}, TransportConfigError, "message encryption"),
     ],
@@ -305,3 +305,10 @@ def test_unusable_configuration_is_a_typed_error_without_retries(
     with pytest.raises(error, match=fragment):
         transport.run_ps("1")
     assert sleeps == []
+
+
+def test_kerberos_without_pykerberos_names_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(winrm.transport, "HAVE_KERBEROS", False)
+    options = WinRMOptions(user="u@REALM", password="p", transport="kerberos", kinit_mode="manual")
+    with pytest.raises(TransportConfigError, match=r"^web01: Kerberos needs pykerberos: pip install 'winremedy\[kerberos\]'"):
+        WinRMTransport("web01", options).run_ps("1")

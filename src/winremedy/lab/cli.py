@@ -26,6 +26,7 @@ from .daemon import FLEET_YML, INVENTORY_YML, LAB_JSON, LOG, REPO_DIR
 from ..report.table import format_table
 from .errors import LabError
 from .fleet import fleet_from_dict, generate, load_fleet
+from .kdc import ENV_SH
 from .packages import write_repository
 
 START_TIMEOUT = 120.0  # real seconds for the daemon to bind every port
@@ -46,6 +47,12 @@ def add_lab_commands(subparsers: Any) -> None:
     up.add_argument("--faulty", action="store_true", help="the generated fleet includes faulty and odd hosts")
     up.add_argument("--time-scale", type=float, help="host seconds per real second (overrides the fleet)")
     up.add_argument("--scheme", choices=("http", "https"), default="http")
+    up.add_argument(
+        "--auth",
+        type=lambda text: [part.strip() for part in text.split(",") if part.strip()],
+        help="every host's mechanisms, the first used by the inventory (e.g. kerberos,ntlm; overrides the fleet); "
+        "kerberos starts a KDC (. DIR/env.sh before using the inventory)",
+    )
     status = commands.add_parser("status", help="state and counters of every host")
     status.add_argument("--dir", type=Path, required=True)
     status.add_argument("--format", choices=("json", "table"), default="table")
@@ -85,6 +92,8 @@ def _up(args: argparse.Namespace) -> int:
         data = generate(args.hosts or 10, args.seed, args.faulty)
     if args.time_scale is not None:
         data = {**data, "time_scale": args.time_scale}
+    if args.auth:
+        data = {**data, "hosts": [{**host, "auth": args.auth} if isinstance(host, dict) else host for host in data.get("hosts") or []]}
     fleet = fleet_from_dict(data, str(args.fleet or "generated fleet"))
     directory.mkdir(parents=True, exist_ok=True)
     (directory / FLEET_YML).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
@@ -92,10 +101,11 @@ def _up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     _start_daemon(directory, args.scheme)
     lab = _read_lab_json(directory)
+    realm = f"; Kerberos realm: . {directory / ENV_SH}" if (directory / ENV_SH).exists() else ""
     print(
         f"lab up: {len(fleet.hosts)} hosts ({args.scheme}) in {time.monotonic() - started:.1f}s, pid {lab['pid']}, "
         f"time scale {fleet.time_scale:g}; inventory {directory / INVENTORY_YML}; "
-        f"{len(packages.entries)} packages in {directory / REPO_DIR}"
+        f"{len(packages.entries)} packages in {directory / REPO_DIR}{realm}"
     )
     return 0
 

@@ -31,7 +31,8 @@ from .fleet import Fleet, fleet_from_dict
 from .host import EmulatedHost
 from .inventory import inventory
 from .staging import LAB_SHARE, RepositoryServer
-from .wsman import Listener, WsmanServer, make_tls_material
+from .accounts import LabAccounts, start_accounts
+from .wsman import Listener, TlsMaterial, WsmanServer, make_tls_material
 
 LAB_JSON = "lab.json"
 FLEET_YML = "fleet.yml"
@@ -60,6 +61,16 @@ async def serve(directory: Path, scheme: str) -> None:
     fleet = fleet_from_dict(yaml.safe_load((directory / FLEET_YML).read_text(encoding="utf-8")), str(directory / FLEET_YML))
     lab = Lab(fleet)
     tls = make_tls_material(directory, ["localhost"]) if scheme == "https" else None
+    accounts = start_accounts(directory, lab.hosts, scheme, tls)
+    try:
+        await _serve_lab(directory, scheme, fleet, lab, tls, accounts)
+    finally:
+        accounts.stop()
+
+
+async def _serve_lab(
+    directory: Path, scheme: str, fleet: Fleet, lab: Lab, tls: TlsMaterial | None, accounts: LabAccounts
+) -> None:
     listeners = [Listener(host, scheme=scheme) for host in lab.hosts]  # type: ignore[arg-type]
     server = WsmanServer(listeners, tls)
     try:
@@ -82,7 +93,10 @@ async def serve(directory: Path, scheme: str) -> None:
     repository = RepositoryServer(directory / REPO_DIR)
     for host in lab.hosts:
         host.shares[LAB_SHARE] = str(directory / REPO_DIR)
-    inventory_data = inventory(lab.hosts, scheme, tls.ca_cert if tls else None)
+    inventory_data = inventory(
+        lab.hosts, scheme, tls.ca_cert if tls else None,
+        realm=accounts.realm_name, client_certificates=accounts.certificates,
+    )
     inventory_data["all"]["vars"] |= {"winremedy_repo_unc": LAB_SHARE, "winremedy_repo_url": repository.url}
     (directory / INVENTORY_YML).write_text(yaml.safe_dump(inventory_data, sort_keys=False), encoding="utf-8")
     write_text_atomic(directory / LAB_JSON, json.dumps({

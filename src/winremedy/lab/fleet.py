@@ -19,7 +19,9 @@ A fleet file is YAML::
                                      # need Vista or later, lcs an LCS product; where the fix cannot be
                                      # installed (wfp on SP1) the leak has another cause and never stops
         credentials: {user: ..., password: ...}
-        auth: [ntlm, basic]
+        auth: [ntlm, basic]          # ntlm | basic | kerberos | credssp | certificate; the inventory uses the
+                                     # first; kerberos starts the lab's KDC, credssp (WinRM 2.0: needs
+                                     # PowerShell) and certificate need --scheme https
         powershell: "2.0"            # "2.0" (default), "3.0" (stdin read only for $input), or null: no PowerShell
         patch_level: base            # base | gdr (monthly GDR updates applied)
         syn_attack_protect: 1        # Windows 2003 only; absent = not set
@@ -70,7 +72,8 @@ _HOST_KEYS = {"name", "os", "sp", "arch", "installed", "pending", "products", "l
               "powershell", "patch_level", "syn_attack_protect", "faults", "free_disk_mb",
               "timezone", "maintenance_window"}
 _FAULT_KEYS = {"unreachable", "slow", "reset", "http500", "bad_auth", "no_return", "garbled"}
-_AUTH = ("ntlm", "basic")
+_AUTH = ("ntlm", "basic", "kerberos", "credssp", "certificate")
+_DEFAULT_AUTH = ("ntlm", "basic")
 POWERSHELL_VERSIONS = ("2.0", "3.0")  # 2.0: stdin always read for $input; 3.0+: only when the command names $input
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
 T = TypeVar("T")
@@ -213,11 +216,14 @@ def _host_spec(check: _Checker, host: Any, index: int, seed: int, default_creden
     installed = check.string_list(host, "installed", applicable_kb)
     pending = check.string_list(host, "pending", applicable_kb)
     products = check.string_list(host, "products", lambda p: p if p in LCS_PRODUCTS and profile.is_2003 else None)
-    auth = check.string_list(host, "auth", lambda a: a.lower() if a.lower() in _AUTH else None) or _AUTH
+    auth = check.string_list(host, "auth", lambda a: a.lower() if a.lower() in _AUTH else None) or _DEFAULT_AUTH
     user, password = _credentials(check, host.get("credentials", default_credentials))
     powershell = host.get("powershell", "2.0")
     if powershell not in (*POWERSHELL_VERSIONS, 2.0, 3.0, None):
         raise check.error("key 'powershell'", f"expected \"2.0\", \"3.0\" or null, got {powershell!r}")
+    if "credssp" in auth and powershell is None:
+        # CredSSP came with WinRM 2.0 (Windows Management Framework, KB968930); WinRM 1.1 has none.
+        raise check.error("key 'auth'", "credssp needs WinRM 2.0, which comes with PowerShell 2.0 (powershell: null here)")
     syn = host.get("syn_attack_protect")
     if syn is not None and (syn not in (0, 1) or isinstance(syn, bool) or not profile.is_2003):
         raise check.error("key 'syn_attack_protect'", f"expected 0 or 1 on a win2003 host, got {syn!r}")

@@ -12,7 +12,20 @@ from ..remediate.window import TIMEZONE_VARIABLE, WINDOW_VARIABLE
 from .host import EmulatedHost
 
 
-def inventory(hosts: list[EmulatedHost], scheme: str, ca_path: Path | None) -> dict[str, Any]:
+def inventory(
+    hosts: list[EmulatedHost],
+    scheme: str,
+    ca_path: Path | None,
+    *,
+    realm: str | None = None,
+    client_certificates: dict[str, tuple[Path, Path]] | None = None,
+) -> dict[str, Any]:
+    """Each host connects with the first mechanism of its fleet ``auth`` list.
+
+    Kerberos hosts get what Ansible documents for a managed ``kinit``: ``user@REALM`` with the password, the
+    service name through ``kerberos_hostname_override`` (every lab host is 127.0.0.1), and ``KRB5_CONFIG``
+    passed to kinit (``. DIR/env.sh`` exports it). Certificate hosts get the account's certificate and key.
+    """
     connection: dict[str, Any] = {
         "ansible_connection": "winrm",
         "ansible_winrm_transport": "ntlm",
@@ -30,10 +43,26 @@ def inventory(hosts: list[EmulatedHost], scheme: str, ca_path: Path | None) -> d
             "ansible_user": host.spec.user,
             "ansible_password": host.spec.password,
         }
-        if "ntlm" not in host.spec.auth:
-            entry["ansible_winrm_transport"] = "basic"
+        entry |= _transport_vars(host, realm, client_certificates or {})
         if host.spec.maintenance_window is not None:
             entry[WINDOW_VARIABLE] = host.spec.maintenance_window
             entry[TIMEZONE_VARIABLE] = host.spec.timezone
         groups.setdefault(host.profile.family, {"hosts": {}})["hosts"][host.name] = entry
     return {"all": {"vars": connection, "children": dict(sorted(groups.items()))}}
+
+
+def _transport_vars(host: EmulatedHost, realm: str | None, certificates: dict[str, tuple[Path, Path]]) -> dict[str, Any]:
+    mechanism = host.spec.auth[0]
+    if mechanism == "ntlm":
+        return {}
+    entry: dict[str, Any] = {"ansible_winrm_transport": mechanism}
+    if mechanism == "kerberos" and realm is not None:
+        entry |= {
+            "ansible_user": f"{host.spec.user}@{realm}",
+            "ansible_winrm_kerberos_hostname_override": host.name.lower(),
+            "ansible_winrm_kinit_env_vars": ["KRB5_CONFIG"],
+        }
+    elif mechanism == "certificate" and host.spec.user.lower() in certificates:
+        cert, key = certificates[host.spec.user.lower()]
+        entry |= {"ansible_winrm_cert_pem": str(cert), "ansible_winrm_cert_key_pem": str(key)}
+    return entry

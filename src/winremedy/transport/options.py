@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from winremedy.errors import TransportConfigError
+from winremedy.transport.kerberos import KinitRequest
 
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "plaintext", "ssl", "certificate")
 _PREFIX = "ansible_winrm_"
 _TRUE = {"yes", "on", "1", "true", "t", "y"}
 _FALSE = {"no", "off", "0", "false", "f", "n"}
-# Ansible connection variables that have no meaning for winremedy (ticket management is left to the user).
-_IGNORED = {"kinit_cmd", "kinit_args", "kinit_env_vars", "kinit_mode", "keytab"}
+# Ansible connection variables that have no meaning for winremedy (pywinrm accepts a keytab but never uses it).
+_IGNORED = {"keytab"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class WinRMOptions:
     realm: str | None = None
     service: str = "HTTP"
     credssp_disable_tlsv1_2: bool = False
+    kinit_mode: str | None = None  # managed | manual; None: managed for kerberos with a password (Ansible's rule)
+    kinit_cmd: str = "kinit"
+    kinit_args: str | None = None
+    kinit_env_vars: tuple[str, ...] = ()
     proxy: str | None = None  # None: no proxy (pywinrm's environment lookup is deprecated)
     retries: int = 3  # winremedy_retries: retries of a transient fault
     backoff: float = 0.5  # winremedy_backoff: first retry delay in seconds, doubled each time
@@ -58,6 +63,8 @@ class WinRMOptions:
         _check_choice("transport", self.transport, TRANSPORTS)
         _check_choice("server_cert_validation", self.server_cert_validation, ("validate", "ignore"))
         _check_choice("message_encryption", self.message_encryption, ("auto", "always", "never"))
+        if self.kinit_mode is not None:
+            _check_choice("kinit_mode", self.kinit_mode, ("managed", "manual"))
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be 1..65535, not {self.port}")
         if not 0 < self.operation_timeout_sec < self.read_timeout_sec:
@@ -84,6 +91,22 @@ class WinRMOptions:
             "password": self.password,
             **{name: getattr(self, name) for name in _PROTOCOL_NAMES},
         }
+
+    def kinit_request(self) -> KinitRequest | None:
+        """The ``kinit`` to run before connecting, or None (not Kerberos, manual mode, or no password)."""
+        if self.transport != "kerberos" or not self.user:
+            return None
+        managed = self.kinit_mode == "managed" or (self.kinit_mode is None and bool(self.password))
+        if not managed:
+            return None
+        return KinitRequest(
+            principal=self.user,
+            password=self.password or "",
+            command=self.kinit_cmd,
+            arguments=self.kinit_args,
+            env_vars=self.kinit_env_vars,
+            forwardable=self.kerberos_delegation,
+        )
 
     @classmethod
     def from_hostvars(cls, hostvars: Mapping[str, Any], host: str) -> WinRMOptions:
@@ -208,6 +231,14 @@ def _to_transports(value: Any) -> list[str]:
     return names
 
 
+def _to_names(value: Any) -> tuple[str, ...]:
+    """A list of names, or a comma-separated string of them (Ansible's ``list`` option type)."""
+    names = [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
+        raise TypeError(f"expected a list of names, got {value!r}")
+    return tuple(names)
+
+
 def _to_port(value: Any) -> int:
     port = _to_int(value)
     if not 0 < port < 65536:
@@ -232,6 +263,8 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "send_cbt": _to_bool,
     "kerberos_delegation": _to_bool,
     "credssp_disable_tlsv1_2": _to_bool,
+    "kinit_mode": _choice("managed", "manual"),
+    "kinit_env_vars": _to_names,
     "retries": _to_int,
     "backoff": _to_float,
 }

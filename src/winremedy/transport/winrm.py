@@ -22,6 +22,7 @@ import requests
 import spnego.exceptions
 import winrm.exceptions
 import winrm.protocol
+from winrm.vendor.requests_kerberos.exceptions import KerberosExchangeError, MutualAuthenticationError
 
 from winremedy.errors import (
     AuthenticationError,
@@ -42,6 +43,7 @@ from winremedy.transport.bootstrap import (
     quote_arguments,
 )
 from winremedy.transport.delivery import ScriptDelivery, via_cmd_echo
+from winremedy.transport.kerberos import TICKETS
 from winremedy.transport.options import WinRMOptions
 
 CODEPAGE = 437  # the WinRS default; project scripts print ASCII only, so output never depends on it
@@ -216,12 +218,15 @@ class WinRMTransport:
 
     def _connect(self) -> winrm.protocol.Protocol:
         if self._protocol is None:
+            kinit = self.options.kinit_request()
+            if kinit is not None:
+                TICKETS.ensure(self.host, kinit)
             try:
                 self._protocol = winrm.protocol.Protocol(self.endpoint, **self.options.protocol_arguments())
             except winrm.exceptions.AuthenticationError as exc:
-                raise AuthenticationError(f"{self.host}: {exc}") from None
+                raise AuthenticationError(f"{self.host}: authentication refused: {exc}") from None
             except (winrm.exceptions.WinRMError, ValueError) as exc:
-                raise TransportConfigError(f"{self.host}: {exc}") from None
+                raise TransportConfigError(f"{self.host}: {_missing_package(str(exc))}") from None
         return self._protocol
 
     def _shell(self) -> str:
@@ -263,8 +268,10 @@ class WinRMTransport:
             if _is_dns_failure(exc):
                 return _Failure(UnreachableError(f"{host}: cannot resolve the address of {endpoint}: {reason}"), None)
             return _Failure(UnreachableError(f"{host}: cannot connect to {endpoint}: {reason}"), _Recovery.RECONNECT)
-        if isinstance(exc, (winrm.exceptions.AuthenticationError, spnego.exceptions.SpnegoError)):
-            return _Failure(AuthenticationError(f"{host}: {exc} ({self.options.transport}, user {self.options.user})"), None)
+        if isinstance(exc, (winrm.exceptions.AuthenticationError, spnego.exceptions.SpnegoError, *_AUTH_EXCHANGE_ERRORS)):
+            reason = _auth_reason(exc, self.options.password)
+            message = f"{host}: authentication refused ({self.options.transport}, user {self.options.user}): {reason}"
+            return _Failure(AuthenticationError(message), None)
         if isinstance(exc, winrm.exceptions.WSManFaultError):
             return self._classify_fault(exc)
         if isinstance(exc, winrm.exceptions.WinRMOperationTimeoutError):
@@ -274,7 +281,7 @@ class WinRMTransport:
             fault = WinRMFaultError(f"{host}: {exc.message} from {endpoint}", http_status=exc.code)
             return _Failure(fault, _Recovery.RECONNECT if exc.code in TRANSIENT_HTTP else None)
         if isinstance(exc, winrm.exceptions.WinRMError):
-            return _Failure(TransportConfigError(f"{host}: {exc}"), None)
+            return _Failure(TransportConfigError(f"{host}: {_missing_package(str(exc))}"), None)
         if isinstance(exc, (ET.ParseError, StopIteration, AssertionError)):
             message = f"{host}: malformed WS-Management response from {endpoint} ({type(exc).__name__})"
             return _Failure(ProtocolError(message), None)
@@ -292,6 +299,39 @@ class WinRMTransport:
         if code in PERMANENT_FAULTS or (exc.fault_code or "").endswith("Sender"):
             return _Failure(error, None)  # the request itself is wrong: retrying cannot help
         return _Failure(error, _Recovery.RETRY)  # s:Receiver: the service had a problem
+
+
+_AUTH_EXCHANGE_ERRORS: tuple[type[Exception], ...] = (KerberosExchangeError, MutualAuthenticationError)
+try:  # requests-credssp is the optional CredSSP client (winremedy[kerberos])
+    from requests_credssp.exceptions import AuthenticationException as _CredSSPRefused
+
+    _AUTH_EXCHANGE_ERRORS += (_CredSSPRefused,)
+except ImportError:  # pragma: no cover - without it pywinrm refuses transport=credssp before any exchange
+    pass
+_EXTRAS = {
+    "pykerberos is not installed": "Kerberos needs pykerberos",
+    "requests-credssp is not installed": "CredSSP needs requests-credssp",
+}
+
+
+def _missing_package(text: str) -> str:
+    """pywinrm's 'X is not installed' in words that say what to install."""
+    for marker, need in _EXTRAS.items():
+        if marker in text:
+            return f"{need}: pip install 'winremedy[kerberos]' (it builds against MIT Kerberos: apt-get install libkrb5-dev gcc)"
+    return text
+
+
+def _auth_reason(exc: BaseException, password: str | None) -> str:
+    """Why the exchange was refused, in one line, never quoting the password."""
+    text = " ".join(str(exc).split())
+    if "expired" in text.lower():
+        text = f"the Kerberos ticket has expired (kinit again, or use ansible_winrm_kinit_mode managed): {text}"
+    elif "No credentials were supplied" in text or "No Kerberos credentials" in text:
+        text = f"no Kerberos ticket for the user (kinit first, or set a password for a managed kinit): {text}"
+    elif "clock skew" in text.lower():
+        text = f"the clocks differ by more than the realm allows: {text}"
+    return (text.replace(password, "<redacted>") if password else text)[:400]
 
 
 def _chunks(data: bytes) -> Iterator[tuple[bytes, bool]]:

@@ -217,7 +217,7 @@ class ConnectionAuth:
         headers = [("WWW-Authenticate", f"{scheme} " + base64.b64encode(out_token).decode())] if out_token else []
         if not self.context.complete:
             return Verdict("challenge", headers=headers)
-        mechanism = self.context.negotiated_protocol if protocol == "negotiate" else protocol
+        mechanism = (self.context.negotiated_protocol or "") if protocol == "negotiate" else protocol
         principal = self.context.client_principal or ""
         if not self.host.accepts_auth(mechanism) or (mechanism == "kerberos" and not self._is_account(principal)):
             return self._reject()

@@ -124,7 +124,7 @@ def make_tls_material(directory: Path, hostnames: list[str]) -> TlsMaterial:
     )
 
     material = TlsMaterial(directory / "ca.pem", directory / "server.pem", directory / "server.key", directory / "ca.key")
-    _write_pem(material.ca_key, _private_pem(ca_key), private=True)
+    _write_pem(directory / "ca.key", _private_pem(ca_key), private=True)
     _write_pem(material.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
     _write_pem(material.cert, cert.public_bytes(serialization.Encoding.PEM))
     _write_pem(material.key, _private_pem(key), private=True)
