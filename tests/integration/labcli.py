@@ -13,10 +13,12 @@ from typing import Any
 import yaml
 
 
-def winremedy(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def winremedy(
+    *args: str, check: bool = True, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``winremedy ARGS`` in a subprocess; with ``check``, any exit code but 0 (ok) and 1 (findings) fails the test."""
     result = subprocess.run([sys.executable, "-m", "winremedy.cli", *args], capture_output=True, text=True,
-                            timeout=timeout)
+                            timeout=timeout, env=env)
     if check and result.returncode not in (0, 1):
         raise AssertionError(f"winremedy {' '.join(args)} -> {result.returncode}\n{result.stderr}")
     return result
