@@ -122,6 +122,14 @@ class ConnectionTransport:
         return Result(self.host, 0 if rc is None else rc, stdout, clean_stderr(stderr, ENCODING), encoding=ENCODING)
 
 
+# How the winrm plugin words a refused logon: NTLM/Basic 401, a managed kinit that failed, a GSSAPI failure
+# (expired or missing ticket, clock skew), a CredSSP exchange that failed.
+_REFUSALS = (
+    "credentials were rejected", "kerberos auth failure", "authgssclient", "ticket expired",
+    "received ntstatus", "credssp token", "credssp being an available",
+)
+
+
 def classify(host: str, exc: BaseException) -> WinRemedyError | None:
     """winremedy's typed error for what the connection raised (so the engine records a reason), or None if unknown."""
     text = " ".join(str(exc).split())
@@ -131,8 +139,10 @@ def classify(host: str, exc: BaseException) -> WinRemedyError | None:
     # The winrm plugin folds every transport's connect error into one AnsibleConnectionFailure text.
     if isinstance(exc, requests.exceptions.SSLError) or "sslerror" in lowered or "certificate verify failed" in lowered:
         return TlsError(f"{host}: TLS failure: {text}")
-    if isinstance(exc, winrm.exceptions.AuthenticationError) or "credentials were rejected" in lowered:
-        return AuthenticationError(f"{host}: {text}")
+    if "calling kinit cmd" in lowered:  # the kinit program itself is missing or not executable
+        return TransportConfigError(f"{host}: {text}; install MIT Kerberos' kinit (Debian: krb5-user) or set ansible_winrm_kinit_cmd")
+    if isinstance(exc, winrm.exceptions.AuthenticationError) or any(marker in lowered for marker in _REFUSALS):
+        return AuthenticationError(f"{host}: authentication refused: {text}")
     if isinstance(exc, winrm.exceptions.WSManFaultError):
         code = exc.wmierror_code or exc.wsman_fault_code
         return WinRMFaultError(f"{host}: WS-Management fault {code}: {' '.join((exc.reason or '').split())}",

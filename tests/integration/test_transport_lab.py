@@ -89,7 +89,7 @@ def test_https_with_the_lab_ca(wire_serve: Any, wire_tls: Any) -> None:
 def test_wrong_password_is_an_authentication_error_not_retried(wire_serve: Any) -> None:
     server, _ = wire_serve(EchoHost())
     sleeps: list[float] = []
-    with pytest.raises(AuthenticationError, match="^host1: the specified credentials were rejected"):
+    with pytest.raises(AuthenticationError, match=r"^host1: authentication refused \(ntlm, user \w+\): the specified credentials were rejected"):
         _transport(server, sleeps, password="wrong").run_ps("1")
     assert sleeps == []
 

@@ -145,7 +145,15 @@ def test_clixml_stderr_is_cleaned() -> None:
 
 @pytest.mark.parametrize(("error", "kind", "text"), [
     (AnsibleConnectionFailure("ntlm: the specified credentials were rejected by the server"), AuthenticationError,
-     "h1: ntlm: the specified credentials were rejected by the server"),
+     "h1: authentication refused: ntlm: the specified credentials were rejected by the server"),
+    (AnsibleConnectionFailure("Kerberos auth failure for principal a@LAB: kinit: Password incorrect while getting "
+                              "initial credentials"), AuthenticationError, "h1: authentication refused: Kerberos auth"),
+    (AnsibleConnectionFailure("kerberos: authGSSClientStep() failed: (('Unspecified GSS failure', 851968), "
+                              "('Ticket expired', -1765328352))"), AuthenticationError, "h1: authentication refused: kerberos"),
+    (AnsibleConnectionFailure("Kerberos auth failure when calling kinit cmd 'kinit': No such file"), TransportConfigError,
+     "h1: Kerberos auth failure when calling kinit cmd 'kinit': No such file; install MIT Kerberos' kinit"),
+    (AnsibleConnectionFailure("credssp: ('Connection aborted.', ConnectionResetError(104, 'reset'))"), UnreachableError,
+     "h1: credssp: ('Connection aborted.'"),
     (AnsibleConnectionFailure("ntlm: ('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer'))"),
      UnreachableError, "h1: ntlm: ('Connection aborted.'"),
     (AnsibleError("the connection attempt timed out"), UnreachableError, "h1: the connection attempt timed out"),
@@ -154,7 +162,7 @@ def test_clixml_stderr_is_cleaned() -> None:
                               "verify failed')))"), TlsError, "h1: TLS failure: ssl: HTTPSConnectionPool"),
     (requests.exceptions.SSLError("bad handshake"), TlsError, "h1: TLS failure: bad handshake"),
     (requests.exceptions.ConnectionError("refused"), UnreachableError, "h1: refused"),
-    (winrm.exceptions.InvalidCredentialsError("401"), AuthenticationError, "h1: 401"),
+    (winrm.exceptions.InvalidCredentialsError("401"), AuthenticationError, "h1: authentication refused: 401"),
     (winrm.exceptions.WSManFaultError(500, "m", "r", "The shell was not found", wsman_fault_code=2150858843),
      WinRMFaultError, "h1: WS-Management fault 2150858843: The shell was not found"),
     (winrm.exceptions.WinRMTransportError("http", 503, "busy"), WinRMFaultError, "h1: HTTP 503: Bad HTTP response"),

@@ -9,6 +9,7 @@ whether a fault is due, who may log on, and hands it each command.
 from __future__ import annotations
 
 import enum
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,6 +22,15 @@ class CommandResult:
     stderr: bytes
     exit_code: int
     delay: float = 0.0  # real seconds before the output is available (slow hosts, sampling, long installs)
+
+
+LOGON_DELEGATED: ContextVar[bool] = ContextVar("LOGON_DELEGATED", default=False)
+"""While a host runs a command: whether the WinRM logon holds the client's credentials (CredSSP delegation).
+
+A network logon (NTLM, Kerberos without delegation) has none, so what the command opens on another server
+(a UNC share) is opened anonymously: the "double hop" ("Making the second hop in PowerShell Remoting",
+Microsoft Learn: powershell/scripting/security/remoting/ps-remoting-second-hop).
+"""
 
 
 class WireFault(str, enum.Enum):

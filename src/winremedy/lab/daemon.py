@@ -30,7 +30,7 @@ from .errors import LabError
 from .fleet import Fleet, fleet_from_dict
 from .host import EmulatedHost
 from .inventory import inventory
-from .staging import LAB_SHARE, RepositoryServer
+from .staging import LAB_SHARE, LAB_USERS_SHARE, RepositoryServer
 from .accounts import LabAccounts, start_accounts
 from .wsman import Listener, TlsMaterial, WsmanServer, make_tls_material
 
@@ -92,7 +92,7 @@ async def _serve_lab(
     control = await serve_control(token, {("GET", "/status"): lab.status, ("POST", "/stop"): request_stop})
     repository = RepositoryServer(directory / REPO_DIR)
     for host in lab.hosts:
-        host.shares[LAB_SHARE] = str(directory / REPO_DIR)
+        host.shares[LAB_SHARE] = host.shares[LAB_USERS_SHARE] = str(directory / REPO_DIR)
     inventory_data = inventory(
         lab.hosts, scheme, tls.ca_cert if tls else None,
         realm=accounts.realm_name, client_certificates=accounts.certificates,

@@ -4,8 +4,9 @@ Each action does what the script does on Windows, against the host model:
 ``probe`` reads free space (``host.free_disk``) and hashes ``host.fs`` files;
 ``write`` puts a chunk at its offset; ``url`` really fetches the URL with
 urllib; ``unc`` reads from ``host.shares`` (UNC prefix -> controller
-directory; ``winremedy lab up`` shares DIR/repo as :data:`LAB_SHARE`, and
-serves it over HTTP with :class:`RepositoryServer`).
+directory; ``winremedy lab up`` shares DIR/repo as :data:`LAB_SHARE`, and as
+:data:`LAB_USERS_SHARE`, which only a logon with delegated credentials can read,
+and serves it over HTTP with :class:`RepositoryServer`).
 Failures carry the text Windows would give (WebClient's "The remote server
 returned an error: (404) Not Found.", "The network path was not found.").
 Free space falls as files are written and rises as they are deleted.
@@ -35,12 +36,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..psdata import FRAME_SENTINEL
-from .api import CommandResult
+from .api import LOGON_DELEGATED, CommandResult
 
 if TYPE_CHECKING:
     from .host import EmulatedHost
 
-LAB_SHARE = "\\\\winremedy-lab\\repo"
+LAB_SHARE = "\\\\winremedy-lab\\repo"  # readable by everyone, the hosts' computer accounts included
+LAB_USERS_SHARE = "\\\\winremedy-lab\\users"  # the same files, readable by domain users only: a second hop
+USERS_ONLY = {LAB_USERS_SHARE.lower()}
 LOOPBACK = "127.0.0.1"
 FETCH_TIMEOUT = 10.0  # seconds; the whole lab waits while a host downloads
 _NO_SPACE = "There is not enough space on the disk."
@@ -124,12 +127,15 @@ def _from_share(host: EmulatedHost, source: str) -> bytes:
     wanted = source.lower()
     for share, directory in host.shares.items():
         prefix = share.rstrip("\\").lower() + "\\"
-        if wanted.startswith(prefix):
-            relative = Path(*source[len(prefix):].split("\\"))
-            local = Path(directory) / relative
-            if ".." in relative.parts or not local.is_file():
-                raise _Failure(f"Could not find file '{source}'.")
-            return local.read_bytes()
+        if not wanted.startswith(prefix):
+            continue
+        if share.lower() in USERS_ONLY and not LOGON_DELEGATED.get():
+            raise _Failure(f"Access to the path '{source}' is denied.")  # opened anonymously: no credentials to pass
+        relative = Path(*source[len(prefix):].split("\\"))
+        local = Path(directory) / relative
+        if ".." in relative.parts or not local.is_file():
+            raise _Failure(f"Could not find file '{source}'.")
+        return local.read_bytes()
     raise _Failure("The network path was not found.")
 
 

@@ -51,6 +51,10 @@ FREE_MARGIN = 64 * 1024 * 1024  # bytes kept free beyond twice the package (the 
 SOAP_OVERHEAD = 4096  # bytes of a Send envelope around its stream (pywinrm's: 1,745; Ansible adds a few headers)
 PARAMS_ALLOWANCE = 2048  # bytes of $WinRemedyArgs besides the chunk: action, paths, offset, SHA-256
 MANIFEST_TIMEOUT = 30.0  # seconds to fetch a manifest from a URL
+DOUBLE_HOP = (
+    " (the double hop: a WinRM logon by NTLM, or Kerberos without delegation, has no credentials to pass to the "
+    "share; use CredSSP or Kerberos delegation, let the computer accounts read the share, or stage by push or URL)"
+)  # "Making the second hop in PowerShell Remoting", Microsoft Learn
 _SAFE_FILE = re.compile(r"^[^\\/:*?\"<>|\x00-\x1f]+$")
 
 
@@ -169,7 +173,13 @@ def stage(
     else:
         remote = source.remote(entry.file)
         verb = "downloading" if source.kind == "url" else "copying"
-        step.commit(step.call({"action": source.kind, "source": remote, "sha256": entry.sha256}, f"{verb} {remote} to {step.part}"), remote)
+        try:
+            answer = step.call({"action": source.kind, "source": remote, "sha256": entry.sha256}, f"{verb} {remote} to {step.part}")
+        except StageError as error:
+            if source.kind == "unc" and "is denied" in str(error):
+                raise StageError(f"{error}{DOUBLE_HOP}", host=error.host, kb=error.kb) from None
+            raise
+        step.commit(answer, remote)
         sent = 0
     return StageResult(step.path, True, source.kind, entry.sha256, before, sent)
 

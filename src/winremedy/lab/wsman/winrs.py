@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
-from ..api import CommandResult, LabHost
+from ..api import LOGON_DELEGATED, CommandResult, LabHost
 from . import faults
 from .soap import NS, Request, new_guid, q, response
 
@@ -61,6 +61,7 @@ class Shell:
     input_streams: str
     output_streams: str
     commands: dict[str, Command] = field(default_factory=dict)
+    delegated: bool = False  # the logon that created the shell holds delegated credentials (CredSSP)
 
 
 class WinRS:
@@ -94,6 +95,7 @@ class WinRS:
             client_ip=caller.client_ip,
             input_streams=_child_text(spec, "InputStreams") or "stdin",
             output_streams=" ".join((_child_text(spec, "OutputStreams") or "stdout stderr").split()),
+            delegated=caller.delegated,
         )
         self.shells[shell.id] = shell
         self.host.counters.shells += 1
@@ -125,8 +127,16 @@ class WinRS:
         shell.commands[command.id] = command
         self.host.counters.commands += 1
         if not self.host.wants_stdin(command.command, command.arguments):
-            command.start(self.host.run(command.command, command.arguments, b""))
+            command.start(self._run(shell, command, b""))
         return response(request, f"<rsp:CommandResponse><rsp:CommandId>{command.id}</rsp:CommandId></rsp:CommandResponse>")
+
+    def _run(self, shell: Shell, command: Command, stdin: bytes) -> CommandResult:
+        """Run on the host model inside the shell's logon (whether it can reach another server with credentials)."""
+        token = LOGON_DELEGATED.set(shell.delegated)
+        try:
+            return self.host.run(command.command, command.arguments, stdin)
+        finally:
+            LOGON_DELEGATED.reset(token)
 
     def _send(self, request: Request, caller: Caller) -> bytes:
         shell = self._shell(request)
@@ -139,7 +149,7 @@ class WinRS:
                 continue
             command.stdin.append(base64.b64decode(stream.text or ""))
             if (stream.get("End") or "false").lower() == "true":
-                command.start(self.host.run(command.command, command.arguments, b"".join(command.stdin)))
+                command.start(self._run(shell, command, b"".join(command.stdin)))
         return response(request, "<rsp:SendResponse/>")
 
     def _signal(self, request: Request, caller: Caller) -> bytes:
