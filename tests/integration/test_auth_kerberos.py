@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from winremedy.lab.kdc import missing_tools
 pytestmark = pytest.mark.integration
 
 PASSWORD = "Kerb-Lab:pass 1"
+REPO = Path(__file__).resolve().parents[2]
 REALM = "WINREMEDY.LAB"
 FAST = ("--poll", "0.05", "--verify-samples", "4", "--verify-interval", "900", "--reboot-timeout", "120")
 PROFILES = [("win7", 1, "x64", "nsi"), ("win2008r2", 1, "x64", "nsi"), ("vista", 2, "x64", "wfp"),
@@ -107,11 +107,8 @@ def test_pywinrm_kerberos_session_against_a_lab_host(lab: Lab, tmp_path: Path) -
     assert winrm.__version__  # the client under test is the installed pywinrm
 
 
-@pytest.mark.skipif(shutil.which("ansible") is None and not Path(sys.executable).with_name("ansible").exists(),
-                    reason="ansible-core's CLI is not installed")
 def test_ansible_raw_with_kinit_managed_by_ansible(lab: Lab) -> None:
-    ansible = shutil.which("ansible") or str(Path(sys.executable).with_name("ansible"))
-    done = subprocess.run([ansible, "all", "-i", str(lab.inventory), "-m", "raw", "-a", "hostname"], env=lab.env,
+    done = subprocess.run([str(Path(sys.executable).with_name("ansible")), "all", "-i", str(lab.inventory), "-m", "raw", "-a", "hostname"], env=lab.env,
                           capture_output=True, text=True, timeout=300)
     lab.outputs += [done.stdout, done.stderr]
     assert done.returncode == 0, done.stdout + done.stderr
@@ -129,6 +126,25 @@ def test_audit_then_remediate_with_reboot_now(lab: Lab, tmp_path: Path) -> None:
     assert remediate.returncode == 0, [(h["host"], h["status"], h["message"]) for h in hosts]
     assert len(hosts) == 10 and {h["status"] for h in hosts} <= {"fixed", "compliant"}
     assert any(h["status"] == "fixed" for h in hosts)
+
+
+def test_collection_audit_playbook_over_kerberos(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The collection runs through Ansible's own winrm connection: Kerberos with the kinit Ansible manages."""
+    root = tmp_path_factory.mktemp("collections")
+    (root / "ansible_collections" / "winremedy").mkdir(parents=True)
+    (root / "ansible_collections" / "winremedy" / "windows").symlink_to(REPO, target_is_directory=True)
+    env = {**lab.env, "ANSIBLE_COLLECTIONS_PATH": str(root), "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_LOCAL_TEMP": str(root / "tmp"), "ANSIBLE_HOME": str(root / "home")}
+    out = lab.directory.parent / "results" / "playbook"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(lab.inventory),
+                           "winremedy.windows.audit", "-e", f"winremedy_report_dir={out}"],
+                          env=env, cwd=out.parent, capture_output=True, text=True, timeout=600)
+    lab.outputs += [done.stdout, done.stderr]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["hosts"]) == 10
+    assert all(host["reachable"] and not host["error_code"] for host in report["hosts"].values())
 
 
 def test_wrong_password_is_refused_with_the_reason(lab: Lab) -> None:
