@@ -14,6 +14,7 @@ import winrm
 from conftest import KERBEROS_PASSWORD, KERBEROS_USER
 from winrm.exceptions import InvalidCredentialsError
 
+from winremedy.lab.api import LOGON_DELEGATED, CommandResult
 from winremedy.lab.stub import StubHost
 from winremedy.lab.wsman.encryption import SPNEGO_PROTOCOL
 from winremedy.lab.wsman.tls import make_client_certificate
@@ -153,3 +154,31 @@ def test_certificate_from_another_ca_is_refused_by_tls(wire_serve, wire_tls, tmp
     )
     with pytest.raises((requests.exceptions.SSLError, requests.exceptions.ConnectionError, ssl.SSLError)):
         session.run_cmd("hostname")
+
+
+class LogonHost(StubHost):
+    """Prints whether the command runs in a logon that holds delegated credentials (what a second hop needs)."""
+
+    def run(self, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
+        return CommandResult(b"delegated" if LOGON_DELEGATED.get() else b"network", b"", 0)
+
+
+def _logon_host(*mechanisms: str) -> LogonHost:
+    return LogonHost("HOST1", KERBEROS_USER, KERBEROS_PASSWORD, mechanisms=mechanisms)
+
+
+def test_credssp_logon_holds_the_delegated_credentials_and_ntlm_does_not(wire_serve, wire_tls) -> None:
+    server, _ = wire_serve(_logon_host("credssp", "ntlm"), scheme="https")
+    outputs = {
+        transport: winrm.Session(_url(server, "https"), auth=(KERBEROS_USER, KERBEROS_PASSWORD), transport=transport,
+                                 ca_trust_path=str(wire_tls.ca_cert)).run_cmd("x").std_out
+        for transport in ("credssp", "ntlm")
+    }
+    assert outputs == {"credssp": b"delegated", "ntlm": b"network"}
+
+
+@pytest.mark.parametrize(("delegation", "logon"), [(True, b"delegated"), (False, b"network")])
+def test_kerberos_delegation_forwards_the_ticket(wire_serve, wire_tls, kinit, delegation: bool, logon: bytes) -> None:
+    assert kinit("-f").returncode == 0
+    server, _ = wire_serve(_logon_host(*KERBEROS))
+    assert _kerberos(server, "http", wire_tls, kerberos_delegation=delegation).run_cmd("x").std_out == logon

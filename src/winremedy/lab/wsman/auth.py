@@ -91,7 +91,8 @@ CERTIFICATE_SCHEME = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http
 class Verdict:
     """``pass``: serve the request as ``user``; ``challenge``: 401 and keep the connection; ``reject``: 401 and close.
 
-    ``delegated``: the logon holds credentials usable on a second hop (CredSSP), as a network logon does not.
+    ``delegated``: the logon holds credentials usable on a second hop (CredSSP, or Kerberos with a forwarded
+    ticket), as a plain network logon does not.
     """
 
     kind: Literal["pass", "challenge", "reject"]
@@ -223,6 +224,8 @@ class ConnectionAuth:
             return self._reject()
         if protocol == "credssp":
             self.delegated = self.context.get_extra_info("client_credential") is not None
+        else:  # Kerberos with a forwarded TGT (kerberos_delegation and a forwardable ticket)
+            self.delegated = bool(self.context.context_attr & spnego.ContextReq.delegate)
         return self._succeed(principal, headers)
 
     def _certificate(self, _token: str) -> Verdict:

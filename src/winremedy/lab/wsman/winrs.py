@@ -50,7 +50,7 @@ class Caller:
     user: str
     client_ip: str
     endpoint: str
-    delegated: bool = False  # the logon holds credentials for a second hop (CredSSP)
+    delegated: bool = False  # the logon holds credentials for a second hop (CredSSP, Kerberos delegation)
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Shell:
     input_streams: str
     output_streams: str
     commands: dict[str, Command] = field(default_factory=dict)
-    delegated: bool = False  # the logon that created the shell holds delegated credentials (CredSSP)
+    delegated: bool = False  # the logon that created the shell holds delegated credentials
 
 
 class WinRS:
