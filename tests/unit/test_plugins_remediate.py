@@ -39,7 +39,7 @@ HOST = "w7-0001"
 
 def fast(plugin: ModuleType) -> dict[str, Any]:
     """The options of :data:`FAST` that ``plugin`` takes."""
-    return {k: v for k, v in FAST.items() if k in plugin.ARGUMENT_SPEC}
+    return {k: v for k, v in FAST.items() if k in plugin.ActionModule.OPTIONS}
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +218,7 @@ def _doc(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("name", NAMES)
 def test_documented_options_are_the_argument_spec(remediate: dict[str, ModuleType], name: str) -> None:
     documented = _doc(name)["doc"]["options"]
-    spec = remediate[name].ARGUMENT_SPEC
+    spec = remediate[name].ActionModule.argument_spec()
     assert set(documented) == set(spec)
     for option, doc in documented.items():
         for key in ("type", "elements", "choices"):

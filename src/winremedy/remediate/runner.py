@@ -12,7 +12,6 @@ host, KB and code; they never raise.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,9 @@ from . import reboot, stage, tasks, workarounds
 from .journal import Journal
 from .outcome import HostOutcome, HostStatus, Step
 from .plan import Action, HostPlan, KbPlan, Restart, plan_host
+from .poller import Poller
 from .reboot import RebootMode
+from .settings import Settings
 from .window import Window
 
 _log = logging.getLogger(__name__)
@@ -39,21 +40,6 @@ PROGRESS_EVERY = 30.0  # seconds between progress lines while nothing changes
 _FIXED = {Status.FIXED, Status.NOT_APPLICABLE}
 _INSTALLED = {installer.Outcome.INSTALLED, installer.Outcome.REBOOT_REQUIRED, installer.Outcome.REBOOT_INITIATED,
               installer.Outcome.ALREADY_INSTALLED}
-
-
-@dataclass(frozen=True)
-class Settings:
-    reboot: RebootMode = RebootMode.NOW
-    kbs: tuple[str, ...] = ()
-    check: bool = False
-    install_gdr: bool = True
-    method: str = "auto"  # installer route on Windows 7 / 2008 R2: auto (wusa) or dism
-    nic_bounce: bool = False  # KB2847346 workaround when no reboot is allowed
-    verify_samples: int = 4
-    verify_interval: float = 600.0  # host seconds between verification samples
-    install_timeout: float = 1800.0
-    reboot_timeout: float = 1800.0
-    poll: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -85,14 +71,12 @@ class HostRun:
 
     def __init__(self, transport: Transport, catalog: Catalog, source: stage.Source, manifest: Manifest,
                  settings: Settings, context: HostContext, journal: Journal, *,
-                 refused: dict[str, str] | None = None, note: Note | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+                 refused: dict[str, str] | None = None, note: Note | None = None) -> None:
         self.transport, self.host = transport, transport.host
         self.catalog, self.source, self.manifest = catalog, source, manifest
         self.settings, self.context, self.journal = settings, context, journal
         self.refused = refused or {}
         self._note = note or (lambda host, message: None)
-        self._sleep, self._clock = sleep, clock
         self.outcome = HostOutcome(self.host, HostStatus.COMPLIANT)
 
     # --- entry points: the whole run (CLI, kb_remediate) or one part of it (kb_stage, kb_install, ...) ---
@@ -202,9 +186,8 @@ class HostRun:
             path = self._stage(kb)
             self.journal.record("install_started", kb.kb, task=task, package=kb.package.file)
             installer.start_install(self.transport, kb.package, path, self._plan_family(), method=self.settings.method)
-        result = installer.finish_install(
-            self.transport, kb.kb, timeout=self.settings.install_timeout, poll=self.settings.poll, sleep=self._sleep,
-            clock=self._clock, on_wait=self._waiting(lambda state: f"{kb.kb}: installer {state.state}"))
+        result = installer.finish_install(self.transport, kb.kb, self._poller(
+            self.settings.install_timeout, lambda state: f"{kb.kb}: installer {state.state}"))
         self.journal.record("install_finished", kb.kb, outcome=result.outcome.value, exit_code=result.exit_code)
         self._step("install", kb.kb, result.changed, result.message)
         if result.outcome not in _INSTALLED:
@@ -230,8 +213,7 @@ class HostRun:
             return False
         result = reboot.reboot_host(
             self.transport, self.settings.reboot, window=self.context.window, comment=self._comment(),
-            timeout=self.settings.reboot_timeout, poll=self.settings.poll, sleep=self._sleep, clock=self._clock,
-            on_wait=self._waiting(lambda said: f"waiting for the restart ({said})"), intent=self._intent)
+            poller=self._reboot_poller(), intent=self._intent)
         if result.action == "scheduled":
             assert result.scheduled_at is not None
             self._step("schedule_reboot", None, True, result.message)
@@ -270,10 +252,7 @@ class HostRun:
         return self._wait_for_boot(intent["boot_time"])
 
     def _wait_for_boot(self, boot_time: str) -> bool:
-        new_boot = reboot.wait_for_boot(
-            self.transport, boot_time, timeout=self.settings.reboot_timeout, poll=self.settings.poll,
-            sleep=self._sleep, clock=self._clock,
-            on_wait=self._waiting(lambda said: f"waiting for the restart ({said})"))
+        new_boot = reboot.wait_for_boot(self.transport, boot_time, self._reboot_poller())
         self.journal.record("reboot_done", boot_time=new_boot)
         return True
 
@@ -308,7 +287,7 @@ class HostRun:
         parts = []
         for kb in plan.kbs:
             if kb.action is Action.INSTALL and kb.package is not None:
-                path = f"{stage.STAGING_DIR}\\{kb.package.file}"
+                path = stage.staged_path(kb.package.file)
                 lines = installer.install_lines(kb.package, path, plan.family, method=self.settings.method)
                 parts.append(f"{kb.kb}: stage {kb.package.file} (sha256 {kb.package.sha256[:12]}..., "
                              f"{self.source.kind}) to {path}; install as SYSTEM: {' '.join(f'[{line}]' for line in lines)}")
@@ -338,8 +317,11 @@ class HostRun:
         kbs = ", ".join(k.kb for k in plan.kbs if k.action in (Action.INSTALL, Action.RESTART_ONLY)) if plan else ""
         return f"winremedy: restart to complete {kbs}"
 
-    def _waiting(self, describe: Callable[[Any], str]) -> Callable[[Any, float], None]:
-        """A progress callback for a long wait: a line when what the host says changes, else every 30 s."""
+    def _reboot_poller(self) -> Poller:
+        return self._poller(self.settings.reboot_timeout, lambda said: f"waiting for the restart ({said})")
+
+    def _poller(self, timeout: float, describe: Callable[[Any], str]) -> Poller:
+        """A wait of ``timeout`` at the run's poll, noting a line when what the host says changes, else every 30 s."""
         last: list[Any] = [None, -PROGRESS_EVERY]
 
         def on_wait(said: Any, waited: float) -> None:
@@ -347,7 +329,7 @@ class HostRun:
             if text != last[0] or waited - last[1] >= PROGRESS_EVERY:
                 last[:] = [text, waited]
                 self._note(self.host, f"{text}, {waited:.0f} s")
-        return on_wait
+        return Poller(timeout, self.settings.poll, on_wait=on_wait)
 
     def _step(self, step: str, kb: str | None, changed: bool, message: str) -> None:
         self.outcome.steps.append(Step(step, kb, changed, message))
