@@ -9,8 +9,10 @@ by tests/integration/test_collection_remediate.py.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
+import re
 from pathlib import Path
 from types import ModuleType
 from unittest.mock import MagicMock
@@ -31,6 +33,8 @@ from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.packages import corrupt, write_repository
 from winremedy.lab.profiles import OsProfile
 from winremedy.audit.results import load_results
+from winremedy.remediate.command import add_remediate_command
+from winremedy.remediate.settings import Settings
 
 NAMES = ("kb_stage", "kb_install", "kb_reboot", "kb_verify", "kb_remediate")
 FAST = {"poll": 0.01, "verify_samples": 2, "verify_interval": 60}
@@ -215,16 +219,78 @@ def _doc(name: str) -> dict[str, Any]:
     return {"doc": doc, "examples": yaml.safe_load(examples), "returns": returns}
 
 
+def doc_drift(name: str, spec: dict[str, dict[str, Any]]) -> list[str]:
+    """Where the module's documentation (with its doc fragments) differs from its argument spec."""
+    documented = _doc(name)["doc"]["options"]
+    drift = [f"{name}: documented options {sorted(documented)} != spec {sorted(spec)}"] if set(documented) != set(spec) \
+        else []
+    for option in set(documented) & set(spec):
+        for key in ("type", "elements", "choices", "default", "required"):
+            doc, code = documented[option].get(key), spec[option].get(key)
+            if key == "required":
+                doc, code = bool(doc), bool(code)
+            if doc != code:
+                drift.append(f"{name}: option {option}: {key} documented {doc!r}, the code says {code!r}")
+    return drift
+
+
+def playbook_drift(path: Path, specs: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """Where a playbook could differ from the modules it runs (``specs``: module name -> argument spec).
+
+    Each option with a default is passed as ``winremedy_<option> | default(omit)``, so the module's default
+    applies and the playbook cannot hold another one; the defaults its header lists must be the modules'.
+    """
+    drift = []
+    listed = dict(re.findall(r"^#\s+winremedy_(\w+)\s.*?\sdefault: (\S+)\s*$", path.read_text(), re.MULTILINE))
+    for play in yaml.safe_load(path.read_text()):
+        for task in [t for block in play["tasks"] for t in (block.get("block", []) + block.get("always", []))]:
+            module = next((k.split(".")[-1] for k in task if k.split(".")[-1] in specs), None)
+            for option, value in (task[f"winremedy.windows.{module}"] if module else {}).items():
+                default = specs[module][option].get("default")
+                if default is None:
+                    continue
+                if value != f"{{{{ winremedy_{option} | default(omit) }}}}":
+                    drift.append(f"{path.name}: {module}: {option} is {value!r}, not the module's default")
+                if listed.get(option) != _shown(default):
+                    drift.append(f"{path.name}: winremedy_{option} listed with default {listed.get(option)}, "
+                                 f"the module's is {_shown(default)}")
+    return drift
+
+
+def _shown(value: Any) -> str:
+    """A default as the playbooks' headers write it."""
+    return f"{value:g}" if isinstance(value, float) else json.dumps(value) if not isinstance(value, str) else value
+
+
+def specs(remediate: dict[str, ModuleType]) -> dict[str, dict[str, dict[str, Any]]]:
+    return {name: remediate[name].ActionModule.argument_spec() for name in NAMES}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_documented_options_are_the_argument_spec(remediate: dict[str, ModuleType], name: str) -> None:
-    documented = _doc(name)["doc"]["options"]
-    spec = remediate[name].ActionModule.argument_spec()
-    assert set(documented) == set(spec)
-    for option, doc in documented.items():
-        for key in ("type", "elements", "choices"):
-            assert doc.get(key) == spec[option].get(key), (option, key)
-        assert doc.get("default") == spec[option].get("default"), option
-        assert doc.get("required", False) == spec[option].get("required", False), option
+    assert doc_drift(name, remediate[name].ActionModule.argument_spec()) == []
+
+
+@pytest.mark.parametrize("name", ["remediate.yml", "verify.yml"])
+def test_playbooks_leave_the_defaults_to_the_modules(remediate: dict[str, ModuleType], name: str) -> None:
+    assert playbook_drift(REPO / "playbooks" / name, specs(remediate)) == []
+
+
+def test_a_default_changed_in_settings_reaches_each_front_door_or_fails_a_drift_test(
+        remediate: dict[str, ModuleType], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reboot timeout's default changed in its one definition: the command line, the argument spec and the
+    playbook follow it; the static documentation and the playbook's header do not, and the drift checks say so."""
+    monkeypatch.setattr(Settings.__dataclass_fields__["reboot_timeout"], "default", 60.0)
+    commands = argparse.ArgumentParser().add_subparsers()
+    add_remediate_command(commands)
+    parser = commands.choices["remediate"]
+    assert parser.parse_args(["-i", "x"]).reboot_timeout == 60.0 and "(default 60)" in parser.format_help()
+    assert Settings.from_options({}).reboot_timeout == 60.0
+    assert remediate["kb_remediate"].ActionModule.argument_spec()["reboot_timeout"]["default"] == 60.0
+    assert doc_drift("kb_remediate", remediate["kb_remediate"].ActionModule.argument_spec()) == [
+        "kb_remediate: option reboot_timeout: default documented 1800, the code says 60.0"]
+    assert playbook_drift(REPO / "playbooks" / "remediate.yml", specs(remediate)) == [
+        "remediate.yml: winremedy_reboot_timeout listed with default 1800, the module's is 60"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -58,7 +58,7 @@ class Settings:
     def __post_init__(self) -> None:
         if self.verify_samples < 1 or self.poll <= 0:
             raise WinRemedyError(f"verify_samples must be at least 1 and poll above 0, got {self.verify_samples} "
-                                 f"and {self.poll}")
+                                 f"and {self.poll:g}")
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], **fixed: Any) -> Settings:
