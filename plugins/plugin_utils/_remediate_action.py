@@ -29,8 +29,6 @@ COLLECTION_OPTIONS: dict[str, dict[str, t.Any]] = {
     "journal_dir": {"type": "path"},
     "results_dir": {"type": "path"},
 }
-# The inventory variables the engine reads for a host beyond how to reach it (fleet.host_contexts).
-HOST_VARIABLES = ("winremedy_maintenance_window", "winremedy_maintenance_timezone", "winremedy_max_envelope_kb")
 
 
 def argument_spec(names: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, dict[str, t.Any]]:
@@ -64,6 +62,7 @@ class RemediateAction(ActionBase):
         validation, args = self.validate_argument_spec(argument_spec=self.argument_spec())
         # Imported only now: it needs the engine, whose absence require_engine reports in one line.
         from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate import remediate
+        from winremedy.remediate.fleet import HOST_VARIABLES  # what the engine reads of a host beyond its address
 
         variables = task_vars or {}
         host = str(variables["inventory_hostname"])  # the name results and journals use, as the CLI does

@@ -13,6 +13,7 @@ import argparse
 import importlib
 import json
 import re
+import sys
 from pathlib import Path
 from types import ModuleType
 from unittest.mock import MagicMock
@@ -207,6 +208,15 @@ def test_unknown_or_ill_typed_options_fail_clearly(remediate: dict[str, ModuleTy
     with pytest.raises(AnsibleActionFail) as raised:
         run(remediate, name, args, failing_winrm_connection(AssertionError("not called")))
     assert message in str(raised.value)
+
+
+def test_a_missing_engine_is_one_line_before_the_options_are_read(remediate: dict[str, ModuleType],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The argument spec comes from the engine, so its absence is reported first, in require_engine's line."""
+    monkeypatch.setitem(sys.modules, "winremedy", None)  # import winremedy now raises ImportError
+    with pytest.raises(AnsibleActionFail) as raised:
+        run(remediate, "kb_remediate", {"repo": "r", "reboot": "later"}, failing_winrm_connection(AssertionError()))
+    assert raised.value.message == "the winremedy Python package is required on the controller: pip install winremedy"
 
 
 # --- the docs say what the code does --------------------------------------------------------------

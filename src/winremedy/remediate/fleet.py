@@ -22,7 +22,10 @@ from . import stage
 from .outcome import HostOutcome
 from .runner import HostContext
 from .settings import Settings
-from .window import window_from_hostvars
+from .window import TIMEZONE_VARIABLE, WINDOW_VARIABLE, window_from_hostvars
+
+ENVELOPE_VARIABLE = "winremedy_max_envelope_kb"
+HOST_VARIABLES = (WINDOW_VARIABLE, TIMEZONE_VARIABLE, ENVELOPE_VARIABLE)  # what host_contexts reads of a host
 
 
 def settings_for(options: Mapping[str, Any], catalog: Catalog, *, check: bool) -> Settings:
@@ -52,7 +55,7 @@ def host_contexts(hostvars: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, 
     contexts, bad = {}, {}
     for name, variables in hostvars.items():
         try:
-            envelope = int(variables.get("winremedy_max_envelope_kb", HostContext.max_envelope_kb))
+            envelope = int(variables.get(ENVELOPE_VARIABLE, HostContext.max_envelope_kb))
             contexts[name] = HostContext(window=window_from_hostvars(variables, name), max_envelope_kb=envelope)
         except (WinRemedyError, ValueError) as error:
             bad[name] = " ".join(str(error).split())
