@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -27,7 +26,7 @@ from ansible.plugins.loader import fragment_loader
 from ansible.template import Templar
 from ansible.utils.plugin_docs import get_docstring
 
-from test_plugins_actions import PREFIX, REPO, action, plugins  # noqa: F401 - plugins is the collection fixture
+from test_plugins_actions import PREFIX, REPO, action, playbook_drift, plugins  # noqa: F401 - plugins is the collection fixture
 from test_plugins_transport import failing_winrm_connection, winrm_connection
 from winremedy.lab.clock import LabClock
 from winremedy.lab.host import EmulatedHost, HostSpec
@@ -242,34 +241,6 @@ def doc_drift(name: str, spec: dict[str, dict[str, Any]]) -> list[str]:
             if doc != code:
                 drift.append(f"{name}: option {option}: {key} documented {doc!r}, the code says {code!r}")
     return drift
-
-
-def playbook_drift(path: Path, specs: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
-    """Where a playbook could differ from the modules it runs (``specs``: module name -> argument spec).
-
-    Each option with a default is passed as ``winremedy_<option> | default(omit)``, so the module's default
-    applies and the playbook cannot hold another one; the defaults its header lists must be the modules'.
-    """
-    drift = []
-    listed = dict(re.findall(r"^#\s+winremedy_(\w+)\s.*?\sdefault: (\S+)\s*$", path.read_text(), re.MULTILINE))
-    for play in yaml.safe_load(path.read_text()):
-        for task in [t for block in play["tasks"] for t in (block.get("block", []) + block.get("always", []))]:
-            module = next((k.split(".")[-1] for k in task if k.split(".")[-1] in specs), None)
-            for option, value in (task[f"winremedy.windows.{module}"] if module else {}).items():
-                default = specs[module][option].get("default")
-                if default is None:
-                    continue
-                if value != f"{{{{ winremedy_{option} | default(omit) }}}}":
-                    drift.append(f"{path.name}: {module}: {option} is {value!r}, not the module's default")
-                if listed.get(option) != _shown(default):
-                    drift.append(f"{path.name}: winremedy_{option} listed with default {listed.get(option)}, "
-                                 f"the module's is {_shown(default)}")
-    return drift
-
-
-def _shown(value: Any) -> str:
-    """A default as the playbooks' headers write it."""
-    return f"{value:g}" if isinstance(value, float) else json.dumps(value) if not isinstance(value, str) else value
 
 
 def specs(remediate: dict[str, ModuleType]) -> dict[str, dict[str, dict[str, Any]]]:
