@@ -126,11 +126,10 @@ def wait_for_boot(transport: Transport, boot_time_before: str, poller: Poller = 
         transport.reset()  # the shell of before the restart is gone
         try:
             boot = read_clock(transport, timeout=max(poller.poll * 3, 30.0)).boot_time
+            moved = abs(parse_instant(boot) - parse_instant(boot_time_before)) > BOOT_TIME_SLACK
         except WinRemedyError as exc:
             return Answer(None, f"not answering: {exc}")
-        if abs(parse_instant(boot) - parse_instant(boot_time_before)) > BOOT_TIME_SLACK:
-            return Answer(boot)
-        return Answer(None, f"answering, boot time still {boot}")
+        return Answer(boot) if moved else Answer(None, f"answering, boot time still {boot}")
 
     def timed_out(last: str, elapsed: float) -> Exception:
         return RebootError(f"{transport.host}: did not come back from its restart within {elapsed:.0f} s "

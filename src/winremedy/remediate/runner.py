@@ -47,7 +47,7 @@ class HostContext:
     """What the inventory says about a host beyond how to reach it."""
 
     window: Window | None = None
-    max_envelope_kb: int = 150
+    max_envelope_kb: int = stage.WINRM2_ENVELOPE_KB
 
 
 class _Failed(Exception):

@@ -50,6 +50,9 @@ PART_SUFFIX = ".part"
 FREE_MARGIN = 64 * 1024 * 1024  # bytes kept free beyond twice the package (the installer unpacks it)
 SOAP_OVERHEAD = 4096  # bytes of a Send envelope around its stream (pywinrm's: 1,745; Ansible adds a few headers)
 PARAMS_ALLOWANCE = 2048  # bytes of $WinRemedyArgs besides the chunk: action, paths, offset, SHA-256
+# MaxEnvelopeSizekb on WinRM 2.0 (Windows 7 / 2008 R2 and older; 500 from WinRM 3.0), Microsoft Learn:
+# "Installation and configuration for Windows Remote Management"; a host variable may say more
+WINRM2_ENVELOPE_KB = 150
 MANIFEST_TIMEOUT = 30.0  # seconds to fetch a manifest from a URL
 _URL = re.compile(r"^https?://", re.IGNORECASE)
 _SAFE_FILE = re.compile(r"^[^\\/:*?\"<>|\x00-\x1f]+$")
@@ -164,7 +167,7 @@ def stage(
     source: Source,
     entry: Entry,
     *,
-    max_envelope_kb: int = 150,
+    max_envelope_kb: int = WINRM2_ENVELOPE_KB,
     check: bool = False,
     directory: str = STAGING_DIR,
 ) -> StageResult:
