@@ -25,7 +25,7 @@ from winremedy.errors import WinRemedyError
 from winremedy.remediate.fleet import host_contexts, preflight, save_outcome, settings_for
 from winremedy.remediate.journal import Journal
 from winremedy.remediate.outcome import FileChange, HostOutcome, HostStatus
-from winremedy.remediate.runner import HostRun
+from winremedy.remediate.runner import ENTRY_POINTS, HostRun
 from winremedy.remediate.settings import Settings
 from winremedy.remediate.stage import Source, resolve_source
 from winremedy.repo.manifest import Manifest
@@ -35,8 +35,6 @@ if t.TYPE_CHECKING:
     from ansible.plugins.connection import ConnectionBase
 
 Note = t.Callable[[str, str], None]
-ENTRY_POINTS = {"stage": HostRun.stage_only, "install": HostRun.install_only, "reboot": HostRun.restart_only,
-                "verify": HostRun.verify_only, "remediate": HostRun.run}
 
 
 class _TaskError(Exception):

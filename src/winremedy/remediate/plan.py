@@ -88,7 +88,7 @@ class HostPlan:
         return self.has_work and self.restart is Restart.REBOOT
 
     def would_change(self, step: str, reboot: RebootMode) -> bool:
-        """Check mode: whether ``step`` (stage, install, reboot, verify or remediate: all of them) would change
+        """Check mode: whether ``step`` (a name of runner.ENTRY_POINTS; remediate is all of them) would change
         the host under ``reboot``, from the plan alone."""
         if step == "verify":
             return False

@@ -339,6 +339,13 @@ class HostRun:
         self.outcome.status, self.outcome.message, self.outcome.error_code = status, message, code
 
 
+
+# Each entry point by the name the collection's step plugins and HostPlan.would_change use.
+ENTRY_POINTS: dict[str, Callable[[HostRun], HostOutcome]] = {
+    "stage": HostRun.stage_only, "install": HostRun.install_only, "reboot": HostRun.restart_only,
+    "verify": HostRun.verify_only, "remediate": HostRun.run,
+}
+
 def _acted(plan: HostPlan) -> set[str]:
     return {k.kb for k in plan.kbs if k.action in (Action.INSTALL, Action.RESTART_ONLY)}
 
