@@ -241,9 +241,7 @@ class HostRun:
         except UnreachableError:
             return self._wait_for_boot(intent["boot_time"])  # going down or coming back
         if boot_time != intent["boot_time"]:
-            self.journal.record("reboot_done", boot_time=boot_time)
-            self._step("reboot", None, True, f"restart requested by an earlier run done (boot time {boot_time})")
-            return True
+            return self._rebooted(boot_time)
         if intent["step"] == "reboot_scheduled":
             self.outcome.scheduled_for = iso(intent["at"])
             self._end(HostStatus.REBOOT_SCHEDULED, f"{self.host}: restart still scheduled for {iso(intent['at'])}")
@@ -252,8 +250,12 @@ class HostRun:
         return self._wait_for_boot(intent["boot_time"])
 
     def _wait_for_boot(self, boot_time: str) -> bool:
-        new_boot = reboot.wait_for_boot(self.transport, boot_time, self._reboot_poller())
-        self.journal.record("reboot_done", boot_time=new_boot)
+        return self._rebooted(reboot.wait_for_boot(self.transport, boot_time, self._reboot_poller()))
+
+    def _rebooted(self, boot_time: str) -> bool:
+        """The restart an earlier run requested is done, whether the host was found up or waited for."""
+        self.journal.record("reboot_done", boot_time=boot_time)
+        self._step("reboot", None, True, f"restart requested by an earlier run done (boot time {boot_time})")
         return True
 
     def _workaround_without_reboot(self) -> None:
