@@ -7,14 +7,13 @@ Documentation in plugins/modules/kb_install.py; a thin adapter over the engine (
 
 from __future__ import annotations
 
-from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate_action import RemediateAction, argument_spec
-
-ARGUMENT_SPEC = argument_spec(
-    "kbs", "repo", "repo_unc", "method", "install_gdr", "install_timeout", "poll", "journal_dir", "results_dir",
-    required=("repo",)
-)
+from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate_action import RemediateAction
 
 
 class ActionModule(RemediateAction):
     STEP = "install"
-    ARGUMENT_SPEC = ARGUMENT_SPEC
+    OPTIONS = (
+        "kbs", "repo", "repo_unc", "method", "install_gdr", "install_timeout", "poll", "journal_dir",
+        "results_dir"
+    )
+    REQUIRED = ("repo",)

@@ -7,14 +7,13 @@ Documentation in plugins/modules/kb_remediate.py; a thin adapter over the engine
 
 from __future__ import annotations
 
-from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate_action import RemediateAction, argument_spec
-
-ARGUMENT_SPEC = argument_spec(
-    "kbs", "repo", "repo_unc", "reboot", "method", "install_gdr", "nic_bounce", "verify_samples", "verify_interval",
-    "install_timeout", "reboot_timeout", "poll", "journal_dir", "results_dir", required=("repo",)
-)
+from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate_action import RemediateAction
 
 
 class ActionModule(RemediateAction):
     STEP = "remediate"
-    ARGUMENT_SPEC = ARGUMENT_SPEC
+    OPTIONS = (
+        "kbs", "repo", "repo_unc", "reboot", "method", "install_gdr", "nic_bounce", "verify_samples",
+        "verify_interval", "install_timeout", "reboot_timeout", "poll", "journal_dir", "results_dir"
+    )
+    REQUIRED = ("repo",)

@@ -7,13 +7,10 @@ Documentation in plugins/modules/kb_stage.py; a thin adapter over the engine (se
 
 from __future__ import annotations
 
-from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate_action import RemediateAction, argument_spec
-
-ARGUMENT_SPEC = argument_spec(
-    "kbs", "repo", "repo_unc", "install_gdr", "results_dir", required=("repo",)
-)
+from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate_action import RemediateAction
 
 
 class ActionModule(RemediateAction):
     STEP = "stage"
-    ARGUMENT_SPEC = ARGUMENT_SPEC
+    OPTIONS = ("kbs", "repo", "repo_unc", "install_gdr", "results_dir")
+    REQUIRED = ("repo",)

@@ -7,13 +7,9 @@ Documentation in plugins/modules/kb_verify.py; a thin adapter over the engine (s
 
 from __future__ import annotations
 
-from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate_action import RemediateAction, argument_spec
-
-ARGUMENT_SPEC = argument_spec(
-    "kbs", "verify_samples", "verify_interval", "results_dir"
-)
+from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate_action import RemediateAction
 
 
 class ActionModule(RemediateAction):
     STEP = "verify"
-    ARGUMENT_SPEC = ARGUMENT_SPEC
+    OPTIONS = ("kbs", "verify_samples", "verify_interval", "results_dir")

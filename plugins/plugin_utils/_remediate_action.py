@@ -2,11 +2,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """FOR INTERNAL COLLECTION USE ONLY: what kb_stage, kb_install, kb_reboot, kb_verify and kb_remediate share.
 
-One table of options (each plugin takes the ones its step uses, so its argument
-spec rejects the rest) and one ActionBase subclass that validates them, reads
-the host's maintenance-window variables and hands everything to the engine
-adapter (``_remediate.py``). Nothing here imports the winremedy package, so a
-missing engine still ends the task with require_engine's one line.
+One ActionBase subclass that validates the task's options, reads the host's
+maintenance-window variables and hands everything to the engine adapter
+(``_remediate.py``). Each plugin names the options its step takes, so its
+argument spec rejects the rest. The remediation options (reboot, method,
+timeouts, ...) are the engine's (``winremedy.remediate.settings``), so the spec
+is built only after require_engine: a missing engine still ends the task with
+its one line. Only the options that exist on this side alone are written here.
 """
 
 from __future__ import annotations
@@ -20,29 +22,22 @@ from ansible_collections.winremedy.windows.plugins.plugin_utils._engine import r
 
 display = Display()
 
-OPTIONS: dict[str, dict[str, t.Any]] = {
-    "kbs": {"type": "list", "elements": "str", "default": []},
+# Options of the collection alone: the repository as a task gives it, and where the controller keeps files.
+COLLECTION_OPTIONS: dict[str, dict[str, t.Any]] = {
     "repo": {"type": "str"},
     "repo_unc": {"type": "str"},
-    "reboot": {"type": "str", "choices": ["now", "window", "never"], "default": "never"},
-    "method": {"type": "str", "choices": ["auto", "dism"], "default": "auto"},
-    "install_gdr": {"type": "bool", "default": True},
-    "nic_bounce": {"type": "bool", "default": False},
-    "verify_samples": {"type": "int", "default": 4},
-    "verify_interval": {"type": "float", "default": 600.0},
-    "install_timeout": {"type": "float", "default": 1800.0},
-    "reboot_timeout": {"type": "float", "default": 1800.0},
-    "poll": {"type": "float", "default": 10.0},
     "journal_dir": {"type": "path"},
     "results_dir": {"type": "path"},
 }
-# The inventory variables the engine reads for a host beyond how to reach it (command.host_contexts).
-HOST_VARIABLES = ("winremedy_maintenance_window", "winremedy_maintenance_timezone", "winremedy_max_envelope_kb")
 
 
-def argument_spec(*names: str, required: tuple[str, ...] = ()) -> dict[str, dict[str, t.Any]]:
-    """The spec of one plugin: the named options of :data:`OPTIONS`, ``required`` ones without a default."""
-    return {name: {**OPTIONS[name], "required": True} if name in required else dict(OPTIONS[name]) for name in names}
+def argument_spec(names: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, dict[str, t.Any]]:
+    """The spec of one plugin: the named options (the engine's or :data:`COLLECTION_OPTIONS`), ``required`` ones
+    without a default. Needs the engine: call it after require_engine."""
+    from winremedy.remediate.settings import argument_spec as engine_spec
+
+    options = {**engine_spec(), **COLLECTION_OPTIONS}
+    return {name: {**options[name], "required": True} if name in required else dict(options[name]) for name in names}
 
 
 class RemediateAction(ActionBase):
@@ -54,20 +49,26 @@ class RemediateAction(ActionBase):
     _supports_async = False
 
     STEP: str = ""  # stage | install | reboot | verify | remediate
-    ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {}
+    OPTIONS: tuple[str, ...] = ()  # the options this step takes
+    REQUIRED: tuple[str, ...] = ()
+
+    @classmethod
+    def argument_spec(cls) -> dict[str, dict[str, t.Any]]:
+        return argument_spec(cls.OPTIONS, cls.REQUIRED)
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result = super().run(tmp, task_vars)
-        validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         require_engine()
+        validation, args = self.validate_argument_spec(argument_spec=self.argument_spec())
         # Imported only now: it needs the engine, whose absence require_engine reports in one line.
         from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate import remediate
+        from winremedy.remediate.fleet import HOST_VARIABLES  # what the engine reads of a host beyond its address
 
         variables = task_vars or {}
         host = str(variables["inventory_hostname"])  # the name results and journals use, as the CLI does
         hostvars = {name: self._templar.template(variables[name]) for name in HOST_VARIABLES if name in variables}
         result.update(remediate(
-            self._connection, host, self.STEP, {name: args[name] for name in self.ARGUMENT_SPEC}, hostvars,
+            self._connection, host, self.STEP, {name: args[name] for name in self.OPTIONS}, hostvars,
             check=bool(self._task.check_mode), diff=bool(self._task.diff),
             note=lambda who, message: display.vv(f"winremedy [{who}] {message}"),
         ))

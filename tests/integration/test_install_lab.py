@@ -19,6 +19,7 @@ from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.packages import write_repository
 from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.install import Outcome, finish_install, outcome_of, start_install
+from winremedy.remediate.poller import Poller
 from winremedy.remediate.stage import STAGING_DIR
 from winremedy.repo import Entry, pick
 from winremedy.transport import WinRMOptions, WinRMTransport
@@ -59,7 +60,7 @@ def test_wusa_run_directly_over_winrm_is_access_denied(lab: Lab) -> None:
 def test_the_install_task_succeeds_with_3010(lab: Lab) -> None:
     host, clock, transport, entry, path = lab
     start_install(transport, entry, path, "win7")
-    result = finish_install(transport, entry.kb, poll=30, sleep=clock.advance, clock=clock.now)
+    result = finish_install(transport, entry.kb, Poller(poll=30, sleep=clock.advance, clock=clock.now))
     assert (result.outcome, result.exit_code, result.changed) == (Outcome.REBOOT_REQUIRED, 3010, True)
     assert host.counters.tasks_run == 1 and host.counters.installs == 1
     assert host.pending_reboot() != []

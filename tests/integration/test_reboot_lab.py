@@ -15,6 +15,7 @@ from winremedy.instants import iso
 from winremedy.lab.clock import LabClock
 from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.profiles import OsProfile
+from winremedy.remediate.poller import Poller
 from winremedy.remediate.reboot import host_clock, reboot_host, wait_for_boot
 from winremedy.remediate.window import parse_window
 from winremedy.transport import WinRMOptions, WinRMTransport
@@ -44,8 +45,8 @@ def test_reboot_now_over_winrm(wire_serve: Any) -> None:
     seen: list[tuple[str, float]] = []
     with _transport(server) as transport:
         _, before = host_clock(transport)
-        result = reboot_host(transport, "now", delay=2, poll=0.2, timeout=30,
-                             on_wait=lambda status, waited: seen.append((status, waited)))
+        result = reboot_host(transport, "now", delay=2, poller=Poller(timeout=30, poll=0.2,
+                             on_wait=lambda status, waited: seen.append((status, waited))))
         assert result.action == "rebooted" and result.boot_time_before == before
         assert result.boot_time_after == host_clock(transport)[1] != before
     assert any(status.startswith("not answering: w7-0001: ") for status, _ in seen)  # down during the downtime
@@ -70,5 +71,5 @@ def test_window_reboot_runs_at_the_window_start_over_winrm(wire_serve: Any) -> N
                 down = True
             time.sleep(0.05)
         assert down
-        after = wait_for_boot(transport, str(result.boot_time_before), timeout=30, poll=0.2)
+        after = wait_for_boot(transport, str(result.boot_time_before), Poller(timeout=30, poll=0.2))
     assert after == iso(START + 60 + DOWNTIME)

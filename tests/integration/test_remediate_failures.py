@@ -65,8 +65,9 @@ def test_a_wrong_architecture_or_hash_is_refused_before_anything_runs(tmp_path: 
 
 
 def test_hosts_outside_their_window_are_rebooted_at_its_start_and_verified_after(tmp_path: Path) -> None:
-    # Host time starts on a Sunday at 01:50 UTC; one minute of host time per real second.
-    fleet = {"time_scale": 60, "seed": 4, "start_time": "2024-03-03T01:50:00Z", "reboot_downtime": 60,
+    # Host time starts on a Sunday at 01:30 UTC; one minute of host time per real second, so the first run
+    # has half a real minute (on a loaded machine too) before later-01's window opens at 02:00 UTC.
+    fleet = {"time_scale": 60, "seed": 4, "start_time": "2024-03-03T01:30:00Z", "reboot_downtime": 60,
              "credentials": CREDENTIALS, "hosts": [
                  {"name": "inside-01", "os": "win7", "sp": 1, "arch": "x64", "maintenance_window": "Sun 01:00-03:00"},
                  {"name": "later-01", "os": "win2008r2", "sp": 1, "arch": "x64", "leak": "nsi",

@@ -8,7 +8,9 @@ test_plugins_transport.py), or to a connection that raises.
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,7 @@ from ansible.utils.collection_loader._collection_finder import _AnsibleCollectio
 
 from winremedy import __version__
 from winremedy.lab.dynamics import LeakSpec, Scenario
+from winremedy.audit.command import add_audit_command
 from winremedy.audit.results import load_results
 from test_plugins_transport import failing_winrm_connection, lab_host, winrm_connection
 
@@ -209,6 +212,49 @@ def test_kb_facts_return_documents_every_key(plugins: dict[str, ModuleType]) -> 
     failed = run_kb_facts(plugins, {}, failing_winrm_connection(AnsibleConnectionFailure("down")))
     common = {"changed", "failed", "unreachable", "msg", "invocation", "_ansible_no_log", "skipped"}
     assert set(ok) - common <= returned and set(failed) - common <= returned
+
+
+def playbook_drift(path: Path, specs: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """Where a playbook could differ from the modules it runs (``specs``: module name -> argument spec).
+
+    Each option with a default is passed as ``winremedy_<option> | default(omit)``, so the module's default
+    applies and the playbook cannot hold another one; the defaults its header lists must be the modules'.
+    """
+    drift = []
+    listed = dict(re.findall(r"^#\s+winremedy_(\w+)\s.*?\sdefault: (\S+)\s*$", path.read_text(), re.MULTILINE))
+    for play in yaml.safe_load(path.read_text()):
+        for task in [t for item in play["tasks"] for t in (item.get("block", []) + item.get("always", []) or [item])]:
+            module = next((k.split(".")[-1] for k in task if k.split(".")[-1] in specs), None)
+            for option, value in (task[f"winremedy.windows.{module}"] if module else {}).items():
+                default = specs[module][option].get("default")
+                if default is None:
+                    continue
+                if value != f"{{{{ winremedy_{option} | default(omit) }}}}":
+                    drift.append(f"{path.name}: {module}: {option} is {value!r}, not the module's default")
+                if listed.get(option) != _shown(default):
+                    drift.append(f"{path.name}: winremedy_{option} listed with default {listed.get(option)}, "
+                                 f"the module's is {_shown(default)}")
+    return drift
+
+
+def _shown(value: Any) -> str:
+    """A default as the playbooks' headers write it."""
+    return f"{value:g}" if isinstance(value, float) else json.dumps(value) if not isinstance(value, str) else value
+
+
+def test_the_audit_playbook_leaves_the_defaults_to_the_modules(plugins: dict[str, ModuleType]) -> None:
+    specs = {name: plugins[f"action.{name}"].ARGUMENT_SPEC for name in ("kb_facts", "kb_report")}
+    assert playbook_drift(REPO / "playbooks" / "audit.yml", specs) == []
+
+
+def test_kb_facts_and_winremedy_audit_share_their_defaults(plugins: dict[str, ModuleType]) -> None:
+    commands = argparse.ArgumentParser().add_subparsers()
+    add_audit_command(commands)
+    cli = vars(commands.choices["audit"].parse_args(["-i", "inventory.yml"]))
+    spec = plugins["action.kb_facts"].ARGUMENT_SPEC
+    assert {option: cli[option] for option in ("samples", "interval")} == {
+        option: spec[option]["default"] for option in ("samples", "interval")}
+    assert (cli["kbs"] or []) == spec["kbs"]["default"]
 
 
 # --- the engine guard ------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ by tests/integration/test_collection_remediate.py.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
+import sys
 from pathlib import Path
 from types import ModuleType
 from unittest.mock import MagicMock
@@ -24,13 +26,15 @@ from ansible.plugins.loader import fragment_loader
 from ansible.template import Templar
 from ansible.utils.plugin_docs import get_docstring
 
-from test_plugins_actions import PREFIX, REPO, action, plugins  # noqa: F401 - plugins is the collection fixture
+from test_plugins_actions import PREFIX, REPO, action, playbook_drift, plugins  # noqa: F401 - plugins is the collection fixture
 from test_plugins_transport import failing_winrm_connection, winrm_connection
 from winremedy.lab.clock import LabClock
 from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.packages import corrupt, write_repository
 from winremedy.lab.profiles import OsProfile
 from winremedy.audit.results import load_results
+from winremedy.remediate.command import add_remediate_command
+from winremedy.remediate.settings import Settings
 
 NAMES = ("kb_stage", "kb_install", "kb_reboot", "kb_verify", "kb_remediate")
 FAST = {"poll": 0.01, "verify_samples": 2, "verify_interval": 60}
@@ -39,7 +43,7 @@ HOST = "w7-0001"
 
 def fast(plugin: ModuleType) -> dict[str, Any]:
     """The options of :data:`FAST` that ``plugin`` takes."""
-    return {k: v for k, v in FAST.items() if k in plugin.ARGUMENT_SPEC}
+    return {k: v for k, v in FAST.items() if k in plugin.ActionModule.OPTIONS}
 
 
 @pytest.fixture(scope="module")
@@ -205,6 +209,15 @@ def test_unknown_or_ill_typed_options_fail_clearly(remediate: dict[str, ModuleTy
     assert message in str(raised.value)
 
 
+def test_a_missing_engine_is_one_line_before_the_options_are_read(remediate: dict[str, ModuleType],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The argument spec comes from the engine, so its absence is reported first, in require_engine's line."""
+    monkeypatch.setitem(sys.modules, "winremedy", None)  # import winremedy now raises ImportError
+    with pytest.raises(AnsibleActionFail) as raised:
+        run(remediate, "kb_remediate", {"repo": "r", "reboot": "later"}, failing_winrm_connection(AssertionError()))
+    assert raised.value.message == "the winremedy Python package is required on the controller: pip install winremedy"
+
+
 # --- the docs say what the code does --------------------------------------------------------------
 
 
@@ -215,16 +228,50 @@ def _doc(name: str) -> dict[str, Any]:
     return {"doc": doc, "examples": yaml.safe_load(examples), "returns": returns}
 
 
+def doc_drift(name: str, spec: dict[str, dict[str, Any]]) -> list[str]:
+    """Where the module's documentation (with its doc fragments) differs from its argument spec."""
+    documented = _doc(name)["doc"]["options"]
+    drift = [f"{name}: documented options {sorted(documented)} != spec {sorted(spec)}"] if set(documented) != set(spec) \
+        else []
+    for option in set(documented) & set(spec):
+        for key in ("type", "elements", "choices", "default", "required"):
+            doc, code = documented[option].get(key), spec[option].get(key)
+            if key == "required":
+                doc, code = bool(doc), bool(code)
+            if doc != code:
+                drift.append(f"{name}: option {option}: {key} documented {doc!r}, the code says {code!r}")
+    return drift
+
+
+def specs(remediate: dict[str, ModuleType]) -> dict[str, dict[str, dict[str, Any]]]:
+    return {name: remediate[name].ActionModule.argument_spec() for name in NAMES}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_documented_options_are_the_argument_spec(remediate: dict[str, ModuleType], name: str) -> None:
-    documented = _doc(name)["doc"]["options"]
-    spec = remediate[name].ARGUMENT_SPEC
-    assert set(documented) == set(spec)
-    for option, doc in documented.items():
-        for key in ("type", "elements", "choices"):
-            assert doc.get(key) == spec[option].get(key), (option, key)
-        assert doc.get("default") == spec[option].get("default"), option
-        assert doc.get("required", False) == spec[option].get("required", False), option
+    assert doc_drift(name, remediate[name].ActionModule.argument_spec()) == []
+
+
+@pytest.mark.parametrize("name", ["remediate.yml", "verify.yml"])
+def test_playbooks_leave_the_defaults_to_the_modules(remediate: dict[str, ModuleType], name: str) -> None:
+    assert playbook_drift(REPO / "playbooks" / name, specs(remediate)) == []
+
+
+def test_a_default_changed_in_settings_reaches_each_front_door_or_fails_a_drift_test(
+        remediate: dict[str, ModuleType], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reboot timeout's default changed in its one definition: the command line, the argument spec and the
+    playbook follow it; the static documentation and the playbook's header do not, and the drift checks say so."""
+    monkeypatch.setattr(Settings.__dataclass_fields__["reboot_timeout"], "default", 60.0)
+    commands = argparse.ArgumentParser().add_subparsers()
+    add_remediate_command(commands)
+    parser = commands.choices["remediate"]
+    assert parser.parse_args(["-i", "x"]).reboot_timeout == 60.0 and "(default 60)" in parser.format_help()
+    assert Settings.from_options({}).reboot_timeout == 60.0
+    assert remediate["kb_remediate"].ActionModule.argument_spec()["reboot_timeout"]["default"] == 60.0
+    assert doc_drift("kb_remediate", remediate["kb_remediate"].ActionModule.argument_spec()) == [
+        "kb_remediate: option reboot_timeout: default documented 1800, the code says 60.0"]
+    assert playbook_drift(REPO / "playbooks" / "remediate.yml", specs(remediate)) == [
+        "remediate.yml: winremedy_reboot_timeout listed with default 1800, the module's is 60"]
 
 
 @pytest.mark.parametrize("name", NAMES)

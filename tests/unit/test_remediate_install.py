@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,7 @@ from winremedy.remediate.install import (
     outcome_of,
     start_install,
 )
+from winremedy.remediate.poller import Poller
 from winremedy.remediate.stage import STAGING_DIR
 from winremedy.repo.manifest import Entry
 from winremedy.repo.verify import verify_package
@@ -57,9 +59,13 @@ class Lab:
     def sleep(self, seconds: float) -> None:
         self.clock.advance(seconds)
 
+    def poller(self, **options: Any) -> Poller:
+        """Waits on the lab's manual clock."""
+        return Poller(sleep=self.sleep, clock=self.clock.now, **options)
+
     def install(self, method: str = "auto") -> InstallResult:
         start_install(self.transport, self.entry, self.path, self.family, method=method)
-        return finish_install(self.transport, self.entry.kb, sleep=self.sleep, clock=self.clock.now)
+        return finish_install(self.transport, self.entry.kb, self.poller())
 
     def reboot(self) -> None:
         assert self.host.reboot()
@@ -118,8 +124,7 @@ def test_the_task_is_running_while_the_installer_works(tmp_path: Path) -> None:
     lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
     start_install(lab.transport, lab.entry, lab.path, "win7")
     seen: list[str] = []
-    finish_install(lab.transport, "kb2847346", poll=10, sleep=lab.sleep, clock=lab.clock.now,
-                   on_wait=lambda state, waited: seen.append(state.state))
+    finish_install(lab.transport, "kb2847346", lab.poller(poll=10, on_wait=lambda state, waited: seen.append(state.state)))
     assert seen and set(seen) == {"running"}
 
 
@@ -198,7 +203,7 @@ def test_a_missing_staged_file_fails_named_with_its_code(tmp_path: Path) -> None
 def test_check_mode_registers_nothing(tmp_path: Path) -> None:
     lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
     assert start_install(lab.transport, lab.entry, lab.path, "win7", check=True).state == "absent"
-    assert install(lab.transport, lab.entry, lab.path, "win7", check=True, sleep=lab.sleep).state == "absent"  # type: ignore[union-attr]
+    assert install(lab.transport, lab.entry, lab.path, "win7", check=True, poller=lab.poller()).state == "absent"  # type: ignore[union-attr]
     lab.clock.advance(600)
     assert lab.host.tasks == {}
     assert (lab.host.counters.tasks_run, lab.host.counters.installs) == (0, 0)
@@ -206,7 +211,7 @@ def test_check_mode_registers_nothing(tmp_path: Path) -> None:
 
 def test_install_waits_to_the_end(tmp_path: Path) -> None:
     lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
-    result = install(lab.transport, lab.entry, lab.path, "win7", sleep=lab.sleep, clock=lab.clock.now)
+    result = install(lab.transport, lab.entry, lab.path, "win7", poller=lab.poller())
     assert isinstance(result, InstallResult) and result.outcome is Outcome.REBOOT_REQUIRED
 
 
@@ -214,13 +219,13 @@ def test_a_timeout_names_host_and_task(tmp_path: Path) -> None:
     lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
     start_install(lab.transport, lab.entry, lab.path, "win7")
     with pytest.raises(CommandTimeoutError, match=r"inst-01: task winremedy-install-KB2847346 still running"):
-        finish_install(lab.transport, "KB2847346", timeout=30, poll=10, sleep=lab.sleep, clock=lab.clock.now)
+        finish_install(lab.transport, "KB2847346", lab.poller(timeout=30, poll=10))
 
 
 def test_finishing_without_an_install_task_names_host_and_kb(tmp_path: Path) -> None:
     lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
     with pytest.raises(InstallError, match=r"inst-01: KB2847346: .*no task winremedy-install-KB2847346") as caught:
-        finish_install(lab.transport, "KB2847346", sleep=lab.sleep, clock=lab.clock.now)
+        finish_install(lab.transport, "KB2847346", lab.poller())
     assert (caught.value.host, caught.value.kb) == ("inst-01", "KB2847346")
 
 
@@ -230,7 +235,7 @@ def test_a_restart_during_the_install_is_a_failure_without_exit_code(tmp_path: P
     lab.clock.advance(1)
     lab.transport.run_cmd("hostname")  # the installer has started
     lab.reboot()
-    result = finish_install(lab.transport, "KB2847346", sleep=lab.sleep, clock=lab.clock.now)
+    result = finish_install(lab.transport, "KB2847346", lab.poller())
     assert (result.outcome, result.exit_code) == (Outcome.FAILED, None)
     assert "cut short" in result.message
 

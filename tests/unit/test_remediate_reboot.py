@@ -19,6 +19,7 @@ from winremedy.lab.faults import FaultSpec
 from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.profiles import OsProfile
+from winremedy.remediate.poller import Poller
 from winremedy.remediate.reboot import (
     REBOOT_TASK,
     host_clock,
@@ -67,8 +68,8 @@ def test_reboot_now_waits_for_a_new_boot_time() -> None:
     clock = ManualClock(START)
     transport = make(clock)
     seen: list[tuple[str, float]] = []
-    result = reboot_host(transport, "now", delay=5, poll=10, sleep=clock.advance, clock=clock.now,
-                         on_wait=lambda status, waited: seen.append((status, waited)))
+    result = reboot_host(transport, "now", delay=5, poller=Poller(poll=10, sleep=clock.advance, clock=clock.now,
+                         on_wait=lambda status, waited: seen.append((status, waited))))
     assert result.action == "rebooted" and result.changed
     assert result.boot_time_after == iso(START + 5 + DOWNTIME)
     assert result.boot_time_before != result.boot_time_after
@@ -86,7 +87,7 @@ def test_a_host_that_never_returns_is_a_reboot_error_naming_it() -> None:
     before = request_reboot(transport, comment="test")
     with pytest.raises(RebootError, match=r"^h1: did not come back from its restart within 600 s \(timeout 600 s; "
                                           r"boot time before .*; last not answering: h1: connection refused") as caught:
-        wait_for_boot(transport, before, timeout=600, poll=30, sleep=clock.advance, clock=clock.now)
+        wait_for_boot(transport, before, Poller(timeout=600, poll=30, sleep=clock.advance, clock=clock.now))
     assert caught.value.host == "h1"
 
 
@@ -137,7 +138,7 @@ def test_inside_the_window_reboots_now() -> None:
     clock = ManualClock(epoch("2024-03-03T07:30:00Z"))
     transport = make(clock)
     window = parse_window("Sun 02:00-04:00", "America/New_York")
-    result = reboot_host(transport, "window", window=window, poll=15, sleep=clock.advance, clock=clock.now)
+    result = reboot_host(transport, "window", window=window, poller=Poller(poll=15, sleep=clock.advance, clock=clock.now))
     assert result.action == "rebooted" and transport.lab_host.counters.reboots == 1
     assert query_task(transport, REBOOT_TASK).state == "absent"
 

@@ -15,6 +15,7 @@ from winremedy.lab.clock import ManualClock
 from winremedy.lab.host import EmulatedHost, HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.profiles import OsProfile
+from winremedy.remediate.poller import Poller
 from winremedy.remediate.tasks import ON_FAILURE, TaskState, batch_text, delete_task, query_task, start_task, task_state, wait_task
 
 START = 1_709_251_200.0  # 2024-03-01T00:00:00Z
@@ -177,8 +178,8 @@ def test_wait_polls_with_progress_until_done(step: Recorder) -> None:
         elapsed[0] += seconds
         clock.advance(seconds)
 
-    state = wait_task(transport, "job", timeout=300, poll=10, sleep=sleep, clock=lambda: elapsed[0],
-                      on_wait=lambda s, e: seen.append((s.state, e)))
+    state = wait_task(transport, "job", Poller(timeout=300, poll=10, sleep=sleep, clock=lambda: elapsed[0],
+                                              on_wait=lambda s, e: seen.append((s.state, e))))
     assert state.exit_code == 3010
     assert seen == [("running", float(t)) for t in range(0, 100, 10)]
 
@@ -193,14 +194,14 @@ def test_wait_times_out_naming_host_and_task(step: Recorder) -> None:
         clock.advance(seconds)
 
     with pytest.raises(CommandTimeoutError, match=r"t-0001: task job still running after 60 s"):
-        wait_task(transport, "job", timeout=60, poll=25, sleep=sleep, clock=lambda: elapsed[0])
+        wait_task(transport, "job", Poller(timeout=60, poll=25, sleep=sleep, clock=lambda: elapsed[0]))
     assert elapsed[0] == 60
 
 
 def test_waiting_for_an_absent_task_fails_at_once() -> None:
     _, _, transport = make()
     with pytest.raises(RemediationError, match="t-0001: no task ghost"):
-        wait_task(transport, "ghost", timeout=60, sleep=lambda s: None)
+        wait_task(transport, "ghost", Poller(timeout=60, sleep=lambda s: None))
 
 
 @pytest.mark.parametrize(

@@ -12,5 +12,10 @@ The steps, each a small module over :class:`~winremedy.transport.base.Transport`
   KB903927 restarts the LCS service instead;
 * ``verify``: audit again after the restart;
 * ``journal`` and ``rollout``: batches, the failure limit, and a journal so that a
-  rerun after an interruption never installs or reboots twice.
+  rerun after an interruption never installs or reboots twice;
+* ``poller``: how long and how often a host is waited for (an install, a restart).
+
+``runner`` runs them for one host. ``settings`` defines the options once (the
+CLI's flags and the collection's argument spec are built from it); ``fleet`` is
+what both front doors do around a host's run; ``command`` is the CLI alone.
 """

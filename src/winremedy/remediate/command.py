@@ -1,5 +1,7 @@
 """``winremedy remediate``: audit, plan, stage, install, restart and verify a fleet from an Ansible inventory.
 
+The command line only: the options are :mod:`.settings`'s, what it shares with the collection is :mod:`.fleet`.
+
 Exit codes: 0 every host compliant or fixed (``--check``: nothing to do);
 1 something remains (a failure, a host not touched, a restart pending or
 scheduled; ``--check``: work planned); 2 bad input, nothing done.
@@ -11,23 +13,19 @@ import argparse
 import json
 import sys
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..catalog import load_catalog
-from ..errors import RepoError, WinRemedyError
-from ..repo.manifest import Manifest
-from ..report.table import format_table
 from ..atomic import write_text_atomic
-from ..audit.results import result_path, save_result
+from ..catalog import load_catalog
+from ..report.table import format_table
 from . import stage
+from .fleet import host_contexts, preflight, save_outcome, settings_for
 from .journal import Journal
-from .rollout import Rollout, roll_out
 from .outcome import HostOutcome, HostStatus
-from .reboot import RebootMode
-from .runner import HostContext, HostRun, Settings
-from .window import window_from_hostvars
+from .rollout import Rollout, roll_out
+from .runner import HostRun
+from .settings import add_arguments
 from .workarounds import syn_attack_peers
 
 DEFAULT_OUT = Path("winremedy-remediate")
@@ -47,40 +45,22 @@ def add_remediate_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
     parser.add_argument("-l", "--limit", help="Ansible host pattern")
     parser.add_argument("--vault-password-file", action="append", default=[], metavar="FILE")
-    parser.add_argument("--kb", action="append", dest="kbs", metavar="KB", help="only this KB (repeatable)")
-    parser.add_argument("--reboot", choices=[m.value for m in RebootMode], default="never",
-                        help="restart now, at the start of the host's maintenance window (inventory variables "
-                             "winremedy_maintenance_window and winremedy_maintenance_timezone), or never (default: "
-                             "install and report the pending restart)")
     parser.add_argument("--serial", metavar="N|P%", help="hosts per batch, as Ansible's serial (default: all)")
     parser.add_argument("--max-fail-percentage", type=float, metavar="P",
                         help="stop after a batch in which more than P%% of hosts failed (default: only when all did)")
     source = parser.add_argument_group("packages (hosts get them from)")
-    source.add_argument("--repo", type=Path, metavar="DIR", help="a winremedy repository; pushed over WinRM "
-                                                                  "unless --repo-unc is given")
-    source.add_argument("--repo-url", metavar="URL", help="hosts download from URL (http/https); manifest at "
-                                                         "URL/manifest.json")
+    where = source.add_mutually_exclusive_group()
+    where.add_argument("--repo", metavar="DIR|URL", help="a winremedy repository: a directory, pushed over WinRM "
+                                                         "unless --repo-unc is given, or an http(s) URL hosts "
+                                                         "download from (manifest at URL/manifest.json)")
+    where.add_argument("--repo-url", metavar="URL", help="the same as --repo URL")
     source.add_argument("--repo-unc", metavar="UNC", help="hosts copy from this share (\\\\server\\share); with "
                                                          "--repo DIR, the local copy it was synced from")
     parser.add_argument("--check", action="store_true", help="print each host's exact plan; change nothing")
     parser.add_argument("--out", type=Path, help=f"journal, results and reports (default ./{DEFAULT_OUT}; "
                                                  "with --check nothing is written unless given)")
     parser.add_argument("-f", "--forks", type=int, default=16, help="hosts worked on at once inside a batch")
-    parser.add_argument("--method", choices=("auto", "dism"), default="auto",
-                        help="Windows 7 / 2008 R2 installer: wusa in a scheduled task (auto) or expand + DISM")
-    parser.add_argument("--skip-gdr", action="store_true", help="do not install on hosts whose status is unknown "
-                                                                 "because their files are GDR-branch builds")
-    parser.add_argument("--nic-bounce", action="store_true",
-                        help="KB2847346 with --reboot never: schedule a network adapter bounce that frees the NSI "
-                             "registrations (drops the host's connectivity for a moment)")
-    parser.add_argument("--verify-samples", type=int, default=4, help="leak samples when verifying (default 4)")
-    parser.add_argument("--verify-interval", type=float, default=600.0,
-                        help="host seconds between verification samples (default 600)")
-    parser.add_argument("--install-timeout", type=float, default=1800.0, help="seconds per install (default 1800)")
-    parser.add_argument("--reboot-timeout", type=float, default=1800.0,
-                        help="seconds a host may take to come back (default 1800)")
-    parser.add_argument("--poll", type=float, default=10.0,
-                        help="seconds between checks of a running install or a restarting host (default 10)")
+    add_arguments(parser.add_argument_group("remediation"))
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(run=run_remediate)
 
@@ -90,18 +70,14 @@ def run_remediate(args: argparse.Namespace) -> int:
     from ..transport import WinRMTransport
 
     catalog = load_catalog()
-    kbs = tuple(catalog.get(kb).kb for kb in args.kbs or ())
-    source, manifest = stage.open_source(repo=args.repo, url=args.repo_url, unc=args.repo_unc)
-    refused = preflight(source, manifest, kbs)
+    settings = settings_for(vars(args), catalog, check=args.check)
+    source, manifest = stage.resolve_source(args.repo_url or args.repo, args.repo_unc)
+    refused = preflight(source, manifest, settings.kbs)
     for file, reason in refused.items():
         print(f"winremedy: refused package {file}: {reason}", file=sys.stderr)
     targets = {t.name: t for t in load_targets(args.inventory, limit=args.limit,
                                                 vault_password_files=args.vault_password_file)}
     contexts, bad = host_contexts({name: t.hostvars for name, t in targets.items()})
-    settings = Settings(reboot=RebootMode(args.reboot), kbs=kbs, check=args.check, install_gdr=not args.skip_gdr,
-                        method=args.method, nic_bounce=args.nic_bounce, verify_samples=args.verify_samples,
-                        verify_interval=args.verify_interval, install_timeout=args.install_timeout,
-                        reboot_timeout=args.reboot_timeout, poll=args.poll)
     out = args.out if args.out or args.check else DEFAULT_OUT
     lock = threading.Lock()
 
@@ -131,31 +107,6 @@ def run_remediate(args: argparse.Namespace) -> int:
     return exit_code(rollout, check=args.check)
 
 
-def preflight(source: stage.Source, manifest: Manifest, kbs: tuple[str, ...]) -> dict[str, str]:
-    """Every package that may be used, checked before any host is touched: file name -> why it is refused."""
-    refused = {}
-    for entry in manifest.entries:
-        if kbs and entry.kb not in kbs:
-            continue
-        try:
-            stage.preflight(source, entry)
-        except RepoError as error:
-            refused[entry.file] = error.reason
-    return refused
-
-
-def host_contexts(hostvars: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, HostContext], dict[str, str]]:
-    """Each host's window and envelope size from its variables; hosts with a bad value, with the reason."""
-    contexts, bad = {}, {}
-    for name, variables in hostvars.items():
-        try:
-            envelope = int(variables.get("winremedy_max_envelope_kb", 150))
-            contexts[name] = HostContext(window=window_from_hostvars(variables, name), max_envelope_kb=envelope)
-        except (WinRemedyError, ValueError) as error:
-            bad[name] = " ".join(str(error).split())
-    return contexts, bad
-
-
 def attach_peers(outcomes: list[HostOutcome]) -> None:
     """KB903927: tell each LCS host which audited peers keep SYN attack protection on (that triggers the leak)."""
     audits = [o.audit for o in outcomes if o.audit is not None]
@@ -163,15 +114,6 @@ def attach_peers(outcomes: list[HostOutcome]) -> None:
     for outcome in outcomes:
         found = peers.get(outcome.host)
         outcome.peers = [peer.host for peer in found.peers] if found else []
-
-
-def save_outcome(out: Path, outcome: HostOutcome) -> None:
-    """The host's remediation record, and its last audit where ``winremedy report DIR`` finds it."""
-    path = out / "remediation" / result_path(out, outcome.host).name  # the same safe file name as its result
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps(outcome.to_dict(), indent=1))
-    if outcome.audit is not None:
-        save_result(out, outcome.audit)
 
 
 def write_summary(out: Path, rollout: Rollout) -> None:

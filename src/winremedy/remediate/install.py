@@ -24,8 +24,6 @@ A failed expand skips the installer with expand's exit code.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -33,6 +31,7 @@ from ..catalog import normalize_kb_id
 from ..errors import InstallError, RemediationError, RepoError
 from ..repo.manifest import Entry
 from ..transport.base import Transport
+from .poller import DEFAULT_WAIT, Poller
 from .stage import STAGING_DIR
 from .tasks import ON_FAILURE, TaskState, start_task, wait_task
 
@@ -137,25 +136,16 @@ def start_install(transport: Transport, entry: Entry, staged_path: str, family: 
     return start_task(transport, install_task_name(entry.kb), lines, check=check)
 
 
-def finish_install(
-    transport: Transport,
-    kb: str,
-    *,
-    timeout: float = 1800.0,
-    poll: float = 10.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    on_wait: Callable[[TaskState, float], None] | None = None,
-) -> InstallResult:
+def finish_install(transport: Transport, kb: str, poller: Poller = DEFAULT_WAIT) -> InstallResult:
     """Wait for the install task of ``kb`` and map its exit code; never starts anything (safe after an interruption).
 
-    Raises :class:`CommandTimeoutError` (naming host and task) after ``timeout``, :class:`InstallError`
+    Raises :class:`CommandTimeoutError` (naming host and task) after the poller's timeout, :class:`InstallError`
     when no install task exists.
     """
     kb = _kb(kb)
     task = install_task_name(kb)
     try:
-        state = wait_task(transport, task, timeout=timeout, poll=poll, sleep=sleep, clock=clock, on_wait=on_wait)
+        state = wait_task(transport, task, poller)
     except RemediationError as error:
         raise InstallError(f"{transport.host}: {kb}: {error}", host=transport.host, kb=kb) from None
     if state.exit_code is None:
@@ -166,25 +156,13 @@ def finish_install(
     return InstallResult(kb, outcome, state.exit_code, outcome in _CHANGED, reboot, message, task)
 
 
-def install(
-    transport: Transport,
-    entry: Entry,
-    staged_path: str,
-    family: str,
-    *,
-    method: str = "auto",
-    check: bool = False,
-    timeout: float = 1800.0,
-    poll: float = 10.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    on_wait: Callable[[TaskState, float], None] | None = None,
-) -> InstallResult | TaskState:
+def install(transport: Transport, entry: Entry, staged_path: str, family: str, *, method: str = "auto",
+            check: bool = False, poller: Poller = DEFAULT_WAIT) -> InstallResult | TaskState:
     """:func:`start_install` then :func:`finish_install`; in check mode only the task's current state."""
     state = start_install(transport, entry, staged_path, family, method=method, check=check)
     if check:
         return state
-    return finish_install(transport, entry.kb, timeout=timeout, poll=poll, sleep=sleep, clock=clock, on_wait=on_wait)
+    return finish_install(transport, entry.kb, poller)
 
 
 def _kb(text: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..audit.results import HostResult
 from .plan import HostPlan
-from .stage import StageResult
+from .stage import StageResult, staged_path
 
 
 class HostStatus(str, enum.Enum):
@@ -36,6 +36,16 @@ class Step:
         return {"step": self.step, "kb": self.kb, "changed": self.changed, "message": self.message}
 
 
+@dataclass(frozen=True)
+class FileChange:
+    """A package put on the host (check mode: one that would be), for a diff."""
+
+    path: str
+    before: str | None  # SHA-256 of what was there; None: nothing
+    after: str  # SHA-256 of the package
+    probed: bool  # False in check mode: the host was not asked what is there
+
+
 @dataclass
 class HostOutcome:
     host: str
@@ -56,6 +66,16 @@ class HostOutcome:
     @property
     def reboot_required(self) -> bool:
         return self.status in (HostStatus.RESTART_PENDING, HostStatus.REBOOT_SCHEDULED)
+
+    def file_changes(self, step: str, *, check: bool) -> list[FileChange]:
+        """Each package ``step`` put on the host (check mode: the plan's packages, at their staging path)."""
+        if step not in ("stage", "install", "remediate"):
+            return []
+        if check:
+            planned = self.plan.installs if self.plan else []
+            return [FileChange(staged_path(kb.package.file), None, kb.package.sha256, probed=False)
+                    for kb in planned if kb.package is not None]
+        return [FileChange(s.path, s.before_sha256, s.sha256, probed=True) for s in self.staged if s.changed]
 
     def to_dict(self) -> dict[str, Any]:
         return {"host": self.host, "status": self.status.value, "changed": self.changed,

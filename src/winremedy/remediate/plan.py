@@ -20,6 +20,7 @@ from ..audit.assess import Finding, Status
 from ..catalog import Catalog
 from ..repo.manifest import Entry, Manifest, pick
 from ..audit.results import HostResult
+from .reboot import RebootMode
 
 
 class Action(str, enum.Enum):
@@ -80,6 +81,23 @@ class HostPlan:
     @property
     def has_work(self) -> bool:
         return any(k.action in (Action.INSTALL, Action.RESTART_ONLY) for k in self.kbs)
+
+    @property
+    def needs_reboot(self) -> bool:
+        """Whether carrying out the plan leaves the host waiting for a restart of the whole host."""
+        return self.has_work and self.restart is Restart.REBOOT
+
+    def would_change(self, step: str, reboot: RebootMode) -> bool:
+        """Check mode: whether ``step`` (a name of runner.ENTRY_POINTS; remediate is all of them) would change
+        the host under ``reboot``, from the plan alone."""
+        if step == "verify":
+            return False
+        restarts = self.restart is Restart.SERVICE or (self.restart is Restart.REBOOT and reboot is not RebootMode.NEVER)
+        if step in ("stage", "install"):
+            return bool(self.installs)
+        if step == "reboot":
+            return self.has_work and restarts
+        return bool(self.installs) or (self.has_work and restarts)
 
     def to_dict(self) -> dict[str, Any]:
         return {"host": self.host, "os": self.os, "restart": self.restart.value,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,7 @@ from ..instants import parse_instant
 from ..psdata import decode_frame
 from ..scripts import render
 from ..transport.base import Transport
+from .poller import DEFAULT_WAIT, Answer, Poller
 from .tasks import TaskState, start_task
 from .window import Window
 
@@ -40,7 +40,6 @@ BOOT_TIME_SLACK = 2.0  # seconds: a boot time that moved less than this is the s
 SHUTDOWN_IN_PROGRESS = 1115
 SHUTDOWN_IS_SCHEDULED = 1190
 _UNSAFE_COMMENT = re.compile(r'[^ -~]|["%^&|<>]')  # cmd.exe and native-argument quoting
-OnWait = Callable[[str, float], None]  # (what the host last said, seconds waited), as tasks.wait_task's on_wait
 
 
 class RebootMode(str, enum.Enum):
@@ -117,42 +116,26 @@ def request_reboot(transport: Transport, *, comment: str, delay: int = 5) -> str
     return str(answer["boot_time"])
 
 
-def wait_for_boot(
-    transport: Transport,
-    boot_time_before: str,
-    *,
-    timeout: float = 1800.0,
-    poll: float = 10.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    on_wait: OnWait | None = None,
-) -> str:
+def wait_for_boot(transport: Transport, boot_time_before: str, poller: Poller = DEFAULT_WAIT) -> str:
     """Poll until the boot time differs from ``boot_time_before``; returns the new one.
 
     Failures while the host is down are expected and only remembered for the message;
     :class:`RebootError` names the host and how long it was waited for.
     """
-    started = clock()
-    last = "no answer yet"
-    while True:
+    def check() -> Answer[str]:
         transport.reset()  # the shell of before the restart is gone
         try:
-            boot = read_clock(transport, timeout=max(poll * 3, 30.0)).boot_time
-            if abs(parse_instant(boot) - parse_instant(boot_time_before)) > BOOT_TIME_SLACK:
-                return boot
-            last = f"answering, boot time still {boot}"
+            boot = read_clock(transport, timeout=max(poller.poll * 3, 30.0)).boot_time
+            moved = abs(parse_instant(boot) - parse_instant(boot_time_before)) > BOOT_TIME_SLACK
         except WinRemedyError as exc:
-            last = f"not answering: {exc}"
-        elapsed = clock() - started
-        if elapsed >= timeout:
-            raise RebootError(
-                f"{transport.host}: did not come back from its restart within {elapsed:.0f} s "
-                f"(timeout {timeout:.0f} s; boot time before {boot_time_before}; last {last})",
-                host=transport.host,
-            )
-        if on_wait is not None:
-            on_wait(last, elapsed)
-        sleep(min(poll, timeout - elapsed))
+            return Answer(None, f"not answering: {exc}")
+        return Answer(boot) if moved else Answer(None, f"answering, boot time still {boot}")
+
+    def timed_out(last: str, elapsed: float) -> Exception:
+        return RebootError(f"{transport.host}: did not come back from its restart within {elapsed:.0f} s "
+                           f"(timeout {poller.timeout:.0f} s; boot time before {boot_time_before}; last {last})",
+                           host=transport.host)
+    return poller.wait(check, timed_out)
 
 
 def schedule_reboot(
@@ -170,11 +153,7 @@ def reboot_host(
     comment: str = DEFAULT_COMMENT,
     check: bool = False,
     delay: int = 5,
-    timeout: float = 1800.0,
-    poll: float = 10.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    on_wait: OnWait | None = None,
+    poller: Poller = DEFAULT_WAIT,
     intent: Callable[[str, str, float | None], None] | None = None,
 ) -> RebootResult:
     """Restart now, in ``window`` (host clock decides: inside -> now, outside -> a task at its next start), or never.
@@ -210,9 +189,9 @@ def reboot_host(
     if intent:
         intent("reboot_requested", now.boot_time, None)
     before = request_reboot(transport, comment=comment, delay=delay)
-    started = clock()
-    after = wait_for_boot(transport, before, timeout=timeout, poll=poll, sleep=sleep, clock=clock, on_wait=on_wait)
-    elapsed = clock() - started
+    started = poller.clock()
+    after = wait_for_boot(transport, before, poller)
+    elapsed = poller.clock() - started
     return RebootResult(host, mode, "rebooted", True, before, after, elapsed=elapsed,
                         message=f"{host}: restarted, back after {elapsed:.0f} s (boot time {after})")
 

@@ -12,7 +12,6 @@ host, KB and code; they never raise.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,9 @@ from . import reboot, stage, tasks, workarounds
 from .journal import Journal
 from .outcome import HostOutcome, HostStatus, Step
 from .plan import Action, HostPlan, KbPlan, Restart, plan_host
+from .poller import Poller
 from .reboot import RebootMode
+from .settings import Settings
 from .window import Window
 
 _log = logging.getLogger(__name__)
@@ -42,26 +43,11 @@ _INSTALLED = {installer.Outcome.INSTALLED, installer.Outcome.REBOOT_REQUIRED, in
 
 
 @dataclass(frozen=True)
-class Settings:
-    reboot: RebootMode = RebootMode.NOW
-    kbs: tuple[str, ...] = ()
-    check: bool = False
-    install_gdr: bool = True
-    method: str = "auto"  # installer route on Windows 7 / 2008 R2: auto (wusa) or dism
-    nic_bounce: bool = False  # KB2847346 workaround when no reboot is allowed
-    verify_samples: int = 4
-    verify_interval: float = 600.0  # host seconds between verification samples
-    install_timeout: float = 1800.0
-    reboot_timeout: float = 1800.0
-    poll: float = 10.0
-
-
-@dataclass(frozen=True)
 class HostContext:
     """What the inventory says about a host beyond how to reach it."""
 
     window: Window | None = None
-    max_envelope_kb: int = 150
+    max_envelope_kb: int = stage.WINRM2_ENVELOPE_KB
 
 
 class _Failed(Exception):
@@ -85,14 +71,12 @@ class HostRun:
 
     def __init__(self, transport: Transport, catalog: Catalog, source: stage.Source, manifest: Manifest,
                  settings: Settings, context: HostContext, journal: Journal, *,
-                 refused: dict[str, str] | None = None, note: Note | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+                 refused: dict[str, str] | None = None, note: Note | None = None) -> None:
         self.transport, self.host = transport, transport.host
         self.catalog, self.source, self.manifest = catalog, source, manifest
         self.settings, self.context, self.journal = settings, context, journal
         self.refused = refused or {}
         self._note = note or (lambda host, message: None)
-        self._sleep, self._clock = sleep, clock
         self.outcome = HostOutcome(self.host, HostStatus.COMPLIANT)
 
     # --- entry points: the whole run (CLI, kb_remediate) or one part of it (kb_stage, kb_install, ...) ---
@@ -202,9 +186,8 @@ class HostRun:
             path = self._stage(kb)
             self.journal.record("install_started", kb.kb, task=task, package=kb.package.file)
             installer.start_install(self.transport, kb.package, path, self._plan_family(), method=self.settings.method)
-        result = installer.finish_install(
-            self.transport, kb.kb, timeout=self.settings.install_timeout, poll=self.settings.poll, sleep=self._sleep,
-            clock=self._clock, on_wait=self._waiting(lambda state: f"{kb.kb}: installer {state.state}"))
+        result = installer.finish_install(self.transport, kb.kb, self._poller(
+            self.settings.install_timeout, lambda state: f"{kb.kb}: installer {state.state}"))
         self.journal.record("install_finished", kb.kb, outcome=result.outcome.value, exit_code=result.exit_code)
         self._step("install", kb.kb, result.changed, result.message)
         if result.outcome not in _INSTALLED:
@@ -230,8 +213,7 @@ class HostRun:
             return False
         result = reboot.reboot_host(
             self.transport, self.settings.reboot, window=self.context.window, comment=self._comment(),
-            timeout=self.settings.reboot_timeout, poll=self.settings.poll, sleep=self._sleep, clock=self._clock,
-            on_wait=self._waiting(lambda said: f"waiting for the restart ({said})"), intent=self._intent)
+            poller=self._reboot_poller(), intent=self._intent)
         if result.action == "scheduled":
             assert result.scheduled_at is not None
             self._step("schedule_reboot", None, True, result.message)
@@ -259,9 +241,7 @@ class HostRun:
         except UnreachableError:
             return self._wait_for_boot(intent["boot_time"])  # going down or coming back
         if boot_time != intent["boot_time"]:
-            self.journal.record("reboot_done", boot_time=boot_time)
-            self._step("reboot", None, True, f"restart requested by an earlier run done (boot time {boot_time})")
-            return True
+            return self._rebooted(boot_time)
         if intent["step"] == "reboot_scheduled":
             self.outcome.scheduled_for = iso(intent["at"])
             self._end(HostStatus.REBOOT_SCHEDULED, f"{self.host}: restart still scheduled for {iso(intent['at'])}")
@@ -270,11 +250,12 @@ class HostRun:
         return self._wait_for_boot(intent["boot_time"])
 
     def _wait_for_boot(self, boot_time: str) -> bool:
-        new_boot = reboot.wait_for_boot(
-            self.transport, boot_time, timeout=self.settings.reboot_timeout, poll=self.settings.poll,
-            sleep=self._sleep, clock=self._clock,
-            on_wait=self._waiting(lambda said: f"waiting for the restart ({said})"))
-        self.journal.record("reboot_done", boot_time=new_boot)
+        return self._rebooted(reboot.wait_for_boot(self.transport, boot_time, self._reboot_poller()))
+
+    def _rebooted(self, boot_time: str) -> bool:
+        """The restart an earlier run requested is done, whether the host was found up or waited for."""
+        self.journal.record("reboot_done", boot_time=boot_time)
+        self._step("reboot", None, True, f"restart requested by an earlier run done (boot time {boot_time})")
         return True
 
     def _workaround_without_reboot(self) -> None:
@@ -308,7 +289,7 @@ class HostRun:
         parts = []
         for kb in plan.kbs:
             if kb.action is Action.INSTALL and kb.package is not None:
-                path = f"{stage.STAGING_DIR}\\{kb.package.file}"
+                path = stage.staged_path(kb.package.file)
                 lines = installer.install_lines(kb.package, path, plan.family, method=self.settings.method)
                 parts.append(f"{kb.kb}: stage {kb.package.file} (sha256 {kb.package.sha256[:12]}..., "
                              f"{self.source.kind}) to {path}; install as SYSTEM: {' '.join(f'[{line}]' for line in lines)}")
@@ -338,8 +319,11 @@ class HostRun:
         kbs = ", ".join(k.kb for k in plan.kbs if k.action in (Action.INSTALL, Action.RESTART_ONLY)) if plan else ""
         return f"winremedy: restart to complete {kbs}"
 
-    def _waiting(self, describe: Callable[[Any], str]) -> Callable[[Any, float], None]:
-        """A progress callback for a long wait: a line when what the host says changes, else every 30 s."""
+    def _reboot_poller(self) -> Poller:
+        return self._poller(self.settings.reboot_timeout, lambda said: f"waiting for the restart ({said})")
+
+    def _poller(self, timeout: float, describe: Callable[[Any], str]) -> Poller:
+        """A wait of ``timeout`` at the run's poll, noting a line when what the host says changes, else every 30 s."""
         last: list[Any] = [None, -PROGRESS_EVERY]
 
         def on_wait(said: Any, waited: float) -> None:
@@ -347,7 +331,7 @@ class HostRun:
             if text != last[0] or waited - last[1] >= PROGRESS_EVERY:
                 last[:] = [text, waited]
                 self._note(self.host, f"{text}, {waited:.0f} s")
-        return on_wait
+        return Poller(timeout, self.settings.poll, on_wait=on_wait)
 
     def _step(self, step: str, kb: str | None, changed: bool, message: str) -> None:
         self.outcome.steps.append(Step(step, kb, changed, message))
@@ -356,6 +340,13 @@ class HostRun:
     def _end(self, status: HostStatus, message: str, code: str | None = None) -> None:
         self.outcome.status, self.outcome.message, self.outcome.error_code = status, message, code
 
+
+
+# Each entry point by the name the collection's step plugins and HostPlan.would_change use.
+ENTRY_POINTS: dict[str, Callable[[HostRun], HostOutcome]] = {
+    "stage": HostRun.stage_only, "install": HostRun.install_only, "reboot": HostRun.restart_only,
+    "verify": HostRun.verify_only, "remediate": HostRun.run,
+}
 
 def _acted(plan: HostPlan) -> set[str]:
     return {k.kb for k in plan.kbs if k.action in (Action.INSTALL, Action.RESTART_ONLY)}

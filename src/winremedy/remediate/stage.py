@@ -50,11 +50,15 @@ PART_SUFFIX = ".part"
 FREE_MARGIN = 64 * 1024 * 1024  # bytes kept free beyond twice the package (the installer unpacks it)
 SOAP_OVERHEAD = 4096  # bytes of a Send envelope around its stream (pywinrm's: 1,745; Ansible adds a few headers)
 PARAMS_ALLOWANCE = 2048  # bytes of $WinRemedyArgs besides the chunk: action, paths, offset, SHA-256
+# MaxEnvelopeSizekb on WinRM 2.0 (Windows 7 / 2008 R2 and older; 500 from WinRM 3.0), Microsoft Learn:
+# "Installation and configuration for Windows Remote Management"; a host variable may say more
+WINRM2_ENVELOPE_KB = 150
 MANIFEST_TIMEOUT = 30.0  # seconds to fetch a manifest from a URL
 DOUBLE_HOP = (
     " (the double hop: a WinRM logon by NTLM, or Kerberos without delegation, has no credentials to pass to the "
     "share; use CredSSP or Kerberos delegation, let the computer accounts read the share, or stage by push or URL)"
 )  # "Making the second hop in PowerShell Remoting", Microsoft Learn
+_URL = re.compile(r"^https?://", re.IGNORECASE)
 _SAFE_FILE = re.compile(r"^[^\\/:*?\"<>|\x00-\x1f]+$")
 
 
@@ -102,6 +106,21 @@ def open_source(repo: Path | None = None, url: str | None = None, unc: str | Non
     if not (repo / MANIFEST).is_file():
         raise RepoError(str(repo), f"no {MANIFEST}: run 'winremedy repo scan {repo}' first")
     return Source("push" if unc is None else "unc", repo, unc), load_manifest(repo)
+
+
+def staged_path(file: str, directory: str = STAGING_DIR) -> str:
+    """Where :func:`stage` puts ``file`` on the host."""
+    return ntpath.join(directory, file)
+
+
+def resolve_source(repo: str | Path | None, unc: str | None = None) -> tuple[Source, Manifest]:
+    """The one reading of where hosts get packages: ``repo`` an http(s) URL (hosts download from it, alone) or a
+    directory on the controller (pushed over WinRM; with ``unc``, the local copy of the share hosts copy from)."""
+    if repo is not None and _URL.match(str(repo)):
+        if unc:
+            raise WinRemedyError(f"repo {repo} is a URL: hosts download from it, so a UNC share cannot be used with it")
+        return open_source(url=str(repo))
+    return open_source(repo=None if repo is None else Path(repo).expanduser(), unc=unc or None)
 
 
 def preflight(source: Source, entry: Entry) -> None:
@@ -152,13 +171,13 @@ def stage(
     source: Source,
     entry: Entry,
     *,
-    max_envelope_kb: int = 150,
+    max_envelope_kb: int = WINRM2_ENVELOPE_KB,
     check: bool = False,
     directory: str = STAGING_DIR,
 ) -> StageResult:
     """Make ``directory\\<file>`` on the host exactly ``entry`` (hash checked on the host); see the module doc."""
     _check_name(entry)
-    step = _Step(transport, entry, ntpath.join(directory, entry.file))
+    step = _Step(transport, entry, staged_path(entry.file, directory))
     probe = step.call({"action": "probe", "directory": directory}, f"probing {step.path}")
     before = (probe.get("file") or {}).get("sha256")
     if before == entry.sha256:

@@ -26,8 +26,7 @@ registered task that has not started is scheduled.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +35,7 @@ from ..instants import parse_instant
 from ..psdata import decode_frame
 from ..scripts import render
 from ..transport.base import Transport
+from .poller import DEFAULT_WAIT, Answer, Poller
 from .stage import STAGING_DIR
 
 DONE_LABEL = "winremedy_done"
@@ -90,33 +90,19 @@ def delete_task(transport: Transport, name: str, *, directory: str = STAGING_DIR
     _call(transport, name, directory, "delete")
 
 
-def wait_task(
-    transport: Transport,
-    name: str,
-    *,
-    timeout: float,
-    poll: float = 5.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    on_wait: Callable[[TaskState, float], None] | None = None,
-    directory: str = STAGING_DIR,
-) -> TaskState:
-    """Poll until the task is done; :class:`CommandTimeoutError` naming host and task after ``timeout`` seconds."""
-    started = clock()
-    while True:
+def wait_task(transport: Transport, name: str, poller: Poller = DEFAULT_WAIT, *, directory: str = STAGING_DIR) -> TaskState:
+    """Poll until the task is done; :class:`CommandTimeoutError` naming host and task after the poller's timeout."""
+    def check() -> Answer[TaskState]:
         state = query_task(transport, name, directory=directory)
-        if state.state == "done":
-            return state
         if state.state == "absent":
             raise RemediationError(f"{transport.host}: no task {name} is registered, nothing to wait for", host=transport.host)
-        elapsed = clock() - started
-        if elapsed >= timeout:
-            raise CommandTimeoutError(
-                f"{transport.host}: task {name} still {state.state} after {elapsed:.0f} s (timeout {timeout:.0f} s)"
-            )
-        if on_wait is not None:
-            on_wait(state, elapsed)
-        sleep(min(poll, timeout - elapsed))
+        return Answer(state if state.state == "done" else None, state)
+
+    def timed_out(state: TaskState, elapsed: float) -> Exception:
+        return CommandTimeoutError(
+            f"{transport.host}: task {name} still {state.state} after {elapsed:.0f} s (timeout {poller.timeout:.0f} s)"
+        )
+    return poller.wait(check, timed_out)
 
 
 def task_state(name: str, facts: dict[str, Any]) -> TaskState:
