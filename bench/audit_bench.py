@@ -41,6 +41,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 _SCRIPT = Path(sys.executable).parent / "winremedy"  # the console script pip installed, i.e. the real CLI
 WINREMEDY = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "winremedy.cli"]
+NAIVE_LAB = (sys.executable, str(BENCH / "lab_naive.py"))  # a lab that also answers the baseline's snippets
 COUNTERS = ("connections", "authentications", "shells", "commands", "requests", "bytes_in", "bytes_out")
 TARGET_SECONDS, TARGET_SPEEDUP, TARGET_HOSTS = 60.0, 5.0, 1000
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -49,17 +50,18 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK")
 # --- the lab -------------------------------------------------------------------------------------
 
 
-def lab(*args: str) -> str:
-    result = subprocess.run([*WINREMEDY, "lab", *args], capture_output=True, text=True)
+def lab(*args: str, command: tuple[str, ...] = (*WINREMEDY, "lab")) -> str:
+    result = subprocess.run([*command, *args], capture_output=True, text=True)
     if result.returncode:
         raise SystemExit(f"winremedy lab {args[0]}: {result.stderr.strip()}")
     return result.stdout
 
 
-def lab_up(directory: Path, hosts: int, seed: int, time_scale: float) -> float:
+def lab_up(directory: Path, hosts: int, seed: int, time_scale: float, command: tuple[str, ...] = (*WINREMEDY, "lab")) -> float:
     """Start a lab; the wall time until every port accepts (``lab up`` returns then)."""
     started = time.monotonic()
-    lab("up", "--dir", str(directory), "--hosts", str(hosts), "--seed", str(seed), "--time-scale", f"{time_scale:g}")
+    lab("up", "--dir", str(directory), "--hosts", str(hosts), "--seed", str(seed), "--time-scale", f"{time_scale:g}",
+        command=command)
     return time.monotonic() - started
 
 
@@ -299,7 +301,7 @@ def main() -> int:
                       f"failed) in {extra['wall_s']:.1f} s, load average {os.getloadavg()[0]:.1f}", flush=True)
             lab_down(cli_lab)
             if not args.no_naive:
-                figures["naive_lab_up_s"] = lab_up(naive_lab, args.hosts, args.seed, args.time_scale)
+                figures["naive_lab_up_s"] = lab_up(naive_lab, args.hosts, args.seed, args.time_scale, NAIVE_LAB)
                 print(f"naive baseline: {args.naive_hosts} hosts, {args.forks} threads"
                       + (f", budget {args.naive_budget:g} s" if args.naive_budget else ""), flush=True)
                 figures["naive"] = naive_audit(naive_lab, args, tmp)

@@ -1,5 +1,6 @@
 """The naive baseline: what a user writes without winremedy, one pywinrm ``run_ps`` per fact.
 
+    .venv/bin/python bench/lab_naive.py up --dir LAB --hosts 100
     .venv/bin/python bench/naive_baseline.py -i LAB/inventory.yml --threads 64 --json naive.json
 
 For each host of the inventory (read with PyYAML, as a user's script would),
@@ -23,10 +24,11 @@ once per session). The choice of facts, as a typical script splits them:
 With the catalog of 3 KBs that is 41 ``run_ps`` for one sample (+4 per extra
 sample). Each snippet is small PowerShell 2.0 that prints plain text; it also
 carries ``# winremedy-script: naive_fact 1`` and ``$WinRemedyArgs`` (its
-parameter as data, which the body reads) so the lab can answer it
-(``winremedy.lab.naive``). The answers are put together in the collector's raw
-shape and judged by the engine (``facts_from_raw``, ``analyse``, ``assess``):
-the baseline differs from ``winremedy audit`` only in how it collects.
+parameter as data, which the body reads) so the lab can answer it (a lab
+started by ``bench/lab_naive.py up``, whose extra stand-in answers them). The
+answers are put together in the collector's raw shape and judged by the engine
+(``facts_from_raw``, ``analyse``, ``assess``): the baseline differs from
+``winremedy audit`` only in how it collects.
 """
 
 from __future__ import annotations
@@ -245,7 +247,7 @@ def merge_answer(raw: dict[str, Any], params: dict[str, Any], stdout: bytes) -> 
         raw["services"].update(_service_rows(lines))
     elif kind == "process":
         raw["processes"][params["name"]] = [
-            dict(zip(("pid", "private_bytes", "working_set", "handles"), map(int, line.split("|"))))
+            dict(zip(("pid", "private_bytes", "working_set", "handles"), map(int, line.split("|")), strict=True))
             for line in lines]
     elif kind == "indicator":
         for line in lines:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from labcli import running_lab, winremedy
 
-from winremedy.lab.staging import LAB_USERS_SHARE
+from winremedy.lab.stage import LAB_USERS_SHARE
 from winremedy.lab.wsman import make_tls_material
 from winremedy.lab.wsman.tls import make_client_certificate
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from winremedy.lab.clock import ManualClock
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.packages import write_repository
 from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.install import Outcome, finish_install, outcome_of, start_install

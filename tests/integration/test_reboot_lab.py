@@ -13,7 +13,8 @@ import pytest
 from winremedy.errors import UnreachableError
 from winremedy.instants import iso
 from winremedy.lab.clock import LabClock
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.poller import Poller
 from winremedy.remediate.reboot import host_clock, reboot_host, wait_for_boot

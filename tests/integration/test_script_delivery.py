@@ -22,7 +22,8 @@ from ansible.plugins.loader import connection_loader
 from winremedy.audit.collector import build_query, parse_collect_output
 from winremedy.catalog import load_catalog
 from winremedy.lab.clock import ManualClock
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.profiles import OsProfile
 from winremedy.scripts import render
 from winremedy.transport import WinRMOptions, WinRMTransport

@@ -18,9 +18,10 @@ import pytest
 import yaml
 
 from winremedy.errors import WinRemedyError
-from winremedy.lab import staging
+from winremedy.lab.repository import RepositoryServer
 from winremedy.lab.clock import ManualClock
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.packages import write_repository
 from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.stage import STAGING_DIR, chunk_size, open_source, preflight, stage
@@ -97,7 +98,7 @@ def test_chunks_sized_for_a_bigger_envelope_are_refused(wire_serve: Any, repo: P
 def test_url_pull_over_winrm(wire_serve: Any, repo: Path) -> None:
     host = _host()
     server, _ = wire_serve(host)
-    with staging.RepositoryServer(repo) as http:
+    with RepositoryServer(repo) as http:
         source, manifest = open_source(url=http.url)
         with _transport(server) as transport:
             result = stage(transport, source, _entry(manifest))

@@ -10,7 +10,7 @@ from winremedy.lab import accounts, kdc
 from winremedy.lab.clock import LabClock
 from winremedy.lab.errors import LabError
 from winremedy.lab.fleet import fleet_from_dict
-from winremedy.lab.host import EmulatedHost
+from winremedy.lab.emulated import EmulatedHost
 
 
 def _hosts(*entries: dict[str, object]) -> list[EmulatedHost]:

@@ -1,18 +1,17 @@
-"""Command dispatch: cmd built-ins, PowerShell encodings, unknown commands, the project-script registry."""
+"""Command dispatch: cmd built-ins, PowerShell encodings, unknown commands, the table of project-script answers."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-
 import pytest
 
 from winremedy.lab.api import CommandResult
 from winremedy.lab.clock import ManualClock
-from winremedy.lab.cmdline import register_script, unregister_script
+from winremedy.lab.cmdline import CommandLine, ScriptHandler
 from winremedy.psdata import ps_data
 from winremedy.transport.bootstrap import DIGEST_SENTINEL, POWERSHELL, POWERSHELL_ARGUMENTS, encode_script, script_digest
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import PROGRAMS, STAND_INS, EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.profiles import OsProfile
 
 NOT_RECOGNIZED = b"'powershell' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
@@ -27,17 +26,28 @@ def ansible_wrap(script: str) -> list[str]:
     return ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Unrestricted", "-EncodedCommand", encoded(script)]
 
 
+def _echo(host: EmulatedHost, params: dict[str, object]) -> CommandResult:
+    return CommandResult(f"{host.name}:{params['word']}".encode(), b"", 0)
+
+
+def _broken(host: EmulatedHost, params: dict[str, object]) -> CommandResult:
+    raise KeyError("boom")
+
+
+def _host(**scripts: ScriptHandler) -> EmulatedHost:
+    """A host whose command line answers the lab's scripts and ``scripts`` too."""
+    spec = HostSpec(name="W7-0001", profile=OsProfile("win7", 1, "x64"), user="Administrator", password="pw")
+    return EmulatedHost(spec, ManualClock(1.7e9), port=45001, command_line=CommandLine({**STAND_INS, **scripts}, PROGRAMS))
+
+
 @pytest.fixture
 def host() -> EmulatedHost:
-    spec = HostSpec(name="W7-0001", profile=OsProfile("win7", 1, "x64"), user="Administrator", password="pw")
-    return EmulatedHost(spec, ManualClock(1.7e9), port=45001)
+    return _host()
 
 
 @pytest.fixture
-def echo_script() -> Iterator[None]:
-    register_script("echo", lambda host, params: CommandResult(f"{host.name}:{params['word']}".encode(), b"", 0))
-    yield
-    unregister_script("echo")
+def echo_host() -> EmulatedHost:
+    return _host(echo=_echo)
 
 
 def test_cmd_builtins(host: EmulatedHost) -> None:
@@ -76,7 +86,8 @@ def test_no_powershell_on_a_bare_2003() -> None:
     assert bare.run("ver", [], b"").stdout == b"\r\nMicrosoft Windows [Version 5.2.3790]\r\n"
 
 
-def test_project_scripts_by_identity(host: EmulatedHost, echo_script: None) -> None:
+def test_project_scripts_by_identity(echo_host: EmulatedHost) -> None:
+    host = echo_host
     script = f"# winremedy-script: echo 1\r\n$WinRemedyArgs = {ps_data({'word': 'hi'})}\r\nWrite-Output 'never run'\r\n"
     assert host.run("powershell", ["-EncodedCommand", encoded(script)], b"").stdout == b"W7-0001:hi"
     assert host.wants_stdin("PowerShell", ["-NoProfile", "-Command", "-"])
@@ -90,19 +101,14 @@ def test_project_scripts_by_identity(host: EmulatedHost, echo_script: None) -> N
     assert unknown.exit_code == 1 and b"no handler" in unknown.stderr
 
 
-def test_a_failing_handler_is_an_error_result(host: EmulatedHost) -> None:
-    def broken(host: EmulatedHost, params: dict[str, object]) -> CommandResult:
-        raise KeyError("boom")
-
-    register_script("broken", broken)
-    try:
-        result = host.run("powershell", ["-EncodedCommand", encoded("# winremedy-script: broken 1\r\n")], b"")
-    finally:
-        unregister_script("broken")
+def test_a_failing_handler_is_an_error_result() -> None:
+    host = _host(broken=_broken)
+    result = host.run("powershell", ["-EncodedCommand", encoded("# winremedy-script: broken 1\r\n")], b"")
     assert result.exit_code == 1 and b"handler for broken 1 failed" in result.stderr
 
 
-def test_staged_script_runs_with_file(host: EmulatedHost, echo_script: None) -> None:
+def test_staged_script_runs_with_file(echo_host: EmulatedHost) -> None:
+    host = echo_host
     host.fs.write("C:\\Windows\\Temp\\w.ps1", f"# winremedy-script: echo 2\r\n$WinRemedyArgs = {ps_data({'word': 'f'})}".encode())
     assert host.run("powershell", ["-File", "%TEMP%\\W.PS1"], b"").stdout == b"W7-0001:f"
     assert host.run("powershell", ["-File", "C:\\missing.ps1"], b"").exit_code == 1

@@ -11,7 +11,8 @@ from winremedy.errors import ProtocolError
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.dynamics import LeakSpec, Scenario
 from winremedy.lab.faults import FaultSpec
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.profiles import OsProfile
 from winremedy.audit.leaks import analyse
 from winremedy.scripts import render

@@ -8,7 +8,8 @@ from winremedy.audit.facts import HostFacts
 from winremedy.lab.clock import LabClock, ManualClock
 from winremedy.lab.dynamics import NONPAGED_POOL, NSI_PRIVATE_BYTES, POOL_NSPC, RTCSRV_PRIVATE_BYTES, LeakSpec, Scenario
 from winremedy.lab.faults import FaultSpec
-from winremedy.lab.host import EmulatedHost, HostSpec, InstallOutcome
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec, InstallOutcome
 from winremedy.lab.profiles import OsProfile
 
 START = 1_709_251_200.0  # 2024-03-01T00:00:00Z

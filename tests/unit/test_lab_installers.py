@@ -7,10 +7,11 @@ import pytest
 from winremedy.catalog import load_catalog
 from winremedy.lab import installers
 from winremedy.lab.clock import ManualClock
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import PROGRAMS, EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.packages import package_bytes
 from winremedy.lab.profiles import OsProfile
-from winremedy.lab.tasks import RunContext, run_program
+from winremedy.lab.scheduler import RunContext, run_program
 
 START = 1_709_251_200.0
 MSU = r"C:\Windows\Temp\winremedy\Windows6.1-KB2847346-x64.msu"
@@ -26,7 +27,7 @@ def make(family: str = "win7", sp: int = 1, arch: str = "x64", **spec: object) -
 
 
 def exit_code(host: EmulatedHost, argv: list[str], ctx: RunContext = SYSTEM) -> int:
-    ran = run_program(host, argv, ctx)
+    ran = run_program(host, argv, ctx, PROGRAMS)
     assert ran is not None, argv[0]
     return ran[0]
 
@@ -40,7 +41,7 @@ def test_wusa_takes_host_time_and_reads_the_content_not_the_name() -> None:
     host = make()
     renamed = r"C:\Windows\Temp\winremedy\anything-at-all.msu"
     host.fs.write(renamed, staged("KB2847346", "Windows6.1-KB2847346-x64.msu"))
-    assert run_program(host, ["wusa.exe", renamed, "/quiet", "/norestart"], SYSTEM) == (3010, 90.0)
+    assert run_program(host, ["wusa.exe", renamed, "/quiet", "/norestart"], SYSTEM, PROGRAMS) == (3010, 90.0)
     assert "KB2847346" in host.installed()
 
 
@@ -74,7 +75,7 @@ def test_wusa_under_a_network_logon_is_access_denied_even_for_a_good_package() -
 def test_expand_writes_every_member_and_fails_on_a_missing_source() -> None:
     host = make()
     host.fs.write(MSU, staged("KB2847346", "Windows6.1-KB2847346-x64.msu"))
-    assert run_program(host, ["expand.exe", "-F:*", MSU, OUT], SYSTEM) == (0, 5.0)
+    assert run_program(host, ["expand.exe", "-F:*", MSU, OUT], SYSTEM, PROGRAMS) == (0, 5.0)
     assert [name.rsplit("\\", 1)[1] for name in host.fs.listdir(OUT)] == [
         "Windows6.1-KB2847346-x64-pkgProperties.txt", "Windows6.1-KB2847346-x64.cab", "Windows6.1-KB2847346-x64.xml"]
     assert exit_code(host, ["expand.exe", "-F:*", MSU + ".gone", OUT]) == 1
@@ -83,8 +84,8 @@ def test_expand_writes_every_member_and_fails_on_a_missing_source() -> None:
 def test_dism_and_pkgmgr_read_the_update_mum() -> None:
     host = make()
     host.fs.write(MSU, staged("KB2847346", "Windows6.1-KB2847346-x64.msu"))
-    run_program(host, ["expand", "-F:*", MSU, OUT], SYSTEM)
-    assert run_program(host, ["Dism.exe", "/Online", "/Add-Package", f"/PackagePath:{CAB}", "/Quiet"], SYSTEM) == (3010, 60.0)
+    run_program(host, ["expand", "-F:*", MSU, OUT], SYSTEM, PROGRAMS)
+    assert run_program(host, ["Dism.exe", "/Online", "/Add-Package", f"/PackagePath:{CAB}", "/Quiet"], SYSTEM, PROGRAMS) == (3010, 60.0)
     # again while its restart is pending, then after it: CBS tools report success, not a code of their own [INF]
     assert exit_code(host, ["pkgmgr.exe", "/ip", f"/m:{CAB}", "/quiet"]) == 3010
     host.reboot()
@@ -113,7 +114,7 @@ def test_dism_refusals(args: list[str], code: int) -> None:
 def test_a_staged_exe_is_update_exe_and_checks_its_service_pack_range() -> None:
     sp1 = make("win2003", 1, "x86", products=("lcs2003",))
     sp1.fs.write(EXE, staged("KB903927", "WindowsServer2003-KB903927-x86-ENU.exe"))
-    assert run_program(sp1, [EXE, "/quiet", "/norestart"], RunContext(START, "network")) == (0, 45.0)
+    assert run_program(sp1, [EXE, "/quiet", "/norestart"], RunContext(START, "network"), PROGRAMS) == (0, 45.0)
     assert exit_code(sp1, [EXE, "/quiet"]) == 0  # again: a silent reinstall [UNVERIFIED]
     sp2 = make("win2003", 2, "x86")
     sp2.fs.write(EXE, staged("KB903927", "WindowsServer2003-KB903927-x86-ENU.exe"))
@@ -123,6 +124,6 @@ def test_a_staged_exe_is_update_exe_and_checks_its_service_pack_range() -> None:
 
 def test_an_unknown_program_is_none_and_a_damaged_exe_is_not_a_program() -> None:
     host = make("win2003", 1, "x86")
-    assert run_program(host, ["nosuch.exe"], SYSTEM) is None
+    assert run_program(host, ["nosuch.exe"], SYSTEM, PROGRAMS) is None
     host.fs.write(EXE, b"MZ" + b"\0" * 200)
     assert exit_code(host, [EXE, "/quiet"]) == installers.BAD_EXE_FORMAT

@@ -1,5 +1,6 @@
-"""The lab answers the naive baseline's one-fact snippets from the same model as the collector, and cmd.exe's
-command-line limit (8,191 characters) holds for every command line but not for scripts sent on stdin."""
+"""The bench's lab (``bench/lab_naive.py``) answers the naive baseline's one-fact snippets from the same model as the
+collector, and cmd.exe's command-line limit (8,191 characters) holds for every command line but not for scripts sent
+on stdin."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from winremedy.lab.clock import ManualClock
 from winremedy.lab.cmdline import MAX_COMMAND_LINE
 from winremedy.lab.dynamics import LeakSpec, Scenario
 from winremedy.lab.faults import FaultSpec
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.profiles import OsProfile
 from winremedy.psdata import ps_data
 from pslint import lint_ps2, parse_errors
@@ -30,23 +32,24 @@ QUERY = build_query(CATALOG)
 TOO_LONG = b"The command line is too long.\r\n"
 
 
-def _load_baseline() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "bench" / "naive_baseline.py"
-    spec = importlib.util.spec_from_file_location("naive_baseline", path)
+def _load_bench(name: str) -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("naive_baseline", module)
+    sys.modules.setdefault(name, module)
     spec.loader.exec_module(module)
     return module
 
 
-naive = _load_baseline()
+naive = _load_bench("naive_baseline")
+naive_lab = _load_bench("lab_naive")
 
 
 def _host(family: str, sp: int, arch: str, **spec: Any) -> EmulatedHost:
     host_spec = HostSpec(name=f"{family}-{arch}", profile=OsProfile(family, sp, arch), user="u", password="p",
                          seed=5, **spec)
-    return EmulatedHost(host_spec, ManualClock(1.79e9, scale=3600.0))
+    return EmulatedHost(host_spec, ManualClock(1.79e9, scale=3600.0), command_line=naive_lab.COMMAND_LINE)
 
 
 def _encoded_line(script: str) -> str:

@@ -29,7 +29,8 @@ from ansible.utils.plugin_docs import get_docstring
 from test_plugins_actions import PREFIX, REPO, action, playbook_drift, plugins  # noqa: F401 - plugins is the collection fixture
 from test_plugins_transport import failing_winrm_connection, winrm_connection
 from winremedy.lab.clock import LabClock
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.packages import corrupt, write_repository
 from winremedy.lab.profiles import OsProfile
 from winremedy.audit.results import load_results

@@ -31,7 +31,8 @@ from winremedy.errors import (
     WinRMFaultError,
 )
 from winremedy.lab.clock import ManualClock
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.profiles import OsProfile
 from winremedy.scripts import render
 from winremedy.transport.bootstrap import BOOTSTRAP, COMMAND_LINE_LIMIT, stdin_script

@@ -12,7 +12,8 @@ from winremedy.errors import CommandTimeoutError, InstallError, RepoError
 from winremedy.audit.facts import HostFacts
 from winremedy.lab import updates
 from winremedy.lab.clock import ManualClock
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.packages import package_bytes
 from winremedy.lab.profiles import OsProfile

@@ -9,7 +9,8 @@ import pytest
 from winremedy.audit.run import AuditSettings, audit_host
 from winremedy.catalog import load_catalog
 from winremedy.lab.clock import ManualClock
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.packages import write_repository
 from winremedy.lab.profiles import OsProfile

@@ -10,13 +10,15 @@ import pytest
 
 from winremedy.catalog import load_catalog
 from winremedy.errors import RebootError, RemediationError
-from winremedy.lab import cmdline, power
+from winremedy.lab import power
 from winremedy.lab.api import CommandResult
 from winremedy.instants import iso
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.dynamics import RTCSRV_PRIVATE_BYTES, LeakSpec, Scenario
 from winremedy.lab.faults import FaultSpec
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.cmdline import CommandLine
+from winremedy.lab.emulated import LAB_COMMAND_LINE, PROGRAMS, STAND_INS, EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.poller import Poller
@@ -46,9 +48,10 @@ class CountingTransport(LocalTransport):
         self.resets += 1
 
 
-def make(clock: ManualClock, family: str = "win7", sp: int = 1, arch: str = "x64", **kw: object) -> CountingTransport:
+def make(clock: ManualClock, family: str = "win7", sp: int = 1, arch: str = "x64",
+         command_line: CommandLine = LAB_COMMAND_LINE, **kw: object) -> CountingTransport:
     spec = HostSpec(name="h1", profile=OsProfile(family, sp, arch), user="a", password="p", seed=5, **kw)  # type: ignore[arg-type]
-    return CountingTransport(EmulatedHost(spec, clock, reboot_downtime=DOWNTIME))
+    return CountingTransport(EmulatedHost(spec, clock, reboot_downtime=DOWNTIME, command_line=command_line))
 
 
 def epoch(text: str) -> float:
@@ -176,8 +179,9 @@ def test_shutdown_line_and_comment_are_safe_for_cmd() -> None:
     assert shutdown_line("KB2847346", 700) == 'shutdown.exe /r /t 600 /c "KB2847346" /d p:2:17 /f'
 
 
-def lcs_host(clock: ManualClock) -> CountingTransport:
-    return make(clock, family="win2003", sp=1, arch="x86", products=("lcs2005",), leak=LeakSpec.of(Scenario.LCS))
+def lcs_host(clock: ManualClock, command_line: CommandLine = LAB_COMMAND_LINE) -> CountingTransport:
+    return make(clock, family="win2003", sp=1, arch="x86", command_line=command_line, products=("lcs2005",),
+                leak=LeakSpec.of(Scenario.LCS))
 
 
 def test_restart_service_gives_a_new_pid_and_the_leak_starts_over() -> None:
@@ -216,16 +220,13 @@ def test_mode_is_checked_and_a_str_enum_is_accepted() -> None:
         reboot_host(transport, "later")
 
 
-def test_a_refused_service_stop_is_an_error_naming_host_and_service(monkeypatch: pytest.MonkeyPatch) -> None:
-    transport = lcs_host(ManualClock(START))
-    answer = power.answer
-
+def test_a_refused_service_stop_is_an_error_naming_host_and_service() -> None:
     def refusing(host: EmulatedHost, params: dict[str, object]) -> CommandResult:
-        result = answer(host, {**params, "restart": False})  # what power.ps1 reports when StopService returns 3
+        result = power.answer(host, {**params, "restart": False})  # what power.ps1 reports when StopService returns 3
         text = result.stdout.decode().replace('"path":', '"stop":3,"path":')
         return CommandResult(text.encode(), b"", 0)
 
-    monkeypatch.setitem(cmdline._SCRIPTS, "power", refusing)
+    transport = lcs_host(ManualClock(START), CommandLine({**STAND_INS, "power": refusing}, PROGRAMS))
     with pytest.raises(RemediationError, match=r"^h1: service RTCSRV did not restart: stop returned 3, start returned "
                                                r"None, state Running") as caught:
         restart_service(transport, "RTCSRV", kb="KB903927")

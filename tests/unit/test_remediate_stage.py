@@ -12,10 +12,12 @@ import pytest
 
 from winremedy.catalog import load_catalog
 from winremedy.errors import RepoError, StageError, WinRemedyError
-from winremedy.lab import staging
+from winremedy.lab import repository
+from winremedy.lab import stage as lab_stage
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.fleet import fleet_from_dict
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.packages import corrupt, package_bytes, write_repository
 from winremedy.lab.profiles import OsProfile
@@ -205,7 +207,7 @@ def test_the_lab_refuses_a_chunk_after_a_gap() -> None:
     host = make_host()
     part = f"{STAGING_DIR}\\x.msu.part"
     params = {"action": "write", "path": f"{STAGING_DIR}\\x.msu", "part": part, "offset": 10, "data": "QUJD"}
-    answer = decode_frame(staging.answer(host, params).stdout, host="w7-0001")
+    answer = decode_frame(lab_stage.answer(host, params).stdout, host="w7-0001")
     assert answer["error"] == f"{part} has 0 bytes, the chunk starts at byte 10"
 
 
@@ -259,7 +261,7 @@ def test_a_file_name_that_leaves_the_staging_folder_is_refused(entry: Entry) -> 
 
 @pytest.fixture
 def served(repo: Path) -> Iterator[str]:
-    with staging.RepositoryServer(repo) as server:
+    with repository.RepositoryServer(repo) as server:
         yield server.url
 
 
@@ -289,7 +291,7 @@ def test_url_pull_of_a_missing_file_gives_the_http_status(repo: Path, served: st
 
 
 def test_url_pull_from_a_server_that_is_not_there(entry: Entry) -> None:
-    with staging.RepositoryServer(Path("/nonexistent")) as server:
+    with repository.RepositoryServer(Path("/nonexistent")) as server:
         url = server.url  # the port is closed again after this block
     with pytest.raises(StageError, match="Unable to connect to the remote server"):
         stage(LocalTransport(make_host()), Source("url", None, url), entry)

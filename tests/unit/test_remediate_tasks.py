@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 
 from winremedy.errors import CommandTimeoutError, RemediationError
-from winremedy.lab import cmdline
-from winremedy.lab import tasks as lab_tasks
+from winremedy.lab import scheduler
 from winremedy.lab.api import CommandResult
 from winremedy.instants import iso
 from winremedy.lab.clock import ManualClock
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.cmdline import CommandLine, ScriptHandler
+from winremedy.lab.emulated import PROGRAMS, STAND_INS, EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.poller import Poller
@@ -20,15 +21,18 @@ from winremedy.remediate.tasks import ON_FAILURE, TaskState, batch_text, delete_
 
 START = 1_709_251_200.0  # 2024-03-01T00:00:00Z
 DIRECTORY = r"C:\Windows\Temp\winremedy"
+# The tables this module's hosts are built with: the lab's, plus what a test puts in (through monkeypatch).
+SCRIPTS: dict[str, ScriptHandler] = dict(STAND_INS)
+PROGRAMS_OF_TEST: dict[str, scheduler.Program] = dict(PROGRAMS)
 
 
 class Recorder:
     """A lab program ``step <code> <seconds>``: records each run, exits with <code> after <seconds>."""
 
     def __init__(self) -> None:
-        self.runs: list[tuple[list[str], lab_tasks.RunContext]] = []
+        self.runs: list[tuple[list[str], scheduler.RunContext]] = []
 
-    def __call__(self, host: EmulatedHost, args: list[str], ctx: lab_tasks.RunContext) -> tuple[int, float]:
+    def __call__(self, host: EmulatedHost, args: list[str], ctx: scheduler.RunContext) -> tuple[int, float]:
         self.runs.append((args, ctx))
         return int(args[0]), float(args[1])
 
@@ -36,14 +40,14 @@ class Recorder:
 @pytest.fixture
 def step(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     recorder = Recorder()
-    monkeypatch.setitem(lab_tasks._PROGRAMS, "step", recorder)
+    monkeypatch.setitem(PROGRAMS_OF_TEST, "step", recorder)
     return recorder
 
 
 def make(family: str = "win7", sp: int = 1, arch: str = "x64") -> tuple[ManualClock, EmulatedHost, LocalTransport]:
     clock = ManualClock(START)
     spec = HostSpec(name="t-0001", profile=OsProfile(family, sp, arch), user="Administrator", password="pw", seed=3)  # type: ignore[arg-type]
-    host = EmulatedHost(spec, clock, reboot_downtime=120)
+    host = EmulatedHost(spec, clock, reboot_downtime=120, command_line=CommandLine(SCRIPTS, PROGRAMS_OF_TEST))
     return clock, host, LocalTransport(host)
 
 
@@ -70,7 +74,7 @@ def test_run_now_is_running_for_the_program_time_then_done(step: Recorder) -> No
     clock, host, transport = make()
     start_task(transport, "job", ["step 3010 60"])
     assert query_task(transport, "job").state == "running"
-    assert step.runs == [(["3010", "60"], lab_tasks.RunContext(START, "system"))]
+    assert step.runs == [(["3010", "60"], scheduler.RunContext(START, "system"))]
     clock.advance(59)
     assert query_task(transport, "job").state == "running"
     clock.advance(1)
@@ -137,11 +141,11 @@ def test_a_restart_kills_the_running_batch_and_misses_starts_while_down(step: Re
 
 
 def test_a_program_that_restarts_the_host_cuts_its_batch_short(monkeypatch: pytest.MonkeyPatch, step: Recorder) -> None:
-    def shutdown(host: EmulatedHost, args: list[str], ctx: lab_tasks.RunContext) -> tuple[int, float]:
+    def shutdown(host: EmulatedHost, args: list[str], ctx: scheduler.RunContext) -> tuple[int, float]:
         host.reboot(10, at=ctx.at)
         return 0, 0.0
 
-    monkeypatch.setitem(lab_tasks._PROGRAMS, "shutdown", shutdown)
+    monkeypatch.setitem(PROGRAMS_OF_TEST, "shutdown", shutdown)
     clock, host, transport = make()
     boot_before = host.boot_time
     start_task(transport, "job", ["shutdown /r /t 10", "step 0 30"])
@@ -223,7 +227,7 @@ def test_state_from_the_script_facts(facts: dict[str, Any], expected: tuple[str,
 def test_a_script_error_names_host_task_and_action(monkeypatch: pytest.MonkeyPatch) -> None:
     _, _, transport = make()
     failing = CommandResult(b'@@WINREMEDY@@{"error":"Access is denied."}\r\n', b"", 0)
-    monkeypatch.setitem(cmdline._SCRIPTS, "task", lambda host, params: failing)
+    monkeypatch.setitem(SCRIPTS, "task", lambda host, params: failing)
     with pytest.raises(RemediationError, match=r"t-0001: task job: query failed: Access is denied\."):
         query_task(transport, "job")
 

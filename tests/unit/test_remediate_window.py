@@ -12,7 +12,7 @@ from winremedy.errors import InventoryError
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.errors import LabError
 from winremedy.lab.fleet import fleet_from_dict, generate
-from winremedy.lab.host import EmulatedHost
+from winremedy.lab.emulated import EmulatedHost
 from winremedy.lab.inventory import inventory
 from winremedy.remediate.window import Window, parse_window, window_from_hostvars
 

@@ -10,9 +10,10 @@ from winremedy.catalog import load_catalog
 from winremedy.audit.facts import HostFacts
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.dynamics import NSI_PRIVATE_BYTES, POOL_NSPC, LeakSpec, Scenario
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.local import LocalTransport
-from winremedy.lab.power import LINK_SETTLE
+from winremedy.lab.restarts import LINK_SETTLE
 from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.tasks import query_task
 from winremedy.remediate.workarounds import (

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import LabError
-from .host import EmulatedHost
+from .emulated import EmulatedHost
 from .kdc import ENV_SH, KRB5_DIR, KerberosRealm, write_env_sh
 from .wsman.tls import TlsMaterial, make_client_certificate
 

@@ -13,9 +13,13 @@ Three kinds of command are understood:
   (:func:`winremedy.psdata.read_ps_data`, which reads, never runs). They
   arrive through the transport's stdin bootstrap
   (:mod:`winremedy.transport.bootstrap`), ``-Command -`` or ``-File``.
-  The collector is answered by :mod:`.collect`, the naive baseline's
-  one-fact snippets (``bench/naive_baseline.py``) by :mod:`.naive`; later
-  steps add handlers with :func:`register_script`.
+  Each is answered by the handler of its name in the ``scripts`` table the
+  :class:`CommandLine` is built with (``lab.emulated`` hands in the lab's
+  stand-ins: ``collect``, ``stage``, ``task``, ``power``).
+
+Programs (``wusa``, ``shutdown``...) run directly in the shell come from the
+``programs`` table it is built with, the one scheduled tasks use
+(``lab.scheduler``).
 
 A command line (command and arguments joined by spaces, as WinRS hands it to
 cmd.exe) longer than 8,191 characters fails as cmd.exe fails it, rc 1 and
@@ -33,25 +37,27 @@ import base64
 import binascii
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 from xml.sax.saxutils import escape
 
 from ..psdata import read_ps_data
 from ..scripts import identify
-from . import collect, console_host, installers, naive, power, staging, tasks  # noqa: F401  (installers registers its programs)
 from ..transport.delivery import NOT_RECOGNIZED
+from . import console_host
 from .api import CommandResult
+from .host import HostModel
+from .scheduler import Programs, RunContext, run_program
+from .tokens import program_name as _program
+from .tokens import split as _split
+from .tokens import split_command
+from .tokens import unquote as _unquote
 
-if TYPE_CHECKING:
-    from .host import EmulatedHost
-
-ScriptHandler = Callable[["EmulatedHost", dict[str, Any]], CommandResult]
+ScriptHandler = Callable[[HostModel, dict[str, Any]], CommandResult]
+Scripts = Mapping[str, ScriptHandler]  # project script name -> its stand-in
 
 _log = logging.getLogger(__name__)
-_SCRIPTS: dict[str, ScriptHandler] = {"collect": collect.answer, naive.SCRIPT: naive.answer, "stage": staging.answer,
-                                     "power": power.answer, "task": tasks.answer}
 MAX_COMMAND_LINE = 8191  # cmd.exe's limit, in characters
-_TOKEN_RE = re.compile(r'(?:"[^"]*"|[^\s"])+')
 _CHAIN_RE = re.compile(r'\s&\s(?=(?:[^"]*"[^"]*")*[^"]*$)')  # an '&' outside quotes
 # A trailing redirection: ' >>"file"', ' 2>nul'. A handle digit counts only after a space, as in cmd.exe.
 _REDIRECT_RE = re.compile(r'\s(?P<fd>[12]?)(?P<op>>>?)\s*(?P<target>"[^"]*"|[^\s"]+)\s*$')
@@ -89,70 +95,145 @@ _PS_ALIASES = {"e": "encodedcommand", "ec": "encodedcommand", "enc": "encodedcom
                "ex": "executionpolicy", "c": "command", "f": "file"}
 
 
-def register_script(name: str, handler: ScriptHandler) -> None:
-    """Answer the project script ``name`` (any version) with ``handler(host, params)``."""
-    _SCRIPTS[name] = handler
+class CommandLine:
+    """What a host's WinRS shell answers, from the tables it is built with: the project scripts' stand-ins
+    (by script name) and the programs (by program name, shared with the host's scheduled tasks)."""
+
+    def __init__(self, scripts: Scripts, programs: Programs) -> None:
+        self.scripts = scripts
+        self.programs = programs
+
+    def wants_stdin(self, host: HostModel, command: str, arguments: list[str]) -> bool:
+        """True for ``powershell -Command -`` and ``powershell -``: the script comes on stdin."""
+        tokens = _split(" ".join([command, *arguments]))
+        if not tokens or _program(tokens[0]) != "powershell" or host.spec.powershell is None:
+            return False
+        call = _parse_powershell(tokens[1:])
+        return call.from_stdin or (call.script is not None and console_host.reads_stdin(call.script))
+
+    def run(self, host: HostModel, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
+        line = " ".join([command, *arguments])
+        if len(line) > MAX_COMMAND_LINE:
+            return _fail("The command line is too long.\r\n")
+        return self._run_line(host, line.strip(), stdin)
+
+    # --- cmd.exe ---------------------------------------------------------------------------------
+
+    def _run_line(self, host: HostModel, line: str, stdin: bytes) -> CommandResult:
+        commands = _CHAIN_RE.split(line)
+        if len(commands) > 1:  # cmd.exe's '&': each in turn, outputs joined, the last one's exit code
+            results = [self._run_line(host, command.strip(), stdin) for command in commands]
+            return CommandResult(b"".join(r.stdout for r in results), b"".join(r.stderr for r in results),
+                                 results[-1].exit_code, sum(r.delay for r in results))
+        line, redirects = _redirections(line)
+        return _redirect(host, self._run_simple(host, line, stdin), redirects)
+
+    def _run_simple(self, host: HostModel, line: str, stdin: bytes) -> CommandResult:
+        tokens = _split(line)
+        if not tokens:
+            return _ok("")
+        program = _program(tokens[0])
+        if program == "echo":
+            return _ok(line.split(None, 1)[1] + "\r\n" if len(tokens) > 1 else "ECHO is on.\r\n")
+        if program == "del":
+            for path in (_unquote(t) for t in tokens[1:] if not t.startswith("/")):
+                if not host.fs.delete(path):  # del reports a missing file but leaves ERRORLEVEL at 0
+                    return CommandResult(b"", f"Could Not Find {path}\r\n".encode("utf-8"), 0)
+            return _ok("")
+        if program == "cmd":
+            rest = re.split(r"(?i)\s/[ck]\s+", f" {line} ", maxsplit=1)
+            return self._run_line(host, rest[1].strip(), stdin) if len(rest) == 2 else _ok(_cmd_banner(host))
+        if program == "powershell" and host.spec.powershell is not None:
+            return self._powershell(host, tokens[1:], stdin)
+        builtin = _BUILTINS.get(program)
+        if builtin is not None:
+            return _ok(builtin(host, tokens[1:]))
+        ran = self._run_program(host, line)
+        if ran is not None:
+            return ran
+        message = (f"'{_unquote(tokens[0])}' is not recognized as an internal or external command,\r\n"
+                   "operable program or batch file.\r\n")
+        return CommandResult(b"", message.encode("utf-8"), NOT_RECOGNIZED)
+
+    # --- powershell.exe --------------------------------------------------------------------------
+
+    def _powershell(self, host: HostModel, args: list[str], stdin: bytes) -> CommandResult:
+        call = _parse_powershell(args)
+        if call.error:
+            return _fail(call.error + "\r\n")
+        if call.file is not None:
+            data = host.fs.read(call.file)
+            if data is None:
+                return _fail(f"The argument '{call.file}' to the -File parameter does not exist. "
+                             "Provide the path to an existing '.ps1' file as an argument to the -File parameter.\r\n")
+            return self._run_script(host, _text(data), stdin, call.encoded)
+        if call.from_stdin:
+            return self._run_script(host, _text(stdin), b"", call.encoded)
+        if call.script is not None:
+            loaded = _load(host, call.script, stdin)
+            if loaded.script is not None:
+                if loaded.error:
+                    return _fail(loaded.error + "\r\n")
+                ran = self._run_script(host, loaded.script, b"", call.encoded)
+                return CommandResult(loaded.preamble.encode("ascii") + ran.stdout, ran.stderr, ran.exit_code, ran.delay)
+        return self._run_script(host, call.script or "", stdin, call.encoded)
+
+    def _run_script(self, host: HostModel, script: str, stdin: bytes, clixml: bool) -> CommandResult:
+        identity = identify(script)
+        if identity is not None:
+            return self._run_project_script(host, identity.name, identity.version, identity.args_literal)
+        lines = [line.strip() for line in script.splitlines() if line.strip()]
+        exits_with_code = any(_EXIT_CODE_RE.match(line) for line in lines)
+        lines = [line for line in lines if not any(r.match(line) for r in (*_WRAPPER_RES, _EXIT_CODE_RE))]
+        if not lines:
+            return _ok("")
+        if len(lines) == 1:
+            tokens = _split(lines[0])
+            program = _program(tokens[0])
+            if program == "powershell" or program in _EXTERNAL_TOOLS:
+                return self._run_line(host, lines[0], stdin)
+            ran = self._run_program(host, re.sub(r"^&\s*", "", lines[0]))
+            if ran is not None:
+                if ran.exit_code != 0 and not exits_with_code:
+                    ran.exit_code = 1
+                return ran
+        return _not_recognized(_unquote(_split(lines[0])[0]), clixml)
+
+    # --- the project's scripts -------------------------------------------------------------------
+
+    def _run_project_script(self, host: HostModel, name: str, version: int, args_literal: str | None) -> CommandResult:
+        key = f"{name} {version}"
+        host.counters.scripts[key] = host.counters.scripts.get(key, 0) + 1
+        handler = self.scripts.get(name)
+        if handler is None:
+            return _fail(f"winremedy lab: no handler is registered for script {key}\r\n")
+        try:
+            params = read_ps_data(args_literal) if args_literal is not None else {}
+        except ValueError as exc:
+            return _fail(f"winremedy lab: $WinRemedyArgs of {key} is not a data literal: {exc}\r\n")
+        if not isinstance(params, dict):
+            return _fail(f"winremedy lab: $WinRemedyArgs of {key} must be a hashtable\r\n")
+        try:
+            return handler(host, params)
+        except Exception as exc:  # a handler bug must not take the WS-Management server down
+            _log.exception("handler for %s failed on %s", key, host.name)
+            return _fail(f"winremedy lab: handler for {key} failed: {exc}\r\n")
+
+    # --- programs --------------------------------------------------------------------------------
+
+    def _run_program(self, host: HostModel, line: str) -> CommandResult | None:
+        """A program of the table run directly in the WinRM shell: a network logon; None if there is none.
+
+        Its exit code is reported as WinRS does, unsigned (0x80070005 is 2147942405).
+        """
+        ran = run_program(host, split_command(line), RunContext(host.clock.now(), "network"), self.programs)
+        if ran is None:
+            return None
+        code, seconds = ran
+        return CommandResult(b"", b"", code & 0xFFFFFFFF, delay=host.clock.to_real(seconds))
 
 
-def unregister_script(name: str) -> None:
-    _SCRIPTS.pop(name, None)
-
-
-def wants_stdin(host: EmulatedHost, command: str, arguments: list[str]) -> bool:
-    """True for ``powershell -Command -`` and ``powershell -``: the script comes on stdin."""
-    tokens = _split(" ".join([command, *arguments]))
-    if not tokens or _program(tokens[0]) != "powershell" or host.spec.powershell is None:
-        return False
-    call = _parse_powershell(tokens[1:])
-    return call.from_stdin or (call.script is not None and console_host.reads_stdin(call.script))
-
-
-def dispatch(host: EmulatedHost, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
-    line = " ".join([command, *arguments])
-    if len(line) > MAX_COMMAND_LINE:
-        return _fail("The command line is too long.\r\n")
-    return _run_line(host, line.strip(), stdin)
-
-
-# --- cmd.exe -------------------------------------------------------------------------------------
-
-
-def _run_line(host: EmulatedHost, line: str, stdin: bytes) -> CommandResult:
-    commands = _CHAIN_RE.split(line)
-    if len(commands) > 1:  # cmd.exe's '&': each in turn, outputs joined, the last one's exit code
-        results = [_run_line(host, command.strip(), stdin) for command in commands]
-        return CommandResult(b"".join(r.stdout for r in results), b"".join(r.stderr for r in results),
-                             results[-1].exit_code, sum(r.delay for r in results))
-    line, redirects = _redirections(line)
-    return _redirect(host, _run_simple(host, line, stdin), redirects)
-
-
-def _run_simple(host: EmulatedHost, line: str, stdin: bytes) -> CommandResult:
-    tokens = _split(line)
-    if not tokens:
-        return _ok("")
-    program = _program(tokens[0])
-    if program == "echo":
-        return _ok(line.split(None, 1)[1] + "\r\n" if len(tokens) > 1 else "ECHO is on.\r\n")
-    if program == "del":
-        for path in (_unquote(t) for t in tokens[1:] if not t.startswith("/")):
-            if not host.fs.delete(path):  # del reports a missing file but leaves ERRORLEVEL at 0
-                return CommandResult(b"", f"Could Not Find {path}\r\n".encode("utf-8"), 0)
-        return _ok("")
-    if program == "cmd":
-        rest = re.split(r"(?i)\s/[ck]\s+", f" {line} ", maxsplit=1)
-        return _run_line(host, rest[1].strip(), stdin) if len(rest) == 2 else _ok(_cmd_banner(host))
-    if program == "powershell" and host.spec.powershell is not None:
-        return _powershell(host, tokens[1:], stdin)
-    builtin = _BUILTINS.get(program)
-    if builtin is not None:
-        return _ok(builtin(host, tokens[1:]))
-    ran = _run_program(host, line)
-    if ran is not None:
-        return ran
-    message = (f"'{_unquote(tokens[0])}' is not recognized as an internal or external command,\r\n"
-               "operable program or batch file.\r\n")
-    return CommandResult(b"", message.encode("utf-8"), NOT_RECOGNIZED)
+# --- cmd.exe built-ins and redirections -----------------------------------------------------------
 
 
 def _redirections(line: str) -> tuple[str, list[tuple[str, str, str]]]:
@@ -164,7 +245,7 @@ def _redirections(line: str) -> tuple[str, list[tuple[str, str, str]]]:
     return line, redirects
 
 
-def _redirect(host: EmulatedHost, result: CommandResult, redirects: list[tuple[str, str, str]]) -> CommandResult:
+def _redirect(host: HostModel, result: CommandResult, redirects: list[tuple[str, str, str]]) -> CommandResult:
     stdout, stderr = result.stdout, result.stderr
     for handle, operator, target in redirects:
         data = stdout if handle == "1" else stderr
@@ -174,23 +255,23 @@ def _redirect(host: EmulatedHost, result: CommandResult, redirects: list[tuple[s
     return CommandResult(stdout, stderr, result.exit_code, result.delay)
 
 
-def _hostname(host: EmulatedHost, _: list[str]) -> str:
+def _hostname(host: HostModel, _: list[str]) -> str:
     return f"{host.name}\r\n"
 
 
-def _ver(host: EmulatedHost, _: list[str]) -> str:
+def _ver(host: HostModel, _: list[str]) -> str:
     return f"\r\nMicrosoft Windows [Version {host.profile.version}]\r\n"
 
 
-def _whoami(host: EmulatedHost, _: list[str]) -> str:
+def _whoami(host: HostModel, _: list[str]) -> str:
     return f"{host.name}\\{host.spec.user}".lower() + "\r\n"
 
 
-def _cmd_banner(host: EmulatedHost) -> str:
+def _cmd_banner(host: HostModel) -> str:
     return f"Microsoft Windows [Version {host.profile.version}]\r\n"
 
 
-def _ipconfig(host: EmulatedHost, _: list[str]) -> str:
+def _ipconfig(host: HostModel, _: list[str]) -> str:
     if host.profile.is_2003:
         rows = [
             "        Connection-specific DNS Suffix  . : ",
@@ -209,7 +290,7 @@ def _ipconfig(host: EmulatedHost, _: list[str]) -> str:
     return "\r\n".join(["", "Windows IP Configuration", "", "", "Ethernet adapter Local Area Connection:", "", *rows]) + "\r\n"
 
 
-_BUILTINS: dict[str, Callable[[EmulatedHost, list[str]], str]] = {
+_BUILTINS: dict[str, Callable[[HostModel, list[str]], str]] = {
     "hostname": _hostname,
     "ver": _ver,
     "whoami": _whoami,
@@ -276,29 +357,7 @@ def _decode_command(value: str) -> str | None:
         return None
 
 
-def _powershell(host: EmulatedHost, args: list[str], stdin: bytes) -> CommandResult:
-    call = _parse_powershell(args)
-    if call.error:
-        return _fail(call.error + "\r\n")
-    if call.file is not None:
-        data = host.fs.read(call.file)
-        if data is None:
-            return _fail(f"The argument '{call.file}' to the -File parameter does not exist. "
-                         "Provide the path to an existing '.ps1' file as an argument to the -File parameter.\r\n")
-        return _run_script(host, _text(data), stdin, call.encoded)
-    if call.from_stdin:
-        return _run_script(host, _text(stdin), b"", call.encoded)
-    if call.script is not None:
-        loaded = _load(host, call.script, stdin)
-        if loaded.script is not None:
-            if loaded.error:
-                return _fail(loaded.error + "\r\n")
-            ran = _run_script(host, loaded.script, b"", call.encoded)
-            return CommandResult(loaded.preamble.encode("ascii") + ran.stdout, ran.stderr, ran.exit_code, ran.delay)
-    return _run_script(host, call.script or "", stdin, call.encoded)
-
-
-def _load(host: EmulatedHost, text: str, stdin: bytes) -> console_host.Loaded:
+def _load(host: HostModel, text: str, stdin: bytes) -> console_host.Loaded:
     """A loader command (the project's bootstrap or any like it), read as :mod:`.console_host` says."""
     def read(path: str) -> str | None:
         data = host.fs.read(path)
@@ -308,28 +367,6 @@ def _load(host: EmulatedHost, text: str, stdin: bytes) -> console_host.Loaded:
     if loaded.deleted:
         host.fs.delete(loaded.deleted)
     return loaded
-
-
-def _run_script(host: EmulatedHost, script: str, stdin: bytes, clixml: bool) -> CommandResult:
-    identity = identify(script)
-    if identity is not None:
-        return _run_project_script(host, identity.name, identity.version, identity.args_literal)
-    lines = [line.strip() for line in script.splitlines() if line.strip()]
-    exits_with_code = any(_EXIT_CODE_RE.match(line) for line in lines)
-    lines = [line for line in lines if not any(r.match(line) for r in (*_WRAPPER_RES, _EXIT_CODE_RE))]
-    if not lines:
-        return _ok("")
-    if len(lines) == 1:
-        tokens = _split(lines[0])
-        program = _program(tokens[0])
-        if program == "powershell" or program in _EXTERNAL_TOOLS:
-            return _run_line(host, lines[0], stdin)
-        ran = _run_program(host, re.sub(r"^&\s*", "", lines[0]))
-        if ran is not None:
-            if ran.exit_code != 0 and not exits_with_code:
-                ran.exit_code = 1
-            return ran
-    return _not_recognized(_unquote(_split(lines[0])[0]), clixml)
 
 
 def _not_recognized(term: str, clixml: bool) -> CommandResult:
@@ -353,63 +390,7 @@ def _clixml(message: str) -> str:
     return f'#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">{parts}</Objs>'
 
 
-# --- the project's scripts -----------------------------------------------------------------------
-
-
-def _run_project_script(host: EmulatedHost, name: str, version: int, args_literal: str | None) -> CommandResult:
-    key = f"{name} {version}"
-    host.counters.scripts[key] = host.counters.scripts.get(key, 0) + 1
-    handler = _SCRIPTS.get(name)
-    if handler is None:
-        return _fail(f"winremedy lab: no handler is registered for script {key}\r\n")
-    try:
-        params = read_ps_data(args_literal) if args_literal is not None else {}
-    except ValueError as exc:
-        return _fail(f"winremedy lab: $WinRemedyArgs of {key} is not a data literal: {exc}\r\n")
-    if not isinstance(params, dict):
-        return _fail(f"winremedy lab: $WinRemedyArgs of {key} must be a hashtable\r\n")
-    try:
-        return handler(host, params)
-    except Exception as exc:  # a handler bug must not take the WS-Management server down
-        _log.exception("handler for %s failed on %s", key, host.name)
-        return _fail(f"winremedy lab: handler for {key} failed: {exc}\r\n")
-
-
-# --- programs (lab.tasks) ------------------------------------------------------------------------
-
-
-def _run_program(host: EmulatedHost, line: str) -> CommandResult | None:
-    """A program of the lab's table run directly in the WinRM shell: a network logon; None if there is none.
-
-    Its exit code is reported as WinRS does, unsigned (0x80070005 is 2147942405).
-    """
-    ran = tasks.run_program(host, split_command(line), tasks.RunContext(host.clock.now(), "network"))
-    if ran is None:
-        return None
-    code, seconds = ran
-    return CommandResult(b"", b"", code & 0xFFFFFFFF, delay=host.clock.to_real(seconds))
-
-
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def split_command(line: str) -> list[str]:
-    """A command line's tokens, quotes removed (``"C:\\a b\\x.exe" /q`` -> ``['C:\\a b\\x.exe', '/q']``)."""
-    return [_unquote(token) for token in _split(line)]
-
-
-def _split(line: str) -> list[str]:
-    return _TOKEN_RE.findall(line)
-
-
-def _unquote(token: str) -> str:
-    return token.replace('"', "")
-
-
-def _program(token: str) -> str:
-    """``"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"`` -> ``powershell``."""
-    name = _unquote(token).replace("/", "\\").rsplit("\\", 1)[-1].lower()
-    return name[:-4] if name.endswith(".exe") else name
 
 
 def _text(data: bytes) -> str:

@@ -9,22 +9,20 @@ the answer is delayed (in real seconds) until the last of them has passed.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..psdata import FRAME_SENTINEL
 from .api import CommandResult
 from ..instants import iso
+from .host import HostModel
 from .registration import CBS
-
-if TYPE_CHECKING:
-    from .host import EmulatedHost
 
 _ARCH = {"x86": "x86", "x64": "AMD64", "ia64": "IA64"}
 _CBS_PACKAGES = CBS + "\\Packages\\"
 _GARBLED = b"@@WINREMEDY@@{\"script\": \"collect\", \"os\": {\"caption\": \"Microsoft Windows\xff\xfe"
 
 
-def answer(host: EmulatedHost, query: dict[str, Any]) -> CommandResult:
+def answer(host: HostModel, query: dict[str, Any]) -> CommandResult:
     """What collect.ps1 would print on this host for ``query``."""
     if host.spec.faults.garbled:
         return CommandResult(_GARBLED, b"", 0)
@@ -54,7 +52,7 @@ def answer(host: EmulatedHost, query: dict[str, Any]) -> CommandResult:
     return CommandResult((text + "\r\n").encode("ascii"), b"", 0, delay=host.clock.to_real(times[-1] - now))
 
 
-def _os(host: EmulatedHost) -> dict[str, Any]:
+def _os(host: HostModel) -> dict[str, Any]:
     os_info = host.profile.os_info()
     return {
         "caption": os_info.caption, "version": os_info.version, "csd_version": os_info.csd_version,
@@ -63,16 +61,16 @@ def _os(host: EmulatedHost) -> dict[str, Any]:
     }
 
 
-def _file_version(host: EmulatedHost, path: str) -> str | None:
+def _file_version(host: HostModel, path: str) -> str | None:
     return next((version for known, version in host.files.items() if known.lower() == path.lower()), None)
 
 
-def _key_exists(host: EmulatedHost, key: str) -> bool:
+def _key_exists(host: HostModel, key: str) -> bool:
     prefix = key.lower() + "\\"
     return any(path.lower().startswith(prefix) for path in host.registry)
 
 
-def _cbs(host: EmulatedHost, prefixes: list[str]) -> list[dict[str, Any]]:
+def _cbs(host: HostModel, prefixes: list[str]) -> list[dict[str, Any]]:
     packages = []
     for path, value in host.registry.items():
         if not (path.startswith(_CBS_PACKAGES) and path.endswith("\\CurrentState")):
@@ -83,7 +81,7 @@ def _cbs(host: EmulatedHost, prefixes: list[str]) -> list[dict[str, Any]]:
     return packages
 
 
-def _services(host: EmulatedHost, query: dict[str, Any]) -> dict[str, Any]:
+def _services(host: HostModel, query: dict[str, Any]) -> dict[str, Any]:
     names = {n.lower() for n in query.get("services", [])}
     images = [i.lower() for i in query.get("service_images", [])]
     found = {}
@@ -100,12 +98,12 @@ def _metrics(process: Any) -> dict[str, Any]:
             "handles": process.handles}
 
 
-def _processes(host: EmulatedHost, names: list[str]) -> dict[str, list[dict[str, Any]]]:
+def _processes(host: HostModel, names: list[str]) -> dict[str, list[dict[str, Any]]]:
     snapshot = host.process_snapshot()
     return {name: [_metrics(p) for p in snapshot if p.name.lower() == name.lower()] for name in names}
 
 
-def _samples(host: EmulatedHost, indicators: list[dict[str, Any]], times: list[float]) -> dict[str, list[list[float]]]:
+def _samples(host: HostModel, indicators: list[dict[str, Any]], times: list[float]) -> dict[str, list[list[float]]]:
     """Each asked indicator the host model has, at each sample time; the others are absent, as on a host."""
     return {ind["id"]: [[t, float(host.indicator(ind["id"], t))] for t in times]
             for ind in indicators if ind["id"] in host.indicators.names}

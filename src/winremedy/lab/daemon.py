@@ -4,7 +4,9 @@ Started by ``winremedy lab up`` as ``python -m winremedy.lab.daemon --dir DIR``;
 it reads ``DIR/fleet.yml``, binds one loopback port per host, writes
 ``DIR/inventory.yml`` and ``DIR/lab.json``, then prints one line on stdout,
 ``ready`` or ``error: <why>``, and closes it so that ``lab up`` can return.
-Crashes (never expected) go to ``DIR/lab.log``.
+Crashes (never expected) go to ``DIR/lab.log``. It wires the lab's layers: the
+fleet, one :class:`~winremedy.lab.emulated.EmulatedHost` per host with the
+command line it is handed, the WS-Management server and the control endpoint.
 """
 
 from __future__ import annotations
@@ -25,29 +27,27 @@ import yaml
 from ..atomic import write_text_atomic
 from ..instants import iso
 from .clock import LabClock
+from .cmdline import CommandLine
 from .control import serve_control
+from .emulated import LAB_COMMAND_LINE, EmulatedHost
 from .errors import LabError
 from .fleet import Fleet, fleet_from_dict
-from .host import EmulatedHost
 from .inventory import inventory
-from .staging import LAB_SHARE, LAB_USERS_SHARE, RepositoryServer
+from .layout import FLEET_YML, INVENTORY_YML, LAB_JSON, REPO_DIR
+from .repository import RepositoryServer
+from .stage import LAB_SHARE, LAB_USERS_SHARE
 from .accounts import LabAccounts, start_accounts
 from .wsman import Listener, TlsMaterial, WsmanServer, make_tls_material
 
-LAB_JSON = "lab.json"
-FLEET_YML = "fleet.yml"
-INVENTORY_YML = "inventory.yml"
-LOG = "lab.log"
-REPO_DIR = "repo"  # the lab's package repository: every host sees it as LAB_SHARE, and it is served over HTTP
-
 
 class Lab:
-    """The hosts of one fleet on one clock."""
+    """The hosts of one fleet on one clock, each answering with ``command_line``."""
 
-    def __init__(self, fleet: Fleet) -> None:
+    def __init__(self, fleet: Fleet, command_line: CommandLine = LAB_COMMAND_LINE) -> None:
         self.fleet = fleet
         self.clock = LabClock(fleet.start_time, fleet.time_scale)
-        self.hosts = [EmulatedHost(spec, self.clock, reboot_downtime=fleet.reboot_downtime) for spec in fleet.hosts]
+        self.hosts = [EmulatedHost(spec, self.clock, reboot_downtime=fleet.reboot_downtime, command_line=command_line)
+                      for spec in fleet.hosts]
 
     def status(self) -> dict[str, Any]:
         return {
@@ -57,9 +57,9 @@ class Lab:
         }
 
 
-async def serve(directory: Path, scheme: str) -> None:
+async def serve(directory: Path, scheme: str, command_line: CommandLine = LAB_COMMAND_LINE) -> None:
     fleet = fleet_from_dict(yaml.safe_load((directory / FLEET_YML).read_text(encoding="utf-8")), str(directory / FLEET_YML))
-    lab = Lab(fleet)
+    lab = Lab(fleet, command_line)
     tls = make_tls_material(directory, ["localhost"]) if scheme == "https" else None
     accounts = start_accounts(directory, lab.hosts, scheme, tls)
     try:
@@ -128,13 +128,14 @@ def _announce(line: str) -> None:
     os.close(devnull)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, command_line: CommandLine = LAB_COMMAND_LINE) -> int:
+    """Serve the lab in ``--dir``; ``command_line`` is what its hosts answer with (a bench may hand in its own)."""
     parser = argparse.ArgumentParser(prog="python -m winremedy.lab.daemon")
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--scheme", choices=("http", "https"), default="http")
     args = parser.parse_args(argv)
     try:
-        asyncio.run(serve(args.dir, args.scheme))
+        asyncio.run(serve(args.dir, args.scheme, command_line))
     except LabError as error:
         _announce(f"error: {error}")
         return 2

@@ -6,7 +6,7 @@ A fleet file is YAML::
     start_time: 2024-03-01T01:30:00Z # host time when the lab starts (default: now)
     seed: 7                          # noise, PIDs and faults replay identically for a seed
     reboot_downtime: 90              # host seconds a reboot keeps a host down (default 90)
-    credentials: {user: Administrator, password: secret}   # default for every host
+    credentials: {user: Administrator, password: secret}   # default for every host (optional: see below)
     hosts:
       - name: w7-0001                # NetBIOS name: letters, digits, '-', at most 15
         os: win7                     # win2003 | vista | win2008 | win7 | win2008r2
@@ -33,6 +33,11 @@ A fleet file is YAML::
 
 Any unknown key or bad value is a one-line :class:`LabError` naming the file,
 the host and the key.
+
+Credentials may be left out, on a host and on the fleet: such a host takes the
+lab default, :data:`LAB_CREDENTIALS` (user ``Administrator``, password
+``winremedy-lab``), and the inventory the lab writes carries them as for any
+host. They guard a loopback port of an emulator, nothing real.
 
 :func:`generate` proportions (per host, from the seed): Windows 7 SP1 x64 40%,
 x86 5%; Server 2008 R2 SP1 x64 24%, ia64 1%; Server 2008 SP2 x64 8%, x86 2%;
@@ -76,6 +81,8 @@ _AUTH = ("ntlm", "basic", "kerberos", "credssp", "certificate")
 _DEFAULT_AUTH = ("ntlm", "basic")
 POWERSHELL_VERSIONS = ("2.0", "3.0")  # 2.0: stdin always read for $input; 3.0+: only when the command names $input
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
+LAB_CREDENTIALS = {"user": "Administrator", "password": "winremedy-lab"}  # for a host whose fleet names none
+DEFAULT_GENERATED_HOSTS = 10
 T = TypeVar("T")
 
 
@@ -113,7 +120,7 @@ def fleet_from_dict(data: Any, origin: str = "fleet") -> Fleet:
     if not isinstance(hosts, list) or not hosts:
         raise LabError(f"{origin}: key 'hosts': expected a non-empty list of hosts")
     seed = check.value(data, "seed", int, 0)
-    default_credentials = data.get("credentials")
+    default_credentials = data.get("credentials", LAB_CREDENTIALS)
     specs: list[HostSpec] = []
     seen: set[str] = set()
     for index, host in enumerate(hosts):
@@ -350,7 +357,13 @@ _SAMPLE_FAULTS: tuple[dict[str, Any], ...] = (
 )
 
 
-def generate(hosts: int, seed: int = 0, faulty: bool = False, windows: bool = False) -> dict[str, Any]:
+def fleet_yaml(data: dict[str, Any]) -> str:
+    """A fleet as YAML, keys in their written order (``lab up`` keeps it as DIR/fleet.yml; ``lab generate`` prints it)."""
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def generate(hosts: int = DEFAULT_GENERATED_HOSTS, seed: int = 0, faulty: bool = False,
+             windows: bool = False) -> dict[str, Any]:
     """A realistic mixed fleet of ``hosts`` hosts, the same for the same seed (proportions: module doc).
 
     With ``windows`` every host also gets a time zone and a maintenance window (drawn from their own

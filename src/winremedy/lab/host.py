@@ -1,4 +1,4 @@
-"""An emulated Windows host: the model behind one lab port.
+"""An emulated Windows host's state: the model behind one lab port, without its command line.
 
 Everything is evaluated lazily from the lab clock: a reboot records when the
 host goes down and when it comes back, and the first question asked after
@@ -11,6 +11,12 @@ an update that needs a restart is registered at once (CBS 0x60 plus
 2003) and changes its files at the next boot; one that needs none (KB903927)
 changes them at once, but a running process keeps the old code until it restarts.
 See ``registration`` for how installs show in QFE and the registry.
+
+This module is the bottom of the lab's layers above its data: the host's
+scheduled tasks are state here, and the batch lines they run are run by the
+layer above (``lab.scheduler`` through :class:`winremedy.lab.emulated.EmulatedHost`,
+which also gives the host its command line). Nothing here imports a program,
+a script stand-in or the command line.
 """
 
 from __future__ import annotations
@@ -18,13 +24,13 @@ from __future__ import annotations
 import enum
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..audit.facts import CbsState, HostFacts, Sample, normalize_kb
 from ..versions import WinVersion
-from . import cmdline, registration, tasks, updates
-from .api import CommandResult, Counters, WireFault
+from . import registration, updates
+from .api import Counters, WireFault
 from ..instants import iso
 from .clock import Clock
 from .dynamics import (
@@ -101,6 +107,20 @@ class Process:
     command_line: str = ""
 
 
+@dataclass
+class ScheduledTask:
+    """A one-shot task as SYSTEM (a host's ``tasks``, by lowercased name) and where its batch has got to."""
+
+    name: str
+    command: str  # the .cmd file it runs
+    run_as: str = "SYSTEM"
+    next_at: float | None = None  # host time of its next step (the start, then each line); None when idle
+    started_at: float | None = None
+    lines: list[str] = field(default_factory=list)  # the batch, read when it starts
+    pc: int = 0  # index of the next line
+    errorlevel: int = 0
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -125,8 +145,9 @@ _PROCESSES: dict[str, tuple[str, str, float, int]] = {
 _INDICATOR_OF_PROCESS = {"svchost_localsvc": NSI_PRIVATE_BYTES, "rtcsrv": RTCSRV_PRIVATE_BYTES}
 
 
-class EmulatedHost:
-    """One Windows host of the lab; implements :class:`winremedy.lab.api.LabHost`."""
+class HostModel:
+    """One Windows host of the lab as state; :class:`winremedy.lab.emulated.EmulatedHost` adds its command line
+    and the programs its tasks run, and with them implements :class:`winremedy.lab.api.LabHost`."""
 
     max_shells_per_user = 5  # WinRM 2.0 default
     max_envelope_kb = 150
@@ -143,7 +164,7 @@ class EmulatedHost:
         self.fs = FileSystem()
         self.free_disk = spec.free_disk_mb * 1024 * 1024  # bytes; staging.py lowers it as it writes to fs
         self.shares: dict[str, str] = {}  # UNC share (\\server\share) -> controller directory, set by the lab
-        self.tasks: dict[str, tasks.ScheduledTask] = {}  # by lowercased name; lab.tasks runs them
+        self.tasks: dict[str, ScheduledTask] = {}  # by lowercased name; lab.scheduler runs their lines
         self.files: dict[str, str] = self.profile.baseline_files(spec.patch_level)
         self.registry: dict[str, Any] = registration.os_registry(self.profile, spec.syn_attack_protect)
         self.services = self._services()
@@ -196,15 +217,6 @@ class EmulatedHost:
 
     def next_fault(self, action: str) -> WireFault | None:
         return self._faults.next_fault(action)  # the server counts the faults it injects
-
-    def wants_stdin(self, command: str, arguments: list[str]) -> bool:
-        return cmdline.wants_stdin(self, command, arguments)
-
-    def run(self, command: str, arguments: list[str], stdin: bytes) -> CommandResult:
-        self._settle()
-        result = cmdline.dispatch(self, command, arguments, stdin)
-        result.delay += self.spec.faults.slow
-        return result
 
     # --- updates and reboots ------------------------------------------------------------------
 
@@ -358,27 +370,43 @@ class EmulatedHost:
 
     # --- internals ----------------------------------------------------------------------------
 
+    def run_task_step(self, task: ScheduledTask) -> None:
+        """Run the task's due step. The host model alone has no programs, so its batches do nothing;
+        :class:`winremedy.lab.emulated.EmulatedHost` runs them with ``lab.scheduler``."""
+        task.next_at = None
+
     def _settle(self) -> None:
-        """Catch up with host time, in time order: task steps (``lab.tasks``; a step may install or
-        schedule a restart) while the host is up, and the end of a reboot's downtime."""
+        """Catch up with host time, in time order: task steps (a step may install or schedule a
+        restart) while the host is up, and the end of a reboot's downtime."""
         if self._settling:  # a program run by a task step calls back into the host
             return
         self._settling = True
         try:
             now = self.clock.now()
             while True:
-                step = tasks.next_step(self)
+                step = self._next_task_step()
                 if step is not None and step[0] <= now and (self._shutdown_at is None or step[0] < self._shutdown_at):
-                    tasks.run_step(self, step[1])
+                    self.run_task_step(step[1])
                 elif self._back_at is not None and now >= self._back_at:
                     back = self._back_at
-                    tasks.interrupt(self, back)
+                    self._interrupt_tasks(back)
                     self._shutdown_at = self._back_at = None
                     self._boot(back)
                 else:
                     return
         finally:
             self._settling = False
+
+    def _next_task_step(self) -> tuple[float, ScheduledTask] | None:
+        """The earliest pending step of any task: (host time, task)."""
+        due = [(task.next_at, task) for task in self.tasks.values() if task.next_at is not None]
+        return min(due, key=lambda item: item[0]) if due else None
+
+    def _interrupt_tasks(self, back_at: float) -> None:
+        """A restart (the host is back at ``back_at``) kills the running batches and misses the starts it slept through."""
+        for task in self.tasks.values():
+            if task.next_at is not None and (task.started_at is not None or task.next_at < back_at):
+                task.next_at = None
 
     def _install(self, kb_text: str, at: float) -> InstallOutcome:
         kb = normalize_kb(kb_text)

@@ -5,7 +5,7 @@ Each reads the staged package from the host's file system and decides from its
 :func:`winremedy.repo.identity.read_identity` (properties text, update.inf), an
 expanded update .cab through its ``update.mum`` (as CBS does). A package for
 another architecture, NT version or service pack range is not applicable;
-otherwise :meth:`EmulatedHost.install` decides (the catalog's applicability,
+otherwise :meth:`HostModel.install` decides (the catalog's applicability,
 already installed, restart needed). Installs take host time, so a task that
 runs one is "running" for a while.
 
@@ -40,17 +40,13 @@ import ntpath
 import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import RepoError
 from ..audit.facts import normalize_kb
 from ..repo.cab import Cabinet
 from ..repo.identity import ARCHITECTURES, Identity, read_identity
-from . import host as lab_host  # the module, read at call time: the host imports this module while it loads
-from .tasks import Program, RunContext, register_program
-
-if TYPE_CHECKING:
-    from .host import EmulatedHost, InstallOutcome
+from .host import HostModel, InstallOutcome
+from .scheduler import Programs, RunContext
 
 ACCESS_DENIED = 0x80070005  # wusa under a network logon (KB2773898)
 WU_NOT_APPLICABLE = 0x80240017
@@ -72,7 +68,7 @@ _ASSEMBLY_RE = re.compile(r"<assemblyIdentity\b[^>]*>")
 _PACKAGE_RE = re.compile(r"<package\b[^>]*>")
 
 
-def wusa(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
+def wusa(host: HostModel, args: list[str], ctx: RunContext) -> tuple[int, float]:
     """``wusa.exe <msu> /quiet /norestart``."""
     path = _operand(args)
     if path is None:
@@ -90,7 +86,7 @@ def wusa(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, flo
     return _install(host, identity.kb, ctx, not_applicable=WU_NOT_APPLICABLE, already=WU_ALREADY_INSTALLED), _SECONDS["wusa"]
 
 
-def expand(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
+def expand(host: HostModel, args: list[str], ctx: RunContext) -> tuple[int, float]:
     """``expand.exe -F:* <cab> <directory>``: every member of the CAB written into the directory."""
     operands = [arg for arg in args if not arg.startswith(("-", "/"))]
     if len(operands) != 2:
@@ -109,17 +105,17 @@ def expand(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, f
     return SUCCESS, _SECONDS["expand"]
 
 
-def dism(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
+def dism(host: HostModel, args: list[str], ctx: RunContext) -> tuple[int, float]:
     """``Dism.exe /Online /Add-Package /PackagePath:<cab> /Quiet /NoRestart``."""
     return _cbs(host, _switch(args, "/packagepath:"), ctx, "dism")
 
 
-def pkgmgr(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
+def pkgmgr(host: HostModel, args: list[str], ctx: RunContext) -> tuple[int, float]:
     """``pkgmgr.exe /ip /m:<cab> /quiet /norestart`` (the lab takes the .cab, not an expanded directory)."""
     return _cbs(host, _switch(args, "/m:"), ctx, "pkgmgr")
 
 
-def update(host: EmulatedHost, argv: list[str], ctx: RunContext) -> tuple[int, float]:
+def update(host: HostModel, argv: list[str], ctx: RunContext) -> tuple[int, float]:
     """A staged Windows 2003 hotfix run by its path: ``"<exe>" /quiet /norestart`` (``argv[0]`` is the path)."""
     path = argv[0]
     identity = _identity(host.fs.read(path) or b"", path)
@@ -130,12 +126,10 @@ def update(host: EmulatedHost, argv: list[str], ctx: RunContext) -> tuple[int, f
     return _install(host, identity.kb, ctx, not_applicable=UPDATE_NOT_APPLICABLE, already=SUCCESS), _SECONDS["update"]
 
 
-PROGRAMS: dict[str, Program] = {"wusa": wusa, "expand": expand, "dism": dism, "pkgmgr": pkgmgr, "update": update}
-for _name, _program in PROGRAMS.items():  # on import (lab.cmdline imports this module), as lab.power does
-    register_program(_name, _program)
+PROGRAMS: Programs = {"wusa": wusa, "expand": expand, "dism": dism, "pkgmgr": pkgmgr, "update": update}
 
 
-def _cbs(host: EmulatedHost, path: str | None, ctx: RunContext, tool: str) -> tuple[int, float]:
+def _cbs(host: HostModel, path: str | None, ctx: RunContext, tool: str) -> tuple[int, float]:
     """DISM and pkgmgr: the update .cab's ``update.mum`` says KB, architecture and NT version."""
     if path is None:
         return INVALID_PARAMETER, _REFUSAL
@@ -149,26 +143,26 @@ def _cbs(host: EmulatedHost, path: str | None, ctx: RunContext, tool: str) -> tu
     if not _fits(host, arch, nt_version, None):
         return CBS_NOT_APPLICABLE, _REFUSAL
     outcome = host.install(kb, at=ctx.at)
-    if outcome is lab_host.InstallOutcome.NOT_APPLICABLE:
+    if outcome is InstallOutcome.NOT_APPLICABLE:
         return CBS_NOT_APPLICABLE, _REFUSAL
-    if outcome is lab_host.InstallOutcome.ALREADY_INSTALLED:
+    if outcome is InstallOutcome.ALREADY_INSTALLED:
         pending = host.installed()[kb].effective_at is None
         return (RESTART_NEEDED if pending else SUCCESS), _SECONDS[tool]
     return _success(outcome), _SECONDS[tool]
 
 
-def _install(host: EmulatedHost, kb: str, ctx: RunContext, *, not_applicable: int, already: int) -> int:
+def _install(host: HostModel, kb: str, ctx: RunContext, *, not_applicable: int, already: int) -> int:
     """Install on the host model; the exit code this tool gives for each outcome."""
     outcome = host.install(kb, at=ctx.at)
-    codes = {lab_host.InstallOutcome.NOT_APPLICABLE: not_applicable, lab_host.InstallOutcome.ALREADY_INSTALLED: already}
+    codes = {InstallOutcome.NOT_APPLICABLE: not_applicable, InstallOutcome.ALREADY_INSTALLED: already}
     return codes.get(outcome, _success(outcome))
 
 
 def _success(outcome: InstallOutcome) -> int:
-    return RESTART_NEEDED if outcome is lab_host.InstallOutcome.REBOOT_REQUIRED else SUCCESS
+    return RESTART_NEEDED if outcome is InstallOutcome.REBOOT_REQUIRED else SUCCESS
 
 
-def _fits(host: EmulatedHost, arch: str, nt_version: str, sps: tuple[int, int] | None) -> bool:
+def _fits(host: HostModel, arch: str, nt_version: str, sps: tuple[int, int] | None) -> bool:
     """Whether the package's own content targets this host's architecture, NT version and service pack."""
     profile = host.profile
     in_range = sps is None or sps[0] <= profile.sp <= sps[1]

@@ -5,15 +5,16 @@ It works as it is with ``ansible all -i DIR/inventory.yml -m raw -a hostname``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..remediate.window import TIMEZONE_VARIABLE, WINDOW_VARIABLE
-from .host import EmulatedHost
+from .host import HostModel
 
 
 def inventory(
-    hosts: list[EmulatedHost],
+    hosts: Sequence[HostModel],
     scheme: str,
     ca_path: Path | None,
     *,
@@ -51,7 +52,7 @@ def inventory(
     return {"all": {"vars": connection, "children": dict(sorted(groups.items()))}}
 
 
-def _transport_vars(host: EmulatedHost, realm: str | None, certificates: dict[str, tuple[Path, Path]]) -> dict[str, Any]:
+def _transport_vars(host: HostModel, realm: str | None, certificates: dict[str, tuple[Path, Path]]) -> dict[str, Any]:
     mechanism = host.spec.auth[0]
     if mechanism == "ntlm":
         return {}

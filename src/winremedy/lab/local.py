@@ -15,7 +15,7 @@ from ..errors import UnreachableError
 from ..transport.base import Result
 from ..transport.bootstrap import POWERSHELL, POWERSHELL_ARGUMENTS, clean_stderr, encode_script, quote_arguments
 from ..transport.delivery import ScriptDelivery, via_cmd_echo
-from .host import EmulatedHost
+from .emulated import EmulatedHost
 
 
 class LocalTransport:

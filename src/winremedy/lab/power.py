@@ -1,105 +1,30 @@
-"""The lab's restarts: the ``shutdown`` and ``netsh`` programs, and the answer to ``scripts/power.ps1``.
-
-``shutdown /r /t N`` restarts the host N host seconds after the program runs
-(its own host time: a scheduled task that comes due while the host settles
-reboots it at the task's time, not at the moment someone next looks). A
-second restart while one is pending exits 1190 (ERROR_SHUTDOWN_IS_SCHEDULED),
-``/a`` cancels one (1116, ERROR_NO_SHUTDOWN_IN_PROGRESS, when there is none).
-As on a real host an administrator's network logon may restart the host.
-
-``netsh interface set interface name=X admin=disabled|enabled`` bounces the
-network adapter: the host is unreachable from the disable until
-:data:`LINK_SETTLE` host seconds after the enable, and the NSI registrations
-are freed (the NSI leak starts over, still unfixed; see
-:meth:`EmulatedHost.set_link`).
-"""
+"""The lab's answer to ``scripts/power.ps1``: the host's clock, a restart or its abort (through the ``shutdown``
+program of ``lab.restarts``), and a service found and restarted."""
 
 from __future__ import annotations
 
 import json
-import math
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..psdata import FRAME_SENTINEL
 from .api import CommandResult
-from .tasks import RunContext, register_program
-
-if TYPE_CHECKING:
-    from .host import EmulatedHost
-
-ERROR_INVALID_PARAMETER = 87
-ERROR_SHUTDOWN_IN_PROGRESS = 1115
-ERROR_NO_SHUTDOWN_IN_PROGRESS = 1116
-ERROR_SHUTDOWN_IS_SCHEDULED = 1190
-INTERFACE = "Local Area Connection"  # the adapter name of the lab's hosts (see ipconfig in cmdline)
-ANSWER_GRACE = 0.5  # real seconds a requested shutdown waits at least, so its answer reaches the controller
-LINK_SETTLE = 5.0  # host seconds from "admin=enabled" until the link carries traffic again
-_MESSAGES = {
-    ERROR_INVALID_PARAMETER: "The parameter is incorrect.(87)",
-    ERROR_NO_SHUTDOWN_IN_PROGRESS: "Unable to abort the system shutdown because no shutdown was in progress.(1116)",
-    ERROR_SHUTDOWN_IS_SCHEDULED: "A system shutdown has already been scheduled.(1190)",
-}
+from .host import HostModel
+from .restarts import MESSAGES, request_shutdown
 
 
-def shutdown(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
-    """``shutdown.exe`` run at host time ``ctx.at``: (exit code, host seconds taken)."""
-    return _shutdown(host, args, ctx.at, answered=ctx.logon == "network"), 0.0
-
-
-def netsh(host: EmulatedHost, args: list[str], ctx: RunContext) -> tuple[int, float]:
-    """``netsh interface set interface name=X admin=disabled|enabled`` at host time ``ctx.at``."""
-    return _netsh(host, args, ctx.at), 0.0
-
-
-def _shutdown(host: EmulatedHost, args: list[str], at: float, *, answered: bool = False) -> int:
-    """``answered``: someone waits for the exit code over WinRM, so the shutdown begins no sooner than
-    :data:`ANSWER_GRACE` real seconds later. On a host a 5 s delay is plenty for the answer to leave; in a
-    lab running thousands of host seconds per real second it would not be, and the answer would be lost."""
-    words = [a.strip('"') for a in args]
-    flags = {w.lower().replace("-", "/", 1) for w in words if w.startswith(("/", "-"))}
-    if "/a" in flags:
-        return 0 if host.abort_reboot(at) else ERROR_NO_SHUTDOWN_IN_PROGRESS
-    if not flags & {"/r", "/s"}:
-        return ERROR_INVALID_PARAMETER
-    delay = 30  # shutdown.exe's default timeout
-    lowered = [w.lower().replace("-", "/", 1) for w in words]
-    if "/t" in lowered:
-        index = lowered.index("/t") + 1
-        if index >= len(words) or not words[index].isdigit():
-            return ERROR_INVALID_PARAMETER
-        delay = int(words[index])
-    if answered:
-        delay = max(delay, math.ceil(host.clock.scale * ANSWER_GRACE))
-    return 0 if host.reboot(delay, at=at) else ERROR_SHUTDOWN_IS_SCHEDULED
-
-
-def _netsh(host: EmulatedHost, args: list[str], at: float) -> int:
-    words = [a.strip('"') for a in args]
-    options = dict(w.split("=", 1) for w in words if "=" in w)
-    positional = [w.lower() for w in words if "=" not in w]
-    if positional[:3] != ["interface", "set", "interface"] or host.profile.is_2003:
-        return 1  # 2003's netsh cannot disable a LAN adapter
-    name = next((v.strip('"') for k, v in options.items() if k.lower() == "name"), "")
-    admin = next((v.lower() for k, v in options.items() if k.lower() == "admin"), "")
-    if name.lower() != INTERFACE.lower() or admin not in ("disabled", "enabled"):
-        return 1
-    host.set_link(admin == "enabled", at, LINK_SETTLE)
-    return 0
-
-
-def answer(host: EmulatedHost, params: dict[str, Any]) -> CommandResult:
+def answer(host: HostModel, params: dict[str, Any]) -> CommandResult:
     """What power.ps1 prints on this host for ``params``."""
     now = host.clock.now()
     action = str(params.get("action", ""))
     result: dict[str, Any] = {"script": "power", "action": action, "boot_time": _iso_seconds(host.boot_time)}
     if action == "reboot":
         arguments = ["/r", "/t", str(int(params.get("delay", 0))), "/c", str(params.get("comment", "")), "/d", "p:2:17", "/f"]
-        result["shutdown"] = _shutdown_result(_shutdown(host, arguments, now, answered=True))
+        result["shutdown"] = _shutdown_result(request_shutdown(host, arguments, now, answered=True))
     elif action == "abort":
-        result["shutdown"] = _shutdown_result(_shutdown(host, ["/a"], now))
+        result["shutdown"] = _shutdown_result(request_shutdown(host, ["/a"], now))
     elif action == "service":
         result["service"] = _service(host, params)
     elif action != "clock":
@@ -112,10 +37,10 @@ def answer(host: EmulatedHost, params: dict[str, Any]) -> CommandResult:
 
 
 def _shutdown_result(rc: int) -> dict[str, Any]:
-    return {"rc": rc, "output": _MESSAGES.get(rc, "")}
+    return {"rc": rc, "output": MESSAGES.get(rc, "")}
 
 
-def _service(host: EmulatedHost, params: dict[str, Any]) -> dict[str, Any] | None:
+def _service(host: HostModel, params: dict[str, Any]) -> dict[str, Any] | None:
     """Find by name, else by image path, as power.ps1 does; restart through the host model."""
     name, image = str(params.get("name") or "").lower(), str(params.get("image") or "").lower()
     for service in host.services.values():
@@ -137,6 +62,3 @@ def _iso_seconds(t: float) -> str:
     """As power.ps1 formats a time: whole seconds, UTC."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
-
-register_program("shutdown", shutdown)
-register_program("netsh", netsh)

@@ -1,4 +1,13 @@
-"""The lab's answers to ``naive_fact``: the one-fact snippets of the naive baseline (``bench/naive_baseline.py``).
+"""A lab that also answers ``naive_fact``: the one-fact snippets of the naive baseline (``bench/naive_baseline.py``).
+
+    python bench/lab_naive.py up --dir DIR --hosts N [--seed S] [--time-scale X]
+    python bench/naive_baseline.py -i DIR/inventory.yml ...
+    winremedy lab down --dir DIR
+
+``up`` takes the options of ``winremedy lab up`` and starts the same daemon
+with one more stand-in (:func:`answer`) in its table of script answers;
+``winremedy lab status`` and ``down`` work on it as on any lab. The stand-in
+lives here, not in the package: it serves only the benchmark.
 
 The baseline is what a user writes without winremedy: one pywinrm ``run_ps``
 per fact, each a few lines of PowerShell that print the fact as plain text.
@@ -32,20 +41,22 @@ kind               parameters                   output (lines, CRLF)
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-from ..psdata import FRAME_SENTINEL
-from . import collect
-from .api import CommandResult
-
-if TYPE_CHECKING:
-    from .host import EmulatedHost
+from winremedy.lab import cli, collect, daemon
+from winremedy.lab.api import CommandResult
+from winremedy.lab.cmdline import CommandLine
+from winremedy.lab.emulated import PROGRAMS, STAND_INS
+from winremedy.lab.host import HostModel
+from winremedy.psdata import FRAME_SENTINEL
 
 SCRIPT = "naive_fact"
 
 
-def answer(host: EmulatedHost, params: dict[str, Any]) -> CommandResult:
+def answer(host: HostModel, params: dict[str, Any]) -> CommandResult:
     """What the naive snippet for ``params['kind']`` prints on this host."""
     kind = params.get("kind")
     fact = _FACTS.get(kind) if isinstance(kind, str) else None
@@ -108,3 +119,18 @@ _FACTS: dict[str, tuple[_Query, _Show]] = {
     "indicator": (lambda p: {"indicators": [{k: p[k] for k in ("id", "kind", "target", "metric")}]}, _indicator),
 }
 KINDS = tuple(_FACTS)
+COMMAND_LINE = CommandLine({**STAND_INS, SCRIPT: answer}, PROGRAMS)
+
+
+def main(argv: list[str]) -> int:
+    """``up ...``: ``winremedy lab up`` with this daemon; ``serve ...``: the daemon itself (run by ``up``)."""
+    if argv[:1] == ["serve"]:
+        return daemon.main(argv[1:], COMMAND_LINE)
+    if argv[:1] == ["up"]:
+        return cli.main(["lab", *argv], daemon=(str(Path(__file__).resolve()), "serve"))
+    print("usage: lab_naive.py up --dir DIR [winremedy lab up options]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,4 @@
-"""The lab's answer to stage.ps1: packages land in the host's file system, never on the controller's disk.
+"""The lab's answer to ``scripts/stage.ps1``: packages land in the host's file system, never on the controller's disk.
 
 Each action does what the script does on Windows, against the host model:
 ``probe`` reads free space (``host.free_disk``) and hashes ``host.fs`` files;
@@ -6,7 +6,7 @@ Each action does what the script does on Windows, against the host model:
 urllib; ``unc`` reads from ``host.shares`` (UNC prefix -> controller
 directory; ``winremedy lab up`` shares DIR/repo as :data:`LAB_SHARE`, and as
 :data:`LAB_USERS_SHARE`, which only a logon with delegated credentials can read,
-and serves it over HTTP with :class:`RepositoryServer`).
+and serves it over HTTP with ``lab.repository.RepositoryServer``).
 Failures carry the text Windows would give (WebClient's "The remote server
 returned an error: (404) Not Found.", "The network path was not found.").
 Free space falls as files are written and rises as they are deleted.
@@ -22,29 +22,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hashlib
 import json
 import socket
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from http import HTTPStatus
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..psdata import FRAME_SENTINEL
 from .api import LOGON_DELEGATED, CommandResult
-
-if TYPE_CHECKING:
-    from .host import EmulatedHost
+from .host import HostModel
 
 LAB_SHARE = "\\\\winremedy-lab\\repo"  # readable by everyone, the hosts' computer accounts included
 LAB_USERS_SHARE = "\\\\winremedy-lab\\users"  # the same files, readable by domain users only: a second hop
 USERS_ONLY = {LAB_USERS_SHARE.lower()}
-LOOPBACK = "127.0.0.1"
 FETCH_TIMEOUT = 10.0  # seconds; the whole lab waits while a host downloads
 _NO_SPACE = "There is not enough space on the disk."
 
@@ -53,7 +47,7 @@ class _Failure(Exception):
     """A step failed with the message Windows would print."""
 
 
-def answer(host: EmulatedHost, params: dict[str, Any]) -> CommandResult:
+def answer(host: HostModel, params: dict[str, Any]) -> CommandResult:
     """What stage.ps1 prints on this host for ``params``."""
     action = params.get("action")
     result: dict[str, Any] = {"action": action}
@@ -70,12 +64,12 @@ def answer(host: EmulatedHost, params: dict[str, Any]) -> CommandResult:
     return CommandResult((text + "\r\n").encode("ascii"), b"", 0)
 
 
-def _state(host: EmulatedHost, path: str) -> dict[str, Any] | None:
+def _state(host: HostModel, path: str) -> dict[str, Any] | None:
     data = host.fs.read(path)
     return None if data is None else {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def _write(host: EmulatedHost, params: dict[str, Any]) -> int:
+def _write(host: HostModel, params: dict[str, Any]) -> int:
     part, offset = params["part"], int(params["offset"])
     try:
         chunk = base64.b64decode(params["data"], validate=True)
@@ -88,7 +82,7 @@ def _write(host: EmulatedHost, params: dict[str, Any]) -> int:
     return _put(host, part, existing[:offset] + chunk)
 
 
-def _receive(host: EmulatedHost, params: dict[str, Any]) -> int:
+def _receive(host: HostModel, params: dict[str, Any]) -> int:
     source, part = params["source"], params["part"]
     data = _download(source) if params.get("action") == "url" else _from_share(host, source)
     return _put(host, part, data)
@@ -122,7 +116,7 @@ def _status_text(error: urllib.error.HTTPError) -> str:
         return str(error.reason)
 
 
-def _from_share(host: EmulatedHost, source: str) -> bytes:
+def _from_share(host: HostModel, source: str) -> bytes:
     """A file under one of the lab's shares, as File.Copy reads ``\\\\server\\share\\file``."""
     wanted = source.lower()
     for share, directory in host.shares.items():
@@ -139,7 +133,7 @@ def _from_share(host: EmulatedHost, source: str) -> bytes:
     raise _Failure("The network path was not found.")
 
 
-def _commit(host: EmulatedHost, part: str, path: str, expected: str) -> dict[str, Any]:
+def _commit(host: HostModel, part: str, path: str, expected: str) -> dict[str, Any]:
     """Hash ``part``: a match is renamed over ``path``, anything else is deleted."""
     data = host.fs.read(part) or b""
     found = hashlib.sha256(data).hexdigest()
@@ -153,7 +147,7 @@ def _commit(host: EmulatedHost, part: str, path: str, expected: str) -> dict[str
     return {"sha256": found, "committed": True}
 
 
-def _put(host: EmulatedHost, path: str, data: bytes) -> int:
+def _put(host: HostModel, path: str, data: bytes) -> int:
     """Replace ``path`` with ``data`` if the disk has room for the growth."""
     growth = len(data) - len(host.fs.read(path) or b"")
     if growth > host.free_disk:
@@ -164,35 +158,7 @@ def _put(host: EmulatedHost, path: str, data: bytes) -> int:
     return len(data)
 
 
-def _delete(host: EmulatedHost, path: str) -> None:
+def _delete(host: HostModel, path: str) -> None:
     data = host.fs.read(path)
     if data is not None and host.fs.delete(path):
         host.free_disk += len(data)
-
-
-
-class RepositoryServer:
-    """A directory served over HTTP on loopback from its own thread, never the lab's loop (see the module doc)."""
-
-    def __init__(self, directory: Path) -> None:
-        handler = functools.partial(_QuietHandler, directory=str(directory))
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="winremedy-lab-http", daemon=True)
-        self._thread.start()
-        self.url = f"http://{LOOPBACK}:{self._server.server_address[1]}/"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> RepositoryServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        """No request log on stderr."""
