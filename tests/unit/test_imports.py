@@ -8,6 +8,8 @@ circle, it does not remove it), except those under ``if TYPE_CHECKING:``, which 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,11 @@ def _lab_layers_below_programs() -> set[str]:
     return {f"winremedy.lab.{name}" for name in (
         "api", "clock", "dynamics", "errors", "faults", "filesystem", "host", "profiles", "registration", "updates")}
 
+
+
+def test_the_lab_cli_module_loads_no_lab_until_a_command_runs():
+    """``winremedy.cli`` may add the lab's commands without loading the emulator (fleet, hosts, WS-Management)."""
+    probe = "import sys, winremedy.lab.cli; print(' '.join(sorted(m for m in sys.modules if m.startswith('winremedy'))))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert set(loaded) == {"winremedy", "winremedy.errors", "winremedy.lab", "winremedy.lab.cli",
+                           "winremedy.lab.errors", "winremedy.lab.layout"}

@@ -8,9 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
+from winremedy.lab.clock import ManualClock
 from winremedy.lab.dynamics import Scenario
 from winremedy.lab.errors import LabError
-from winremedy.lab.fleet import fleet_from_dict, generate, load_fleet
+from winremedy.lab.fleet import LAB_CREDENTIALS, fleet_from_dict, fleet_yaml, generate, load_fleet
+from winremedy.lab.host import HostModel
+from winremedy.lab.inventory import inventory
 
 
 def fleet(**host: Any) -> dict[str, Any]:
@@ -80,3 +83,22 @@ def test_generate_is_deterministic_and_valid() -> None:
     assert not any(h.faults.any or h.powershell is None for h in checked.hosts)
     families = {h.profile.family for h in checked.hosts}
     assert {"win7", "win2008r2", "win2008", "win2003"} <= families
+
+
+def test_credentials_left_out_are_the_documented_lab_default() -> None:
+    hosts = [{"name": "w7-0001", "os": "win7", "sp": 1, "arch": "x64"},
+             {"name": "w7-0002", "os": "win7", "sp": 1, "arch": "x64", "credentials": {"user": "u", "password": "own"}}]
+    default, own = fleet_from_dict({"hosts": hosts}, "f.yml").hosts
+    assert LAB_CREDENTIALS == {"user": "Administrator", "password": "winremedy-lab"}
+    assert (default.user, default.password) == ("Administrator", "winremedy-lab")
+    assert (own.user, own.password) == ("u", "own")
+    entry = inventory([HostModel(default, ManualClock(1.7e9))], "http", None)["all"]["children"]["win7"]["hosts"]["w7-0001"]
+    assert (entry["ansible_user"], entry["ansible_password"]) == ("Administrator", "winremedy-lab")
+    with pytest.raises(LabError, match=r"^f\.yml: host 'w7-0001': key 'credentials'"):  # given means given in full
+        fleet_from_dict({"credentials": {"user": "u"}, "hosts": hosts[:1]}, "f.yml")
+
+
+def test_a_generated_fleet_survives_its_yaml() -> None:
+    data = generate(30, 7, faulty=True, windows=True)
+    assert yaml.safe_load(fleet_yaml(data)) == data
+    assert fleet_from_dict(yaml.safe_load(fleet_yaml(data))).hosts == fleet_from_dict(data).hosts

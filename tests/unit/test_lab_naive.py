@@ -163,3 +163,12 @@ def test_run_ps_of_a_big_script_is_too_long_but_stdin_carries_it() -> None:
     assert host.counters.scripts == {}  # refused before PowerShell ever saw it
     stdin = host.run(POWERSHELL, [" ".join(POWERSHELL_ARGUMENTS)], encode_script(script))
     assert stdin.exit_code == 0 and stdin.stdout.splitlines()[1].startswith(b"@@WINREMEDY@@")  # after the digest
+
+
+def test_only_the_bench_lab_answers_the_baseline() -> None:
+    """The stand-in lives in bench/: the lab the package ships has no answer for ``naive_fact``."""
+    spec = HostSpec(name="w7", profile=OsProfile("win7", 1, "x64"), user="u", password="p")
+    packaged = EmulatedHost(spec, ManualClock(1.79e9)).run(_encoded_line(naive.snippet({"kind": "arch"})), [], b"")
+    assert packaged.exit_code == 1 and b"no handler is registered for script naive_fact 1" in packaged.stderr
+    bench = _host("win7", 1, "x64").run(_encoded_line(naive.snippet({"kind": "arch"})), [], b"")
+    assert (bench.exit_code, bench.stdout) == (0, b"AMD64\r\n")
