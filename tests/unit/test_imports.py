@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
@@ -131,17 +129,39 @@ def test_the_cycle_finder_finds_a_circle_and_hidden_function_level_imports(tmp_p
     assert graph["pkg.c"] == set()  # type-only imports do not run
 
 
-@pytest.mark.parametrize("lower", ["winremedy.lab.api", "winremedy.lab.host"])
-def test_the_lab_host_model_imports_no_program_dispatcher_or_wiring(lower):
-    """The host model is state: it reaches nothing above it (scheduler, programs, script stand-ins, command line)."""
-    above = {name for name in GRAPH if name.startswith("winremedy.lab.")} - _lab_layers_below_programs()
-    assert _reachable(GRAPH, lower) & above == set()
+# The lab bottom-up; a module imports lab modules of its own layer or below. Modules not named here (the wiring:
+# emulated, daemon, cli, wsman, local, fleet, ...) form the top layer.
+LAB_LAYERS = (
+    ("protocols, result types and data", ("api", "clock", "dynamics", "errors", "faults", "filesystem", "layout",
+                                          "profiles", "registration", "tokens", "updates")),
+    ("host model", ("host",)),
+    ("scheduler and programs", ("scheduler", "installers", "restarts")),
+    ("script stand-ins", ("collect", "stage", "task", "power")),
+    ("command line", ("cmdline",)),
+)
 
 
-def _lab_layers_below_programs() -> set[str]:
-    """The lab's modules below the scheduler: protocols, result types, the host model and the data it is made of."""
-    return {f"winremedy.lab.{name}" for name in (
-        "api", "clock", "dynamics", "errors", "faults", "filesystem", "host", "profiles", "registration", "updates")}
+def _lab_layer(module: str) -> int:
+    name = module.removeprefix("winremedy.lab.")
+    return next((index for index, (_, names) in enumerate(LAB_LAYERS) if name in names), len(LAB_LAYERS))
+
+
+def test_every_lab_layer_names_modules_that_exist():
+    assert {f"winremedy.lab.{name}" for _, names in LAB_LAYERS for name in names} <= set(GRAPH)
+
+
+def test_the_lab_host_model_imports_no_program_or_dispatcher():
+    """The host model is state: nothing above it (scheduler, programs, stand-ins, command line) is reachable from it."""
+    reached = {module for module in _reachable(GRAPH, "winremedy.lab.host") if module.startswith("winremedy.lab.")}
+    assert {_lab_layer(module) for module in reached} <= {0}
+    assert "winremedy.lab.cmdline" not in reached and "winremedy.lab.scheduler" not in reached
+
+
+def test_no_lab_module_imports_a_layer_above_its_own():
+    upward = [f"{module} ({LAB_LAYERS[_lab_layer(module)][0] if _lab_layer(module) < len(LAB_LAYERS) else 'wiring'})"
+              f" -> {target}" for module, targets in GRAPH.items() if module.startswith("winremedy.lab.")
+              for target in targets if target.startswith("winremedy.lab.") and _lab_layer(target) > _lab_layer(module)]
+    assert upward == []
 
 
 

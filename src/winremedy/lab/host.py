@@ -5,7 +5,7 @@ host goes down and when it comes back, and the first question asked after
 that instant (``is_up``, ``run``, ``facts``...) finishes the boot: pending
 updates reach their files, processes restart with new PIDs, leaks start over.
 
-Install model (the remediation issue drives it through :meth:`EmulatedHost.install`):
+Install model (the remediation issue drives it through :meth:`HostModel.install`):
 an update that needs a restart is registered at once (CBS 0x60 plus
 ``RebootPending``, or update.exe keys plus ``PendingFileRenameOperations`` on
 2003) and changes its files at the next boot; one that needs none (KB903927)
@@ -162,7 +162,7 @@ class HostModel:
         self.reboot_downtime = reboot_downtime  # host seconds between shutdown and the next boot
         self.counters = Counters()
         self.fs = FileSystem()
-        self.free_disk = spec.free_disk_mb * 1024 * 1024  # bytes; staging.py lowers it as it writes to fs
+        self.free_disk = spec.free_disk_mb * 1024 * 1024  # bytes; lab.stage lowers it as it writes to fs
         self.shares: dict[str, str] = {}  # UNC share (\\server\share) -> controller directory, set by the lab
         self.tasks: dict[str, ScheduledTask] = {}  # by lowercased name; lab.scheduler runs their lines
         self.files: dict[str, str] = self.profile.baseline_files(spec.patch_level)
