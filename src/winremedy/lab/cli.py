@@ -31,6 +31,7 @@ from .layout import FLEET_YML, INVENTORY_YML, LAB_JSON, LOG, REPO_DIR
 START_TIMEOUT = 120.0  # real seconds for the daemon to bind every port
 STOP_TIMEOUT = 30.0
 DAEMON = ("-m", "winremedy.lab.daemon")  # what ``lab up`` runs with this Python, before ``--dir DIR --scheme S``
+GENERATED_HOSTS = 10  # the size of a generated fleet when --hosts is not given
 
 
 def add_lab_commands(subparsers: Any) -> None:
@@ -63,7 +64,7 @@ def add_lab_commands(subparsers: Any) -> None:
 
 def _add_generator_options(parser: argparse.ArgumentParser, hosts_group: Any) -> None:
     """The generator's options, one definition for ``up`` (where --hosts excludes --fleet) and ``generate``."""
-    hosts_group.add_argument("--hosts", type=int, help="generate a fleet of this many hosts (default 10)")
+    hosts_group.add_argument("--hosts", type=int, help=f"generate a fleet of this many hosts (default {GENERATED_HOSTS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated fleet (default 0)")
     parser.add_argument("--faulty", action="store_true", help="the generated fleet includes faulty and odd hosts")
 
@@ -94,9 +95,9 @@ def main(argv: list[str] | None = None, daemon: Sequence[str] = DAEMON) -> int:
 
 def _generated(args: argparse.Namespace) -> dict[str, Any]:
     """The fleet ``--hosts``, ``--seed`` and ``--faulty`` ask for, as ``up`` and ``generate`` both build it."""
-    from .fleet import DEFAULT_GENERATED_HOSTS, generate
+    from .fleet import generate
 
-    return generate(DEFAULT_GENERATED_HOSTS if args.hosts is None else args.hosts, args.seed, args.faulty)
+    return generate(GENERATED_HOSTS if args.hosts is None else args.hosts, args.seed, args.faulty)
 
 
 def _generate(args: argparse.Namespace) -> int:

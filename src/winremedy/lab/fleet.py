@@ -82,7 +82,6 @@ _DEFAULT_AUTH = ("ntlm", "basic")
 POWERSHELL_VERSIONS = ("2.0", "3.0")  # 2.0: stdin always read for $input; 3.0+: only when the command names $input
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
 LAB_CREDENTIALS = {"user": "Administrator", "password": "winremedy-lab"}  # for a host whose fleet names none
-DEFAULT_GENERATED_HOSTS = 10
 T = TypeVar("T")
 
 
@@ -362,8 +361,7 @@ def fleet_yaml(data: dict[str, Any]) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def generate(hosts: int = DEFAULT_GENERATED_HOSTS, seed: int = 0, faulty: bool = False,
-             windows: bool = False) -> dict[str, Any]:
+def generate(hosts: int, seed: int = 0, faulty: bool = False, windows: bool = False) -> dict[str, Any]:
     """A realistic mixed fleet of ``hosts`` hosts, the same for the same seed (proportions: module doc).
 
     With ``windows`` every host also gets a time zone and a maintenance window (drawn from their own
