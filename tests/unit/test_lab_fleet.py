@@ -53,6 +53,15 @@ def test_a_full_fleet_file_loads(tmp_path: Path) -> None:
         ({"auth": ["digest"]}, "key 'auth'"),
         ({"auth": ["credssp"], "os": "win2003", "sp": 2, "arch": "x86", "powershell": None}, "key 'auth'"),
         ({"syn_attack_protect": 1}, "key 'syn_attack_protect'"),
+        ({"windows_update": "off"}, "key 'windows_update'"),
+        ({"fips": "yes"}, "key 'fips'"),
+        ({"system_root": "Windows"}, "key 'system_root'"),
+        ({"locale": "xx-XX"}, "key 'locale'"),
+        ({"adapters": [{"name": "a"}, {"name": "b"}]}, "key 'adapters'"),
+        ({"adapters": [{"name": "a", "default_route": True, "mtu": 9000}]}, "key 'adapters[0].mtu'"),
+        ({"dotnet": ["1.1"]}, "key 'dotnet'"),  # PowerShell 2.0 needs .NET 2.0
+        ({"winrm": "1.1"}, "key 'winrm'"),  # Windows 7 has WinRM 2.0 in the box
+        ({"winrm": "3.0"}, "key 'winrm'"),
     ],
 )
 def test_errors_name_file_host_and_key(host: dict[str, Any], key: str) -> None:
@@ -102,3 +111,35 @@ def test_a_generated_fleet_survives_its_yaml() -> None:
     data = generate(30, 7, faulty=True, windows=True)
     assert yaml.safe_load(fleet_yaml(data)) == data
     assert fleet_from_dict(yaml.safe_load(fleet_yaml(data))).hosts == fleet_from_dict(data).hosts
+
+
+def test_the_quirk_keys_reach_the_host_spec_with_documented_defaults() -> None:
+    plain = fleet_from_dict(fleet(), "f").hosts[0]
+    assert (plain.windows_update, plain.fips, plain.system_root, plain.locale, plain.winrm) == (
+        "running", False, "C:\\Windows", "en-US", "2.0")
+    assert [(a.name, a.default_route) for a in plain.adapters] == [("Local Area Connection", True)]
+    quirky = fleet_from_dict(fleet(os="win2003", sp=2, arch="x86", powershell=None, system_root="C:\\WINNT",
+                                   locale="de-DE", windows_update="disabled", fips=True,
+                                   adapters=[{"name": "Backup"}, {"name": "Ethernet 2", "default_route": True}]),
+                             "f").hosts[0]
+    assert (quirky.system_root, quirky.locale, quirky.windows_update, quirky.fips) == (
+        "C:\\WINNT", "de-DE", "disabled", True)
+    assert quirky.winrm == "1.1" and quirky.dotnet == ("1.1",)  # no WMF 2.0: WinRM 1.1, .NET as in the box
+    assert [a.name for a in quirky.adapters if a.default_route] == ["Ethernet 2"]
+    assert fleet_from_dict(fleet(os="win2003", sp=2, arch="x86"), "f").hosts[0].dotnet == ("1.1", "2.0")
+
+
+def test_a_faulty_generated_fleet_mixes_every_quirk_and_a_plain_one_none() -> None:
+    quirky = fleet_from_dict(generate(400, 5, faulty=True), "g").hosts
+    plain = fleet_from_dict(generate(400, 5), "g").hosts
+    for hosts, expect in ((quirky, True), (plain, False)):
+        seen = {
+            "windows_update": any(h.windows_update == "disabled" for h in hosts),
+            "fips": any(h.fips for h in hosts),
+            "system_root": any(h.system_root != "C:\\Windows" for h in hosts),
+            "locale": any(h.locale != "en-US" for h in hosts),
+            "adapters": any(len(h.adapters) > 1 or h.adapters[0].name != "Local Area Connection" for h in hosts),
+            "powershell 3.0": any(h.powershell == "3.0" for h in hosts),
+            "winrm 1.1": any(h.winrm == "1.1" for h in hosts),
+        }
+        assert seen == dict.fromkeys(seen, expect)

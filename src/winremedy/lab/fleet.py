@@ -28,6 +28,14 @@ A fleet file is YAML::
         free_disk_mb: 20480          # free space on C:, where packages are staged (default 20480)
         timezone: Europe/Berlin      # IANA name of the host's local time zone (default UTC)
         maintenance_window: "Sun 02:00-04:00"   # wall-clock time in that zone (remediate.window forms)
+        windows_update: running      # running | disabled: the wuauserv service (disabled on hardened servers)
+        fips: false                  # the FIPS algorithm policy (SHA256Managed throws under it)
+        system_root: 'C:\WINNT'      # %SystemRoot% (default C:\Windows; C:\WINNT on 2003 upgraded from 2000)
+        locale: de-DE                # en-US (default), en-GB, de-DE, fr-FR, es-ES, it-IT, nl-NL, ru-RU, ja-JP,
+                                     # zh-CN: the short-date order schtasks reads, the formats the host prints
+        adapters: [{name: "Ethernet 2", default_route: true}, {name: Backup}]   # exactly one default route
+        dotnet: ["2.0", "3.5"]       # .NET versions present (default: the OS's in-box ones, 2.0 with PowerShell)
+        winrm: "2.0"                 # "1.1" | "2.0" (default 2.0 with PowerShell or on 7 / 2008 R2, else 1.1)
         faults: {slow: 0.5, reset: {probability: 0.1}, http500: {burst: 3, after: 10},
                  bad_auth: true, no_return: true, unreachable: true, garbled: true}
 
@@ -45,7 +53,9 @@ Vista SP2 5%; Windows 7 / 2008 R2 RTM x64 3%; Server 2003 SP2 8%; Server 2003
 SP1 x86 with LCS 4%. 60% carry GDR updates. Where one of the three fixes
 applies, 25% have it installed; of the others 20% leak (about 14% of the
 fleet), at 0.5x-2x the default rate. Faults and bare (PowerShell-less) 2003
-hosts appear only with ``faulty=True``: then 5% of hosts get one fault and 20%
+hosts appear only with ``faulty=True``: then the documented quirks are mixed in (``_add_quirks``: Windows
+Update disabled 10%, FIPS 5%, C:\\WINNT on 30% of 2003, another locale 20%, a renamed or second adapter
+15%, .NET 3.5 added, PowerShell 3.0 on 10% of the hosts WMF 3.0 supports), 5% of hosts get one fault and 20%
 of the 2003 hosts lack PowerShell.
 """
 
@@ -70,14 +80,28 @@ from .errors import LabError
 from .faults import FaultSpec
 from .host import LCS_PRODUCTS, HostSpec
 from .profiles import FAMILIES, OsProfile, profile_problem
+from .quirks import (
+    DEFAULT_ADAPTERS,
+    DEFAULT_LOCALE,
+    DEFAULT_SYSTEM_ROOT,
+    DOTNET_VERSIONS,
+    LOCALES,
+    WINDOWS_UPDATE_STATES,
+    WINRM_VERSIONS,
+    Adapter,
+    default_dotnet,
+    default_winrm,
+)
 from .updates import effect
 
 _FLEET_KEYS = {"time_scale", "start_time", "seed", "reboot_downtime", "credentials", "hosts"}
 _HOST_KEYS = {"name", "os", "sp", "arch", "installed", "pending", "products", "leak", "credentials", "auth",
               "powershell", "patch_level", "syn_attack_protect", "faults", "free_disk_mb",
-              "timezone", "maintenance_window"}
+              "timezone", "maintenance_window", "windows_update", "fips", "system_root", "locale", "adapters",
+              "dotnet", "winrm"}
 _FAULT_KEYS = {"unreachable", "slow", "reset", "http500", "bad_auth", "no_return", "garbled"}
 _AUTH = ("ntlm", "basic", "kerberos", "credssp", "certificate")
+_SYSTEM_ROOT_RE = re.compile(r"^[A-Za-z]:\\[A-Za-z0-9_. -]+$")
 _DEFAULT_AUTH = ("ntlm", "basic")
 POWERSHELL_VERSIONS = ("2.0", "3.0")  # 2.0: stdin always read for $input; 3.0+: only when the command names $input
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
@@ -234,6 +258,7 @@ def _host_spec(check: _Checker, host: Any, index: int, seed: int, default_creden
     if syn is not None and (syn not in (0, 1) or isinstance(syn, bool) or not profile.is_2003):
         raise check.error("key 'syn_attack_protect'", f"expected 0 or 1 on a win2003 host, got {syn!r}")
     timezone, window = _window(check, host)
+    quirks = _quirks(check, host, profile, None if powershell is None else f"{float(powershell):.1f}")
     spec = HostSpec(
         name=name,
         profile=profile,
@@ -252,8 +277,53 @@ def _host_spec(check: _Checker, host: Any, index: int, seed: int, default_creden
         free_disk_mb=int(check.positive(host, "free_disk_mb", 20480)),
         timezone=timezone,
         maintenance_window=window,
+        **quirks,
     )
     return spec
+
+
+def _quirks(check: _Checker, host: dict[str, Any], profile: OsProfile, powershell: str | None) -> dict[str, Any]:
+    """The keys of :mod:`.quirks`, checked against each other and the OS as the sources there say."""
+    system_root = check.value(host, "system_root", str, DEFAULT_SYSTEM_ROOT)
+    if not _SYSTEM_ROOT_RE.match(system_root):
+        raise check.error("key 'system_root'", f"expected a drive and folder such as C:\\WINNT, got {system_root!r}")
+    dotnet = check.string_list(host, "dotnet", lambda v: v if v in DOTNET_VERSIONS else None)
+    dotnet = dotnet or default_dotnet(profile.family, powershell)
+    if powershell and "2.0" not in dotnet:
+        raise check.error("key 'dotnet'", "PowerShell 2.0 needs .NET 2.0 (about_Remote_Requirements)")
+    winrm = str(check.choice(host, "winrm", WINRM_VERSIONS, default_winrm(profile.family, powershell)))
+    if winrm == "1.1" and (powershell or profile.family in ("win7", "win2008r2")):
+        raise check.error("key 'winrm'", "WinRM 1.1 only without PowerShell 2.0 and before Windows 7 / 2008 R2 "
+                                         "(WMF 2.0, KB968929, brings WinRM 2.0)")
+    return {
+        "windows_update": check.choice(host, "windows_update", WINDOWS_UPDATE_STATES, "running"),
+        "fips": check.value(host, "fips", bool, False),
+        "system_root": system_root,
+        "locale": check.choice(host, "locale", tuple(LOCALES), DEFAULT_LOCALE),
+        "adapters": _adapters(check, host.get("adapters")),
+        "dotnet": dotnet,
+        "winrm": winrm,
+    }
+
+
+def _adapters(check: _Checker, value: Any) -> tuple[Adapter, ...]:
+    if value is None:
+        return DEFAULT_ADAPTERS
+    if not isinstance(value, list) or not value:
+        raise check.error("key 'adapters'", f"expected a list of {{name, default_route}}, got {value!r}")
+    adapters = []
+    for index, item in enumerate(value):
+        prefix = f"adapters[{index}]."
+        if not isinstance(item, dict):
+            raise check.error(f"key 'adapters[{index}]'", f"expected a mapping with name, got {item!r}")
+        check.keys(item, {"name", "default_route"}, prefix)
+        name = check.value(item, "name", str, "", prefix)
+        if not name.strip():
+            raise check.error(f"key '{prefix}name'", "expected the adapter's connection name")
+        adapters.append(Adapter(name, check.value(item, "default_route", bool, False, prefix)))
+    if sum(a.default_route for a in adapters) != 1:
+        raise check.error("key 'adapters'", "expected exactly one adapter with default_route: true")
+    return tuple(adapters)
 
 
 def _window(check: _Checker, host: dict[str, Any]) -> tuple[str, str | None]:
@@ -371,12 +441,37 @@ def generate(hosts: int, seed: int = 0, faulty: bool = False, windows: bool = Fa
     rng = random.Random(seed)
     weights = [row[0] for row in _MIX]
     entries = [_generated_host(rng, index, rng.choices(_MIX, weights)[0], faulty) for index in range(1, hosts + 1)]
+    if faulty:
+        for index, entry in enumerate(entries, start=1):
+            _add_quirks(random.Random(f"{seed}:quirks:{index}"), entry)
     if windows:
         for index, entry in enumerate(entries, start=1):
             window_rng = random.Random(f"{seed}:window:{index}")
             entry["timezone"] = window_rng.choice(_ZONES)
             entry["maintenance_window"] = window_rng.choice(_WINDOWS)
     return {"seed": seed, "credentials": {"user": "Administrator", "password": f"Lab-{seed}-Pa55"}, "hosts": entries}
+
+
+def _add_quirks(rng: random.Random, host: dict[str, Any]) -> None:
+    """Some of the documented quirks (:mod:`.quirks`), each on a plausible share of the hosts it can occur on."""
+    family, sp, has_powershell = host["os"], host["sp"], host.get("powershell", "2.0") is not None
+    if family != "win2003" and rng.random() < 0.1:
+        host["windows_update"] = "disabled"  # hardened servers
+    if rng.random() < 0.05:
+        host["fips"] = True
+    if family == "win2003" and rng.random() < 0.3:
+        host["system_root"] = "C:\\WINNT"  # upgraded from Windows 2000
+    if rng.random() < 0.2:
+        host["locale"] = rng.choice([name for name in LOCALES if name != DEFAULT_LOCALE])
+    if rng.random() < 0.15:
+        renamed = rng.choice(["Ethernet 2", "NIC Team", "LAN-Verbindung", "Public"])
+        host["adapters"] = [{"name": renamed, "default_route": True}]
+        if rng.random() < 0.5:
+            host["adapters"].append({"name": "Backup Network"})
+    if has_powershell and family in ("win2003", "win2008") and rng.random() < 0.25:
+        host["dotnet"] = [*default_dotnet(family, "2.0"), "3.5"]
+    if has_powershell and (family, sp) in {("win7", 1), ("win2008r2", 1), ("win2008", 2)} and rng.random() < 0.1:
+        host["powershell"] = "3.0"  # WMF 3.0 needs 7 SP1, 2008 R2 SP1 or 2008 SP2
 
 
 def _generated_host(rng: random.Random, index: int, mix: tuple[int, str, int, str, str], faulty: bool) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from .dynamics import (
 from .faults import FaultInjector, FaultSpec
 from .filesystem import FileSystem
 from .profiles import ALL_PATHS, OsProfile, PatchLevel
+from .quirks import DEFAULT_ADAPTERS, DEFAULT_LOCALE, DEFAULT_SYSTEM_ROOT, Adapter
 
 LCS_PRODUCTS = ("lcs2003", "lcs2005")
 LOOPBACK = "127.0.0.1"
@@ -74,6 +75,13 @@ class HostSpec:
     free_disk_mb: int = 20480  # free space on C:, where packages are staged
     timezone: str = "UTC"  # IANA name of the host's local time zone
     maintenance_window: str | None = None  # e.g. "Sun 02:00-04:00", wall-clock time in ``timezone``
+    windows_update: str = "running"  # the wuauserv service: running | disabled
+    fips: bool = False  # FipsAlgorithmPolicy enabled
+    system_root: str = DEFAULT_SYSTEM_ROOT  # %SystemRoot% (C:\WINNT on a 2003 upgraded from 2000)
+    locale: str = DEFAULT_LOCALE  # short-date order and formats the host prints (quirks.LOCALES)
+    adapters: tuple[Adapter, ...] = DEFAULT_ADAPTERS
+    dotnet: tuple[str, ...] = ("2.0", "3.0", "3.5")
+    winrm: str = "2.0"
 
     @property
     def has_lcs(self) -> bool:
