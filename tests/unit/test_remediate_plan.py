@@ -15,7 +15,7 @@ from winremedy.lab.packages import write_repository
 from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.journal import Journal
 from winremedy.remediate.plan import Action, Restart, plan_host
-from winremedy.repo.manifest import Manifest
+from winremedy.repo.manifest import Build, Entry, Manifest
 from winremedy.audit.results import HostResult
 
 CATALOG = load_catalog()
@@ -63,12 +63,12 @@ def test_lcs_fix_restarts_the_service_instead_of_the_host(manifest: Manifest) ->
     assert plan.restart is Restart.SERVICE and kb.service == "RTCSRV"
 
 
-def test_gdr_unknown_is_installed_only_when_allowed(manifest: Manifest) -> None:
+def test_gdr_missing_is_installed_only_when_allowed(manifest: Manifest) -> None:
     result = _audited("win7", 1, "x64", patch_level="gdr")
-    assert {f.kb: f.status.value for f in result.findings}["KB2847346"] == "unknown"
+    assert {f.kb: f.status.value for f in result.findings}["KB2847346"] == "missing"
     assert _by_kb(plan_host(result, CATALOG, manifest))["KB2847346"].action is Action.INSTALL
     skipped = _by_kb(plan_host(result, CATALOG, manifest, install_gdr=False))["KB2847346"]
-    assert skipped.action is Action.SKIP and "unknown" in skipped.reason
+    assert skipped.action is Action.SKIP and "GDR installs are turned off" in skipped.reason
 
 
 def test_missing_or_refused_package_blocks_with_the_reason(manifest: Manifest) -> None:
@@ -116,3 +116,20 @@ def test_journal_ignores_a_torn_last_line_and_memory_only_journals_write_nothing
     assert memory.open_intent("install_started", "KB1") is not None
     assert memory.path is None and sorted(p.name for p in (tmp_path / "journal").iterdir()) == ["h.jsonl"]
 
+
+
+def test_missing_service_pack_prerequisite_blocks_with_the_reason(manifest: Manifest) -> None:
+    result = _audited("win7", 0, "x64")
+    finding = {f.kb: f for f in result.findings}["KB2847346"]
+    assert (finding.status.value, finding.basis) == ("missing", "prerequisite")
+    kb = _by_kb(plan_host(result, CATALOG, manifest))["KB2847346"]
+    assert kb.action is Action.BLOCKED and "install Service Pack 1 (KB976932) first" in kb.reason
+
+
+def test_service_pack_in_the_repository_is_installed_first(manifest: Manifest) -> None:
+    service_pack = Entry(file="windows6.1-KB976932-X64.exe", kb="KB976932", kind="exe", arch="x64",
+                         os=("win7", "win2008r2"), builds=(Build("6.1.7600", 0),), size=1, sha256="0" * 64,
+                         identity={})
+    kb = _by_kb(plan_host(_audited("win7", 0, "x64"), CATALOG, manifest.with_entries([service_pack])))["KB2847346"]
+    assert kb.action is Action.INSTALL and kb.package == service_pack and kb.restart is Restart.REBOOT
+    assert "prerequisite first: Service Pack 1 (KB976932)" in kb.reason

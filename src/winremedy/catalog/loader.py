@@ -31,6 +31,7 @@ from .model import (
     Indicator,
     KbEntry,
     Package,
+    Prerequisite,
     Registration,
     RegistryValue,
     Uncertainty,
@@ -248,6 +249,9 @@ def _check_semantics(data: dict[str, Any], file_name: str) -> None:
         if (rule["confidence"] != "confirmed" or rule["verify"] != "files") and not rule["note"]:
             raise _Problem(["applies_to", i, "note"], "required when confidence is not 'confirmed' or verify is not 'files'")
         for j, excl in enumerate(data["excluded"]):
+            if (excl["status"] == "prerequisite_missing") != bool(excl.get("prerequisite")):
+                raise _Problem(["excluded", j, "prerequisite"],
+                               "required with status 'prerequisite_missing', and only with it")
             if _overlap(rule, excl):
                 raise _Problem(["excluded", j], f"overlaps applies_to[{i}] (same OS family, build, SP and arch)")
 
@@ -361,7 +365,8 @@ def _build(data: dict[str, Any], source: Path) -> KbEntry:
         prerequisites=list(data["prerequisites"]),
         applies_to=[Applicability(**r) for r in data["applies_to"]],
         excluded=[
-            Exclusion(os=e["os"], version=e["version"], sp=e.get("sp"), archs=e.get("archs"), status=e["status"], reason=e["reason"])
+            Exclusion(os=e["os"], version=e["version"], sp=e.get("sp"), archs=e.get("archs"), status=e["status"],
+                      reason=e["reason"], prerequisite=Prerequisite(**e["prerequisite"]) if e.get("prerequisite") else None)
             for e in data["excluded"]
         ],
         files=[FileRow(**r) for r in data["files"]],
