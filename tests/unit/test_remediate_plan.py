@@ -14,7 +14,10 @@ from winremedy.lab.local import LocalTransport
 from winremedy.lab.packages import write_repository
 from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.journal import Journal
+from winremedy.remediate.outcome import HostStatus
 from winremedy.remediate.plan import Action, Restart, plan_host
+from winremedy.remediate.runner import HostContext, HostRun, Settings
+from winremedy.remediate.stage import Source
 from winremedy.repo.manifest import Build, Entry, Manifest
 from winremedy.audit.results import HostResult
 
@@ -133,3 +136,15 @@ def test_service_pack_in_the_repository_is_installed_first(manifest: Manifest) -
     kb = _by_kb(plan_host(_audited("win7", 0, "x64"), CATALOG, manifest.with_entries([service_pack])))["KB2847346"]
     assert kb.action is Action.INSTALL and kb.package == service_pack and kb.restart is Restart.REBOOT
     assert "prerequisite first: Service Pack 1 (KB976932)" in kb.reason
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_unknown_is_never_compliant(tmp_path: Path, check: bool) -> None:
+    """A KB of unknown status (KB903927 on 2003 SP1 x64 with LCS) is left alone and the host needs review."""
+    spec = HostSpec(name="lcs-x64", profile=OsProfile("win2003", 1, "x64"), user="u", password="p", seed=3,
+                    products=("lcs2005",))
+    run = HostRun(LocalTransport(EmulatedHost(spec, ManualClock(1.79e9))), CATALOG, Source("push", tmp_path, None),
+                  Manifest(), Settings(check=check), HostContext(), Journal(None, "lcs-x64"))
+    outcome = run.run()
+    assert outcome.status is HostStatus.NEEDS_REVIEW
+    assert "KB903927: needs review" in outcome.message and not outcome.changed

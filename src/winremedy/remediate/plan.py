@@ -79,6 +79,11 @@ class HostPlan:
         return Restart.SERVICE if Restart.SERVICE in acted else Restart.NONE
 
     @property
+    def unknown(self) -> list[KbPlan]:
+        """KBs left alone because the audit could not tell their status: a person must look at them."""
+        return [k for k in self.kbs if k.status == Status.UNKNOWN.value and k.action is Action.SKIP]
+
+    @property
     def has_work(self) -> bool:
         return any(k.action in (Action.INSTALL, Action.RESTART_ONLY) for k in self.kbs)
 
