@@ -7,7 +7,7 @@ catalog says. See :mod:`winremedy.catalog.loader` for the strictness rules and
 
 from __future__ import annotations
 
-from .loader import SR_LEVELS, load_catalog, load_kb_file, schema
+from .loader import CATALOG_PATH_ENV, SR_LEVELS, catalog_paths, load_catalog, load_kb_file, schema, use_catalog_paths
 from .model import (
     AdditionalFile,
     Applicability,
@@ -26,6 +26,7 @@ from .model import (
 )
 
 __all__ = [
+    "CATALOG_PATH_ENV",
     "SR_LEVELS",
     "AdditionalFile",
     "Applicability",
@@ -40,7 +41,9 @@ __all__ = [
     "RegistryValue",
     "Uncertainty",
     "Workaround",
+    "catalog_paths",
     "load_catalog",
+    "use_catalog_paths",
     "load_kb_file",
     "normalize_kb_id",
     "schema",

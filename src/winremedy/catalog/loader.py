@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import json
+import os
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -70,19 +71,47 @@ class _Problem(Exception):
         self.message = message
 
 
+# Directories of user KB files, separated like PATH. The CLI's --catalog and the plugins' catalog_paths are
+# added to it, so that every part of a run, and the lab daemon a run starts, reads the same catalog.
+CATALOG_PATH_ENV = "WINREMEDY_CATALOG_PATH"
+
+
 def load_catalog(directory: Path | None = None) -> Catalog:
-    """Load and check every ``KB*.yml`` of ``directory`` (default: the packaged catalog, cached)."""
+    """Load and check every ``KB*.yml`` of ``directory``; without one, the packaged catalog plus the user
+    catalog directories of :func:`catalog_paths` (cached)."""
     if directory is None:
-        return _default_catalog()
-    directory = Path(directory)
+        return _combined_catalog(catalog_paths())
+    return _load(_directory(Path(directory)))
+
+
+def catalog_paths() -> tuple[Path, ...]:
+    """The user catalog directories named by ``WINREMEDY_CATALOG_PATH``, in order."""
+    return tuple(Path(p) for p in os.environ.get(CATALOG_PATH_ENV, "").split(os.pathsep) if p)
+
+
+def use_catalog_paths(paths: Iterable[str | Path]) -> None:
+    """Add ``paths`` (before those already named) to the user catalog directories of this process and its children."""
+    merged = [str(Path(p).expanduser()) for p in paths] + [str(p) for p in catalog_paths()]
+    os.environ[CATALOG_PATH_ENV] = os.pathsep.join(dict.fromkeys(merged))
+
+
+@functools.lru_cache(maxsize=8)
+def _combined_catalog(paths: tuple[Path, ...]) -> Catalog:
+    """The packaged KBs, then each user directory's; a KB defined twice is an error naming both files."""
+    kbs = dict(_load(resources.files(__package__).joinpath("kb")).kbs)
+    for directory in paths:
+        for kb, entry in _load(_directory(directory), full_names=True).kbs.items():
+            if kb in kbs:
+                raise CatalogError(f"{entry.source}: kb: {kb} is already defined in {kbs[kb].source}")
+            kbs[kb] = entry
+    _check_unique_indicators(kbs)
+    return Catalog(kbs=kbs)
+
+
+def _directory(directory: Path) -> Path:
     if not directory.is_dir():
         raise CatalogError(f"{directory}: catalog directory not found")
-    return _load(directory)
-
-
-@functools.lru_cache(maxsize=1)
-def _default_catalog() -> Catalog:
-    return _load(resources.files(__package__).joinpath("kb"))
+    return directory
 
 
 @functools.lru_cache(maxsize=1)
@@ -98,7 +127,7 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema())
 
 
-def _load(directory: Traversable | Path) -> Catalog:
+def _load(directory: Traversable | Path, *, full_names: bool = False) -> Catalog:
     sources = sorted(
         (f for f in directory.iterdir() if f.is_file() and f.name.endswith(_SUFFIXES) and not f.name.startswith(".")),
         key=lambda f: f.name,
@@ -107,7 +136,7 @@ def _load(directory: Traversable | Path) -> Catalog:
         raise CatalogError(f"{directory}: no KB files (*.yml) in the catalog directory")
     kbs: dict[str, KbEntry] = {}
     for src in sources:
-        entry = load_kb_file(src)
+        entry = load_kb_file(src, label=str(src) if full_names else None)
         if entry.kb in kbs:
             raise CatalogError(f"{src.name}: kb: duplicate KB {entry.kb} (also in {kbs[entry.kb].source.name})")
         kbs[entry.kb] = entry
@@ -128,9 +157,10 @@ def _check_unique_indicators(kbs: dict[str, KbEntry]) -> None:
                 )
 
 
-def load_kb_file(path: Traversable | Path) -> KbEntry:
-    """Load one catalog file; every problem is a one-line CatalogError naming the file and key."""
-    name = path.name
+def load_kb_file(path: Traversable | Path, *, label: str | None = None) -> KbEntry:
+    """Load one catalog file; every problem is a one-line CatalogError naming the file (``label``, default its
+    name) and key."""
+    name = label or path.name
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -143,7 +173,7 @@ def load_kb_file(path: Traversable | Path) -> KbEntry:
         if not isinstance(data, dict):
             raise _Problem((), f"expected a mapping of catalog keys at the top level, got {type(data).__name__}")
         _check_schema(data)
-        _check_semantics(data, name)
+        _check_semantics(data, path.name)
         return _build(data, Path(str(path)))
     except _Problem as problem:
         where = _format_path(problem.path)
