@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ansible_collections.winremedy.windows.plugins.plugin_utils._audit import CONNECTION_FAILURES
 from ansible_collections.winremedy.windows.plugins.plugin_utils._transport import ConnectionTransport
-from winremedy.catalog import load_catalog
+from winremedy.catalog import load_catalog, use_catalog_paths
 from winremedy.errors import WinRemedyError
 from winremedy.remediate.command import host_contexts, preflight, save_outcome
 from winremedy.remediate.journal import Journal
@@ -70,6 +70,7 @@ def _host_run(connection: ConnectionBase, host: str, step: str, args: dict[str, 
               *, check: bool, note: Note) -> tuple[HostRun | HostOutcome, dict[str, str]]:
     """The engine's HostRun for this task, or the host's failed outcome when the host itself is misconfigured."""
     try:
+        use_catalog_paths(str(path) for path in args.get("catalog_paths", ()))
         catalog = load_catalog()
         kbs = tuple(catalog.get(str(kb)).kb for kb in args.get("kbs", ()))
         source, manifest = _source(args)

@@ -35,14 +35,17 @@ OPTIONS: dict[str, dict[str, t.Any]] = {
     "poll": {"type": "float", "default": 10.0},
     "journal_dir": {"type": "path"},
     "results_dir": {"type": "path"},
+    "catalog_paths": {"type": "list", "elements": "path", "default": []},
 }
 # The inventory variables the engine reads for a host beyond how to reach it (command.host_contexts).
 HOST_VARIABLES = ("winremedy_maintenance_window", "winremedy_maintenance_timezone", "winremedy_max_envelope_kb")
 
 
 def argument_spec(*names: str, required: tuple[str, ...] = ()) -> dict[str, dict[str, t.Any]]:
-    """The spec of one plugin: the named options of :data:`OPTIONS`, ``required`` ones without a default."""
-    return {name: {**OPTIONS[name], "required": True} if name in required else dict(OPTIONS[name]) for name in names}
+    """The spec of one plugin: the named options of :data:`OPTIONS` and ``catalog_paths`` (every plugin takes it),
+    ``required`` ones without a default."""
+    return {name: {**OPTIONS[name], "required": True} if name in required else dict(OPTIONS[name])
+            for name in (*names, "catalog_paths")}
 
 
 class RemediateAction(ActionBase):
