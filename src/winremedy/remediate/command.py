@@ -69,8 +69,8 @@ def add_remediate_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("-f", "--forks", type=int, default=16, help="hosts worked on at once inside a batch")
     parser.add_argument("--method", choices=("auto", "dism"), default="auto",
                         help="Windows 7 / 2008 R2 installer: wusa in a scheduled task (auto) or expand + DISM")
-    parser.add_argument("--skip-gdr", action="store_true", help="do not install on hosts whose status is unknown "
-                                                                 "because their files are GDR-branch builds")
+    parser.add_argument("--skip-gdr", action="store_true", help="do not install a missing KB on hosts whose files are "
+                                                                 "GDR-branch builds")
     parser.add_argument("--nic-bounce", action="store_true",
                         help="KB2847346 with --reboot never: schedule a network adapter bounce that frees the NSI "
                              "registrations (drops the host's connectivity for a moment)")
