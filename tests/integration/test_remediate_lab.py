@@ -96,7 +96,9 @@ def test_check_prints_a_plan_and_changes_nothing(lab: Any, check_run: dict[str, 
     directory, fleet = lab
     assert set(check_run) == {h["name"] for h in fleet["hosts"]}
     planned = [h for h in check_run.values() if h["status"] == "planned"]
-    assert len(planned) >= 15
+    blocked = {name for name, h in check_run.items() if _blocked_on_sp1(h)}
+    assert blocked == {h["name"] for h in fleet["hosts"] if _rtm_nsi(h)}
+    assert len(planned) + len(blocked) >= 15
     for host in planned:
         installs = [k for k in host["plan"]["kbs"] if k["action"] == "install"]
         assert all(k["package"]["file"] and len(k["package"]["sha256"]) == 64 for k in installs)
