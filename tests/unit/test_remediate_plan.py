@@ -148,3 +148,10 @@ def test_unknown_is_never_compliant(tmp_path: Path, check: bool) -> None:
     outcome = run.run()
     assert outcome.status is HostStatus.NEEDS_REVIEW
     assert "KB903927: needs review" in outcome.message and not outcome.changed
+
+
+def test_lab_2003_hotfix_registers_under_the_next_service_pack_and_the_finding_names_the_key() -> None:
+    finding = {f.kb: f for f in _audited("win2003", 1, "x86", products=("lcs2005",),
+                                         installed=("KB903927",)).findings}["KB903927"]
+    assert finding.status.value == "fixed"
+    assert "key HKLM\\SOFTWARE\\Microsoft\\Updates\\Windows Server 2003\\SP2\\KB903927" in finding.reason
