@@ -94,6 +94,13 @@ def test_each_problem_is_explained_with_file_and_key(tmp_path: Path, change, pro
     assert any(p.startswith(f"{path}: ") and problem in p for p in problems), problems
 
 
+def test_every_schema_problem_of_a_file_is_listed(tmp_path: Path) -> None:
+    path = _edited(tmp_path, {"restart": "sometimes", "replaces": ["2847346"]})
+    problems = validate_files([path])
+    assert problems == [f"{path}: replaces[0]: '2847346' is not a KB id like KB2847346",
+                        f"{path}: restart: 'sometimes' is not one of: required, not_required"]
+
+
 def test_validating_a_packaged_kb_again_is_a_duplicate(tmp_path: Path) -> None:
     copy = tmp_path / "KB2847346.yml"
     shutil.copy(PACKAGED / "KB2847346.yml", copy)

@@ -215,32 +215,50 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
 
 def _check_schema(data: dict[str, Any]) -> None:
     error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
-    if error is None:
-        return
+    if error is not None:
+        raise _schema_problem(error)
+
+
+def schema_problems(path: Path) -> list[str]:
+    """Every schema problem of one KB file, one line each (``FILE: key: problem``), for ``catalog validate``;
+    a file that is not YAML, or not a mapping, gives its one problem."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []  # load_kb_file says why, in its words
+    if not isinstance(data, dict):
+        return []
+    errors = sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    problems = [_schema_problem(jsonschema.exceptions.best_match([error])) for error in errors]
+    return list(dict.fromkeys(f"{path}: {_format_path(p.path)}: {p.message}" for p in problems))
+
+
+def _schema_problem(error: jsonschema.exceptions.ValidationError) -> _Problem:
     path = list(error.absolute_path)
     value = error.instance
     kind = error.validator
     if kind == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         unknown = sorted((k for k in value if k not in allowed), key=str)
-        raise _Problem(path + [str(unknown[0])], f"unknown key (allowed: {', '.join(allowed)})")
+        return _Problem(path + [str(unknown[0])], f"unknown key (allowed: {', '.join(allowed)})")
     if kind == "required":
         missing = [k for k in error.validator_value if k not in value]
-        raise _Problem(path + [missing[0]], "missing required key")
+        also = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
+        return _Problem(path + [missing[0]], f"missing required key{also}")
     if kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         hint = " (YAML read it as a date: quote it)" if isinstance(value, (_dt.date, _dt.datetime)) else ""
-        raise _Problem(path, f"{_show(value)} is not of type {expected}{hint}")
+        return _Problem(path, f"{_show(value)} is not of type {expected}{hint}")
     if kind == "pattern":
         words = _PATTERN_WORDS.get(error.validator_value, f"does not match {error.validator_value}")
-        raise _Problem(path, f"{_show(value)} {words}")
+        return _Problem(path, f"{_show(value)} {words}")
     if kind == "enum":
         choices = ", ".join("null" if c is None else str(c) for c in error.validator_value)
-        raise _Problem(path, f"{_show(value)} is not one of: {choices}")
+        return _Problem(path, f"{_show(value)} is not one of: {choices}")
     if kind == "const":
-        raise _Problem(path, f"{_show(value)} must be {error.validator_value!r}")
-    raise _Problem(path, " ".join(error.message.split())[:200])
+        return _Problem(path, f"{_show(value)} must be {error.validator_value!r}")
+    return _Problem(path, " ".join(error.message.split())[:200])
 
 
 def _show(value: Any) -> str:

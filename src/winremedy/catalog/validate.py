@@ -1,7 +1,7 @@
 """``winremedy catalog validate``: check new KB files before anyone relies on them.
 
-Loading checks one file at a time (schema, then agreement between its keys);
-this adds what only makes sense against the rest of the catalog and the
+Loading stops at a file's first problem; this lists every schema problem of a
+file, then checks the agreement between its keys, and adds what only makes sense against the rest of the catalog and the
 engine: an indicator is evidence for one KB, a workaround may be automated
 only if the engine knows how to run it, every package installs on a build an
 applies_to rule covers, and every rule the remediation acts on has a package.
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import CatalogError
-from .loader import load_catalog, load_kb_file
+from .loader import load_catalog, load_kb_file, schema_problems
 from .model import Catalog, KbEntry
 
 # The workarounds `winremedy remediate` can run (see winremedy.remediate.workarounds); any other must be manual.
@@ -35,6 +35,10 @@ def validate_files(paths: Iterable[Path], catalog: Catalog | None = None) -> lis
     problems: list[str] = []
     entries: list[KbEntry] = []
     for path in paths:
+        schema = schema_problems(path)
+        if schema:
+            problems += schema
+            continue
         try:
             entry = load_kb_file(path, label=str(path))
         except CatalogError as error:
