@@ -21,7 +21,7 @@ once per session). The choice of facts, as a typical script splits them:
 * one call per indicator per sample: K samples = K rounds, ``--interval``
   host seconds apart (a real-time sleep of interval / time scale).
 
-With the catalog of 3 KBs that is 41 ``run_ps`` for one sample (+4 per extra
+With the catalog of 3 KBs that is 43 ``run_ps`` for one sample (+4 per extra
 sample). Each snippet is small PowerShell 2.0 that prints plain text; it also
 carries ``# winremedy-script: naive_fact 1`` and ``$WinRemedyArgs`` (its
 parameter as data, which the body reads) so the lab can answer it (a lab

@@ -15,6 +15,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "samples": {"type": "int", "default": 1},
     "interval": {"type": "float", "default": 60.0},
     "results_dir": {"type": "path"},
+    "catalog_paths": {"type": "list", "elements": "path", "default": []},
 }
 
 
@@ -38,5 +39,6 @@ class ActionModule(ActionBase):
             self._connection, str(host), kbs=[str(kb) for kb in args["kbs"]], samples=int(args["samples"]),
             interval=float(args["interval"]),
             results_dir=None if args["results_dir"] is None else str(args["results_dir"]),
+            catalog_paths=[str(path) for path in args["catalog_paths"]],
         ))
         return result

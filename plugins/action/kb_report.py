@@ -14,6 +14,7 @@ DEFAULT_FORMATS = ["json", "csv", "junit", "html"]  # what `winremedy audit --ou
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "results_dir": {"type": "path", "required": True},
     "formats": {"type": "list", "elements": "str", "default": DEFAULT_FORMATS},
+    "catalog_paths": {"type": "list", "elements": "path", "default": []},
 }
 
 
@@ -30,5 +31,6 @@ class ActionModule(ActionBase):
         # Imported only now: it needs the engine, whose absence require_engine reports in one line.
         from ansible_collections.winremedy.windows.plugins.plugin_utils._audit import kb_report
 
-        result.update(kb_report(str(args["results_dir"]), [str(fmt) for fmt in args["formats"]]))
+        result.update(kb_report(str(args["results_dir"]), [str(fmt) for fmt in args["formats"]],
+                                catalog_paths=[str(path) for path in args["catalog_paths"]]))
         return result

@@ -56,8 +56,8 @@ options:
     type: str
   install_gdr:
     description:
-      - Also act on hosts whose status is V(unknown) because their files are GDR-branch builds (installing the
-        hotfix moves them to the LDR branch, the documented way out). V(false) leaves them alone with the reason.
+      - Also install a missing KB on hosts whose files are GDR-branch builds (installing the hotfix moves them to
+        the LDR branch, the documented way out). V(false) leaves them alone with the reason.
     type: bool
     default: true
 """

@@ -49,6 +49,7 @@ options:
       - Not set, nothing is saved.
     type: path
 extends_documentation_fragment:
+  - winremedy.windows.catalog
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts
 attributes:

@@ -15,6 +15,7 @@ description:
   - Never restarts the host - a KB that needs a restart is reported with C(status=restart_pending) and
     C(reboot_required=true); M(winremedy.windows.kb_reboot) does the restart.
 extends_documentation_fragment:
+  - winremedy.windows.catalog
   - ansible.builtin.action_common_attributes
   - winremedy.windows.remediate
   - winremedy.windows.remediate.source

@@ -13,6 +13,7 @@ description:
     connection, and verifies with a new audit and leak sampling, as M(winremedy.windows.kb_verify) does.
   - A host without a pending restart is left alone (C(changed=false)).
 extends_documentation_fragment:
+  - winremedy.windows.catalog
   - ansible.builtin.action_common_attributes
   - winremedy.windows.remediate
   - winremedy.windows.remediate.source

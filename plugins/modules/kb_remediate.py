@@ -16,6 +16,7 @@ description:
   - Run it in rolling batches with the play keywords C(serial) and C(max_fail_percentage), as the playbook
     C(winremedy.windows.remediate) does.
 extends_documentation_fragment:
+  - winremedy.windows.catalog
   - ansible.builtin.action_common_attributes
   - winremedy.windows.remediate
   - winremedy.windows.remediate.source

@@ -31,6 +31,7 @@ options:
     elements: str
     default: [json, csv, junit, html]
 extends_documentation_fragment:
+  - winremedy.windows.catalog
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

@@ -14,6 +14,7 @@ description:
   - A package already there with the right SHA-256 is left alone (C(changed=false)). Run it ahead of the
     maintenance window, so M(winremedy.windows.kb_install) only installs.
 extends_documentation_fragment:
+  - winremedy.windows.catalog
   - ansible.builtin.action_common_attributes
   - winremedy.windows.remediate
   - winremedy.windows.remediate.source

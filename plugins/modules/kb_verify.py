@@ -13,6 +13,7 @@ description:
     indicator of a KB still grows.
   - Read-only - always C(changed=false).
 extends_documentation_fragment:
+  - winremedy.windows.catalog
   - ansible.builtin.action_common_attributes
   - winremedy.windows.remediate
   - winremedy.windows.remediate.verify

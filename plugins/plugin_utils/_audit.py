@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ansible_collections.winremedy.windows.plugins.plugin_utils._transport import ConnectionTransport
 from winremedy.audit.run import AuditSettings, audit_host
-from winremedy.catalog import load_catalog
+from winremedy.catalog import load_catalog, use_catalog_paths
 from winremedy.errors import WinRemedyError
 from winremedy.report import summarize, write_reports
 from winremedy.audit.results import HostResult, load_results, save_result
@@ -29,7 +29,7 @@ CONNECTION_FAILURES = frozenset({"unreachable", "auth", "tls"})  # what Ansible 
 
 
 def kb_facts(connection: ConnectionBase, host: str, *, kbs: list[str], samples: int, interval: float,
-             results_dir: str | None) -> dict[str, t.Any]:
+             results_dir: str | None, catalog_paths: list[str]) -> dict[str, t.Any]:
     """Audit ``host`` in one round trip; save the result under ``results_dir/hosts/`` (failures too) and return it.
 
     A failure is saved before it is returned, so a host that is unreachable
@@ -38,6 +38,7 @@ def kb_facts(connection: ConnectionBase, host: str, *, kbs: list[str], samples: 
     if samples < 1:
         return {"failed": True, "msg": f"{host}: samples must be at least 1, got {samples}"}
     try:
+        use_catalog_paths(catalog_paths)
         catalog = load_catalog()
         settings = AuditSettings(samples=samples, interval=interval, kbs=tuple(catalog.get(kb).kb for kb in kbs))
     except WinRemedyError as error:  # the task's arguments or the installed catalog: not this host's fault
@@ -74,10 +75,11 @@ def task_result(result: HostResult) -> dict[str, t.Any]:
     return {"changed": False, "ansible_facts": {"winremedy": facts}, **facts}
 
 
-def kb_report(results_dir: str, formats: list[str]) -> dict[str, t.Any]:
+def kb_report(results_dir: str, formats: list[str], catalog_paths: list[str]) -> dict[str, t.Any]:
     """Write the fleet reports from every saved host result, exactly as ``winremedy audit --out`` does."""
     directory = Path(results_dir)
     try:
+        use_catalog_paths(catalog_paths)
         results = load_results(directory)
         paths = write_reports(results, directory, formats)  # renders every format before writing any
     except WinRemedyError as error:

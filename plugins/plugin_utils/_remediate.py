@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ansible_collections.winremedy.windows.plugins.plugin_utils._audit import CONNECTION_FAILURES
 from ansible_collections.winremedy.windows.plugins.plugin_utils._transport import ConnectionTransport
-from winremedy.catalog import load_catalog
+from winremedy.catalog import load_catalog, use_catalog_paths
 from winremedy.errors import WinRemedyError
 from winremedy.remediate.fleet import host_contexts, preflight, save_outcome, settings_for
 from winremedy.remediate.journal import Journal
@@ -66,6 +66,7 @@ def _host_run(connection: ConnectionBase, host: str, args: dict[str, t.Any], hos
     """The engine's HostRun for this task (or the host's failed outcome when the host itself is misconfigured),
     its settings, and the refused packages."""
     try:
+        use_catalog_paths(str(path) for path in args.get("catalog_paths", ()))
         catalog = load_catalog()
         settings = settings_for(args, catalog, check=check)
         # kb_verify plans nothing, so it takes no repository

@@ -28,16 +28,19 @@ COLLECTION_OPTIONS: dict[str, dict[str, t.Any]] = {
     "repo_unc": {"type": "str"},
     "journal_dir": {"type": "path"},
     "results_dir": {"type": "path"},
+    "catalog_paths": {"type": "list", "elements": "path", "default": []},
 }
+EVERY_PLUGIN = ("catalog_paths",)  # options each remediation plugin takes besides its own
 
 
 def argument_spec(names: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, dict[str, t.Any]]:
-    """The spec of one plugin: the named options (the engine's or :data:`COLLECTION_OPTIONS`), ``required`` ones
-    without a default. Needs the engine: call it after require_engine."""
+    """The spec of one plugin: the named options (the engine's or :data:`COLLECTION_OPTIONS`) and
+    :data:`EVERY_PLUGIN`'s, ``required`` ones without a default. Needs the engine: call it after require_engine."""
     from winremedy.remediate.settings import argument_spec as engine_spec
 
     options = {**engine_spec(), **COLLECTION_OPTIONS}
-    return {name: {**options[name], "required": True} if name in required else dict(options[name]) for name in names}
+    return {name: {**options[name], "required": True} if name in required else dict(options[name])
+            for name in (*names, *EVERY_PLUGIN)}
 
 
 class RemediateAction(ActionBase):
@@ -68,7 +71,7 @@ class RemediateAction(ActionBase):
         host = str(variables["inventory_hostname"])  # the name results and journals use, as the CLI does
         hostvars = {name: self._templar.template(variables[name]) for name in HOST_VARIABLES if name in variables}
         result.update(remediate(
-            self._connection, host, self.STEP, {name: args[name] for name in self.OPTIONS}, hostvars,
+            self._connection, host, self.STEP, {name: args[name] for name in (*self.OPTIONS, *EVERY_PLUGIN)}, hostvars,
             check=bool(self._task.check_mode), diff=bool(self._task.diff),
             note=lambda who, message: display.vv(f"winremedy [{who}] {message}"),
         ))

@@ -10,8 +10,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pathlib import Path
+
 from . import __version__
 from .audit.command import add_audit_command
+from .catalog import CATALOG_PATH_ENV, use_catalog_paths
 from .catalog.command import add_catalog_commands
 from .commandline import EXIT_ERROR
 from .demo import add_demo_command
@@ -29,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
+        if args.catalog:
+            use_catalog_paths(args.catalog)
         return int(args.run(args))
     except WinRemedyError as error:
         print(f"winremedy: error: {error}", file=sys.stderr)
@@ -46,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"winremedy {__version__}")
+    parser.add_argument("--catalog", action="append", default=[], type=Path, metavar="DIR",
+                        help=f"a directory of your own KB files (KB*.yml; repeatable), read with the packaged "
+                             f"catalog; also {CATALOG_PATH_ENV} (directories separated like PATH). See docs/catalog.md")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     add_catalog_commands(commands)
     add_assess_command(commands)

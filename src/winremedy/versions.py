@@ -92,6 +92,31 @@ BASE_REVISIONS: dict[str, int] = {
 }
 
 
+# The service pack each build is. A build and a service pack that disagree (6.1.7601 reported as SP0) are
+# contradictory facts, not a host to assess. 5.2.3790 is every Windows Server 2003 level (RTM, SP1, SP2).
+# Sources: "Information about Service Pack 1 for Windows 7 and for Windows Server 2008 R2" (KB976932: SP1 is
+# build 7601); "Windows Server 2008 SP2" (KB948465: build 6002); the March 12, 2019 monthly rollup for Windows
+# Server 2008 SP2 (KB4489880), after which the build reports 6003 while the service pack stays SP2.
+BUILD_SERVICE_PACKS: dict[str, tuple[int, ...]] = {
+    "5.2.3790": (0, 1, 2),
+    "6.0.6000": (0,),
+    "6.0.6001": (1,),
+    "6.0.6002": (2,),
+    "6.0.6003": (2,),
+    "6.1.7600": (0,),
+    "6.1.7601": (1,),
+}
+
+# Builds that are another build serviced further: Server 2008 SP2 with the 2019+ rollups reports 6.0.6003 and
+# is assessed as 6.0.6002 (SP2), its files compared across builds (KB4489880, see above).
+_SERVICED_AS = {"6.0.6003": "6.0.6002"}
+
+
+def servicing_build(version: str) -> str:
+    """The build an article's tables name for a host of OS ``version`` (``6.0.6003`` -> ``6.0.6002``)."""
+    return _SERVICED_AS.get(version, version)
+
+
 class FixState(str, enum.Enum):
     """How a file found on a host stands against the version a fix requires."""
 

@@ -25,13 +25,14 @@ def winremedy(
 
 
 @contextmanager
-def running_lab(directory: Path, fleet: dict[str, Any] | None = None, *up: str) -> Iterator[Path]:
-    """``winremedy lab up`` (from ``fleet`` when given) in ``directory``; always ``lab down`` afterwards."""
+def running_lab(directory: Path, fleet: dict[str, Any] | None = None, *up: str,
+                env: dict[str, str] | None = None) -> Iterator[Path]:
+    """``winremedy lab up`` (from ``fleet`` when given, in ``env``) in ``directory``; always ``lab down`` afterwards."""
     if fleet is not None:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "fleet-in.yml").write_text(yaml.safe_dump(fleet))
         up = ("--fleet", str(directory / "fleet-in.yml"), *up)
-    winremedy("lab", "up", "--dir", str(directory / "lab"), *up)
+    winremedy("lab", "up", "--dir", str(directory / "lab"), *up, env=env)
     try:
         yield directory / "lab"
     finally:

@@ -73,7 +73,6 @@ def expected_status(host: dict[str, Any], kb: str) -> str:
     """The articles' rules, applied to the fleet definition (KB2847346, KB979223, KB903927)."""
     os_name, sp, arch = host["os"], host["sp"], host["arch"]
     installed, pending = kb in host.get("installed", []), kb in host.get("pending", [])
-    gdr = host.get("patch_level") == "gdr"
     leaking = host.get("leak") == LEAK_OF[kb]
 
     def by_files() -> str:
@@ -81,8 +80,7 @@ def expected_status(host: dict[str, Any], kb: str) -> str:
             return "fixed"
         if pending:
             return "pending_reboot"
-        if gdr:
-            return "unknown"  # a GDR build cannot be compared with the LDR fix
+        # a GDR build below the branch merge has not received the hotfix-only (LDR) fix: missing, medium
         return "missing_leaking" if leaking else "missing"
 
     def by_registration() -> str:
@@ -93,7 +91,9 @@ def expected_status(host: dict[str, Any], kb: str) -> str:
         return "missing_leaking" if leaking else "missing"
 
     if kb == "KB2847346":
-        return by_files() if os_name in ("win7", "win2008r2") and sp == 1 else "not_applicable"
+        if os_name in ("win7", "win2008r2"):  # RTM hosts have the bug and lack the SP1 prerequisite: missing
+            return by_files() if sp == 1 else "missing_leaking" if leaking else "missing"
+        return "not_applicable"
     if kb == "KB979223":
         if os_name in ("vista", "win2008") and sp in (1, 2):
             return by_files()

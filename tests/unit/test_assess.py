@@ -11,6 +11,7 @@ import yaml
 from winremedy.audit.assess import Status, assess
 from winremedy.catalog import Catalog, load_catalog
 from winremedy.audit.facts import HostFacts, Hotfix, LeakVerdict, OsInfo
+from winremedy.versions import servicing_build
 
 CASES = yaml.safe_load((Path(__file__).parents[1] / "data" / "assess" / "cases.yml").read_text())
 WORKSTATIONS = {"win7", "vista"}
@@ -38,7 +39,7 @@ def _files(case: dict[str, Any], os_info: OsInfo, catalog: Catalog) -> dict[str,
     if default is not None:
         for kb in catalog.kbs.values():
             for rule in kb.applies_to:
-                if rule.version == os_info.version and os_info.arch:
+                if rule.version == servicing_build(os_info.version) and os_info.arch:
                     files.update({row.path: default for row in kb.fix_files(rule.version, os_info.arch)})
     files.update({f"%SystemRoot%\\{path}": version for path, version in spec.items()})
     return files
@@ -63,7 +64,9 @@ def _facts(case: dict[str, Any], catalog: Catalog) -> HostFacts:
     os_info = _os(case["os"])
     registry = None
     if case.get("registry"):
-        registry = {catalog.get("KB903927").registration.registry_keys[0]: 1}
+        keys = catalog.get("KB903927").registration.registry_keys
+        wanted = case["registry"]
+        registry = {next(k for k in keys if wanted is True or wanted in k): 1}
     return HostFacts(
         host=case["name"], os=os_info,
         files=_files(case, os_info, catalog) if os_info else None,
@@ -83,8 +86,11 @@ def test_case(case, catalog):
         for key in ("basis", "confidence"):
             if key in expected:
                 assert getattr(finding, key) == expected[key], f"{kb}: {finding.reason}"
-        if "reason" in expected:
-            assert expected["reason"] in finding.reason
+        for key in ("reason", "action"):
+            if key in expected:
+                assert expected[key] in getattr(finding, key), f"{kb}: {getattr(finding, key)}"
+        if "not_reason" in expected:
+            assert expected["not_reason"] not in finding.reason
 
 
 def test_every_article_row_has_a_case(catalog):

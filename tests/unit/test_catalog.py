@@ -151,7 +151,8 @@ def test_kb2847346_applicability(catalog: Catalog) -> None:
     assert _rule(kb, "win2008r2", "6.1.7601", 1, "x86") is None  # no x86 Server 2008 R2
     assert _rule(kb, "win7", "6.1.7601", 1, "ia64") is None  # no IA-64 Windows 7
     rtm = _exclusion(kb, "win7", "6.1.7600", 0, "x64")
-    assert rtm is not None and rtm.status == "not_applicable" and "Service Pack 1" in rtm.reason
+    assert rtm is not None and rtm.status == "prerequisite_missing" and "Service Pack 1" in rtm.reason
+    assert rtm.prerequisite is not None and (rtm.prerequisite.service_pack, rtm.prerequisite.kb) == (1, "KB976932")
     assert _rule(kb, "vista", "6.0.6002", 2, "x64") is None and _exclusion(kb, "vista", "6.0.6002", 2, "x64") is None
     assert _rule(kb, None, "6.1.7601", 1, "x64") is None  # type: ignore[arg-type]
 
@@ -179,7 +180,7 @@ def test_kb903927_applicability(catalog: Catalog) -> None:
     assert _exclusion(kb, "win2003", "5.2.3790", 0, "x64").status == "not_applicable"  # type: ignore[union-attr]
     assert _exclusion(kb, "win2003", "5.2.3790", 1, "x86") is None
     assert kb.files == [] and kb.restart == "not_required" and kb.restart_service
-    assert kb.registration.cbs_package_prefix is None and len(kb.registration.registry_keys) == 2
+    assert kb.registration.cbs_package_prefix is None and len(kb.registration.registry_keys) == 4
     assert kb.registry_values[0].path.endswith("Tcpip\\Parameters\\SynAttackProtect")
     assert kb.registry_values[0].absent_means == 1
 
@@ -272,6 +273,7 @@ def test_to_dict_is_the_yaml_and_valid_json(catalog: Catalog, kb: str) -> None:
     for excl in expected["excluded"]:
         excl.setdefault("sp", None)
         excl.setdefault("archs", None)
+        excl.setdefault("prerequisite", None)
     for work in expected["workarounds"]:
         work.setdefault("scenario", None)
     assert out == expected

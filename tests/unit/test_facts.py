@@ -51,6 +51,7 @@ def test_json_round_trip_keeps_everything():
         (lambda d: d["os"].update(version="6.1"), "os.version must look like 6.1.7601"),
         (lambda d: d["os"].update(arch="arm64"), "os.arch must be one of"),
         (lambda d: d["os"].update(sp="1"), "os.sp must be an integer"),
+        (lambda d: d["os"].update(sp=True), "os.sp must be an integer, got True"),  # was printed "SPTrue"
         (lambda d: d.pop("host"), "missing key 'host'"),
         (lambda d: d["hotfixes"].append({"id": "KB1", "sourc": "qfe"}), "hotfixes: unknown key 'sourc'"),
         (lambda d: d["samples"].update(x=[[1, 2]]), "samples.x: expected an object"),

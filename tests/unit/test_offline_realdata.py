@@ -12,6 +12,24 @@ from winremedy.offline import read_facts_file, read_facts_files
 
 REALDATA = Path(__file__).resolve().parents[1] / "data" / "realdata" / "wesng"  # sources and licence: README.md there
 CAPTURES = sorted(path for path in REALDATA.glob("*.txt") if path.name != "LICENSE.txt")
+# Every systeminfo capture: (host, OS version, SP, arch, family, hotfix rows read), or the reason it is refused.
+# Localized ones (it, es, zh-cn in GBK, ru in UTF-8) are read by field position and value shape.
+EXPECTED = {
+    "10_1803_x64_enterprise_es-ar_20190307_systeminfo.txt": "lacks 'Host Name'; the file looks truncated",
+    "10_1803_x64_pro_it_systeminfo.txt": ("PC044", "10.0.17134", 0, "x64", None, 10),
+    "10_1803_x86_enterprise_nl_systeminfo.txt": ("DESKTOP-LFQSJM4", "10.0.17134", 0, "x86", None, 4),
+    "10_1809_x64_education_es_systeminfo.txt": "the first field '...' is not a host name",
+    "10_1809_x64_enterprise_zh-cn_systeminfo.txt": ("DESKTOP-0CQH3P2", "10.0.17763", 0, "x64", None, 1),
+    "7_sp1_x64_enterprise_en-us_B_systeminfo.txt": ("WIN7SP1X64", "6.1.7601", 1, "x64", "win7", 245),
+    "srv_2003_rtm_x86_standard_en-us_systeminfo.txt": ("WINSRV2K3SP0X86", "5.2.3790", 0, "x86", "win2003", 3),
+    "srv_2003r2_sp2_x86_standard_en-us_systeminfo.txt": ("SRV2K3R2SP2X86", "5.2.3790", 2, "x86", "win2003", 240),
+    "srv_2008_rtm_x64_standard_en-us_systeminfo.txt": ("SRV2K8SP0X64", "6.0.6001", 1, "x64", "win2008", 1),
+    "srv_2008r2_sp1_x64_standard_en-us_systeminfo.txt": ("SRV2K8R2SP1X64", "6.1.7601", 1, "x64", "win2008r2", 2),
+    "srv_2012r2_x64_standard_ru_systeminfo.txt": ("DC", "6.3.9600", 0, "x64", None, 7),
+    "vista_x64_sp2_systeminfo.txt": ("WINVISTASP0X64", "6.0.6002", 2, "x64", "vista", 175),
+    # XP x64 reports 5.2.3790 like Server 2003 x64; its product type (workstation) keeps it apart
+    "xp_sp2_x64_systeminfo.txt": ("USER-8CEF73C787", "5.2.3790", 2, "x64", "winxp64", 228),
+}
 
 
 def _one(name: str) -> HostFacts:
@@ -185,3 +203,58 @@ def test_every_capture_gives_hosts_or_one_line_error_naming_the_file(path: Path)
         assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
     else:
         assert hosts and all(facts.host and facts.hotfixes is not None for facts in hosts)
+
+
+def test_every_capture_is_in_the_table() -> None:
+    assert set(EXPECTED) == {p.name for p in REALDATA.glob("*systeminfo.txt")}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_capture_is_read_right_or_refused_with_the_reason(name: str) -> None:
+    expected = EXPECTED[name]
+    if isinstance(expected, str):
+        with pytest.raises(FactsError) as refused:
+            read_facts_file(REALDATA / name)
+        assert str(refused.value).startswith(f"{REALDATA / name}: ") and expected in str(refused.value)
+        return
+    facts = _one(name)
+    assert facts.os is not None
+    read = (facts.host, facts.os.version, facts.os.sp, facts.os.arch, facts.os.family, len(facts.hotfixes or []))
+    assert read == expected
+
+
+def test_localized_hotfix_rows_and_counts() -> None:
+    russian = _one("srv_2012r2_x64_standard_ru_systeminfo.txt")
+    assert russian.os is not None and russian.os.product_type == 3  # "Windows Server" in the edition name
+    assert "KB2919355" in _kbs(russian) and russian.hotfixes_incomplete is None
+    assert any("read by field position" in note for note in russian.notes)
+    italian = _one("10_1803_x64_pro_it_systeminfo.txt")
+    assert italian.os is not None and (italian.os.caption, italian.os.product_type) == ("Microsoft Windows 10 Pro", 1)
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (lambda t: t.replace("10.0.17134 N/D build 17134", "10.0.17134 N/D build 17135"), "is not an OS version"),
+    (lambda t: t.replace("x64-based PC", "PC basato su x64"), "is not a system type"),
+    (lambda t: t.replace("10 Aggiornamenti rapidi installati.", "Aggiornamenti rapidi installati."),
+     "hotfixes (field 31)"),
+    # a field missing shifts every later one: the shapes no longer fit, the file is refused
+    (lambda t: "\n".join(line for line in t.splitlines() if not line.startswith("Produttore SO")),
+     "field 14 '1 processore(i) installati.' is not a system type"),
+])
+def test_localized_doubt_refuses(tmp_path: Path, change, reason: str) -> None:
+    text = (REALDATA / "10_1803_x64_pro_it_systeminfo.txt").read_bytes().decode("cp850")
+    path = tmp_path / "it_systeminfo.txt"
+    path.write_bytes(change(text).encode("cp850"))
+    with pytest.raises(FactsError, match="localized systeminfo not read with certainty") as refused:
+        read_facts_file(path)
+    assert reason in str(refused.value)
+
+
+def test_localized_service_pack_contradicting_the_build_refuses(tmp_path: Path) -> None:
+    text = (REALDATA / "srv_2012r2_x64_standard_ru_systeminfo.txt").read_text(encoding="utf-8")
+    version = next(line for line in text.splitlines() if "6.3.9600" in line)
+    path = tmp_path / "ru_systeminfo.txt"
+    path.write_text(text.replace(version, version.replace("6.3.9600", "6.1.7601").replace("9600", "7601")),
+                    encoding="utf-8")
+    with pytest.raises(FactsError, match="reads as SP0, which build 6.1.7601 never is"):
+        read_facts_file(path)

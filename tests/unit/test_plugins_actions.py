@@ -9,6 +9,7 @@ test_plugins_transport.py), or to a connection that raises.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import re
 import sys
@@ -185,9 +186,21 @@ def test_kb_report_fails_in_one_line_on_bad_input(plugins: dict[str, ModuleType]
 # --- the docs say what the code does --------------------------------------------------------------
 
 
+def _options(plugins: dict[str, ModuleType], name: str) -> dict[str, Any]:
+    """The module's options with those of the collection's own doc fragments it extends (catalog_paths)."""
+    doc = yaml.safe_load(plugins[f"modules.{name}"].DOCUMENTATION)
+    options = dict(doc["options"])
+    for fragment in doc.get("extends_documentation_fragment", []):
+        if fragment.startswith("winremedy.windows."):
+            module = importlib.import_module(
+                f"ansible_collections.winremedy.windows.plugins.doc_fragments.{fragment.rsplit('.', 1)[-1]}")
+            options.update(yaml.safe_load(module.ModuleDocFragment.DOCUMENTATION)["options"])
+    return options
+
+
 @pytest.mark.parametrize("name", ["kb_facts", "kb_report"])
 def test_documented_options_are_the_argument_spec(plugins: dict[str, ModuleType], name: str) -> None:
-    documented = yaml.safe_load(plugins[f"modules.{name}"].DOCUMENTATION)["options"]
+    documented = _options(plugins, name)
     spec = plugins[f"action.{name}"].ARGUMENT_SPEC
     assert set(documented) == set(spec)
     for option, doc in documented.items():
@@ -199,7 +212,7 @@ def test_documented_options_are_the_argument_spec(plugins: dict[str, ModuleType]
 
 @pytest.mark.parametrize("name", ["kb_facts", "kb_report"])
 def test_examples_use_documented_options_only(plugins: dict[str, ModuleType], name: str) -> None:
-    documented = set(yaml.safe_load(plugins[f"modules.{name}"].DOCUMENTATION)["options"])
+    documented = set(_options(plugins, name))
     tasks = yaml.safe_load(plugins[f"modules.{name}"].EXAMPLES)
     used = [task[f"winremedy.windows.{name}"] or {} for task in tasks if f"winremedy.windows.{name}" in task]
     assert used and all(set(args) <= documented for args in used)

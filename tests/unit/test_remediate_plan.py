@@ -15,8 +15,11 @@ from winremedy.lab.local import LocalTransport
 from winremedy.lab.packages import write_repository
 from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.journal import Journal
+from winremedy.remediate.outcome import HostStatus
 from winremedy.remediate.plan import Action, Restart, plan_host
-from winremedy.repo.manifest import Manifest
+from winremedy.remediate.runner import HostContext, HostRun, Settings
+from winremedy.remediate.stage import Source
+from winremedy.repo.manifest import Build, Entry, Manifest
 from winremedy.audit.results import HostResult
 
 CATALOG = load_catalog()
@@ -64,12 +67,12 @@ def test_lcs_fix_restarts_the_service_instead_of_the_host(manifest: Manifest) ->
     assert plan.restart is Restart.SERVICE and kb.service == "RTCSRV"
 
 
-def test_gdr_unknown_is_installed_only_when_allowed(manifest: Manifest) -> None:
+def test_gdr_missing_is_installed_only_when_allowed(manifest: Manifest) -> None:
     result = _audited("win7", 1, "x64", patch_level="gdr")
-    assert {f.kb: f.status.value for f in result.findings}["KB2847346"] == "unknown"
+    assert {f.kb: f.status.value for f in result.findings}["KB2847346"] == "missing"
     assert _by_kb(plan_host(result, CATALOG, manifest))["KB2847346"].action is Action.INSTALL
     skipped = _by_kb(plan_host(result, CATALOG, manifest, install_gdr=False))["KB2847346"]
-    assert skipped.action is Action.SKIP and "unknown" in skipped.reason
+    assert skipped.action is Action.SKIP and "GDR installs are turned off" in skipped.reason
 
 
 def test_missing_or_refused_package_blocks_with_the_reason(manifest: Manifest) -> None:
@@ -117,3 +120,39 @@ def test_journal_ignores_a_torn_last_line_and_memory_only_journals_write_nothing
     assert memory.open_intent("install_started", "KB1") is not None
     assert memory.path is None and sorted(p.name for p in (tmp_path / "journal").iterdir()) == ["h.jsonl"]
 
+
+
+def test_missing_service_pack_prerequisite_blocks_with_the_reason(manifest: Manifest) -> None:
+    result = _audited("win7", 0, "x64")
+    finding = {f.kb: f for f in result.findings}["KB2847346"]
+    assert (finding.status.value, finding.basis) == ("missing", "prerequisite")
+    kb = _by_kb(plan_host(result, CATALOG, manifest))["KB2847346"]
+    assert kb.action is Action.BLOCKED and "install Service Pack 1 (KB976932) first" in kb.reason
+
+
+def test_service_pack_in_the_repository_is_installed_first(manifest: Manifest) -> None:
+    service_pack = Entry(file="windows6.1-KB976932-X64.exe", kb="KB976932", kind="exe", arch="x64",
+                         os=("win7", "win2008r2"), builds=(Build("6.1.7600", 0),), size=1, sha256="0" * 64,
+                         identity={})
+    kb = _by_kb(plan_host(_audited("win7", 0, "x64"), CATALOG, manifest.with_entries([service_pack])))["KB2847346"]
+    assert kb.action is Action.INSTALL and kb.package == service_pack and kb.restart is Restart.REBOOT
+    assert "prerequisite first: Service Pack 1 (KB976932)" in kb.reason
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_unknown_is_never_compliant(tmp_path: Path, check: bool) -> None:
+    """A KB of unknown status (KB903927 on 2003 SP1 x64 with LCS) is left alone and the host needs review."""
+    spec = HostSpec(name="lcs-x64", profile=OsProfile("win2003", 1, "x64"), user="u", password="p", seed=3,
+                    products=("lcs2005",))
+    run = HostRun(LocalTransport(EmulatedHost(spec, ManualClock(1.79e9))), CATALOG, Source("push", tmp_path, None),
+                  Manifest(), Settings(check=check), HostContext(), Journal(None, "lcs-x64"))
+    outcome = run.run()
+    assert outcome.status is HostStatus.NEEDS_REVIEW
+    assert "KB903927: needs review" in outcome.message and not outcome.changed
+
+
+def test_lab_2003_hotfix_registers_under_the_next_service_pack_and_the_finding_names_the_key() -> None:
+    finding = {f.kb: f for f in _audited("win2003", 1, "x86", products=("lcs2005",),
+                                         installed=("KB903927",)).findings}["KB903927"]
+    assert finding.status.value == "fixed"
+    assert "key HKLM\\SOFTWARE\\Microsoft\\Updates\\Windows Server 2003\\SP2\\KB903927" in finding.reason

@@ -15,9 +15,10 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..catalog import Applicability, Catalog, KbEntry
+from ..catalog import Applicability, Catalog, Exclusion, KbEntry
+from ..errors import VersionError
 from .facts import CbsState, HostFacts, Hotfix
-from ..versions import FixState, WinVersion, compare_fix
+from ..versions import BUILD_SERVICE_PACKS, FixState, WinVersion, compare_fix, servicing_build
 
 
 class Status(str, enum.Enum):
@@ -32,7 +33,10 @@ class Status(str, enum.Enum):
 # How much a status can be trusted: files verified, or only a registration or a belief.
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 _RULE_CONFIDENCE = {"confirmed": MEDIUM, "inferred": LOW, "unverified": LOW}
-_INSTALLED_STATES = {CbsState.INSTALLED.name.lower(), CbsState.PERMANENT.name.lower()}
+# A superseded CBS package (0x50) was replaced by a later package that carries its content ("Component Based
+# Servicing: CurrentState values", the CBS state table in Microsoft's servicing documentation).
+_INSTALLED_STATES = {CbsState.INSTALLED.name.lower(), CbsState.PERMANENT.name.lower(),
+                     CbsState.SUPERSEDED.name.lower()}
 _PENDING_STATES = {CbsState.INSTALL_PENDING.name.lower(), CbsState.PARTIALLY_INSTALLED.name.lower()}
 
 
@@ -44,7 +48,7 @@ class FileCheck:
     path: str
     required: str
     found: str | None  # None: absent on the host
-    state: str  # FixState value, "absent" or "not_collected"
+    state: str  # FixState value, "absent", "not_collected", "malformed" or "other_os"
 
 
 @dataclass
@@ -82,11 +86,18 @@ def assess_kb(facts: HostFacts, kb: KbEntry) -> Finding:
     if family is None or arch is None:
         missing = "product type" if family is None else "architecture"
         return _unknown(kb, f"{missing} not known for {host_desc}", "collect facts over WinRM (winremedy audit)")
+    levels = BUILD_SERVICE_PACKS.get(os_info.version)
+    if levels is not None and os_info.sp not in levels:
+        return _unknown(kb, f"{host_desc}: contradictory facts: build {os_info.version} is "
+                        f"{' or '.join(f'SP{n}' for n in levels)}, not SP{os_info.sp}", _RECHECK)
+    build = servicing_build(os_info.version)  # Server 2008 SP2 with 2019+ rollups reports 6.0.6003
     no_product = _without_required_product(facts, kb, host_desc)
     if no_product:
         return no_product
     for exclusion in kb.excluded:
-        if exclusion.matches(family, os_info.version, os_info.sp, arch):
+        if exclusion.matches(family, build, os_info.sp, arch):
+            if exclusion.prerequisite is not None:
+                return _prerequisite_missing(kb, exclusion, host_desc)
             status = Status(exclusion.status)
             return Finding(
                 kb=kb.kb, status=status, confidence=HIGH if status is Status.NOT_APPLICABLE else LOW,
@@ -94,7 +105,7 @@ def assess_kb(facts: HostFacts, kb: KbEntry) -> Finding:
                 action="none" if status is Status.NOT_APPLICABLE else "review manually",
                 evidence={"rule": {"excluded": _rule_text(exclusion.os, exclusion.version, exclusion.sp)}},
             )
-    rule = next((r for r in kb.applies_to if r.matches(family, os_info.version, os_info.sp, arch)), None)
+    rule = next((r for r in kb.applies_to if r.matches(family, build, os_info.sp, arch)), None)
     if rule is None:
         covered = "; ".join(_rule_text(r.os, r.version, r.sp, r.archs) for r in kb.applies_to)
         return Finding(
@@ -106,7 +117,9 @@ def assess_kb(facts: HostFacts, kb: KbEntry) -> Finding:
     product_gate = _product_gate(facts, kb, rule, host_desc, evidence)
     if product_gate:
         return product_gate
-    package = kb.package_for(family, os_info.version, arch)
+    if build != os_info.version:
+        evidence["serviced_as"] = build
+    package = kb.package_for(family, build, arch)
     evidence["registration"] = _registration_evidence(facts, kb)
     if rule.verify == "service_pack":
         return Finding(
@@ -117,6 +130,20 @@ def assess_kb(facts: HostFacts, kb: KbEntry) -> Finding:
     if rule.verify == "files" and facts.files is not None:
         return _by_files(facts, kb, rule, evidence, package.file if package else None)
     return _by_registration(facts, kb, rule, evidence, package.file if package else None)
+
+
+def _prerequisite_missing(kb: KbEntry, exclusion: Exclusion, host_desc: str) -> Finding:
+    """A host with the bug that cannot take the fix yet: the fix is certainly absent, so it is missing, not
+    "not applicable" (which would count it compliant while it leaks)."""
+    assert exclusion.prerequisite is not None
+    prerequisite = exclusion.prerequisite
+    what = f"Service Pack {prerequisite.service_pack}" + (f" ({prerequisite.kb})" if prerequisite.kb else "")
+    return Finding(
+        kb=kb.kb, status=Status.MISSING, confidence=HIGH, basis="prerequisite",
+        reason=f"{host_desc}: {exclusion.reason}", action=f"install {what}, then {kb.kb}",
+        evidence={"rule": {"excluded": _rule_text(exclusion.os, exclusion.version, exclusion.sp)},
+                  "prerequisite": {"service_pack": prerequisite.service_pack, "kb": prerequisite.kb}},
+    )
 
 
 def _without_required_product(facts: HostFacts, kb: KbEntry, host_desc: str) -> Finding | None:
@@ -157,7 +184,7 @@ def _by_files(facts: HostFacts, kb: KbEntry, rule: Applicability, evidence: dict
               package: str | None) -> Finding:
     """Decide on the versions of the files the hotfix replaces (the ground truth)."""
     assert facts.os is not None and facts.os.arch is not None and facts.files is not None
-    checks = [_check_file(row.name, row.path, row.version, facts.files) for row in
+    checks = [_check_file(row.name, row.path, row.version, facts.files, facts.os.version) for row in
               kb.fix_files(rule.version, facts.os.arch)]
     evidence["files"] = [asdict(c) for c in checks]
     states = {c.state for c in checks}
@@ -170,6 +197,10 @@ def _by_files(facts: HostFacts, kb: KbEntry, rule: Applicability, evidence: dict
 
     if not checks:
         return _by_registration(facts, kb, rule, evidence, package)
+    contradictions = [_CONTRADICTION[c.state].format(c=c, host=facts.os.version) for c in checks
+                      if c.state in _CONTRADICTION]
+    if contradictions:
+        return finding(Status.UNKNOWN, LOW, f"contradictory facts: {'; '.join(contradictions)}", _RECHECK)
     if "not_collected" in states or "absent" in states:
         gaps = [f"{c.name} {'not collected' if c.state == 'not_collected' else 'absent'}" for c in checks
                 if c.state in ("not_collected", "absent")]
@@ -189,11 +220,15 @@ def _by_files(facts: HostFacts, kb: KbEntry, rule: Applicability, evidence: dict
         return finding(Status.MISSING, HIGH, f"files older than required: {detail}", _install_action(kb, package))
     other = [c for c in checks if c.state == FixState.OTHER_BRANCH.value]
     if other:
-        return finding(Status.UNKNOWN, LOW,
-                       f"GDR-branch files cannot be compared with the LDR fix: {_files_text(other)} "
-                       "(whether the GDR build contains the fix is unconfirmed)",
-                       "review manually; installing the hotfix moves the files to the LDR branch")
-    note = "" if registered else f"; {kb.kb} not registered (files come from a later update)"
+        # Hotfix-only (LDR) fixes reach the GDR branch only when the branches merge (revisions 23000 and up):
+        # "Understanding GDR vs LDR branches" (Microsoft Windows servicing blog) and the hotfix articles'
+        # "this hotfix may receive additional testing... only for systems experiencing this specific problem".
+        return finding(Status.MISSING, MEDIUM,
+                       f"GDR-branch files below the merged builds (23000+): {_files_text(other)}; the GDR branch "
+                       "does not receive hotfix-only (LDR) fixes until the branches merge",
+                       _install_action(kb, package) + " (the hotfix moves the files to the LDR branch)")
+    unregistered = not registered and (facts.hotfixes is not None or bool(facts.registry))
+    note = f"; {kb.kb} not registered (files come from a later update)" if unregistered else ""
     return finding(Status.FIXED, HIGH, f"files at or above required versions{note}", "none")
 
 
@@ -207,8 +242,13 @@ def _by_registration(facts: HostFacts, kb: KbEntry, rule: Applicability, evidenc
     registered, pending_install = _registration_state(facts, kb)
     confidence = MEDIUM if rule.verify == "files" else _RULE_CONFIDENCE[rule.confidence]
     if facts.hotfixes_incomplete and not (registered or pending_install):
-        confidence = LOW  # the KB may be among the rows the list does not show
         why = f"{why}; {facts.hotfixes_incomplete}"
+    if not (registered or pending_install):
+        # Later rollups carry a hotfix's files without registering it (the Windows 7 SP1 convenience rollup,
+        # KB3125574, and the monthly rollups), so "not registered" alone never proves "missing".
+        confidence = LOW
+        if rule.verify == "files":
+            why = f"{why}; an audit over WinRM reads the file versions and settles it"
 
     def finding(status: Status, reason: str, action: str) -> Finding:
         return Finding(kb=kb.kb, status=status, confidence=confidence, basis="registration",
@@ -218,11 +258,13 @@ def _by_registration(facts: HostFacts, kb: KbEntry, rule: Applicability, evidenc
     if pending_install:
         return finding(Status.PENDING_REBOOT, f"{kb.kb} install pending", "restart the host to complete the installation")
     if registered:
-        return finding(Status.FIXED, f"{kb.kb} registered", "none")
+        seen = _registration_seen(facts, kb)
+        return finding(Status.FIXED, f"{kb.kb} registered ({seen})", "none")
     return finding(Status.MISSING, f"{kb.kb} not registered", _install_action(kb, package))
 
 
-def _check_file(name: str, path: str | None, required: str | None, files: dict[str, str | None]) -> FileCheck:
+def _check_file(name: str, path: str | None, required: str | None, files: dict[str, str | None],
+                host_version: str) -> FileCheck:
     assert path is not None and required is not None  # the loader gives every versioned row a path
     key = next((k for k in files if k.lower() == path.lower()), None)
     if key is None:
@@ -230,18 +272,45 @@ def _check_file(name: str, path: str | None, required: str | None, files: dict[s
     found = files[key]
     if found is None:
         return FileCheck(name, path, required, None, "absent")
-    state = compare_fix(WinVersion.parse(found), WinVersion.parse(required))
+    try:
+        version = WinVersion.parse(found)
+    except VersionError:
+        return FileCheck(name, path, required, str(found), "malformed")
+    if version.os_version.split(".")[:2] != host_version.split(".")[:2]:
+        return FileCheck(name, path, required, found, "other_os")  # e.g. a 6.0.6002 file on a 6.1.7601 host
+    state = compare_fix(version, WinVersion.parse(required))
     return FileCheck(name, path, required, found, state.value)
 
 
 def _registration_state(facts: HostFacts, kb: KbEntry) -> tuple[bool, bool]:
     """(registered as installed, install pending) from QFE, CBS and update.exe registrations."""
     seen = _registrations(facts, kb)
-    registered = any(h.source != "cbs" or (h.state or "").lower() in _INSTALLED_STATES for h in seen)
+    registered = any(_counts_installed(h) for h in seen)
     pending = any(h.source == "cbs" and (h.state or "").lower() in _PENDING_STATES for h in seen)
-    registry_hit = any(facts.registry and facts.registry.get(key) is not None
-                       for key in kb.registration.registry_keys)
-    return registered or registry_hit, pending
+    return registered or bool(_registry_keys_seen(facts, kb)), pending
+
+
+def _counts_installed(fix: Hotfix) -> bool:
+    return fix.source != "cbs" or (fix.state or "").lower() in _INSTALLED_STATES
+
+
+def _registry_keys_seen(facts: HostFacts, kb: KbEntry) -> list[str]:
+    """The catalog's update.exe registration keys present on the host (2003 registers a hotfix under the
+    service pack that will contain it, ``SP<n>``, or the ``Hotfix`` mirror; see the KB file)."""
+    return [key for key in kb.registration.registry_keys if facts.registry and facts.registry.get(key) is not None]
+
+
+def _registration_seen(facts: HostFacts, kb: KbEntry) -> str:
+    """Which registration was seen, for the reason: a registry key, a CBS package and its state, or QFE."""
+    keys = _registry_keys_seen(facts, kb)
+    if keys:
+        return f"key {keys[0]}"
+    fix = next(h for h in _registrations(facts, kb) if _counts_installed(h))
+    if fix.source == "cbs":
+        state = (fix.state or "").lower()
+        return f"CBS package {fix.package or fix.id}: {state}" + (
+            ", a later package carries the fix" if state == CbsState.SUPERSEDED.name.lower() else "")
+    return f"{fix.source} {fix.id}"
 
 
 def _registrations(facts: HostFacts, kb: KbEntry) -> list[Hotfix]:
@@ -274,6 +343,14 @@ def _with_leaks(finding: Finding, facts: HostFacts, kb: KbEntry) -> Finding:
         finding.reason = f"{finding.reason}; leak persists: another cause ({rates})"
         finding.action = "investigate: the leak persists with the fix in place"
     return finding
+
+
+_RECHECK = "check the host's facts; rerun the audit over WinRM (winremedy audit)"
+# File states that are a contradiction in the facts, not a status of the fix, and how to say them.
+_CONTRADICTION = {
+    "malformed": "{c.name} has version {c.found!r}, not a 4-part file version",
+    "other_os": "{c.name} {c.found} belongs to another OS than the host's {host}",
+}
 
 
 def _unknown(kb: KbEntry, reason: str, action: str, evidence: dict[str, Any] | None = None) -> Finding:

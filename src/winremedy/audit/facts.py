@@ -189,7 +189,7 @@ def _os_info(data: Any, origin: str) -> OsInfo:
         raise FactsError(f"{origin}: os.arch must be one of {', '.join(ARCHES)}, got {os_info.arch!r}")
     if not re.fullmatch(r"\d+\.\d+\.\d+", str(os_info.version)):
         raise FactsError(f"{origin}: os.version must look like 6.1.7601, got {os_info.version!r}")
-    if not isinstance(os_info.sp, int):
+    if not isinstance(os_info.sp, int) or isinstance(os_info.sp, bool):  # JSON true is a Python int
         raise FactsError(f"{origin}: os.sp must be an integer, got {os_info.sp!r}")
     return os_info
 

@@ -7,7 +7,7 @@ catalog says. See :mod:`winremedy.catalog.loader` for the strictness rules and
 
 from __future__ import annotations
 
-from .loader import SR_LEVELS, load_catalog, load_kb_file, schema
+from .loader import CATALOG_PATH_ENV, SR_LEVELS, catalog_paths, load_catalog, load_kb_file, schema, use_catalog_paths
 from .model import (
     AdditionalFile,
     Applicability,
@@ -17,6 +17,7 @@ from .model import (
     Indicator,
     KbEntry,
     Package,
+    Prerequisite,
     Registration,
     RegistryValue,
     Uncertainty,
@@ -25,6 +26,7 @@ from .model import (
 )
 
 __all__ = [
+    "CATALOG_PATH_ENV",
     "SR_LEVELS",
     "AdditionalFile",
     "Applicability",
@@ -34,11 +36,14 @@ __all__ = [
     "Indicator",
     "KbEntry",
     "Package",
+    "Prerequisite",
     "Registration",
     "RegistryValue",
     "Uncertainty",
     "Workaround",
+    "catalog_paths",
     "load_catalog",
+    "use_catalog_paths",
     "load_kb_file",
     "normalize_kb_id",
     "schema",

@@ -1,14 +1,17 @@
-"""``winremedy catalog list | show KB``: what the catalog knows, for people and for scripts (JSON)."""
+"""``winremedy catalog list | show KB | validate FILE...``: what the catalog knows, for people and for scripts
+(JSON), and whether new KB files are sound."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from ..commandline import EXIT_OK, add_format, print_json
+from ..commandline import EXIT_FINDINGS, EXIT_OK, add_format, print_json
 from ..report.table import format_table
 from .loader import load_catalog
 from .model import KbEntry
+from .validate import validate_files
 
 
 def add_catalog_commands(commands: Any) -> None:
@@ -20,6 +23,13 @@ def add_catalog_commands(commands: Any) -> None:
     show.add_argument("kb", help="KB id, e.g. KB2847346")
     add_format(show)
     show.set_defaults(run=run_show)
+    validate = catalog.add_parser(
+        "validate", help="check KB files against the schema and the rest of the catalog",
+        description="Check new KB files: the schema, agreement between their keys, and cross-references with the "
+                    "catalog (--catalog, WINREMEDY_CATALOG_PATH) and the engine: indicators, workarounds, packages. "
+                    "Each problem is one line naming the file and the key. Exit 0: sound; 1: problems.")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.set_defaults(run=run_validate)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -30,6 +40,15 @@ def run_list(args: argparse.Namespace) -> int:
     rows = [(kb.kb, kb.restart, ", ".join(_applies_text(kb)), kb.title) for kb in catalog.kbs.values()]
     print(format_table(("KB", "restart", "applies to", "title"), rows, max_width=60))
     return EXIT_OK
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    problems = validate_files(args.files)
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print(f"{len(args.files)} KB file(s) sound: {', '.join(str(f) for f in args.files)}")
+    return EXIT_FINDINGS if problems else EXIT_OK
 
 
 def run_show(args: argparse.Namespace) -> int:

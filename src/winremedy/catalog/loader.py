@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import json
+import os
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -31,6 +32,7 @@ from .model import (
     Indicator,
     KbEntry,
     Package,
+    Prerequisite,
     Registration,
     RegistryValue,
     Uncertainty,
@@ -69,19 +71,47 @@ class _Problem(Exception):
         self.message = message
 
 
+# Directories of user KB files, separated like PATH. The CLI's --catalog and the plugins' catalog_paths are
+# added to it, so that every part of a run, and the lab daemon a run starts, reads the same catalog.
+CATALOG_PATH_ENV = "WINREMEDY_CATALOG_PATH"
+
+
 def load_catalog(directory: Path | None = None) -> Catalog:
-    """Load and check every ``KB*.yml`` of ``directory`` (default: the packaged catalog, cached)."""
+    """Load and check every ``KB*.yml`` of ``directory``; without one, the packaged catalog plus the user
+    catalog directories of :func:`catalog_paths` (cached)."""
     if directory is None:
-        return _default_catalog()
-    directory = Path(directory)
+        return _combined_catalog(catalog_paths())
+    return _load(_directory(Path(directory)))
+
+
+def catalog_paths() -> tuple[Path, ...]:
+    """The user catalog directories named by ``WINREMEDY_CATALOG_PATH``, in order."""
+    return tuple(Path(p) for p in os.environ.get(CATALOG_PATH_ENV, "").split(os.pathsep) if p)
+
+
+def use_catalog_paths(paths: Iterable[str | Path]) -> None:
+    """Add ``paths`` (before those already named) to the user catalog directories of this process and its children."""
+    merged = [str(Path(p).expanduser()) for p in paths] + [str(p) for p in catalog_paths()]
+    os.environ[CATALOG_PATH_ENV] = os.pathsep.join(dict.fromkeys(merged))
+
+
+@functools.lru_cache(maxsize=8)
+def _combined_catalog(paths: tuple[Path, ...]) -> Catalog:
+    """The packaged KBs, then each user directory's; a KB defined twice is an error naming both files."""
+    kbs = dict(_load(resources.files(__package__).joinpath("kb")).kbs)
+    for directory in paths:
+        for kb, entry in _load(_directory(directory), full_names=True).kbs.items():
+            if kb in kbs:
+                raise CatalogError(f"{entry.source}: kb: {kb} is already defined in {kbs[kb].source}")
+            kbs[kb] = entry
+    _check_unique_indicators(kbs)
+    return Catalog(kbs=kbs)
+
+
+def _directory(directory: Path) -> Path:
     if not directory.is_dir():
         raise CatalogError(f"{directory}: catalog directory not found")
-    return _load(directory)
-
-
-@functools.lru_cache(maxsize=1)
-def _default_catalog() -> Catalog:
-    return _load(resources.files(__package__).joinpath("kb"))
+    return directory
 
 
 @functools.lru_cache(maxsize=1)
@@ -97,7 +127,7 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema())
 
 
-def _load(directory: Traversable | Path) -> Catalog:
+def _load(directory: Traversable | Path, *, full_names: bool = False) -> Catalog:
     sources = sorted(
         (f for f in directory.iterdir() if f.is_file() and f.name.endswith(_SUFFIXES) and not f.name.startswith(".")),
         key=lambda f: f.name,
@@ -106,7 +136,7 @@ def _load(directory: Traversable | Path) -> Catalog:
         raise CatalogError(f"{directory}: no KB files (*.yml) in the catalog directory")
     kbs: dict[str, KbEntry] = {}
     for src in sources:
-        entry = load_kb_file(src)
+        entry = load_kb_file(src, label=str(src) if full_names else None)
         if entry.kb in kbs:
             raise CatalogError(f"{src.name}: kb: duplicate KB {entry.kb} (also in {kbs[entry.kb].source.name})")
         kbs[entry.kb] = entry
@@ -127,9 +157,10 @@ def _check_unique_indicators(kbs: dict[str, KbEntry]) -> None:
                 )
 
 
-def load_kb_file(path: Traversable | Path) -> KbEntry:
-    """Load one catalog file; every problem is a one-line CatalogError naming the file and key."""
-    name = path.name
+def load_kb_file(path: Traversable | Path, *, label: str | None = None) -> KbEntry:
+    """Load one catalog file; every problem is a one-line CatalogError naming the file (``label``, default its
+    name) and key."""
+    name = label or path.name
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -142,7 +173,7 @@ def load_kb_file(path: Traversable | Path) -> KbEntry:
         if not isinstance(data, dict):
             raise _Problem((), f"expected a mapping of catalog keys at the top level, got {type(data).__name__}")
         _check_schema(data)
-        _check_semantics(data, name)
+        _check_semantics(data, path.name)
         return _build(data, Path(str(path)))
     except _Problem as problem:
         where = _format_path(problem.path)
@@ -184,32 +215,50 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
 
 def _check_schema(data: dict[str, Any]) -> None:
     error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
-    if error is None:
-        return
+    if error is not None:
+        raise _schema_problem(error)
+
+
+def schema_problems(path: Path) -> list[str]:
+    """Every schema problem of one KB file, one line each (``FILE: key: problem``), for ``catalog validate``;
+    a file that is not YAML, or not a mapping, gives its one problem."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []  # load_kb_file says why, in its words
+    if not isinstance(data, dict):
+        return []
+    errors = sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    problems = [_schema_problem(jsonschema.exceptions.best_match([error])) for error in errors]
+    return list(dict.fromkeys(f"{path}: {_format_path(p.path)}: {p.message}" for p in problems))
+
+
+def _schema_problem(error: jsonschema.exceptions.ValidationError) -> _Problem:
     path = list(error.absolute_path)
     value = error.instance
     kind = error.validator
     if kind == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         unknown = sorted((k for k in value if k not in allowed), key=str)
-        raise _Problem(path + [str(unknown[0])], f"unknown key (allowed: {', '.join(allowed)})")
+        return _Problem(path + [str(unknown[0])], f"unknown key (allowed: {', '.join(allowed)})")
     if kind == "required":
         missing = [k for k in error.validator_value if k not in value]
-        raise _Problem(path + [missing[0]], "missing required key")
+        also = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
+        return _Problem(path + [missing[0]], f"missing required key{also}")
     if kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         hint = " (YAML read it as a date: quote it)" if isinstance(value, (_dt.date, _dt.datetime)) else ""
-        raise _Problem(path, f"{_show(value)} is not of type {expected}{hint}")
+        return _Problem(path, f"{_show(value)} is not of type {expected}{hint}")
     if kind == "pattern":
         words = _PATTERN_WORDS.get(error.validator_value, f"does not match {error.validator_value}")
-        raise _Problem(path, f"{_show(value)} {words}")
+        return _Problem(path, f"{_show(value)} {words}")
     if kind == "enum":
         choices = ", ".join("null" if c is None else str(c) for c in error.validator_value)
-        raise _Problem(path, f"{_show(value)} is not one of: {choices}")
+        return _Problem(path, f"{_show(value)} is not one of: {choices}")
     if kind == "const":
-        raise _Problem(path, f"{_show(value)} must be {error.validator_value!r}")
-    raise _Problem(path, " ".join(error.message.split())[:200])
+        return _Problem(path, f"{_show(value)} must be {error.validator_value!r}")
+    return _Problem(path, " ".join(error.message.split())[:200])
 
 
 def _show(value: Any) -> str:
@@ -248,6 +297,9 @@ def _check_semantics(data: dict[str, Any], file_name: str) -> None:
         if (rule["confidence"] != "confirmed" or rule["verify"] != "files") and not rule["note"]:
             raise _Problem(["applies_to", i, "note"], "required when confidence is not 'confirmed' or verify is not 'files'")
         for j, excl in enumerate(data["excluded"]):
+            if (excl["status"] == "prerequisite_missing") != bool(excl.get("prerequisite")):
+                raise _Problem(["excluded", j, "prerequisite"],
+                               "required with status 'prerequisite_missing', and only with it")
             if _overlap(rule, excl):
                 raise _Problem(["excluded", j], f"overlaps applies_to[{i}] (same OS family, build, SP and arch)")
 
@@ -361,7 +413,8 @@ def _build(data: dict[str, Any], source: Path) -> KbEntry:
         prerequisites=list(data["prerequisites"]),
         applies_to=[Applicability(**r) for r in data["applies_to"]],
         excluded=[
-            Exclusion(os=e["os"], version=e["version"], sp=e.get("sp"), archs=e.get("archs"), status=e["status"], reason=e["reason"])
+            Exclusion(os=e["os"], version=e["version"], sp=e.get("sp"), archs=e.get("archs"), status=e["status"],
+                      reason=e["reason"], prerequisite=Prerequisite(**e["prerequisite"]) if e.get("prerequisite") else None)
             for e in data["excluded"]
         ],
         files=[FileRow(**r) for r in data["files"]],

@@ -46,18 +46,29 @@ class Applicability:
 
 
 @dataclass(frozen=True)
+class Prerequisite:
+    """The service pack a host needs before the fix installs; ``kb`` is the service pack's own package."""
+
+    service_pack: int
+    kb: str | None
+
+
+@dataclass(frozen=True)
 class Exclusion:
     """An OS build the article names or implies but the fix does not cover, with the status to give.
 
-    ``sp`` and ``archs`` of ``None`` match any service pack / architecture.
+    ``sp`` and ``archs`` of ``None`` match any service pack / architecture. With ``prerequisite`` the
+    build has the bug but cannot take the fix yet (status ``prerequisite_missing``): the engine reports
+    the fix missing and names the service pack to install first.
     """
 
     os: list[str]
     version: str
     sp: int | None
     archs: list[str] | None
-    status: Literal["not_applicable", "unknown"]
+    status: Literal["not_applicable", "unknown", "prerequisite_missing"]
     reason: str
+    prerequisite: Prerequisite | None = None
 
     def matches(self, family: str | None, version: str, sp: int | None, arch: str | None) -> bool:
         return (

@@ -30,7 +30,7 @@ A fleet file is YAML::
         maintenance_window: "Sun 02:00-04:00"   # wall-clock time in that zone (remediate.window forms)
         windows_update: running      # running | disabled: the wuauserv service (disabled on hardened servers)
         fips: false                  # the FIPS algorithm policy (SHA256Managed throws under it)
-        system_root: 'C:\WINNT'      # %SystemRoot% (default C:\Windows; C:\WINNT on 2003 upgraded from 2000)
+        system_root: 'C:\\WINNT'      # %SystemRoot% (default C:\\Windows; C:\\WINNT on 2003 upgraded from 2000)
         locale: de-DE                # en-US (default), en-GB, de-DE, fr-FR, es-ES, it-IT, nl-NL, ru-RU, ja-JP,
                                      # zh-CN: the short-date order schtasks reads, the formats the host prints
         adapters: [{name: "Ethernet 2", default_route: true}, {name: Backup}]   # exactly one default route

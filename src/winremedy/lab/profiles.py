@@ -3,8 +3,9 @@
 A host's files start at its release's base revision (RTM or service pack), or
 at a later GDR revision when the fleet says the host has had its monthly
 security updates (``patch_level: gdr``): the case where the engine must not
-mistake a GDR build for the LDR hotfix. Only the files the three KBs touch are
-modelled; every other path is absent.
+mistake a GDR build for the LDR hotfix. The files modelled are those the packaged
+KBs touch and every file row of every catalog KB (user catalogs included) for
+the host's build and architecture; every other path is absent.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..audit.facts import Arch, OsInfo
+from ..catalog import load_catalog
 
 Family = Literal["win2003", "vista", "win2008", "win7", "win2008r2"]
 FAMILIES: tuple[Family, ...] = ("win2003", "vista", "win2008", "win7", "win2008r2")
@@ -144,6 +146,11 @@ class OsProfile:
             csd_version=self.csd_version,
         )
 
+    def _catalog_paths(self) -> tuple[str, ...]:
+        """The paths of every catalog file row for this build and architecture: a KB file is enough for the lab."""
+        return tuple(dict.fromkeys(row.path for kb in load_catalog() for row in kb.fix_files(self.version, self.arch)
+                                   if row.path is not None))
+
     def baseline_files(self, patch_level: PatchLevel) -> dict[str, str]:
         """Path -> version of every modelled file present on a fresh install at this patch level."""
         release = self.release
@@ -152,6 +159,8 @@ class OsProfile:
             paths: tuple[str, ...] = _WIN2003_FILES
         else:
             paths = _VISTA_FILES + (_VISTA_WOW64_FILES if self.arch != "x86" else ())
+        modelled = {path.lower() for path in paths}
+        paths += tuple(path for path in self._catalog_paths() if path.lower() not in modelled)
         files = {path: f"{release.version}.{revision}" for path in paths}
         if release.version == "6.1.7601":
             for path, arches in _CARRIED_FROM_RTM.items():

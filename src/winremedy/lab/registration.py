@@ -109,7 +109,8 @@ def os_registry(profile: OsProfile, syn_attack_protect: int | None) -> dict[str,
 def install_registry(kb: str, profile: OsProfile, t: float, state: CbsState) -> dict[str, Any]:
     """The registry values that register ``kb`` in ``state``."""
     if profile.is_2003:
-        updates = f"HKLM\\SOFTWARE\\Microsoft\\Updates\\Windows Server 2003\\SP{profile.sp}\\{kb}"
+        # update.exe files a hotfix under the service pack that will contain it: post-SP1 fixes under SP2\
+        updates = f"HKLM\\SOFTWARE\\Microsoft\\Updates\\Windows Server 2003\\SP{profile.sp + 1}\\{kb}"
         return {
             updates + "\\Description": f"Hotfix for Windows Server 2003 ({kb})",
             updates + "\\InstalledDate": datetime.fromtimestamp(t, UTC).strftime("%m/%d/%Y"),

@@ -25,7 +25,7 @@ _SINGLE_BYTE = ("cp437", "cp850", "latin-1")
 _ALLOWED_CONTROLS = frozenset("\t\n\r\x0c\x1a")  # \x1a: the DOS end-of-file mark
 _MAX_CONTROL_RATIO = 0.01
 _MAX_PREAMBLE = 256
-EXPECTED_FORMATS = "expected host facts JSON, English systeminfo output or wmic qfe output"
+EXPECTED_FORMATS = "expected host facts JSON, systeminfo output or wmic qfe output"
 
 
 def decode_text(data: bytes, name: str) -> str:

@@ -16,7 +16,8 @@ from ..errors import FactsError
 from ..audit.facts import HostFacts
 from .decoding import EXPECTED_FORMATS, decode_text
 from .qfe import OS_UNKNOWN_NOTE, looks_like_qfe, parse_qfe
-from .systeminfo import looks_like_systeminfo, parse_systeminfo
+from .localized import parse_by_structure
+from .systeminfo import has_english_labels, looks_like_systeminfo, parse_systeminfo
 
 
 def read_facts_files(paths: list[Path]) -> list[HostFacts]:
@@ -51,7 +52,7 @@ def parse_facts_text(text: str, name: str) -> list[HostFacts]:
     if looks_like_qfe(text):
         return parse_qfe(text, name)
     if looks_like_systeminfo(text):
-        return parse_systeminfo(text, name)
+        return parse_systeminfo(text, name) if has_english_labels(text) else parse_by_structure(text, name)
     raise FactsError(f"{name}: unknown format; {EXPECTED_FORMATS}")
 
 

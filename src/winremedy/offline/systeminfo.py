@@ -2,8 +2,9 @@
 
 systeminfo is what an operator can run on a host nobody can reach over WinRM.
 Its labels are translated on localized Windows, and its values (dates,
-"Standalone Server") are too, so only English output is read: a localized file
-is refused rather than half-understood. What systeminfo does not show (file
+"Standalone Server") are too: this module reads English output by its labels,
+and :mod:`.localized` reads any other language by field position and value
+shape (or refuses it rather than half-understand it). What systeminfo does not show (file
 versions, products, registry, pending reboot) stays ``None``: not collected.
 """
 
@@ -30,7 +31,8 @@ _PRODUCT_TYPES = {
     "member server": 3,
 }
 _LABEL_LINE = re.compile(r"^(?P<label>\S.*?):(?:\s+(?P<value>.*?))?\s*$")
-_OS_VERSION = re.compile(r"^(?P<version>\d+\.\d+\.\d+)\s+(?:N/A|Service Pack (?P<sp>\d+))\s+Build\s+\d+$")
+# Windows Server 2003 RTM prints no service pack at all: "5.2.3790 Build 3790".
+_OS_VERSION = re.compile(r"^(?P<version>\d+\.\d+\.\d+)\s+(?:(?:N/A|Service Pack (?P<sp>\d+))\s+)?Build\s+\d+$")
 _HOTFIX_COUNT = re.compile(r"^(?P<count>\d+) Hotfix\(s\) Installed\.$")
 _HOTFIX_ROW = re.compile(r"^\[\d+\](?::\s*(?P<text>.*?))?\s*$")
 _GUID = re.compile(r"^\{?[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}?$", re.IGNORECASE)
@@ -53,6 +55,11 @@ def looks_like_systeminfo(text: str) -> bool:
     if len(columns) < 2:
         return False
     return Counter(columns).most_common(1)[0][1] >= 0.75 * len(lines)
+
+
+def has_english_labels(text: str) -> bool:
+    """True when any label systeminfo needs is in English (a truncated English file included)."""
+    return any(line.startswith(f"{label}:") for line in text.splitlines() for label in REQUIRED_LABELS)
 
 
 def parse_systeminfo(text: str, name: str) -> list[HostFacts]:
@@ -164,7 +171,7 @@ def _os_info(fields: dict[str, _Field], name: str, notes: list[str]) -> OsInfo:
     match = _OS_VERSION.match(version_text)
     if not match:
         raise FactsError(f"{name}: systeminfo 'OS Version' {version_text!r} is not like "
-                         "'6.1.7601 Service Pack 1 Build 7601' or '6.1.7600 N/A Build 7600'")
+                         "'6.1.7601 Service Pack 1 Build 7601', '6.1.7600 N/A Build 7600' or '5.2.3790 Build 3790'")
     sp = int(match["sp"]) if match["sp"] else 0
     return OsInfo(
         caption=fields["OS Name"].value,
@@ -229,14 +236,14 @@ def _hotfixes(fields: dict[str, _Field], notes: list[str]) -> list[Hotfix] | Non
         return None
     if section.value == "N/A":
         return []
-    hotfixes = [_hotfix(row) for row in section.rows]
+    hotfixes = [hotfix_row(row) for row in section.rows]
     found = [fix for fix in hotfixes if fix is not None]
     _note_count(section.value, len(found), notes)
     _note_file_rows(found, notes)
     return found
 
 
-def _hotfix(row: str) -> Hotfix | None:
+def hotfix_row(row: str) -> Hotfix | None:
     """A ``[12]: KB2506014`` row; the empty ``[246]`` that ends a truncated list gives ``None``."""
     match = _HOTFIX_ROW.match(row)
     if not match or not match["text"]:
@@ -250,10 +257,10 @@ def _note_count(header: str, found: int, notes: list[str]) -> None:
     if not match:
         notes.append(f"systeminfo hotfix header {header!r} is not understood; {found} rows read")
     elif int(match["count"]) != found:
-        notes.append(_truncation(int(match["count"]), found))
+        notes.append(truncation(int(match["count"]), found))
 
 
-def _truncation(listed: int, shown: int) -> str:
+def truncation(listed: int, shown: int) -> str:
     return (f"systeminfo lists {listed} hotfixes but shows {shown} (it truncates long lists); "
             "add the host's wmic qfe output or collect over WinRM for the full list")
 
@@ -264,7 +271,7 @@ def _incompleteness(fields: dict[str, _Field], hotfixes: list[Hotfix] | None) ->
         return None
     match = _HOTFIX_COUNT.match(fields["Hotfix(s)"].value)
     if match and int(match["count"]) > len(hotfixes):
-        return _truncation(int(match["count"]), len(hotfixes))
+        return truncation(int(match["count"]), len(hotfixes))
     unnamed = sum(1 for fix in hotfixes if fix.kb is None)
     return f"{unnamed} hotfix rows name no KB ('File 1')" if unnamed else None
 

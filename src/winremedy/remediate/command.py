@@ -4,7 +4,8 @@ The command line only: the options are :mod:`.settings`'s, what it shares with t
 
 Exit codes: 0 every host compliant or fixed (``--check``: nothing to do);
 1 something remains (a failure, a host not touched, a restart pending or
-scheduled; ``--check``: work planned); 2 bad input, nothing done.
+scheduled, a KB of unknown status to review; ``--check``: work planned or a
+review needed); 2 bad input, nothing done.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def add_remediate_command(commands: argparse._SubParsersAction) -> None:
                     "maintenance window / never, and verify with a new audit and leak sampling. A journal under "
                     "--out lets a rerun after an interruption continue without a second install or reboot.",
         epilog="exit codes: 0 all compliant or fixed, 1 something remains (failed, not touched, restart pending or "
-               "scheduled; with --check: work planned), 2 error",
+               "scheduled, a KB of unknown status to review; with --check: work planned or a review needed), 2 error",
     )
     parser.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
     parser.add_argument("-l", "--limit", help="Ansible host pattern")

@@ -13,6 +13,7 @@ from .stage import StageResult, staged_path
 
 class HostStatus(str, enum.Enum):
     COMPLIANT = "compliant"  # nothing to do
+    NEEDS_REVIEW = "needs_review"  # nothing done for a KB whose status is unknown: never counted compliant
     FIXED = "fixed"  # changed and verified
     PLANNED = "planned"  # check mode: the plan has work
     RESTART_PENDING = "restart_pending"  # installed; --reboot never

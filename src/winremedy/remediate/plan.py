@@ -3,11 +3,12 @@
 The audit decides, the plan only follows it: a KB that is ``fixed`` or
 ``not_applicable`` is never touched, one that is installed and waiting for a
 restart only gets the restart, one that is ``missing`` gets its exact package
-(KB x OS x SP x architecture from the repository). ``unknown`` is installed
-only when the cause is a GDR-branch build, where installing the hotfix is the
-documented way out (it moves the files to the LDR branch); any other
-``unknown`` is left alone with its reason. ``--check`` prints this plan and
-stops.
+(KB x OS x SP x architecture from the repository). A KB missing on a
+GDR-branch build is installed unless GDR installs are turned off (the hotfix
+moves the files to the LDR branch). A KB whose service-pack prerequisite is
+missing gets the service pack when the repository has it, and is blocked with
+that reason otherwise. ``unknown`` is never installed. ``--check`` prints this
+plan and stops.
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ class HostPlan:
         return Restart.SERVICE if Restart.SERVICE in acted else Restart.NONE
 
     @property
+    def unknown(self) -> list[KbPlan]:
+        """KBs left alone because the audit could not tell their status: a person must look at them."""
+        return [k for k in self.kbs if k.status == Status.UNKNOWN.value and k.action is Action.SKIP]
+
+    @property
     def has_work(self) -> bool:
         return any(k.action in (Action.INSTALL, Action.RESTART_ONLY) for k in self.kbs)
 
@@ -117,6 +123,11 @@ def plan_host(result: HostResult, catalog: Catalog, manifest: Manifest, *, insta
         restart = Restart.REBOOT if entry.restart == "required" else Restart.SERVICE if entry.restart_service else Restart.NONE
         service = entry.restart_service if restart is Restart.SERVICE else None
         decision = _decide(finding, install_gdr)
+        prerequisite = finding.evidence.get("prerequisite")
+        if decision is Action.INSTALL and prerequisite:
+            plans.append(_prerequisite_plan(finding, prerequisite, manifest, refused or {}, family, os_info.version,
+                                            os_info.sp, arch))
+            continue
         if decision is not Action.INSTALL:
             plans.append(KbPlan(finding.kb, finding.status.value, decision, _reason(finding, decision),
                                 restart if decision is Action.RESTART_ONLY else Restart.NONE,
@@ -136,25 +147,37 @@ def plan_host(result: HostResult, catalog: Catalog, manifest: Manifest, *, insta
     return HostPlan(result.host, f"{family} {os_info.version} SP{os_info.sp} {arch}", family, tuple(plans))
 
 
+def _prerequisite_plan(finding: Finding, prerequisite: dict[str, Any], manifest: Manifest, refused: dict[str, str],
+                       family: str, version: str, sp: int, arch: str) -> KbPlan:
+    """The service pack first when the repository has it (the KB follows on the next run); blocked otherwise."""
+    what = f"Service Pack {prerequisite['service_pack']}" + (f" ({prerequisite['kb']})" if prerequisite["kb"] else "")
+    package = pick(manifest, prerequisite["kb"], family, version, sp, arch) if prerequisite["kb"] else None
+    if package is None or package.file in refused:
+        why = refused.get(package.file, "") if package else ""
+        return KbPlan(finding.kb, finding.status.value, Action.BLOCKED,
+                      f"prerequisite not met: install {what} first (no usable service-pack package in the repository "
+                      f"for {family} {version} SP{sp} {arch}{': ' + why if why else ''})")
+    return KbPlan(finding.kb, finding.status.value, Action.INSTALL,
+                  f"prerequisite first: {what}; {finding.kb} follows once the host runs it", Restart.REBOOT,
+                  None, package)
+
+
 def _decide(finding: Finding, install_gdr: bool) -> Action:
     if finding.status in (Status.MISSING, Status.MISSING_LEAKING):
-        return Action.INSTALL
+        return Action.INSTALL if install_gdr or not _gdr_branch(finding) else Action.SKIP
     if finding.status is Status.PENDING_REBOOT:
         return Action.RESTART_ONLY
-    if finding.status is Status.UNKNOWN and install_gdr and _gdr_only(finding):
-        return Action.INSTALL
     return Action.SKIP
 
 
-def _gdr_only(finding: Finding) -> bool:
-    """True when the only reason for ``unknown`` is GDR-branch files (assess records each file's state)."""
-    states = {f.get("state") for f in finding.evidence.get("files", [])}
-    return "other_branch" in states and states <= {"other_branch", "satisfied"}
+def _gdr_branch(finding: Finding) -> bool:
+    """True when the fix is missing because the files are on the GDR branch (assess records each file's state)."""
+    return any(f.get("state") == "other_branch" for f in finding.evidence.get("files", []))
 
 
 def _reason(finding: Finding, action: Action) -> str:
-    if action is Action.INSTALL and finding.status is Status.UNKNOWN:
-        return f"GDR-branch build: installing the hotfix moves the files to the LDR branch ({finding.reason})"
+    if action is Action.SKIP and _gdr_branch(finding) and finding.status is not Status.FIXED:
+        return f"not installed: GDR installs are turned off ({finding.reason})"
     if action is Action.SKIP and finding.status is Status.UNKNOWN:
-        return f"not installed: status unknown ({finding.reason})"
+        return f"needs review, not installed: status unknown ({finding.reason})"
     return finding.reason

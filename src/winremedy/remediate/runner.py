@@ -131,6 +131,7 @@ class HostRun:
             self._end(HostStatus.FAILED, f"{self.host}: unexpected {type(error).__name__}: {error}", "internal")
         finally:
             self.transport.close()
+        self._review_unknown()
         return self.outcome
 
     # --- the sequence -------------------------------------------------------------------------
@@ -336,6 +337,12 @@ class HostRun:
     def _step(self, step: str, kb: str | None, changed: bool, message: str) -> None:
         self.outcome.steps.append(Step(step, kb, changed, message))
         self._note(self.host, f"{kb + ': ' if kb else ''}{step}: {message}")
+
+    def _review_unknown(self) -> None:
+        """A host whose run went through but left KBs of unknown status needs a person, not a green tick."""
+        plan = self.outcome.plan
+        if plan and plan.unknown and self.outcome.status in (HostStatus.COMPLIANT, HostStatus.FIXED):
+            self._end(HostStatus.NEEDS_REVIEW, "; ".join(f"{self.host}: {k.kb}: {k.reason}" for k in plan.unknown))
 
     def _end(self, status: HostStatus, message: str, code: str | None = None) -> None:
         self.outcome.status, self.outcome.message, self.outcome.error_code = status, message, code
