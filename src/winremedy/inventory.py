@@ -27,7 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from winremedy.errors import InventoryError
+from winremedy.errors import InventoryError, TransportConfigError
 from winremedy.transport.options import WinRMOptions
 
 if TYPE_CHECKING:
@@ -61,13 +61,24 @@ _PLUGIN_FAILURE = re.compile(r"^Failed to parse inventory with '([^']+)' plugin:
 
 @dataclass(frozen=True)
 class Target:
-    """One inventory host, its variables resolved as Ansible resolves them, and how to reach it over WinRM."""
+    """One inventory host, its variables resolved as Ansible resolves them, and how to reach it over WinRM.
+
+    A host whose connection variables are wrong has no ``options`` but an ``error`` saying why: that host
+    fails with the reason, the others are worked on.
+    """
 
     name: str  # inventory_hostname
     hostvars: Mapping[str, Any] = field(repr=False)  # read-only; holds passwords
     groups: tuple[str, ...]  # group_names: every group of the host except 'all'
-    options: WinRMOptions
+    options: WinRMOptions | None
     warnings: tuple[str, ...] = ()
+    error: str | None = None  # one line naming the host and the variable; never a secret's value
+
+    def winrm_options(self) -> WinRMOptions:
+        """The options to connect with; :class:`TransportConfigError` (the host's ``error``) when they are wrong."""
+        if self.options is None:
+            raise TransportConfigError(self.error or f"{self.name}: no WinRM options")
+        return self.options
 
 
 def load_targets(
@@ -84,6 +95,8 @@ def load_targets(
     may be templates. Raises :class:`InventoryError` (one line naming the source, host or variable) for a missing
     or unparsable source, a limit matching nothing, a wrong vault password, an unresolvable connection
     variable; :class:`~winremedy.errors.TransportConfigError` for a wrong ``ansible_winrm_*`` value.
+    A host whose connection variables are wrong or cannot be resolved is returned with its ``error`` (see
+    :class:`Target`), so one bad host never stops the others.
     Ansible's printed output is captured while loading (not thread-safe: it swaps ``sys.stdout``/``stderr``).
     """
     if not sources:
@@ -226,15 +239,19 @@ def _target(
             raise InventoryError(f"cannot decrypt {culprit}: {_one_line(exc)}") from None
         raise InventoryError(f"host {host.name}: variables: {_one_line(exc)}") from None
     raw.update(extra_vars)
-    hostvars, warnings = _resolve(host.name, raw, loader)
+    groups = tuple(name for name in raw.get("group_names", ()) if isinstance(name, str))
+    try:
+        hostvars, warnings = _resolve(host.name, raw, loader)
+        options = WinRMOptions.from_hostvars(hostvars, host.name)
+    except (InventoryError, TransportConfigError) as error:
+        return Target(name=host.name, hostvars=MappingProxyType({}), groups=groups, options=None, error=str(error))
     connection = hostvars.get("ansible_connection")
     if connection is not None and connection not in _WINRM_CONNECTIONS:
         warnings.append(f"{host.name}: ansible_connection is {connection!r}; winremedy connects over WinRM")
-    options = WinRMOptions.from_hostvars(hostvars, host.name)
     return Target(
         name=host.name,
         hostvars=MappingProxyType(hostvars),
-        groups=tuple(hostvars.get("group_names", ())),
+        groups=groups,
         options=options,
         warnings=options.warnings + tuple(warnings),
     )

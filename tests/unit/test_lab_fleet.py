@@ -83,6 +83,27 @@ def test_fleet_level_errors(tmp_path: Path) -> None:
         load_fleet(bad)
 
 
+@pytest.mark.parametrize("scale", [float("inf"), float("nan"), -5])
+def test_time_scale_must_be_finite_and_positive(scale: float) -> None:
+    with pytest.raises(LabError, match=r"^f.yml: key 'time_scale': expected a positive finite number"):
+        fleet_from_dict({**fleet(), "time_scale": scale}, "f.yml")
+
+
+def test_a_binary_fleet_file_is_named(tmp_path: Path) -> None:
+    binary = tmp_path / "fleet.bin"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(LabError, match=r"fleet.bin: not a fleet file \(not UTF-8 text\)$"):
+        load_fleet(binary)
+
+
+def test_allow_unencrypted_is_off_unless_the_fleet_or_host_says_so() -> None:
+    assert not fleet_from_dict(fleet(), "f.yml").hosts[0].allow_unencrypted
+    assert fleet_from_dict({**fleet(), "allow_unencrypted": True}, "f.yml").hosts[0].allow_unencrypted
+    assert fleet_from_dict(fleet(allow_unencrypted=True), "f.yml").hosts[0].allow_unencrypted
+    with pytest.raises(LabError, match="key 'allow_unencrypted'"):
+        fleet_from_dict(fleet(allow_unencrypted="sure"), "f.yml")
+
+
 def test_generate_is_deterministic_and_valid() -> None:
     one, two = generate(200, seed=9), generate(200, seed=9)
     assert one == two and one != generate(200, seed=10)

@@ -54,7 +54,7 @@ def run_audit(args: argparse.Namespace) -> int:
             print(f"winremedy: warning: {target.name}: {warning}", file=sys.stderr)
     settings = AuditSettings(samples=args.samples, interval=args.interval, kbs=kbs)
     results = audit_fleet(
-        list(targets), lambda name: WinRMTransport(name, targets[name].options), catalog, settings,
+        list(targets), lambda name: WinRMTransport(name, targets[name].winrm_options()), catalog, settings,
         forks=args.forks, out=args.out, resume=args.resume, progress=FleetProgress(),
     )
     if args.out:

@@ -120,6 +120,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace, daemon: Sequence[str]) -> int:
+    from ..atomic import write_text_atomic
     from .fleet import fleet_from_dict, fleet_yaml, load_fleet
     from .kdc import ENV_SH
     from .packages import write_repository
@@ -135,7 +136,7 @@ def _up(args: argparse.Namespace, daemon: Sequence[str]) -> int:
         data = {**data, "hosts": [{**host, "auth": args.auth} if isinstance(host, dict) else host for host in data.get("hosts") or []]}
     fleet = fleet_from_dict(data, str(args.fleet or "generated fleet"))
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / FLEET_YML).write_text(fleet_yaml(data), encoding="utf-8")
+    write_text_atomic(directory / FLEET_YML, fleet_yaml(data))  # 0600: it holds passwords
     packages = write_repository(directory / REPO_DIR)
     started = time.monotonic()
     _start_daemon(directory, args.scheme, daemon)

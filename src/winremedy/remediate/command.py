@@ -77,7 +77,10 @@ def run_remediate(args: argparse.Namespace) -> int:
         print(f"winremedy: refused package {file}: {reason}", file=sys.stderr)
     targets = {t.name: t for t in load_targets(args.inventory, limit=args.limit,
                                                 vault_password_files=args.vault_password_file)}
-    contexts, bad = host_contexts({name: t.hostvars for name, t in targets.items()})
+    contexts, bad = host_contexts({name: t.hostvars for name, t in targets.items() if t.error is None})
+    for name, target in targets.items():
+        if target.error is not None:
+            bad[name] = target.error
     out = args.out if args.out or args.check else DEFAULT_OUT
     lock = threading.Lock()
 
@@ -88,7 +91,7 @@ def run_remediate(args: argparse.Namespace) -> int:
     def run_host(name: str) -> HostOutcome:
         if name in bad:
             return HostOutcome(name, HostStatus.FAILED, message=bad[name], error_code="inventory")
-        transport = WinRMTransport(name, targets[name].options)
+        transport = WinRMTransport(name, targets[name].winrm_options())
         journal = Journal(None if args.check else out, name)
         return HostRun(transport, catalog, source, manifest, settings, contexts[name], journal,
                        refused=refused, note=note).run()
