@@ -204,7 +204,10 @@ def _parse(loader: DataLoader, sources: list[str], output: io.StringIO) -> Inven
 
 def _select(inventory: InventoryManager, limit: str | None, sources: list[str], output: io.StringIO) -> list[Host]:
     from ansible.errors import AnsibleError
+    from ansible.inventory.manager import split_host_pattern
 
+    if limit is not None and any(not term.lstrip("!&") for term in split_host_pattern(limit) or [""]):
+        raise InventoryError(f"limit {limit!r}: a term is empty (a lone '!' or '&' names no host or group)")
     try:
         if limit:
             inventory.subset(limit)

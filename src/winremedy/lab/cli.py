@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..commandline import positive_int, positive_number
 from .errors import LabError
 from .layout import FLEET_YML, INVENTORY_YML, LAB_JSON, LOG, REPO_DIR
 
@@ -44,7 +45,7 @@ def add_lab_commands(subparsers: Any) -> None:
     source = up.add_mutually_exclusive_group()
     source.add_argument("--fleet", type=Path, help="fleet file (YAML)")
     _add_generator_options(up, source)
-    up.add_argument("--time-scale", type=float, help="host seconds per real second (overrides the fleet)")
+    up.add_argument("--time-scale", type=positive_number, help="host seconds per real second (overrides the fleet)")
     up.add_argument("--scheme", choices=("http", "https"), default="http")
     up.add_argument(
         "--auth",
@@ -64,7 +65,7 @@ def add_lab_commands(subparsers: Any) -> None:
 
 def _add_generator_options(parser: argparse.ArgumentParser, hosts_group: Any) -> None:
     """The generator's options, one definition for ``up`` (where --hosts excludes --fleet) and ``generate``."""
-    hosts_group.add_argument("--hosts", type=int, help=f"generate a fleet of this many hosts (default {GENERATED_HOSTS})")
+    hosts_group.add_argument("--hosts", type=positive_int, help=f"generate a fleet of this many hosts (default {GENERATED_HOSTS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated fleet (default 0)")
     parser.add_argument("--faulty", action="store_true", help="the generated fleet includes faulty and odd hosts")
 

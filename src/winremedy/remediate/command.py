@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..commandline import percentage, positive_int, writable_directory
 from ..atomic import write_text_atomic
 from ..catalog import load_catalog
 from ..report.table import format_table
@@ -46,7 +47,7 @@ def add_remediate_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("-l", "--limit", help="Ansible host pattern")
     parser.add_argument("--vault-password-file", action="append", default=[], metavar="FILE")
     parser.add_argument("--serial", metavar="N|P%", help="hosts per batch, as Ansible's serial (default: all)")
-    parser.add_argument("--max-fail-percentage", type=float, metavar="P",
+    parser.add_argument("--max-fail-percentage", type=percentage, metavar="P",
                         help="stop after a batch in which more than P%% of hosts failed (default: only when all did)")
     source = parser.add_argument_group("packages (hosts get them from)")
     where = source.add_mutually_exclusive_group()
@@ -59,7 +60,7 @@ def add_remediate_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--check", action="store_true", help="print each host's exact plan; change nothing")
     parser.add_argument("--out", type=Path, help=f"journal, results and reports (default ./{DEFAULT_OUT}; "
                                                  "with --check nothing is written unless given)")
-    parser.add_argument("-f", "--forks", type=int, default=16, help="hosts worked on at once inside a batch")
+    parser.add_argument("-f", "--forks", type=positive_int, default=16, help="hosts worked on at once inside a batch")
     add_arguments(parser.add_argument_group("remediation"))
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(run=run_remediate)
@@ -69,6 +70,9 @@ def run_remediate(args: argparse.Namespace) -> int:
     from ..inventory import load_targets  # ansible-core only for the commands that read inventories
     from ..transport import WinRMTransport
 
+    out = args.out if args.out or args.check else DEFAULT_OUT
+    if out is not None:
+        writable_directory(out)  # before any host is touched: a journal or a result must never be lost
     catalog = load_catalog()
     settings = settings_for(vars(args), catalog, check=args.check)
     source, manifest = stage.resolve_source(args.repo_url or args.repo, args.repo_unc)
@@ -81,7 +85,8 @@ def run_remediate(args: argparse.Namespace) -> int:
     for name, target in targets.items():
         if target.error is not None:
             bad[name] = target.error
-    out = args.out if args.out or args.check else DEFAULT_OUT
+    if out is not None:
+        writable_directory(out)  # before any host is touched: a journal or a result must never be lost
     lock = threading.Lock()
 
     def note(host: str, message: str) -> None:
