@@ -99,7 +99,7 @@ def test_url_pull_over_winrm(wire_serve: Any, repo: Path) -> None:
     host = _host()
     server, _ = wire_serve(host)
     with RepositoryServer(repo) as http:
-        source, manifest = open_source(url=http.url)
+        source, manifest = open_source(repo=repo, url=http.url)
         with _transport(server) as transport:
             result = stage(transport, source, _entry(manifest))
     assert result.method == "url" and result.changed
@@ -125,7 +125,7 @@ def test_lab_up_shares_its_repository_by_unc_and_url(tmp_path: Path) -> None:
             unc_source, manifest = open_source(repo=directory / "repo", unc=variables["winremedy_repo_unc"])
             entry = _entry(manifest)
             by_unc = stage(transport, unc_source, entry)
-            url_source, _ = open_source(url=variables["winremedy_repo_url"])
+            url_source, _ = open_source(repo=directory / "repo", url=variables["winremedy_repo_url"])
             by_url = stage(transport, url_source, entry, directory=STAGING_DIR + "\\url")
         assert (by_unc.method, by_url.method) == ("unc", "url") and by_unc.changed and by_url.changed
         assert by_unc.sha256 == by_url.sha256 == entry.sha256

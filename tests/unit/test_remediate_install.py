@@ -272,3 +272,21 @@ def test_an_msu_whose_update_cab_cannot_be_told_is_refused() -> None:
     entry = Entry("x.msu", "KB2847346", "msu", "x64", ("win2008",), (), 1, "0" * 64, {"source": "notes.txt"})
     with pytest.raises(RepoError, match=r"x\.msu: cannot tell its update \.cab"):
         install_lines(entry, r"C:\x.msu", "win2008")
+
+
+def test_percent_signs_reach_the_installer_literally(tmp_path: Path) -> None:
+    """cmd.exe expands %NAME% inside quotes too: a path with '%' must be escaped, or SYSTEM runs another file."""
+    lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
+    data = lab.host.fs.read(lab.path)
+    assert data is not None
+    lab.path = f"{STAGING_DIR}\\100%SystemRoot%pkg%%.msu"
+    lab.host.fs.write(lab.path, data)
+    assert install_lines(lab.entry, lab.path, "win7") == [
+        f'wusa.exe "{STAGING_DIR}\\100%%SystemRoot%%pkg%%%%.msu" /quiet /norestart']
+    assert lab.install().outcome == Outcome.REBOOT_REQUIRED
+
+
+def test_a_quote_in_a_batch_path_is_refused(tmp_path: Path) -> None:
+    lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
+    with pytest.raises(ValueError, match="cannot hold a quote"):
+        install_lines(lab.entry, f'{STAGING_DIR}\\a" & calc & ".msu', "win7")

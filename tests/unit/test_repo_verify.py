@@ -192,3 +192,13 @@ def test_msu_without_properties_or_update_cab(tmp_path: Path) -> None:
 def test_properties_without_a_known_architecture(tmp_path: Path) -> None:
     path = msu(tmp_path, "a.msu", REAL_PROPERTIES.replace("amd64", "arm"))
     assert refusal(path) == "a-pkgProperties.txt gives no known processor architecture ('arm')"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Windows6.1-KB2847346-x64%PATH%.msu", "Windows6.1-KB2847346-x64 (1).msu", "Windows6.1-KB2847346-x64é.msu",
+     "Windows6.1-KB2847346-x64&calc.msu", "-Windows6.1-KB2847346-x64.msu", "Windows6.1-KB2847346-x64.msu.txt"],
+)
+def test_names_outside_microsofts_pattern_are_refused_before_the_content_is_read(tmp_path: Path, name: str) -> None:
+    path = lab_file(tmp_path, "KB2847346", "Windows6.1-KB2847346-x64.msu", name=name)
+    assert refusal(path).startswith("file name refused: a package is named with ASCII letters, digits")

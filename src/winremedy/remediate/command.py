@@ -50,11 +50,10 @@ def add_remediate_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-fail-percentage", type=percentage, metavar="P",
                         help="stop after a batch in which more than P%% of hosts failed (default: only when all did)")
     source = parser.add_argument_group("packages (hosts get them from)")
-    where = source.add_mutually_exclusive_group()
-    where.add_argument("--repo", metavar="DIR|URL", help="a winremedy repository: a directory, pushed over WinRM "
-                                                         "unless --repo-unc is given, or an http(s) URL hosts "
-                                                         "download from (manifest at URL/manifest.json)")
-    where.add_argument("--repo-url", metavar="URL", help="the same as --repo URL")
+    source.add_argument("--repo", metavar="DIR", help="a winremedy repository, whose manifest pins every package; "
+                                                      "pushed over WinRM unless --repo-url or --repo-unc is given")
+    source.add_argument("--repo-url", metavar="URL", help="with --repo DIR (the local copy it was synced to): hosts "
+                                                         "download from URL (http/https)")
     source.add_argument("--repo-unc", metavar="UNC", help="hosts copy from this share (\\\\server\\share); with "
                                                          "--repo DIR, the local copy it was synced from")
     parser.add_argument("--check", action="store_true", help="print each host's exact plan; change nothing")
@@ -75,7 +74,7 @@ def run_remediate(args: argparse.Namespace) -> int:
         writable_directory(out)  # before any host is touched: a journal or a result must never be lost
     catalog = load_catalog()
     settings = settings_for(vars(args), catalog, check=args.check)
-    source, manifest = stage.resolve_source(args.repo_url or args.repo, args.repo_unc)
+    source, manifest = stage.resolve_source(args.repo, args.repo_unc, args.repo_url)
     refused = preflight(source, manifest, settings.kbs)
     for file, reason in refused.items():
         print(f"winremedy: refused package {file}: {reason}", file=sys.stderr)

@@ -10,6 +10,7 @@ reader never sees half of it, and a failed write leaves the previous one.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,17 @@ from ..atomic import atomic_writer
 
 MANIFEST = "manifest.json"
 FORMAT = 1
+# Microsoft's own names (Windows6.1-KB2847346-x64.msu, WindowsServer2003-KB979223-x86-ENU.exe) and nothing
+# else: a package name reaches a path on the host, a PowerShell parameter and a batch line run as SYSTEM,
+# where cmd.exe would expand a '%' and act on '&', '^' or a quote.
+PACKAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(?:msu|exe)$", re.IGNORECASE)
+
+
+def check_package_name(name: str, label: str) -> None:
+    """A :class:`RepoError` for a file name outside :data:`PACKAGE_NAME`."""
+    if not PACKAGE_NAME.match(name):
+        raise RepoError(label, "file name refused: a package is named with ASCII letters, digits, '.', '_' and '-' "
+                               "only, ending in .msu or .exe, as Microsoft names them")
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,8 @@ def load_manifest(directory: Path) -> Manifest:
         return Manifest()
     except (OSError, ValueError) as error:
         raise RepoError(str(path), f"unreadable manifest ({error})") from None
+    except RecursionError:
+        raise RepoError(str(path), "unreadable manifest (nested too deeply)") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("packages"), list):
         raise RepoError(str(path), f"not a winremedy manifest (format {FORMAT} with a packages list)")
     entries = []

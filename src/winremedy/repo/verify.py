@@ -16,7 +16,7 @@ from ..catalog import Catalog, KbEntry, Package
 from ..errors import RepoError
 from ..audit.facts import normalize_kb
 from .identity import ARCHITECTURES, Identity, read_identity
-from .manifest import Build, Entry
+from .manifest import Build, Entry, check_package_name
 
 _NAME_ARCH = re.compile(r"(?<![a-z0-9])(x86|x64|amd64|ia64)(?![a-z0-9])", re.IGNORECASE)
 _HASH_CHUNK = 1 << 20
@@ -24,8 +24,9 @@ _HASH_CHUNK = 1 << 20
 
 def verify_package(path: Path, catalog: Catalog) -> Entry:
     """The manifest entry for the package at ``path``, or a :class:`RepoError` naming it and the reason."""
-    identity = read_identity(path)
     label = str(path)
+    check_package_name(path.name, label)
+    identity = read_identity(path)
     _check_name(path.name, identity, label)
     if identity.kb not in catalog:
         raise RepoError(label, f"unknown KB: {identity.kb} is not in the catalog (it knows {', '.join(catalog.kbs)})")
