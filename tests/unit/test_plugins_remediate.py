@@ -168,7 +168,7 @@ def test_a_refused_package_is_a_warning_and_the_host_that_needs_it_fails(remedia
     lab = host()
     connection, _ = winrm_connection(lab)
     result = run(remediate, "kb_remediate", {"repo": str(bad), **FAST}, connection)
-    assert [w.split(": corrupt: ")[0] for w in result["warnings"]] == ["refused package Windows6.1-KB2847346-x64.msu"]
+    assert [w.split(": signature refused: ")[0] for w in result["warnings"]] == ["refused package Windows6.1-KB2847346-x64.msu"]
     assert result["failed"] is True and result["error_code"] == "blocked" and "KB2847346" in result["msg"]
     assert scripts(lab) == {"collect"} and lab.counters.stages == 0
 

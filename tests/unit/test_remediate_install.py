@@ -17,6 +17,7 @@ from winremedy.lab.host import HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.packages import package_bytes
 from winremedy.lab.profiles import OsProfile
+from winremedy.lab.signing import lab_signer
 from winremedy.remediate.install import (
     InstallResult,
     Outcome,
@@ -48,7 +49,7 @@ class Lab:
                        and profile.version in p.versions and (package_arch or family in p.os))
         local = tmp / package.file
         local.write_bytes(package_bytes(kb_entry, package))
-        self.entry: Entry = verify_package(local, catalog)
+        self.entry: Entry = verify_package(local, catalog, lab_signer().roots)
         self.path = f"{STAGING_DIR}\\{package.file}"
         self.clock = ManualClock(START)
         self.host = EmulatedHost(HostSpec(name="inst-01", profile=profile, user="Administrator", password="pw", seed=5, **spec),  # type: ignore[arg-type]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +39,7 @@ from winremedy.transport.bootstrap import encode_script
 
 KB = "KB2847346"
 FILE = "Windows6.1-KB2847346-x64.msu"
-PADDING = 300_000  # lab packages are ~2 KB; trailing bytes (ignored by the CAB reader) force several chunks
+PADDING = 300_000  # lab packages are ~2 KB; a member this large forces several chunks
 SHARE = "\\\\dist01\\updates"
 PYWINRM_SEND_OVERHEAD = 1745  # bytes of pywinrm's Send envelope around an empty stream
 
@@ -64,8 +63,9 @@ class RecordingTransport(LocalTransport):
 def repo(tmp_path: Path) -> Path:
     directory = tmp_path / "repo"
     write_repository(directory)
-    package = directory / FILE
-    package.write_bytes(package.read_bytes() + os.urandom(PADDING))
+    kb_entry = load_catalog().get(KB)
+    package = next(p for p in kb_entry.packages if p.file == FILE)
+    (directory / FILE).write_bytes(package_bytes(kb_entry, package, padding=PADDING))
     assert not scan(directory).refused
     return directory
 
@@ -232,7 +232,7 @@ def test_preflight_refuses_content_of_another_architecture(repo: Path, entry: En
 
 def test_preflight_refuses_a_changed_or_missing_file(repo: Path, entry: Entry) -> None:
     corrupt(repo / FILE)
-    with pytest.raises(RepoError, match="SHA-256 differs from the manifest") as caught:
+    with pytest.raises(RepoError, match="altered after signing") as caught:
         preflight(Source("push", repo, None), entry)
     assert caught.value.path == str(repo / FILE)
     (repo / FILE).unlink()
@@ -257,7 +257,7 @@ def test_preflight_checks_every_field_of_an_edited_manifest_entry(
 def test_preflight_refuses_a_corrupt_cab(repo: Path, entry: Entry) -> None:
     small = next(e for e in open_source(repo=repo)[1].entries if e.file != FILE and e.kind == "msu")
     corrupt(repo / small.file)
-    with pytest.raises(RepoError, match="corrupt|SHA-256 differs"):
+    with pytest.raises(RepoError, match="altered after signing"):
         preflight(Source("push", repo, None), small)
 
 

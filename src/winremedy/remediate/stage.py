@@ -40,6 +40,7 @@ from ..catalog import load_catalog
 from ..errors import ProtocolError, RepoError, ScriptFailedError, StageError, WinRemedyError
 from ..psdata import decode_frame
 from ..repo.manifest import MANIFEST, Entry, Manifest, check_package_name, load_manifest
+from ..repo.signature import ROOTS
 from ..repo.verify import verify_package
 from ..scripts import render
 from ..transport.base import Transport
@@ -160,7 +161,7 @@ def preflight(source: Source, entry: Entry) -> None:
     path = source.repo / entry.file
     if not path.is_file():
         raise RepoError(str(path), "listed in the manifest but missing")
-    actual = verify_package(path, load_catalog())
+    actual = verify_package(path, load_catalog(), source.repo / ROOTS)
     for what, found, expected in (
         ("KB", actual.kb, entry.kb), ("kind", actual.kind, entry.kind), ("architecture", actual.arch, entry.arch),
         ("OS", ",".join(actual.os), ",".join(entry.os)), ("builds", _builds(actual), _builds(entry)),
