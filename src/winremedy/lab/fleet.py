@@ -137,7 +137,8 @@ def load_fleet(path: Path) -> Fleet:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise LabError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # a ReaderError spans lines
+        raise LabError(f"{path}: not valid YAML{where}: {problem}") from None
     return fleet_from_dict(data, str(path))
 
 

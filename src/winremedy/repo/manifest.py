@@ -70,16 +70,37 @@ class Entry:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entry:
         return cls(
-            file=str(data["file"]),
-            kb=str(data["kb"]),
-            kind=str(data["kind"]),
-            arch=str(data["arch"]),
-            os=tuple(data["os"]),
-            builds=tuple(Build(str(b["version"]), int(b["sp"])) for b in data["builds"]),
-            size=int(data["size"]),
-            sha256=str(data["sha256"]),
+            file=_text(data, "file"),
+            kb=_text(data, "kb"),
+            kind=_text(data, "kind"),
+            arch=_text(data, "arch"),
+            os=tuple(_text({"os": family}, "os") for family in _items(data, "os")),
+            builds=tuple(Build(_text(b, "version"), _number(b, "sp")) for b in _items(data, "builds")),
+            size=_number(data, "size"),
+            sha256=_text(data, "sha256"),
             identity=dict(data["identity"]),
         )
+
+
+def _text(data: Any, key: str) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key!r} (expected a string)")
+    return value
+
+
+def _number(data: Any, key: str) -> int:
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError(f"{key!r} (expected a whole number)")
+    return value
+
+
+def _items(data: Any, key: str) -> list[Any]:
+    value = data[key]
+    if not isinstance(value, list):
+        raise TypeError(f"{key!r} (expected a list)")
+    return value
 
 
 @dataclass(frozen=True)
