@@ -185,6 +185,8 @@ def test_an_unreachable_host_is_unreachable_and_saved(remediate: dict[str, Modul
 @pytest.mark.parametrize(("args", "hostvars", "message"), [
     ({"kbs": ["KB1"]}, {}, f"{HOST}: unknown KB 'KB1': the catalog knows KB2847346, KB903927, KB979223 (catalog)"),
     ({"repo": "https://x.invalid/", "repo_unc": r"\\s\r"}, {}, "is a URL: hosts download from it"),
+    ({"repo": "https://admin:s3cret@x.invalid/"}, {}, "repo https://***@x.invalid/ is a URL: hosts download from it, "
+                                                       "but the manifest that pins each package must be a local"),
     ({"poll": 0}, {}, f"{HOST}: verify_samples must be at least 1 and poll above 0, got 4 and 0"),
     ({}, {"winremedy_maintenance_window": "Sun 2-4"}, f"{HOST}: variable winremedy_maintenance_window:"),
 ])
