@@ -93,10 +93,9 @@ def load_targets(
 
     ``extra_vars`` take precedence over every inventory variable, as ``-e`` does; their top-level strings
     may be templates. Raises :class:`InventoryError` (one line naming the source, host or variable) for a missing
-    or unparsable source, a limit matching nothing, a wrong vault password, an unresolvable connection
-    variable; :class:`~winremedy.errors.TransportConfigError` for a wrong ``ansible_winrm_*`` value.
-    A host whose connection variables are wrong or cannot be resolved is returned with its ``error`` (see
-    :class:`Target`), so one bad host never stops the others.
+    or unparsable source, a limit matching nothing, a wrong vault password. A host whose connection variable
+    is wrong or cannot be resolved is returned with its ``error`` (see :class:`Target`), so one bad host never
+    stops the others.
     Ansible's printed output is captured while loading (not thread-safe: it swaps ``sys.stdout``/``stderr``).
     """
     if not sources:
