@@ -245,6 +245,8 @@ def _target(
     try:
         hostvars, warnings = _resolve(host.name, raw, loader)
         options = WinRMOptions.from_hostvars(hostvars, host.name)
+    except _VaultFailure:
+        raise  # a missing or wrong vault password is the run's problem, not this host's
     except (InventoryError, TransportConfigError) as error:
         return Target(name=host.name, hostvars=MappingProxyType({}), groups=groups, options=None, error=str(error))
     connection = hostvars.get("ansible_connection")
@@ -276,11 +278,31 @@ def _resolve(name: str, raw: dict[str, Any], loader: DataLoader) -> tuple[dict[s
                 value = templar.template(value)
             except AnsibleError as exc:
                 if key in _CONNECTION_NAMES or key.startswith(_CONNECTION_PREFIXES):
-                    raise InventoryError(f"host {name}: variable {key}: {_one_line(exc)}") from None
+                    failure = _VaultFailure if _undecryptable(exc) else InventoryError
+                    raise failure(f"host {name}: variable {key}: {_one_line(exc)}") from None
                 warnings.append(f"{name}: variable {key} left out: {_one_line(exc)}")
                 continue
         resolved[key] = _plain(value)
     return resolved, warnings
+
+
+class _VaultFailure(InventoryError):
+    """A vault value that the given vault passwords cannot decrypt."""
+
+
+def _undecryptable(exc: BaseException | None) -> bool:
+    """Whether Ansible failed on a vault value it could not decrypt (no or a wrong vault password).
+
+    ansible-core 2.19 raises a template error caused by its (internal) ``UndecryptableVaultError``, or an
+    ``AnsibleVaultError``; both are looked for along the chain, the internal one by name.
+    """
+    from ansible.parsing.vault import AnsibleVaultError
+
+    while exc is not None:
+        if isinstance(exc, AnsibleVaultError) or type(exc).__name__ == "UndecryptableVaultError":
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _needs_templar(value: Any) -> bool:
