@@ -341,7 +341,7 @@ def test_a_bad_url_is_one_line_without_its_credentials(repo: Path, url: str, rea
 
 
 def test_credentials_in_a_url_never_reach_a_message(repo: Path, entry: Entry) -> None:
-    with staging.RepositoryServer(Path("/nonexistent")) as server:
+    with repository.RepositoryServer(Path("/nonexistent")) as server:
         url = server.url.replace("http://", "http://admin:s3cret@")
     with pytest.raises(WinRemedyError) as caught:
         open_source(repo=repo, url=url)

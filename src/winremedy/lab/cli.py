@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..commandline import positive_int, positive_number
 from .errors import LabError
 from .layout import FLEET_YML, INVENTORY_YML, LAB_JSON, LOG, REPO_DIR
 
@@ -37,6 +36,7 @@ GENERATED_HOSTS = 10  # the size of a generated fleet when --hosts is not given
 
 def add_lab_commands(subparsers: Any) -> None:
     """Add ``lab`` with its ``up``, ``status``, ``down`` and ``generate`` subcommands."""
+    from ..commandline import positive_number
     lab = subparsers.add_parser("lab", help="run an emulated Windows fleet on loopback")
     lab.set_defaults(run=run_lab)
     commands = lab.add_subparsers(dest="lab_command", required=True)
@@ -65,6 +65,8 @@ def add_lab_commands(subparsers: Any) -> None:
 
 def _add_generator_options(parser: argparse.ArgumentParser, hosts_group: Any) -> None:
     """The generator's options, one definition for ``up`` (where --hosts excludes --fleet) and ``generate``."""
+    from ..commandline import positive_int
+
     hosts_group.add_argument("--hosts", type=positive_int, help=f"generate a fleet of this many hosts (default {GENERATED_HOSTS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated fleet (default 0)")
     parser.add_argument("--faulty", action="store_true", help="the generated fleet includes faulty and odd hosts")
