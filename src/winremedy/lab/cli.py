@@ -65,9 +65,7 @@ def add_lab_commands(subparsers: Any) -> None:
 
 def _add_generator_options(parser: argparse.ArgumentParser, hosts_group: Any) -> None:
     """The generator's options, one definition for ``up`` (where --hosts excludes --fleet) and ``generate``."""
-    from ..commandline import positive_int
-
-    hosts_group.add_argument("--hosts", type=positive_int, help=f"generate a fleet of this many hosts (default {GENERATED_HOSTS})")
+    hosts_group.add_argument("--hosts", type=int, help=f"generate a fleet of this many hosts (default {GENERATED_HOSTS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated fleet (default 0)")
     parser.add_argument("--faulty", action="store_true", help="the generated fleet includes faulty and odd hosts")
 
