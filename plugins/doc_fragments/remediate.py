@@ -40,17 +40,18 @@ options:
   repo:
     description:
       - The package repository - a directory on the controller made by C(winremedy repo scan) (packages are pushed
-        over WinRM in chunks), or an V(http://) or V(https://) URL the hosts download from (its manifest is read
-        from C(URL/manifest.json)).
-      - Every package the task may use is checked against the manifest (KB, architecture, size, SHA-256) before
-        the host is touched; a refused package is reported in C(warnings) and a host that needs it fails with
+        over WinRM in chunks). A URL is refused - the manifest that pins each package's SHA-256 is always the
+        controller's own; for hosts that download over http(s) use C(winremedy remediate --repo DIR --repo-url URL).
+      - Every package the task may use is checked before the host is touched - its Authenticode signature against
+        the repository's trusted roots, its content, the catalog and the manifest (KB, architecture, size,
+        SHA-256); a refused package is reported in C(warnings) and a host that needs it fails with
         code V(blocked).
     type: str
     required: true
   repo_unc:
     description:
       - A share (V(\\\\server\\share)) the hosts copy the packages from; O(repo) is then the controller's copy of
-        that share, read for the manifest and the checks. Not with a URL in O(repo).
+        that share, read for the manifest and the checks.
       - The host's computer account must be able to read the share (the WinRM logon cannot pass its
         credentials on).
     type: str

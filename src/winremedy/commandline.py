@@ -1,5 +1,9 @@
 """What every ``winremedy`` command shares: the exit codes, argument types and JSON output.
 
+Numbers are checked here once for every command: ``float("nan")`` and ``float("inf")`` parse, and a
+negative interval would sleep forever or not at all on the host; ``--out`` is checked before any host
+is touched, so results are never lost at the end of a long run.
+
 Exit codes (stable; scheduled jobs act on them):
   0  compliant: every KB is fixed or not applicable on every host
   1  findings: at least one KB is missing, leaking, pending a reboot, or unknown
@@ -10,8 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
+
+from .errors import WinRemedyError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -25,6 +34,48 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
     return value
+
+
+def seconds(text: str) -> float:
+    """argparse type: a finite duration of 0 or more seconds."""
+    return _finite(text, 0.0, math.inf, "a finite number of seconds, 0 or more")
+
+
+def percentage(text: str) -> float:
+    """argparse type: a number from 0 to 100."""
+    return _finite(text, 0.0, 100.0, "a percentage from 0 to 100")
+
+
+def positive_number(text: str) -> float:
+    """argparse type: a finite number above 0 (a timeout, a poll interval, a time scale)."""
+    value = _finite(text, 0.0, math.inf, "a finite number above 0")
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number above 0, got {text!r}")
+    return value
+
+
+def _finite(text: str, low: float, high: float, expected: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not (math.isfinite(value) and low <= value <= high):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def writable_directory(path: Path, option: str = "--out") -> Path:
+    """``path`` as a directory this process can write in, made if missing; checked before any host is touched,
+    so results are never lost at the end of a long run."""
+    if path.exists() and not path.is_dir():
+        raise WinRemedyError(f"{option} {path}: exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise WinRemedyError(f"{option} {path}: cannot write there: {error.strerror or error}") from None
+    return path
 
 
 def add_format(parser: argparse.ArgumentParser) -> None:

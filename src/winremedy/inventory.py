@@ -27,7 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from winremedy.errors import InventoryError
+from winremedy.errors import InventoryError, TransportConfigError
 from winremedy.transport.options import WinRMOptions
 
 if TYPE_CHECKING:
@@ -61,13 +61,24 @@ _PLUGIN_FAILURE = re.compile(r"^Failed to parse inventory with '([^']+)' plugin:
 
 @dataclass(frozen=True)
 class Target:
-    """One inventory host, its variables resolved as Ansible resolves them, and how to reach it over WinRM."""
+    """One inventory host, its variables resolved as Ansible resolves them, and how to reach it over WinRM.
+
+    A host whose connection variables are wrong has no ``options`` but an ``error`` saying why: that host
+    fails with the reason, the others are worked on.
+    """
 
     name: str  # inventory_hostname
     hostvars: Mapping[str, Any] = field(repr=False)  # read-only; holds passwords
     groups: tuple[str, ...]  # group_names: every group of the host except 'all'
-    options: WinRMOptions
+    options: WinRMOptions | None
     warnings: tuple[str, ...] = ()
+    error: str | None = None  # one line naming the host and the variable; never a secret's value
+
+    def winrm_options(self) -> WinRMOptions:
+        """The options to connect with; :class:`TransportConfigError` (the host's ``error``) when they are wrong."""
+        if self.options is None:
+            raise TransportConfigError(self.error or f"{self.name}: no WinRM options")
+        return self.options
 
 
 def load_targets(
@@ -82,8 +93,9 @@ def load_targets(
 
     ``extra_vars`` take precedence over every inventory variable, as ``-e`` does; their top-level strings
     may be templates. Raises :class:`InventoryError` (one line naming the source, host or variable) for a missing
-    or unparsable source, a limit matching nothing, a wrong vault password, an unresolvable connection
-    variable; :class:`~winremedy.errors.TransportConfigError` for a wrong ``ansible_winrm_*`` value.
+    or unparsable source, a limit matching nothing, a wrong vault password. A host whose connection variable
+    is wrong or cannot be resolved is returned with its ``error`` (see :class:`Target`), so one bad host never
+    stops the others.
     Ansible's printed output is captured while loading (not thread-safe: it swaps ``sys.stdout``/``stderr``).
     """
     if not sources:
@@ -191,7 +203,10 @@ def _parse(loader: DataLoader, sources: list[str], output: io.StringIO) -> Inven
 
 def _select(inventory: InventoryManager, limit: str | None, sources: list[str], output: io.StringIO) -> list[Host]:
     from ansible.errors import AnsibleError
+    from ansible.inventory.manager import split_host_pattern
 
+    if limit is not None and any(not term.lstrip("!&") for term in split_host_pattern(limit) or [""]):
+        raise InventoryError(f"limit {limit!r}: a term is empty (a lone '!' or '&' names no host or group)")
     try:
         if limit:
             inventory.subset(limit)
@@ -226,15 +241,21 @@ def _target(
             raise InventoryError(f"cannot decrypt {culprit}: {_one_line(exc)}") from None
         raise InventoryError(f"host {host.name}: variables: {_one_line(exc)}") from None
     raw.update(extra_vars)
-    hostvars, warnings = _resolve(host.name, raw, loader)
+    groups = tuple(name for name in raw.get("group_names", ()) if isinstance(name, str))
+    try:
+        hostvars, warnings = _resolve(host.name, raw, loader)
+        options = WinRMOptions.from_hostvars(hostvars, host.name)
+    except _VaultFailure:
+        raise  # a missing or wrong vault password is the run's problem, not this host's
+    except (InventoryError, TransportConfigError) as error:
+        return Target(name=host.name, hostvars=MappingProxyType({}), groups=groups, options=None, error=str(error))
     connection = hostvars.get("ansible_connection")
     if connection is not None and connection not in _WINRM_CONNECTIONS:
         warnings.append(f"{host.name}: ansible_connection is {connection!r}; winremedy connects over WinRM")
-    options = WinRMOptions.from_hostvars(hostvars, host.name)
     return Target(
         name=host.name,
         hostvars=MappingProxyType(hostvars),
-        groups=tuple(hostvars.get("group_names", ())),
+        groups=groups,
         options=options,
         warnings=options.warnings + tuple(warnings),
     )
@@ -257,11 +278,31 @@ def _resolve(name: str, raw: dict[str, Any], loader: DataLoader) -> tuple[dict[s
                 value = templar.template(value)
             except AnsibleError as exc:
                 if key in _CONNECTION_NAMES or key.startswith(_CONNECTION_PREFIXES):
-                    raise InventoryError(f"host {name}: variable {key}: {_one_line(exc)}") from None
+                    failure = _VaultFailure if _undecryptable(exc) else InventoryError
+                    raise failure(f"host {name}: variable {key}: {_one_line(exc)}") from None
                 warnings.append(f"{name}: variable {key} left out: {_one_line(exc)}")
                 continue
         resolved[key] = _plain(value)
     return resolved, warnings
+
+
+class _VaultFailure(InventoryError):
+    """A vault value that the given vault passwords cannot decrypt."""
+
+
+def _undecryptable(exc: BaseException | None) -> bool:
+    """Whether Ansible failed on a vault value it could not decrypt (no or a wrong vault password).
+
+    ansible-core 2.19 raises a template error caused by its (internal) ``UndecryptableVaultError``, or an
+    ``AnsibleVaultError``; both are looked for along the chain, the internal one by name.
+    """
+    from ansible.parsing.vault import AnsibleVaultError
+
+    while exc is not None:
+        if isinstance(exc, AnsibleVaultError) or type(exc).__name__ == "UndecryptableVaultError":
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _needs_templar(value: Any) -> bool:

@@ -60,6 +60,7 @@ def bring_down(directory: Path, pid: int) -> None:
 def test_up_ansible_status_down(lab_dir: Path) -> None:
     pid = bring_up(lab_dir, 100, 60)
     inventory = yaml.safe_load((lab_dir / "inventory.yml").read_text())
+    assert {(lab_dir / name).stat().st_mode & 0o777 for name in ("inventory.yml", "fleet.yml")} == {0o600}  # passwords
     names = {name for group in inventory["all"]["children"].values() for name in group["hosts"]}
     assert len(names) == 100
 

@@ -254,15 +254,25 @@ def test_https_is_refused_without_the_lab_ca(wire_serve) -> None:
 
 
 def test_ntlm_without_encryption_and_a_second_loopback_address(wire_serve) -> None:
-    server, exchanges = wire_serve(FakeHost(), address="127.0.0.2")
+    server, exchanges = wire_serve(FakeHost(allow_unencrypted=True), address="127.0.0.2")
     url = f"http://127.0.0.2:{server.listeners[0].port}/wsman"
     session = winrm.Session(url, auth=(USER, PASSWORD), transport="ntlm", message_encryption="never")
     assert session.run_cmd("hostname").std_out == b"HOST1\r\n"
     assert all(e.request_type.startswith("application/soap+xml") for e in exchanges if e.action)
 
 
+@pytest.mark.parametrize(("transport", "encryption"), [("basic", "auto"), ("plaintext", "auto"), ("ntlm", "never")])
+def test_unencrypted_http_is_refused_as_windows_refuses_it(wire_serve, transport: str, encryption: str) -> None:
+    host = FakeHost()  # AllowUnencrypted=false, Windows' default
+    server, exchanges = wire_serve(host)
+    with pytest.raises(InvalidCredentialsError):
+        _session(server, transport, message_encryption=encryption).run_cmd("hostname")
+    assert host.counters.commands == 0 and not any(e.action for e in exchanges)
+    assert _session(server, "ntlm").run_cmd("hostname").std_out == b"HOST1\r\n"  # sealed NTLM still works
+
+
 def test_malformed_envelope_gets_a_schema_fault_and_the_server_carries_on(wire_serve) -> None:
-    server, _ = wire_serve(FakeHost())
+    server, _ = wire_serve(FakeHost(allow_unencrypted=True))
     headers = {"Content-Type": "application/soap+xml;charset=UTF-8"}
     garbage = requests.post(_url(server), data=b"<not-soap", headers=headers, auth=(USER, PASSWORD))
     unknown = requests.post(_url(server), data=_envelope("urn:nothing"), headers=headers, auth=(USER, PASSWORD))

@@ -149,7 +149,7 @@ def test_hosts_download_from_a_url_or_copy_from_a_share_instead_of_a_push(tmp_pa
         inventory = (lab / "inventory.yml").read_text()
         url = next(line.split(": ", 1)[1] for line in inventory.splitlines() if "winremedy_repo_url:" in line)
         unc = next(line.split(": ", 1)[1] for line in inventory.splitlines() if "winremedy_repo_unc:" in line)
-        result = winremedy("remediate", "-i", str(lab / "inventory.yml"), "--limit", "url-01", "--repo-url",
+        result = winremedy("remediate", "-i", str(lab / "inventory.yml"), "--limit", "url-01", "--repo", str(lab / "repo"), "--repo-url",
                            url.strip("'\""), "--reboot", "now", "--format", "json", *FAST)
         assert result.returncode == 0, result.stderr
         steps = json.loads(result.stdout)["hosts"][0]["steps"]

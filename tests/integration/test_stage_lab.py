@@ -8,7 +8,6 @@ to fit; a push sized for 300 KB envelopes is refused by the same server.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,12 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
+from winremedy.catalog import load_catalog
 from winremedy.errors import WinRemedyError
 from winremedy.lab.repository import RepositoryServer
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.emulated import EmulatedHost
 from winremedy.lab.host import HostSpec
-from winremedy.lab.packages import write_repository
+from winremedy.lab.packages import package_bytes, write_repository
 from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.stage import STAGING_DIR, chunk_size, open_source, preflight, stage
 from winremedy.repo import Entry, pick, scan
@@ -39,8 +39,9 @@ FILE = "Windows6.1-KB2847346-x64.msu"
 def repo(tmp_path: Path) -> Path:
     directory = tmp_path / "repo"
     write_repository(directory)
-    package = directory / FILE
-    package.write_bytes(package.read_bytes() + os.urandom(250_000))  # several chunks
+    kb_entry = load_catalog().get("KB2847346")
+    package = next(p for p in kb_entry.packages if p.file == FILE)
+    (directory / FILE).write_bytes(package_bytes(kb_entry, package, padding=250_000))  # several chunks
     assert not scan(directory).refused
     return directory
 
@@ -99,7 +100,7 @@ def test_url_pull_over_winrm(wire_serve: Any, repo: Path) -> None:
     host = _host()
     server, _ = wire_serve(host)
     with RepositoryServer(repo) as http:
-        source, manifest = open_source(url=http.url)
+        source, manifest = open_source(repo=repo, url=http.url)
         with _transport(server) as transport:
             result = stage(transport, source, _entry(manifest))
     assert result.method == "url" and result.changed
@@ -125,7 +126,7 @@ def test_lab_up_shares_its_repository_by_unc_and_url(tmp_path: Path) -> None:
             unc_source, manifest = open_source(repo=directory / "repo", unc=variables["winremedy_repo_unc"])
             entry = _entry(manifest)
             by_unc = stage(transport, unc_source, entry)
-            url_source, _ = open_source(url=variables["winremedy_repo_url"])
+            url_source, _ = open_source(repo=directory / "repo", url=variables["winremedy_repo_url"])
             by_url = stage(transport, url_source, entry, directory=STAGING_DIR + "\\url")
         assert (by_unc.method, by_url.method) == ("unc", "url") and by_unc.changed and by_url.changed
         assert by_unc.sha256 == by_url.sha256 == entry.sha256

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from winremedy.audit.run import AuditSettings, audit_fleet
 from winremedy.catalog import load_catalog
 from winremedy.errors import AuthenticationError
+from winremedy.inventory import load_targets
 from winremedy.audit.results import load_results
 from winremedy.transport import Result
 
@@ -40,3 +43,19 @@ def test_timeout_covers_the_waits_between_samples():
 
     assert AuditSettings(samples=1, interval=600).timeout == COLLECT_TIMEOUT  # one sample: nothing to wait for
     assert AuditSettings(samples=8, interval=1200).timeout == COLLECT_TIMEOUT + 7 * 1200
+
+
+def test_a_host_with_a_bad_connection_variable_fails_alone_with_its_reason(tmp_path):
+    inventory = Path(tmp_path) / "hosts.ini"
+    inventory.write_text("[web]\nbad01 ansible_port=https\ngood01\n")
+    targets = {t.name: t for t in load_targets([str(inventory)])}
+    good = _Broken("good01", AuthenticationError("good01: credentials rejected"))
+
+    def connect(name: str) -> _Broken:
+        targets[name].winrm_options()  # raises the host's TransportConfigError
+        return good
+
+    by_host = {r.host: r for r in audit_fleet(list(targets), connect, load_catalog(), AuditSettings(), out=tmp_path)}
+    assert by_host["bad01"].error_code == "transport-config"
+    assert by_host["bad01"].error == "bad01: variable ansible_port (port): expected an integer, got 'https'"
+    assert by_host["good01"].error_code == "auth" and good.closed

@@ -104,7 +104,10 @@ def test_an_inventory_directory_is_a_source(tmp_path: Path) -> None:
 
 def test_unknown_winrm_variable_and_a_non_winrm_connection_are_warnings() -> None:
     targets = by_name(load_targets([INI, YAML]))
-    assert targets["dc01"].warnings == ("dc01: ignoring unknown variable ansible_winrm_foo",)
+    assert targets["dc01"].warnings == (
+        "dc01: ignoring unknown variable ansible_winrm_foo",
+        "dc01: server_cert_validation is ignore: anyone on the path can pose as this host and receive its credentials",
+    )
     assert targets["web01"].warnings == ()
     assert targets["jump01"].warnings == ("jump01: ansible_connection is 'ssh'; winremedy connects over WinRM",)
 
@@ -220,7 +223,7 @@ def test_wrong_vault_password_for_an_inline_value_names_host_and_variable(tmp_pa
     inline = "\n".join("        " + line for line in encrypt("inline-s3cret").splitlines())
     inventory = tmp_path / "hosts.yml"
     inventory.write_text("all:\n  hosts:\n    w1:\n      ansible_password: !vault |\n" + inline + "\n")
-    with pytest.raises(InventoryError) as error:
+    with pytest.raises(InventoryError) as error:  # the run's problem, not the host's
         load_targets([str(inventory)], vault_password_files=[password_file(tmp_path, "wrong")])
     message = assert_one_line(error)
     assert message.startswith("host w1: variable ansible_password: ") and "decrypt" in message
@@ -310,9 +313,8 @@ def test_inventory_without_hosts(tmp_path: Path) -> None:
 def test_undefined_variable_in_a_connection_template(tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.ini"
     inventory.write_text('[web]\nweb01 ansible_password="{{ vault_winrm_password }}"\n')
-    with pytest.raises(InventoryError) as error:
-        load_targets([str(inventory)])
-    assert assert_one_line(error) == "host web01: variable ansible_password: 'vault_winrm_password' is undefined"
+    (target,) = load_targets([str(inventory)])
+    assert failure(target) == "host web01: variable ansible_password: 'vault_winrm_password' is undefined"
 
 
 def test_undefined_variable_elsewhere_is_left_out_with_a_warning(tmp_path: Path) -> None:
@@ -326,9 +328,46 @@ def test_undefined_variable_elsewhere_is_left_out_with_a_warning(tmp_path: Path)
 def test_invalid_winrm_value_is_a_transport_config_error(tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.ini"
     inventory.write_text("[web]\nweb01 ansible_winrm_transport=telnet\n")
-    with pytest.raises(TransportConfigError) as error:
-        load_targets([str(inventory)])
-    assert assert_one_line(error).startswith("web01: variable ansible_winrm_transport")
+    (target,) = load_targets([str(inventory)])
+    assert failure(target).startswith("web01: variable ansible_winrm_transport")
+
+
+@pytest.mark.parametrize(
+    "variable",
+    ["ansible_port=https", "ansible_winrm_connection_timeout=soon", "ansible_winrm_transport=telnet",
+     "ansible_winrm_message_encryption=sometimes", 'ansible_password="{{ nowhere }}"',
+     "ansible_winrm_transport=basic ansible_port=5985"],
+)
+def test_one_bad_connection_variable_fails_that_host_only(tmp_path: Path, variable: str) -> None:
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(f"[web]\nbad01 {variable}\ngood01 ansible_host=10.0.0.2\n")
+    targets = by_name(load_targets([str(inventory)]))
+    assert failure(targets["bad01"]).startswith(("bad01: ", "host bad01: "))
+    assert targets["good01"].error is None and targets["good01"].winrm_options().address == "10.0.0.2"
+
+
+@pytest.mark.parametrize("value", ["[31415926]", "{secret: 31415926}", "true"])
+def test_a_wrong_password_value_is_never_shown(tmp_path: Path, value: str) -> None:
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(f"all:\n  hosts:\n    w1:\n      ansible_password: {value}\n")
+    (target,) = load_targets([str(inventory)])
+    message = failure(target)
+    assert "ansible_password" in message and "31415926" not in message and "True" not in message
+
+
+def test_a_numeric_password_is_accepted_as_ansible_does(tmp_path: Path) -> None:
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  hosts:\n    w1:\n      ansible_password: 31415926\n")
+    (target,) = load_targets([str(inventory)])
+    assert target.winrm_options().password == "31415926"
+
+
+def failure(target: Target) -> str:
+    """The host's one-line reason, also raised (as a TransportConfigError) by winrm_options()."""
+    assert target.options is None and target.error is not None and "\n" not in target.error
+    with pytest.raises(TransportConfigError, match=re.escape(target.error)):
+        target.winrm_options()
+    return target.error
 
 
 def test_ansible_prints_nothing_on_stdout(capfd: pytest.CaptureFixture[str]) -> None:

@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 import yaml
 
+from winremedy.errors import TransportConfigError
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.dynamics import Scenario
 from winremedy.lab.errors import LabError
 from winremedy.lab.fleet import LAB_CREDENTIALS, fleet_from_dict, fleet_yaml, generate, load_fleet
 from winremedy.lab.host import HostModel
 from winremedy.lab.inventory import inventory
+from winremedy.transport import WinRMOptions
 
 
 def fleet(**host: Any) -> dict[str, Any]:
@@ -83,6 +85,27 @@ def test_fleet_level_errors(tmp_path: Path) -> None:
         load_fleet(bad)
 
 
+@pytest.mark.parametrize("scale", [float("inf"), float("nan"), -5])
+def test_time_scale_must_be_finite_and_positive(scale: float) -> None:
+    with pytest.raises(LabError, match=r"^f.yml: key 'time_scale': expected a positive finite number"):
+        fleet_from_dict({**fleet(), "time_scale": scale}, "f.yml")
+
+
+def test_a_binary_fleet_file_is_named(tmp_path: Path) -> None:
+    binary = tmp_path / "fleet.bin"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(LabError, match=r"fleet.bin: not a fleet file \(not UTF-8 text\)$"):
+        load_fleet(binary)
+
+
+def test_allow_unencrypted_is_off_unless_the_fleet_or_host_says_so() -> None:
+    assert not fleet_from_dict(fleet(), "f.yml").hosts[0].allow_unencrypted
+    assert fleet_from_dict({**fleet(), "allow_unencrypted": True}, "f.yml").hosts[0].allow_unencrypted
+    assert fleet_from_dict(fleet(allow_unencrypted=True), "f.yml").hosts[0].allow_unencrypted
+    with pytest.raises(LabError, match="key 'allow_unencrypted'"):
+        fleet_from_dict(fleet(allow_unencrypted="sure"), "f.yml")
+
+
 def test_generate_is_deterministic_and_valid() -> None:
     one, two = generate(200, seed=9), generate(200, seed=9)
     assert one == two and one != generate(200, seed=10)
@@ -143,3 +166,23 @@ def test_a_faulty_generated_fleet_mixes_every_quirk_and_a_plain_one_none() -> No
             "winrm 1.1": any(h.winrm == "1.1" for h in hosts),
         }
         assert seen == dict.fromkeys(seen, expect)
+
+
+def test_the_lab_inventory_opts_in_to_basic_over_http_only_where_the_host_allows_it() -> None:
+    hosts = [{"name": "b-open", "os": "win7", "sp": 1, "arch": "x64", "auth": ["basic"], "allow_unencrypted": True},
+             {"name": "b-closed", "os": "win7", "sp": 1, "arch": "x64", "auth": ["basic"]},
+             {"name": "n-default", "os": "win7", "sp": 1, "arch": "x64"}]
+    fleet = fleet_from_dict({"credentials": {"user": "a", "password": "p"}, "hosts": hosts}, "f.yml")
+    lab_hosts = [HostModel(spec, ManualClock(0.0), port=15985) for spec in fleet.hosts]
+    data = inventory(lab_hosts, "http", None)["all"]
+    entries, variables = data["children"]["win7"]["hosts"], data["vars"]
+    options = {}
+    for name, entry in entries.items():
+        try:
+            options[name] = WinRMOptions.from_hostvars({**variables, **entry}, name)
+        except TransportConfigError as error:
+            options[name] = str(error)
+    assert isinstance(options["b-open"], WinRMOptions) and options["b-open"].transport == "basic"
+    assert any("in clear" in warning for warning in options["b-open"].warnings)
+    assert "Basic authentication (transport basic) over http" in str(options["b-closed"])
+    assert isinstance(options["n-default"], WinRMOptions) and options["n-default"].in_clear == ""

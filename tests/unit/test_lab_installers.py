@@ -59,7 +59,7 @@ def test_wusa_on_a_missing_or_damaged_file(damage: str, code: int) -> None:
     host = make()
     if damage == "corrupt":
         data = bytearray(staged("KB2847346", "Windows6.1-KB2847346-x64.msu"))
-        data[-1] ^= 0xFF
+        data[len(data) // 3] ^= 0xFF  # inside a data block, before the signature
         host.fs.write(MSU, bytes(data))
     assert exit_code(host, ["wusa", MSU, "/quiet"]) == code
     assert host.installed() == {}

@@ -168,7 +168,7 @@ def test_a_refused_package_is_a_warning_and_the_host_that_needs_it_fails(remedia
     lab = host()
     connection, _ = winrm_connection(lab)
     result = run(remediate, "kb_remediate", {"repo": str(bad), **FAST}, connection)
-    assert [w.split(": corrupt: ")[0] for w in result["warnings"]] == ["refused package Windows6.1-KB2847346-x64.msu"]
+    assert [w.split(": signature refused: ")[0] for w in result["warnings"]] == ["refused package Windows6.1-KB2847346-x64.msu"]
     assert result["failed"] is True and result["error_code"] == "blocked" and "KB2847346" in result["msg"]
     assert scripts(lab) == {"collect"} and lab.counters.stages == 0
 
@@ -185,6 +185,8 @@ def test_an_unreachable_host_is_unreachable_and_saved(remediate: dict[str, Modul
 @pytest.mark.parametrize(("args", "hostvars", "message"), [
     ({"kbs": ["KB1"]}, {}, f"{HOST}: unknown KB 'KB1': the catalog knows KB2847346, KB903927, KB979223 (catalog)"),
     ({"repo": "https://x.invalid/", "repo_unc": r"\\s\r"}, {}, "is a URL: hosts download from it"),
+    ({"repo": "https://admin:s3cret@x.invalid/"}, {}, "repo https://***@x.invalid/ is a URL: hosts download from it, "
+                                                       "but the manifest that pins each package must be a local"),
     ({"poll": 0}, {}, f"{HOST}: verify_samples must be at least 1 and poll above 0, got 4 and 0"),
     ({}, {"winremedy_maintenance_window": "Sun 2-4"}, f"{HOST}: variable winremedy_maintenance_window:"),
 ])

@@ -17,6 +17,7 @@ from winremedy.lab.host import HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.packages import package_bytes
 from winremedy.lab.profiles import OsProfile
+from winremedy.lab.signing import lab_signer
 from winremedy.remediate.install import (
     InstallResult,
     Outcome,
@@ -48,7 +49,7 @@ class Lab:
                        and profile.version in p.versions and (package_arch or family in p.os))
         local = tmp / package.file
         local.write_bytes(package_bytes(kb_entry, package))
-        self.entry: Entry = verify_package(local, catalog)
+        self.entry: Entry = verify_package(local, catalog, lab_signer().roots)
         self.path = f"{STAGING_DIR}\\{package.file}"
         self.clock = ManualClock(START)
         self.host = EmulatedHost(HostSpec(name="inst-01", profile=profile, user="Administrator", password="pw", seed=5, **spec),  # type: ignore[arg-type]
@@ -272,3 +273,21 @@ def test_an_msu_whose_update_cab_cannot_be_told_is_refused() -> None:
     entry = Entry("x.msu", "KB2847346", "msu", "x64", ("win2008",), (), 1, "0" * 64, {"source": "notes.txt"})
     with pytest.raises(RepoError, match=r"x\.msu: cannot tell its update \.cab"):
         install_lines(entry, r"C:\x.msu", "win2008")
+
+
+def test_percent_signs_reach_the_installer_literally(tmp_path: Path) -> None:
+    """cmd.exe expands %NAME% inside quotes too: a path with '%' must be escaped, or SYSTEM runs another file."""
+    lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
+    data = lab.host.fs.read(lab.path)
+    assert data is not None
+    lab.path = f"{STAGING_DIR}\\100%SystemRoot%pkg%%.msu"
+    lab.host.fs.write(lab.path, data)
+    assert install_lines(lab.entry, lab.path, "win7") == [
+        f'wusa.exe "{STAGING_DIR}\\100%%SystemRoot%%pkg%%%%.msu" /quiet /norestart']
+    assert lab.install().outcome == Outcome.REBOOT_REQUIRED
+
+
+def test_a_quote_in_a_batch_path_is_refused(tmp_path: Path) -> None:
+    lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
+    with pytest.raises(ValueError, match="cannot hold a quote"):
+        install_lines(lab.entry, f'{STAGING_DIR}\\a" & calc & ".msu', "win7")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
+import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,13 +33,13 @@ from winremedy.remediate.stage import (
     preflight,
     stage,
 )
-from winremedy.repo import Entry, Manifest, pick, scan
+from winremedy.repo import Entry, Manifest, load_manifest, pick, scan
 from winremedy.transport.base import Result
 from winremedy.transport.bootstrap import encode_script
 
 KB = "KB2847346"
 FILE = "Windows6.1-KB2847346-x64.msu"
-PADDING = 300_000  # lab packages are ~2 KB; trailing bytes (ignored by the CAB reader) force several chunks
+PADDING = 300_000  # lab packages are ~2 KB; a member this large forces several chunks
 SHARE = "\\\\dist01\\updates"
 PYWINRM_SEND_OVERHEAD = 1745  # bytes of pywinrm's Send envelope around an empty stream
 
@@ -62,8 +63,9 @@ class RecordingTransport(LocalTransport):
 def repo(tmp_path: Path) -> Path:
     directory = tmp_path / "repo"
     write_repository(directory)
-    package = directory / FILE
-    package.write_bytes(package.read_bytes() + os.urandom(PADDING))
+    kb_entry = load_catalog().get(KB)
+    package = next(p for p in kb_entry.packages if p.file == FILE)
+    (directory / FILE).write_bytes(package_bytes(kb_entry, package, padding=PADDING))
     assert not scan(directory).refused
     return directory
 
@@ -230,25 +232,38 @@ def test_preflight_refuses_content_of_another_architecture(repo: Path, entry: En
 
 def test_preflight_refuses_a_changed_or_missing_file(repo: Path, entry: Entry) -> None:
     corrupt(repo / FILE)
-    with pytest.raises(RepoError, match="SHA-256 differs from the manifest") as caught:
+    with pytest.raises(RepoError, match="altered after signing") as caught:
         preflight(Source("push", repo, None), entry)
     assert caught.value.path == str(repo / FILE)
     (repo / FILE).unlink()
     with pytest.raises(RepoError, match="listed in the manifest but missing"):
         preflight(Source("push", repo, None), entry)
-    preflight(Source("url", None, "http://dist01/winremedy/"), entry)  # nothing local to check
+    with pytest.raises(RepoError, match="no local repository pins this package"):
+        preflight(Source("url", None, "http://dist01/winremedy/"), entry)
+
+
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [({"os": ("vista",)}, "OS mismatch"), ({"kind": "exe"}, "kind mismatch"), ({"kb": "KB979223"}, "KB mismatch"),
+     ({"builds": ()}, "builds mismatch"), ({"file": "Windows6.1-KB2847346-x64é.msu"}, "file name refused")],
+)
+def test_preflight_checks_every_field_of_an_edited_manifest_entry(
+    repo: Path, entry: Entry, change: dict[str, object], what: str
+) -> None:
+    with pytest.raises(RepoError, match=what):
+        preflight(Source("push", repo, None), dataclasses.replace(entry, **change))  # type: ignore[arg-type]
 
 
 def test_preflight_refuses_a_corrupt_cab(repo: Path, entry: Entry) -> None:
     small = next(e for e in open_source(repo=repo)[1].entries if e.file != FILE and e.kind == "msu")
     corrupt(repo / small.file)
-    with pytest.raises(RepoError, match="corrupt|SHA-256 differs"):
+    with pytest.raises(RepoError, match="altered after signing"):
         preflight(Source("push", repo, None), small)
 
 
 def test_a_file_name_that_leaves_the_staging_folder_is_refused(entry: Entry) -> None:
     bad = dataclasses.replace(entry, file="..\\..\\System32\\evil.msu")
-    with pytest.raises(RepoError, match="not a plain file name"):
+    with pytest.raises(RepoError, match="file name refused"):
         preflight(Source("url", None, "http://dist01/"), bad)
     transport = LocalTransport(make_host())
     with pytest.raises(RepoError):
@@ -266,8 +281,8 @@ def served(repo: Path) -> Iterator[str]:
 
 
 def test_url_pull_downloads_on_the_host_and_checks_the_hash(repo: Path, served: str) -> None:
-    source, manifest = open_source(url=served)
-    assert source == Source("url", None, served)
+    source, manifest = open_source(repo=repo, url=served)
+    assert source == Source("url", repo, served)
     entry = pick(manifest, KB, "win7", "6.1.7601", 1, "x64")
     assert entry is not None
     host = make_host()
@@ -297,16 +312,43 @@ def test_url_pull_from_a_server_that_is_not_there(entry: Entry) -> None:
         stage(LocalTransport(make_host()), Source("url", None, url), entry)
 
 
-def test_open_source_url_errors(served: str, repo: Path) -> None:
-    with pytest.raises(RepoError, match=r"manifest.json: cannot fetch the manifest: HTTP 404"):
-        open_source(url=served + "nowhere/")
+def test_the_manifest_is_the_local_one_and_a_servers_copy_must_agree(served: str, repo: Path, tmp_path: Path) -> None:
+    with pytest.raises(WinRemedyError, match="no package source: give the repository directory whose manifest pins"):
+        open_source(url=served)  # a server's word alone is never enough
+    assert open_source(repo=repo, url=served + "nowhere/")[1] == load_manifest(repo)  # no copy there: nothing to check
+    local = tmp_path / "local"
+    shutil.copytree(repo, local)
+    tampered = json.loads((repo / "manifest.json").read_text())
+    tampered["packages"][0]["sha256"] = "0" * 64
+    (repo / "manifest.json").write_text(json.dumps(tampered), encoding="utf-8")
+    with pytest.raises(RepoError, match=rf"^{served}manifest.json: .*the server lists SHA-256 0{{64}}, the local"):
+        open_source(repo=local, url=served)
     (repo / "manifest.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(RepoError, match=rf"^{served}manifest.json: unreadable manifest"):
-        open_source(url=served)
-    with pytest.raises(WinRemedyError, match="not an http"):
-        open_source(url="ftp://dist01/")
-    with pytest.raises(WinRemedyError, match="used alone"):
-        open_source(repo=repo, url=served)
+        open_source(repo=local, url=served)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [("ftp://dist01/", "not an http"), ("http://[::1/", "not a valid URL"), ("http://dist 01/x", "not a valid URL"),
+     ("http://dist01:port/", "not a valid URL"), ("http://admin:s3cret@dist01:http/", "not a valid URL"),
+     ("http://admin:s3cret@[::1/", "not a valid URL"), ("file:///etc/passwd", "not an http")],
+)
+def test_a_bad_url_is_one_line_without_its_credentials(repo: Path, url: str, reason: str) -> None:
+    with pytest.raises(WinRemedyError, match=reason) as caught:
+        open_source(repo=repo, url=url)
+    assert "s3cret" not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_credentials_in_a_url_never_reach_a_message(repo: Path, entry: Entry) -> None:
+    with repository.RepositoryServer(Path("/nonexistent")) as server:
+        url = server.url.replace("http://", "http://admin:s3cret@")
+    with pytest.raises(WinRemedyError) as caught:
+        open_source(repo=repo, url=url)
+    assert "s3cret" not in str(caught.value) and "***@" in str(caught.value)
+    with pytest.raises(StageError) as staged:
+        stage(LocalTransport(make_host()), Source("url", repo, url), entry)
+    assert "s3cret" not in str(staged.value) and "***@127.0.0.1" in str(staged.value)
 
 
 # --- unc ------------------------------------------------------------------------------------------

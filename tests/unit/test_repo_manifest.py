@@ -12,9 +12,11 @@ import pytest
 from winremedy.catalog import load_catalog
 from winremedy.errors import RepoError
 from winremedy.lab.packages import corrupt, lab_packages, write_repository
+from winremedy.lab.signing import lab_signer
 from winremedy.repo import add, check, load_manifest, pick, scan
 from winremedy.repo.command import add_repo_commands, run_repo
 from winremedy.repo.manifest import MANIFEST, Manifest, save_manifest
+from winremedy.repo.signature import install_roots
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +33,13 @@ def packages(tmp_path: Path) -> Path:
     directory.mkdir()
     for name, data in lab_packages():
         (directory / name).write_bytes(data)
+    return trusted(directory)
+
+
+def trusted(directory: Path) -> Path:
+    """``directory`` as a repository that trusts the lab's code-signing CA (what ``--trusted-roots`` does)."""
+    directory.mkdir(exist_ok=True)
+    install_roots(directory, lab_signer().roots)
     return directory
 
 
@@ -75,7 +84,7 @@ def test_pick_by_kb_os_sp_arch(lab_repo: Path, kb: str, family: str, version: st
 
 
 def test_add_copies_verifies_and_records(tmp_path: Path, packages: Path) -> None:
-    repo = tmp_path / "repo"
+    repo = trusted(tmp_path / "repo")
     add(repo, [packages / "Windows6.1-KB2847346-x64.msu"])
     add(repo, [packages / "Windows6.0-KB979223-x86.msu", packages / "WindowsServer2003-KB903927-x86-ENU.exe"])
     manifest = check(repo)
@@ -89,16 +98,16 @@ def test_add_copies_verifies_and_records(tmp_path: Path, packages: Path) -> None
 
 
 def test_add_is_all_or_nothing(tmp_path: Path, packages: Path) -> None:
-    repo = tmp_path / "repo"
+    repo = trusted(tmp_path / "repo")
     bad = packages / "Windows6.1-KB979223-x86.msu"
     corrupt(bad)
-    with pytest.raises(RepoError, match=r"nothing added, 1 refused: .*Windows6.1-KB979223-x86.msu: corrupt: checksum mismatch"):
+    with pytest.raises(RepoError, match=r"nothing added, 1 refused: .*Windows6.1-KB979223-x86.msu: signature refused"):
         add(repo, [packages / "Windows6.1-KB2847346-x64.msu", bad])
     assert load_manifest(repo) == Manifest() and not (repo / "Windows6.1-KB2847346-x64.msu").exists()
 
 
 def test_add_refuses_a_second_file_for_the_same_kb_os_sp_arch(tmp_path: Path, packages: Path) -> None:
-    repo = tmp_path / "repo"
+    repo = trusted(tmp_path / "repo")
     add(repo, [packages / "Windows6.1-KB2847346-x64.msu"])
     copy = packages / "windows6.1-kb2847346-x64_0123abcd.msu"
     copy.write_bytes((packages / "Windows6.1-KB2847346-x64.msu").read_bytes())
@@ -108,9 +117,8 @@ def test_add_refuses_a_second_file_for_the_same_kb_os_sp_arch(tmp_path: Path, pa
 
 
 def test_concurrent_adds_lose_no_entry(tmp_path: Path, packages: Path) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    files = sorted(packages.iterdir())
+    repo = trusted(tmp_path / "repo")
+    files = sorted(p for p in packages.iterdir() if p.suffix in (".msu", ".exe"))
     errors: list[BaseException] = []
 
     def adder(path: Path) -> None:
@@ -129,7 +137,7 @@ def test_concurrent_adds_lose_no_entry(tmp_path: Path, packages: Path) -> None:
 
 
 def test_a_failed_manifest_write_leaves_the_previous_manifest(tmp_path: Path, packages: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    repo = tmp_path / "repo"
+    repo = trusted(tmp_path / "repo")
     add(repo, [packages / "Windows6.1-KB2847346-x64.msu"])
     before = (repo / MANIFEST).read_bytes()
 
@@ -151,11 +159,11 @@ def test_scan_lists_refused_files_and_keeps_the_good_ones(tmp_path: Path, packag
     assert sorted(Path(e.path).name for e in result.refused) == ["Windows6.1-KB979223-x86.msu", "readme.txt"]
     assert cli("scan", str(packages)) == 1
     out = capsys.readouterr().out
-    assert "readme.txt: not a CAB (no MSCF signature)" in out and "9 packages in" in out and "2 refused" in out
+    assert "readme.txt: file name refused" in out and "9 packages in" in out and "2 refused" in out
 
 
 def test_check_finds_a_file_changed_after_it_was_added(lab_repo: Path, tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
+    repo = trusted(tmp_path / "repo")
     add(repo, [lab_repo / "Windows6.1-KB2847346-x86.msu"])
     corrupt(repo / "Windows6.1-KB2847346-x86.msu")
     with pytest.raises(RepoError, match=r"Windows6.1-KB2847346-x86.msu: corrupt: its size or SHA-256 differs from the manifest"):
@@ -170,7 +178,8 @@ def test_broken_manifest_is_named(tmp_path: Path) -> None:
 
 def test_cli_add_list_and_refusal(tmp_path: Path, packages: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = str(tmp_path / "repo")
-    assert cli("add", str(packages / "Windows6.0-KB979223-x64.msu"), "--repo", repo) == 0
+    assert cli("add", str(packages / "Windows6.0-KB979223-x64.msu"), "--repo", repo, "--trusted-roots",
+               str(lab_signer().roots)) == 0
     assert "added Windows6.0-KB979223-x64.msu: KB979223 x64 vista,win2008 6.0.6001 SP1,6.0.6002 SP2" in capsys.readouterr().out
     assert cli("list", "--repo", repo, "--format", "json") == 0
     listed = json.loads(capsys.readouterr().out)

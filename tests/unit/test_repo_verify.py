@@ -8,12 +8,14 @@ import pytest
 
 from winremedy.catalog import load_catalog
 from winremedy.errors import RepoError
-from winremedy.lab.packages import corrupt, package_bytes
+from winremedy.lab.packages import package_bytes, pe_stub
+from winremedy.lab.signing import lab_signer, make_signer
 from winremedy.repo.cab import Cabinet, locate, write_cab
 from winremedy.repo.identity import families_named, parse_keyed_text, read_identity
 from winremedy.repo.verify import verify_package
 
 CATALOG = load_catalog()
+STUB = pe_stub()
 
 # The shape of a real Windows6.1-KBnnnnnn-x64-pkgProperties.txt: UTF-16LE with a BOM, CRLF, quoted values.
 REAL_PROPERTIES = (
@@ -34,13 +36,29 @@ REAL_PROPERTIES = (
 )
 
 
-def msu(tmp_path: Path, name: str, properties: str = REAL_PROPERTIES, inner: bool = True) -> Path:
-    """An .msu with the given properties text (UTF-16LE, BOM) and, unless told otherwise, an update .cab."""
+UPDATE_MUM = (
+    '<assembly xmlns="urn:schemas-microsoft-com:asm.v3"><assemblyIdentity name="Package_for_KB2847346" '
+    'version="6.1.1.0" processorArchitecture="amd64"/><package identifier="KB2847346"/></assembly>'
+)
+
+
+def msu(tmp_path: Path, name: str, properties: str = REAL_PROPERTIES, inner: bool = True, mum: str | None = None) -> Path:
+    """A signed .msu with the given properties text (UTF-16LE, BOM) and, unless told otherwise, an update .cab
+    whose update.mum agrees with the properties."""
     stem = Path(name).stem
-    files = [(f"{stem}.cab", write_cab([("update.mum", b"<assembly/>")]))] if inner else []
+    if mum is None:
+        mum = UPDATE_MUM
+        for key, default in (("KB Article Number", "2847346"), ("Processor Architecture", "amd64")):
+            value = next((line.split("=", 1)[1].strip('"') for line in properties.splitlines() if line.startswith(key)), default)
+            mum = mum.replace(default, value)
+    files = [(f"{stem}.cab", write_cab([("update.mum", mum.encode())]))] if inner else []
     files.append((f"{stem}-pkgProperties.txt", b"\xff\xfe" + properties.encode("utf-16-le")))
-    path = tmp_path / name
-    path.write_bytes(write_cab(files))
+    return signed(tmp_path / name, write_cab(files))
+
+
+def signed(path: Path, data: bytes) -> Path:
+    """``data`` signed by the lab's CA, written to ``path``."""
+    path.write_bytes(lab_signer().sign(data, ".exe" if data[:2] == b"MZ" else ".msu"))
     return path
 
 
@@ -55,7 +73,7 @@ def lab_file(tmp_path: Path, kb: str, catalog_file: str, name: str | None = None
 
 def refusal(path: Path) -> str:
     with pytest.raises(RepoError) as caught:
-        verify_package(path, CATALOG)
+        verify_package(path, CATALOG, lab_signer().roots)
     assert caught.value.path == str(path) and str(caught.value).startswith(f"{path}: ")
     return caught.value.reason
 
@@ -99,14 +117,14 @@ def test_update_exe_identity_is_read_from_its_embedded_update_inf(tmp_path: Path
 
 
 def test_a_renamed_package_is_accepted_by_its_content(tmp_path: Path) -> None:
-    entry = verify_package(msu(tmp_path, "463984_intl_x64_zip.msu"), CATALOG)
+    entry = verify_package(msu(tmp_path, "463984_intl_x64_zip.msu"), CATALOG, lab_signer().roots)
     assert (entry.kb, entry.arch, entry.os) == ("KB2847346", "x64", ("win7", "win2008r2"))
     assert [(b.version, b.sp) for b in entry.builds] == [("6.1.7601", 1)]
     assert entry.identity["catalog_package"] == "Windows6.1-KB2847346-x64.msu"
 
 
 def test_catalog_decides_the_builds_a_package_covers(tmp_path: Path) -> None:
-    entry = verify_package(lab_file(tmp_path, "KB979223", "Windows6.0-KB979223-x86.msu"), CATALOG)
+    entry = verify_package(lab_file(tmp_path, "KB979223", "Windows6.0-KB979223-x86.msu"), CATALOG, lab_signer().roots)
     assert entry.os == ("vista", "win2008")
     assert [(b.version, b.sp) for b in entry.builds] == [("6.0.6001", 1), ("6.0.6002", 2)]
 
@@ -117,20 +135,25 @@ def test_catalog_decides_the_builds_a_package_covers(tmp_path: Path) -> None:
 def test_not_a_cab(tmp_path: Path) -> None:
     path = tmp_path / "Windows6.1-KB2847346-x64.msu"
     path.write_bytes(b"<html>404 Not Found</html>")
-    assert refusal(path) == "not a CAB (no MSCF signature)"
+    assert refusal(path).startswith("signature refused: ")  # refused before our parser reads a byte of it
+    with pytest.raises(RepoError, match=r"not a CAB \(no MSCF signature\)"):
+        read_identity(path)
 
 
 def test_truncated_download(tmp_path: Path) -> None:
     path = lab_file(tmp_path, "KB2847346", "Windows6.1-KB2847346-x64.msu")
-    size = path.stat().st_size
     path.write_bytes(path.read_bytes()[:1000])
-    assert refusal(path) == f"truncated: the CAB header says {size} bytes, 1000 are present"
+    assert refusal(path).startswith("signature refused: ")
+    with pytest.raises(RepoError, match=r"truncated: the CAB header says \d+ bytes, 1000 are present"):
+        read_identity(path)
 
 
-def test_corrupted_package_fails_its_checksum(tmp_path: Path) -> None:
+def test_a_package_altered_after_signing_is_refused(tmp_path: Path) -> None:
     path = lab_file(tmp_path, "KB2847346", "Windows6.1-KB2847346-x64.msu")
-    corrupt(path)
-    assert refusal(path).startswith("corrupt: checksum mismatch in data block 0 of folder 0 (reading ")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # in the signed content, not in the signature
+    path.write_bytes(bytes(data))
+    assert refusal(path) == "signature refused: the content does not match its signature (altered after signing)"
 
 
 def test_kb_in_the_name_differs_from_the_content(tmp_path: Path) -> None:
@@ -168,19 +191,18 @@ def test_update_exe_for_a_service_pack_the_catalog_does_not_cover(tmp_path: Path
         cab = Cabinet(stream, "lab.exe", locate(stream) or 0)
         inf = cab.read(cab.members[0]).replace(b"ServicePackVersion=256", b"ServicePackVersion=512")
     path = tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe"
-    path.write_bytes(b"MZ" + b"\0" * 100 + write_cab([("update\\update.inf", inf)]))
+    signed(path, STUB + write_cab([("update\\update.inf", inf)]))
     assert refusal(path) == "OS not covered: the content targets SP2-SP2, which the catalog's WindowsServer2003-KB903927-x86-ENU.exe does not install on"
 
 
 def test_exe_without_an_embedded_cab(tmp_path: Path) -> None:
-    path = tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe"
-    path.write_bytes(b"MZ" + b"\0" * 4000)
+    path = signed(tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe", STUB)
     assert refusal(path).startswith("an .exe without an embedded CAB")
 
 
 def test_exe_whose_cab_names_no_kb_and_platform(tmp_path: Path) -> None:
-    path = tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe"
-    path.write_bytes(b"MZ" + b"\0" * 100 + write_cab([("update\\update.inf", b"[Version]\r\nSignature=\"$Windows NT$\"\r\n")]))
+    path = signed(tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe",
+                  STUB + write_cab([("update\\update.inf", b"[Version]\r\nSignature=\"$Windows NT$\"\r\n")]))
     assert refusal(path) == "the update.exe's embedded CAB names no KB and platform (looked in: update\\update.inf)"
 
 
@@ -192,3 +214,74 @@ def test_msu_without_properties_or_update_cab(tmp_path: Path) -> None:
 def test_properties_without_a_known_architecture(tmp_path: Path) -> None:
     path = msu(tmp_path, "a.msu", REAL_PROPERTIES.replace("amd64", "arm"))
     assert refusal(path) == "a-pkgProperties.txt gives no known processor architecture ('arm')"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Windows6.1-KB2847346-x64%PATH%.msu", "Windows6.1-KB2847346-x64 (1).msu", "Windows6.1-KB2847346-x64é.msu",
+     "Windows6.1-KB2847346-x64&calc.msu", "-Windows6.1-KB2847346-x64.msu", "Windows6.1-KB2847346-x64.msu.txt"],
+)
+def test_names_outside_microsofts_pattern_are_refused_before_the_content_is_read(tmp_path: Path, name: str) -> None:
+    path = lab_file(tmp_path, "KB2847346", "Windows6.1-KB2847346-x64.msu", name=name)
+    assert refusal(path).startswith("file name refused: a package is named with ASCII letters, digits")
+
+
+# --- signatures and cross-checked identity ---------------------------------------------------------
+
+
+def test_an_unsigned_package_is_refused(tmp_path: Path) -> None:
+    entry = CATALOG.get("KB2847346")
+    package = next(p for p in entry.packages if p.file == "Windows6.1-KB2847346-x64.msu")
+    path = tmp_path / package.file
+    path.write_bytes(package_bytes(entry, package, signed=False))
+    assert refusal(path) == "signature refused: the package is not signed (no Authenticode signature)"
+
+
+def test_a_crafted_update_exe_with_a_hand_written_update_inf_is_refused(tmp_path: Path) -> None:
+    genuine = lab_file(tmp_path, "KB903927", "WindowsServer2003-KB903927-x86-ENU.exe", name="genuine.exe")
+    with open(genuine, "rb") as stream:
+        cab = Cabinet(stream, "genuine.exe", locate(stream) or 0)
+        inf = cab.read(cab.members[0])
+    path = tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe"
+    path.write_bytes(b"MZ" + b"payload".ljust(400, b"\0") + write_cab([("update\\update.inf", inf)]))
+    assert read_identity(path).kb == "KB903927"  # its text alone would pass
+    assert refusal(path).startswith("signature refused: ")
+
+
+def test_a_package_signed_by_an_untrusted_ca_is_refused(tmp_path: Path) -> None:
+    stranger = make_signer(tmp_path, "someone else")
+    good = lab_file(tmp_path, "KB2847346", "Windows6.1-KB2847346-x64.msu")
+    entry = CATALOG.get("KB2847346")
+    package = next(p for p in entry.packages if p.file == good.name)
+    good.write_bytes(stranger.sign(package_bytes(entry, package, signed=False), ".msu"))
+    reason = refusal(good)
+    assert reason.startswith("signature refused: the signer is not trusted: unable to get local issuer certificate")
+    assert "someone else packages" in reason
+
+
+def test_without_trusted_roots_nothing_is_accepted(tmp_path: Path) -> None:
+    path = lab_file(tmp_path, "KB2847346", "Windows6.1-KB2847346-x64.msu")
+    with pytest.raises(RepoError, match="cannot verify its signature: no trusted roots"):
+        verify_package(path, CATALOG, None)
+    with pytest.raises(RepoError, match="cannot verify its signature: no trusted roots"):
+        verify_package(path, CATALOG, tmp_path / "missing.pem")
+
+
+@pytest.mark.parametrize(
+    ("mum", "reason"),
+    [(UPDATE_MUM.replace("2847346", "979223"), "identity mismatch: a-pkgProperties.txt says KB2847346, a.cab!update.mum says"),
+     (UPDATE_MUM.replace("amd64", "x86"), "identity mismatch: a-pkgProperties.txt says x64, a.cab!update.mum says 'x86'"),
+     ("<assembly/>", "a.cab!update.mum names no package"),
+     ("<assembly", "a.cab!update.mum is not XML")],
+)
+def test_an_msu_whose_update_mum_contradicts_its_properties_is_refused(tmp_path: Path, mum: str, reason: str) -> None:
+    assert refusal(msu(tmp_path, "a.msu", mum=mum)).startswith(reason)
+
+
+def test_an_update_inf_whose_titles_name_two_kbs_is_refused(tmp_path: Path) -> None:
+    lab = lab_file(tmp_path, "KB903927", "WindowsServer2003-KB903927-x86-ENU.exe", name="lab.exe")
+    with open(lab, "rb") as stream:
+        cab = Cabinet(stream, "lab.exe", locate(stream) or 0)
+        inf = cab.read(cab.members[0]).replace(b"$NtUninstallKB903927$", b"$NtUninstallKB979223$")
+    path = signed(tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe", STUB + write_cab([("update\\update.inf", inf)]))
+    assert refusal(path) == "identity mismatch: update\\update.inf names KB903927 and, in UNINSTALL_DIR, KB979223"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -22,11 +23,11 @@ def test_defaults_are_ansibles() -> None:
 @pytest.mark.parametrize(
     ("hostvars", "scheme", "transport"),
     [
-        ({"ansible_port": 5985}, "http", "plaintext"),
-        ({"ansible_port": "5985"}, "http", "plaintext"),
-        ({"ansible_winrm_port": 5985}, "http", "plaintext"),
+        ({"ansible_port": 5985}, "http", "ntlm"),
+        ({"ansible_port": "5985"}, "http", "ntlm"),
+        ({"ansible_winrm_port": 5985}, "http", "ntlm"),
         ({"ansible_port": 15985}, "https", "ssl"),  # http only on exactly 5985, as Ansible
-        ({"ansible_port": 15985, "ansible_winrm_scheme": "http"}, "http", "plaintext"),
+        ({"ansible_port": 15985, "ansible_winrm_scheme": "http"}, "http", "ntlm"),
         ({"ansible_user": "admin@CORP.EXAMPLE"}, "https", "kerberos"),
         ({"ansible_user": "admin@CORP.EXAMPLE", "ansible_winrm_transport": "ntlm"}, "https", "ntlm"),
         ({"ansible_winrm_transport": ["credssp"]}, "https", "credssp"),
@@ -90,7 +91,8 @@ def test_unknown_and_unused_variables_are_warnings() -> None:
         ({"ansible_winrm_transport": "telnet"}, "variable ansible_winrm_transport (transport)"),
         ({"ansible_winrm_message_encryption": "sometimes"}, "variable ansible_winrm_message_encryption"),
         ({"ansible_winrm_send_cbt": "maybe"}, "variable ansible_winrm_send_cbt (send_cbt): expected a boolean"),
-        ({"ansible_password": 1234}, "variable ansible_password (password): expected a string"),
+        ({"ansible_password": [1234]}, "variable ansible_password (password): must be a string or a number"),
+        ({"ansible_winrm_pass": {"k": "v"}}, "variable ansible_winrm_pass (password): must be a string or a number"),
         ({"ansible_winrm_operation_timeout_sec": 40}, "read_timeout_sec (30) must exceed operation_timeout_sec (40)"),
     ],
 )
@@ -127,3 +129,42 @@ def test_kinit_is_managed_as_ansible_manages_it() -> None:
 def test_bad_kinit_mode_names_the_variable() -> None:
     with pytest.raises(TransportConfigError, match="variable ansible_winrm_kinit_mode"):
         WinRMOptions.from_hostvars({"ansible_winrm_kinit_mode": "auto"}, "web01")
+
+
+@pytest.mark.parametrize(
+    ("hostvars", "what"),
+    [
+        ({"ansible_port": 5985, "ansible_winrm_transport": "basic"}, "Basic authentication (transport basic)"),
+        ({"ansible_port": 5985, "ansible_winrm_transport": "plaintext"}, "Basic authentication (transport plaintext)"),
+        ({"ansible_winrm_scheme": "http", "ansible_winrm_transport": "ssl"}, "Basic authentication (transport ssl)"),
+        ({"ansible_port": 5985, "ansible_winrm_message_encryption": "never"}, "ntlm with message_encryption never"),
+    ],
+)
+def test_credentials_in_clear_are_refused_unless_the_host_opts_in(hostvars: dict[str, Any], what: str) -> None:
+    with pytest.raises(TransportConfigError, match=f"^db02: .*{re.escape(what)} over http .*refused.*"
+                                                   "winremedy_allow_unencrypted: true"):
+        WinRMOptions.from_hostvars({**hostvars, "ansible_password": "pw"}, "db02")
+    allowed = WinRMOptions.from_hostvars({**hostvars, "winremedy_allow_unencrypted": "yes"}, "db02")
+    assert allowed.allow_unencrypted and allowed.scheme == "http"
+    assert any(what in warning and "in clear" in warning for warning in allowed.warnings)
+
+
+def test_only_host_port_user_password_is_never_plaintext() -> None:
+    options = WinRMOptions.from_hostvars(
+        {"ansible_host": "10.0.0.1", "ansible_port": 5985, "ansible_user": "admin", "ansible_password": "pw"}, "db02"
+    )
+    assert (options.scheme, options.transport, options.message_encryption, options.in_clear) == (
+        "http", "ntlm", "auto", "")
+    assert options.warnings == ()
+
+
+def test_https_basic_and_sealed_ntlm_need_no_opt_in() -> None:
+    assert WinRMOptions.from_hostvars({"ansible_winrm_transport": "basic"}, "h").in_clear == ""
+    assert WinRMOptions.from_hostvars({"ansible_winrm_message_encryption": "never"}, "h").warnings == ()
+
+
+def test_ignoring_the_server_certificate_warns() -> None:
+    options = WinRMOptions.from_hostvars({"ansible_winrm_server_cert_validation": "ignore"}, "db02")
+    assert options.warnings == (
+        "db02: server_cert_validation is ignore: anyone on the path can pose as this host and receive its credentials",
+    )

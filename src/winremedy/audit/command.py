@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import load_catalog
-from ..commandline import positive_int
+from ..commandline import positive_int, seconds, writable_directory
 from ..errors import WinRemedyError
 from .progress import FleetProgress
 from .results import load_results
@@ -29,7 +29,7 @@ def add_audit_command(commands: Any) -> None:
     audit.add_argument("-f", "--forks", type=positive_int, default=DEFAULT_FORKS,
                        help=f"hosts audited at once (default {DEFAULT_FORKS})")
     audit.add_argument("--samples", type=positive_int, default=1, help="leak samples per indicator (default 1)")
-    audit.add_argument("--interval", type=float, default=60.0, help="seconds between samples on the host (default 60)")
+    audit.add_argument("--interval", type=seconds, default=60.0, help="seconds between samples on the host (default 60)")
     audit.add_argument("--kb", action="append", dest="kbs", metavar="KB", help="only this KB in the findings")
     audit.add_argument("--out", type=Path, help="save each host's result under DIR/hosts/ as it arrives, "
                                                  "and the reports in DIR at the end")
@@ -45,6 +45,8 @@ def run_audit(args: argparse.Namespace) -> int:
 
     if args.resume and not args.out:
         raise WinRemedyError("audit: --resume needs --out DIR (the results to resume from)")
+    if args.out:
+        writable_directory(args.out)
     catalog = load_catalog()
     kbs = tuple(catalog.get(kb).kb for kb in args.kbs or ())
     targets = {t.name: t for t in load_targets(args.inventory, limit=args.limit,
@@ -54,7 +56,7 @@ def run_audit(args: argparse.Namespace) -> int:
             print(f"winremedy: warning: {target.name}: {warning}", file=sys.stderr)
     settings = AuditSettings(samples=args.samples, interval=args.interval, kbs=kbs)
     results = audit_fleet(
-        list(targets), lambda name: WinRMTransport(name, targets[name].options), catalog, settings,
+        list(targets), lambda name: WinRMTransport(name, targets[name].winrm_options()), catalog, settings,
         forks=args.forks, out=args.out, resume=args.resume, progress=FleetProgress(),
     )
     if args.out:

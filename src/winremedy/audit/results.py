@@ -9,7 +9,6 @@ controllers or AWX job slices merge by copying their ``hosts/`` files together.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,9 @@ from .assess import Finding, Status
 from ..atomic import write_text_atomic
 from ..errors import WinRemedyError
 from .facts import HostFacts
+from ..filenames import host_file_stem
 
 RESULT_VERSION = 1
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @dataclass
@@ -70,8 +69,8 @@ def _finding(data: dict[str, Any]) -> Finding:
 
 
 def result_path(directory: Path, host: str) -> Path:
-    """``DIR/hosts/<host>.json``; characters unsafe in a file name become ``_``."""
-    return directory / "hosts" / f"{_UNSAFE.sub('_', host)}.json"
+    """``DIR/hosts/<host>.json``, one file per host whatever its name (:func:`host_file_stem`)."""
+    return directory / "hosts" / f"{host_file_stem(host)}.json"
 
 
 def save_result(directory: Path, result: HostResult) -> Path:

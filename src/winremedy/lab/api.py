@@ -69,6 +69,7 @@ class LabHost(Protocol):
     counters: Counters
     max_shells_per_user: int  # WinRS MaxShellsPerUser (5 on 2008 R2)
     max_envelope_kb: int  # MaxEnvelopeSizekb (150 by default on 2008 R2 / WinRM 2.0)
+    allow_unencrypted: bool  # Service/AllowUnencrypted: false by default, as on Windows
 
     def is_up(self) -> bool:
         """False while rebooting, when unreachable, or after a reboot it never came back from."""

@@ -36,6 +36,7 @@ GENERATED_HOSTS = 10  # the size of a generated fleet when --hosts is not given
 
 def add_lab_commands(subparsers: Any) -> None:
     """Add ``lab`` with its ``up``, ``status``, ``down`` and ``generate`` subcommands."""
+    from ..commandline import positive_number
     lab = subparsers.add_parser("lab", help="run an emulated Windows fleet on loopback")
     lab.set_defaults(run=run_lab)
     commands = lab.add_subparsers(dest="lab_command", required=True)
@@ -44,7 +45,7 @@ def add_lab_commands(subparsers: Any) -> None:
     source = up.add_mutually_exclusive_group()
     source.add_argument("--fleet", type=Path, help="fleet file (YAML)")
     _add_generator_options(up, source)
-    up.add_argument("--time-scale", type=float, help="host seconds per real second (overrides the fleet)")
+    up.add_argument("--time-scale", type=positive_number, help="host seconds per real second (overrides the fleet)")
     up.add_argument("--scheme", choices=("http", "https"), default="http")
     up.add_argument(
         "--auth",
@@ -120,6 +121,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace, daemon: Sequence[str]) -> int:
+    from ..atomic import write_text_atomic
     from .fleet import fleet_from_dict, fleet_yaml, load_fleet
     from .kdc import ENV_SH
     from .packages import write_repository
@@ -135,7 +137,7 @@ def _up(args: argparse.Namespace, daemon: Sequence[str]) -> int:
         data = {**data, "hosts": [{**host, "auth": args.auth} if isinstance(host, dict) else host for host in data.get("hosts") or []]}
     fleet = fleet_from_dict(data, str(args.fleet or "generated fleet"))
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / FLEET_YML).write_text(fleet_yaml(data), encoding="utf-8")
+    write_text_atomic(directory / FLEET_YML, fleet_yaml(data))  # 0600: it holds passwords
     packages = write_repository(directory / REPO_DIR)
     started = time.monotonic()
     _start_daemon(directory, args.scheme, daemon)

@@ -98,7 +98,7 @@ async def _serve_lab(
         realm=accounts.realm_name, client_certificates=accounts.certificates,
     )
     inventory_data["all"]["vars"] |= {"winremedy_repo_unc": LAB_SHARE, "winremedy_repo_url": repository.url}
-    (directory / INVENTORY_YML).write_text(yaml.safe_dump(inventory_data, sort_keys=False), encoding="utf-8")
+    write_text_atomic(directory / INVENTORY_YML, yaml.safe_dump(inventory_data, sort_keys=False))  # 0600: passwords
     write_text_atomic(directory / LAB_JSON, json.dumps({
         "pid": os.getpid(),
         "control_port": control.sockets[0].getsockname()[1],

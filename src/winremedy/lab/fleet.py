@@ -22,6 +22,8 @@ A fleet file is YAML::
         auth: [ntlm, basic]          # ntlm | basic | kerberos | credssp | certificate; the inventory uses the
                                      # first; kerberos starts the lab's KDC, credssp (WinRM 2.0: needs
                                      # PowerShell) and certificate need --scheme https
+        allow_unencrypted: false     # WinRM's AllowUnencrypted (default false, as on Windows): true lets
+                                     # Basic over http and unsealed NTLM in; also a fleet-wide default
         powershell: "2.0"            # "2.0" (default), "3.0" (stdin read only for $input), or null: no PowerShell
         patch_level: base            # base | gdr (monthly GDR updates applied)
         syn_attack_protect: 1        # Windows 2003 only; absent = not set
@@ -61,6 +63,7 @@ of the 2003 hosts lack PowerShell.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import time
@@ -94,8 +97,9 @@ from .quirks import (
 )
 from .updates import effect
 
-_FLEET_KEYS = {"time_scale", "start_time", "seed", "reboot_downtime", "credentials", "hosts"}
+_FLEET_KEYS = {"time_scale", "start_time", "seed", "reboot_downtime", "credentials", "allow_unencrypted", "hosts"}
 _HOST_KEYS = {"name", "os", "sp", "arch", "installed", "pending", "products", "leak", "credentials", "auth",
+              "allow_unencrypted",
               "powershell", "patch_level", "syn_attack_protect", "faults", "free_disk_mb",
               "timezone", "maintenance_window", "windows_update", "fips", "system_root", "locale", "adapters",
               "dotnet", "winrm"}
@@ -126,10 +130,15 @@ def load_fleet(path: Path) -> Fleet:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LabError(f"{path}: cannot read fleet file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise LabError(f"{path}: not a fleet file (not UTF-8 text)") from None
+    except RecursionError:
+        raise LabError(f"{path}: not a fleet file (nested too deeply)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise LabError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # a ReaderError spans lines
+        raise LabError(f"{path}: not valid YAML{where}: {problem}") from None
     return fleet_from_dict(data, str(path))
 
 
@@ -144,10 +153,11 @@ def fleet_from_dict(data: Any, origin: str = "fleet") -> Fleet:
         raise LabError(f"{origin}: key 'hosts': expected a non-empty list of hosts")
     seed = check.value(data, "seed", int, 0)
     default_credentials = data.get("credentials", LAB_CREDENTIALS)
+    allow_unencrypted = check.value(data, "allow_unencrypted", bool, False)
     specs: list[HostSpec] = []
     seen: set[str] = set()
     for index, host in enumerate(hosts):
-        spec = _host_spec(check, host, index, seed, default_credentials)
+        spec = _host_spec(check, host, index, seed, default_credentials, allow_unencrypted)
         if spec.name.lower() in seen:
             raise check.error("key 'name'", f"duplicate host name {spec.name!r}", host=spec.name)
         seen.add(spec.name.lower())
@@ -191,8 +201,8 @@ class _Checker:
 
     def positive(self, data: dict[str, Any], key: str, default: float, prefix: str = "") -> float:
         value = data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise self.error(f"key '{prefix}{key}'", f"expected a positive number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+            raise self.error(f"key '{prefix}{key}'", f"expected a positive finite number, got {value!r}")
         return float(value)
 
     def choice(self, data: dict[str, Any], key: str, choices: tuple[str, ...], default: str | None = None) -> str:
@@ -223,7 +233,9 @@ class _Checker:
             raise self.error("key 'start_time'", f"expected an ISO 8601 instant, got {value!r}") from None
 
 
-def _host_spec(check: _Checker, host: Any, index: int, seed: int, default_credentials: Any) -> HostSpec:
+def _host_spec(
+    check: _Checker, host: Any, index: int, seed: int, default_credentials: Any, allow_unencrypted: bool
+) -> HostSpec:
     check.host = None
     if not isinstance(host, dict):
         raise check.error(f"key 'hosts[{index}]'", "expected a mapping with name, os, sp, arch")
@@ -278,6 +290,7 @@ def _host_spec(check: _Checker, host: Any, index: int, seed: int, default_creden
         timezone=timezone,
         maintenance_window=window,
         **quirks,
+        allow_unencrypted=check.value(host, "allow_unencrypted", bool, allow_unencrypted),
     )
     return spec
 

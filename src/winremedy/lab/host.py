@@ -82,6 +82,7 @@ class HostSpec:
     adapters: tuple[Adapter, ...] = DEFAULT_ADAPTERS
     dotnet: tuple[str, ...] = ("2.0", "3.0", "3.5")
     winrm: str = "2.0"
+    allow_unencrypted: bool = False  # WinRM Service/AllowUnencrypted (Windows' default: false)
 
     @property
     def has_lcs(self) -> bool:
@@ -164,6 +165,7 @@ class HostModel:
         self.spec = spec
         self.name = spec.name
         self.profile = spec.profile
+        self.allow_unencrypted = spec.allow_unencrypted
         self.clock = clock
         self.address = LOOPBACK
         self.port = port

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..remediate.window import TIMEZONE_VARIABLE, WINDOW_VARIABLE
+from ..transport.options import ALLOW_UNENCRYPTED
 from .host import HostModel
 
 
@@ -45,6 +46,8 @@ def inventory(
             "ansible_password": host.spec.password,
         }
         entry |= _transport_vars(host, realm, client_certificates or {})
+        if scheme == "http" and host.spec.allow_unencrypted and entry.get("ansible_winrm_transport") == "basic":
+            entry[ALLOW_UNENCRYPTED] = True  # the host lets it in; without it the client refuses to send
         if host.spec.maintenance_window is not None:
             entry[WINDOW_VARIABLE] = host.spec.maintenance_window
             entry[TIMEZONE_VARIABLE] = host.spec.timezone

@@ -4,14 +4,20 @@ An .msu here is a real CAB holding the update's own CAB (a tiny one with an
 ``update.mum``), the pkgmgr unattend ``.xml`` and the ``-pkgProperties.txt``
 (UTF-16LE with a BOM, the real keys). A Windows 2003 package is an ``MZ`` stub
 followed by a CAB with ``update\\update.inf`` naming the KB, NT version, service
-pack range and architecture. One file per package the catalog lists, so the
-lab repository is read by the same code, and refused for the same reasons, as
-a user's. :func:`package_bytes` with another ``arch`` makes a mislabelled file.
+pack range and architecture (the stub a minimal, valid PE, so it can carry a
+signature). Every package is Authenticode signed by the lab's own CA
+(:mod:`.signing`), which a lab repository trusts. One file per package the
+catalog lists, so the lab repository is read by the same code, and refused for
+the same reasons, as a user's. :func:`package_bytes` with another ``arch``
+makes a mislabelled file.
 """
 
 from __future__ import annotations
 
+import shutil
+import struct
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 from ..catalog import KbEntry, Package, load_catalog
@@ -19,20 +25,60 @@ from ..repo.cab import write_cab
 from ..repo.identity import PRODUCT_NAMES
 from ..repo.manifest import Manifest
 from ..repo.repository import scan
+from ..repo.signature import ROOTS
 from ..versions import WinVersion
 from .errors import LabError
+from .signing import lab_signer
 
 BUILD_DATE = "2013/06/01"
 _CBS_ARCH = {"x86": "x86", "x64": "amd64", "ia64": "ia64"}
-_STUB = b"MZ" + b"\0" * 58 + b"\x40\0\0\0" + b"This program cannot be run in DOS mode.\r\n$".ljust(0x1C0, b"\0")
+_FILE_ALIGNMENT = 0x200
 
 
-def package_bytes(kb_entry: KbEntry, package: Package, arch: str | None = None) -> bytes:
-    """The lab file for a catalog package; ``arch`` other than the package's makes content that contradicts its name."""
-    content_arch = arch or package.arch
+def pe_stub() -> bytes:
+    """The smallest valid PE32 image (one section holding ``ret``): what a signature tool accepts as an .exe.
+
+    Layout per Microsoft's "PE Format" specification: DOS header with ``e_lfanew``, ``PE\\0\\0``, the COFF
+    header (i386, one section, 224-byte optional header), the PE32 optional header with 16 empty data
+    directories, one section header, the section.
+    """
+    dos = bytearray(0x40)
+    dos[0:2] = b"MZ"
+    struct.pack_into("<I", dos, 0x3C, len(dos))
+    coff = struct.pack("<HHIIIHH", 0x14C, 1, 0, 0, 0, 0xE0, 0x0102)
+    optional = struct.pack(
+        "<HBBIIIIIIIIIHHHHHHIIIIHHIIIIII", 0x10B, 9, 0, _FILE_ALIGNMENT, 0, 0, 0x1000, 0x1000, 0x2000, 0x400000,
+        0x1000, _FILE_ALIGNMENT, 5, 2, 0, 0, 5, 2, 0, 0x2000, _FILE_ALIGNMENT, 0, 2, 0, 0x100000, 0x1000, 0x100000,
+        0x1000, 0, 16,
+    ) + bytes(16 * 8)
+    section = struct.pack("<8sIIIIIIHHI", b".text", 1, 0x1000, _FILE_ALIGNMENT, _FILE_ALIGNMENT, 0, 0, 0, 0, 0x60000020)
+    headers = (bytes(dos) + b"PE\0\0" + coff + optional + section).ljust(_FILE_ALIGNMENT, b"\0")
+    return headers + b"\xc3".ljust(_FILE_ALIGNMENT, b"\0")
+
+
+_STUB = pe_stub()
+
+
+def package_bytes(
+    kb_entry: KbEntry, package: Package, arch: str | None = None, *, signed: bool = True, padding: int = 0
+) -> bytes:
+    """The lab file for a catalog package, signed by the lab's CA unless ``signed`` is false; ``arch`` other
+    than the package's makes content that contradicts its name; ``padding`` bytes of an extra member make
+    a large one (several push chunks)."""
+    return _package_bytes(kb_entry.kb, package.file, arch or package.arch, signed, padding)
+
+
+@cache
+def _package_bytes(kb: str, file: str, arch: str, signed: bool, padding: int) -> bytes:
+    kb_entry = load_catalog().get(kb)
+    package = next(p for p in kb_entry.packages if p.file == file)
+    extra = [("padding.bin", bytes(range(256)) * (padding // 256) + bytes(padding % 256))] if padding else []
     if package.kind == "exe":
-        return _STUB + write_cab([("update\\update.inf", _update_inf(kb_entry, package, content_arch)), ("update\\update.exe", _STUB)])
-    return _msu(kb_entry, package, content_arch)
+        members = [("update\\update.inf", _update_inf(kb_entry, package, arch)), ("update\\update.exe", _STUB)]
+        data = _STUB + write_cab(members + extra)
+    else:
+        data = _msu(kb_entry, package, arch, extra)
+    return lab_signer().sign(data, "." + package.kind) if signed else data
 
 
 def lab_packages() -> Iterator[tuple[str, bytes]]:
@@ -45,6 +91,7 @@ def lab_packages() -> Iterator[tuple[str, bytes]]:
 def write_repository(directory: Path) -> Manifest:
     """Write every lab package into ``directory`` and build its manifest with the repository's own scan."""
     directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(lab_signer().roots, directory / ROOTS)
     for name, data in lab_packages():
         (directory / name).write_bytes(data)
     result = scan(directory)
@@ -54,13 +101,13 @@ def write_repository(directory: Path) -> Manifest:
 
 
 def corrupt(path: Path) -> None:
-    """Flip the file's last byte (inside its last CAB data block), as a damaged download would be."""
+    """Flip a byte in the middle of the file (inside the signed content), as a damaged download would."""
     data = bytearray(path.read_bytes())
-    data[-1] ^= 0xFF
+    data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
 
 
-def _msu(kb_entry: KbEntry, package: Package, arch: str) -> bytes:
+def _msu(kb_entry: KbEntry, package: Package, arch: str, extra: list[tuple[str, bytes]]) -> bytes:
     nt = package.versions[0][:3]
     stem = f"Windows{nt}-{kb_entry.kb}-{arch}"
     number = kb_entry.kb[2:]
@@ -101,6 +148,7 @@ def _msu(kb_entry: KbEntry, package: Package, arch: str) -> bytes:
             (f"{stem}.cab", write_cab([("update.mum", mum.encode())], "mszip")),
             (f"{stem}.xml", unattend.encode()),
             (f"{stem}-pkgProperties.txt", "\ufeff".encode("utf-16-le") + text.encode("utf-16-le")),
+            *extra,
         ]
     )
 

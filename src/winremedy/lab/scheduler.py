@@ -18,8 +18,11 @@ in a task the logon is ``"system"``. A staged ``.exe`` run by its path is the
 ``update`` program, given that path as its first argument.
 
 The batch interpreter knows what the project writes: ``@echo off``, labels,
-``goto``, ``> "file" echo text`` (``%ERRORLEVEL%`` expanded), ``mkdir``,
-``if not exist "path" <command>`` and ``<program> <args> || goto <label>``.
+``goto``, ``> "file" echo text``, ``mkdir``, ``if not exist "path" <command>``
+and ``<program> <args> || goto <label>``. Before a line is parsed its ``%``
+signs are expanded as cmd.exe expands them in a batch file, quotes or not:
+``%%`` is one ``%``, ``%NAME%`` the variable's value, or nothing when it is
+not set ("Using batch parameters" and "set" in Microsoft's command-line reference).
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ from ..transport.delivery import NOT_RECOGNIZED
 from .host import HostModel, ScheduledTask
 from .tokens import program_name, split_command
 
+_PERCENT_RE = re.compile(r"%%|%([^%\r\n]+)%")
+_SYSTEM_ENVIRONMENT = {  # what a SYSTEM task's cmd.exe has, by upper-cased name
+    "SYSTEMROOT": "C:\\Windows", "WINDIR": "C:\\Windows", "SYSTEMDRIVE": "C:", "TEMP": "C:\\Windows\\Temp",
+    "TMP": "C:\\Windows\\Temp", "PATH": "C:\\Windows\\system32;C:\\Windows;C:\\Windows\\System32\\Wbem",
+}
 _ECHO_RE = re.compile(r'^>\s*"(?P<path>[^"]+)"\s+echo\s+(?P<text>.*)$', re.IGNORECASE)
 _IF_NOT_EXIST_RE = re.compile(r'^if\s+not\s+exist\s+"(?P<path>[^"]+)"\s+(?P<rest>.+)$', re.IGNORECASE)
 _ON_FAILURE_RE = re.compile(r"^(?P<command>.*?)\s*\|\|\s*goto\s+:?(?P<label>\S+)$", re.IGNORECASE)
@@ -91,14 +99,19 @@ def _execute(host: HostModel, task: ScheduledTask, line: str, t: float, programs
     """One batch line at host time ``t``; returns the host seconds it took."""
     if not line or line.lower() == "@echo off" or line.startswith(":"):
         return 0.0
+    return _run_line(host, task, _expand(line, task.errorlevel), t, programs)
+
+
+def _run_line(host: HostModel, task: ScheduledTask, line: str, t: float, programs: Programs) -> float:
+    """A line whose ``%`` signs are expanded (once: ``if not exist`` runs its command as it stands)."""
     match = _ECHO_RE.match(line)
     if match:
-        text = match["text"].replace("%ERRORLEVEL%", str(task.errorlevel))
+        text = match["text"]
         host.fs.write(match["path"], (text.strip() + "\r\n").encode("ascii"))
         return 0.0
     match = _IF_NOT_EXIST_RE.match(line)
     if match:
-        return 0.0 if host.fs.exists(match["path"]) else _execute(host, task, match["rest"], t, programs)
+        return 0.0 if host.fs.exists(match["path"]) else _run_line(host, task, match["rest"], t, programs)
     match = _GOTO_RE.match(line)
     if match:
         _goto(task, match["label"])
@@ -112,6 +125,16 @@ def _execute(host: HostModel, task: ScheduledTask, line: str, t: float, programs
     if label is not None and code != 0:
         _goto(task, label)
     return seconds
+
+
+def _expand(line: str, errorlevel: int) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match[1]
+        if name is None:
+            return "%"
+        return str(errorlevel) if name.upper() == "ERRORLEVEL" else _SYSTEM_ENVIRONMENT.get(name.upper(), "")
+
+    return _PERCENT_RE.sub(value, line)
 
 
 def _command(host: HostModel, line: str, t: float, programs: Programs) -> tuple[int, float]:

@@ -24,6 +24,7 @@ class StubHost:
     counters: Counters = field(default_factory=Counters)
     max_shells_per_user: int = 5  # WinRS MaxShellsPerUser on 2008 R2
     max_envelope_kb: int = 150  # MaxEnvelopeSizekb on 2008 R2 / WinRM 2.0
+    allow_unencrypted: bool = False  # Service/AllowUnencrypted, false as on Windows
     mechanisms: tuple[str, ...] = ("basic", "ntlm")
     host_domain: bool = False  # NTLM also accepts HOSTNAME\user, as a real host's local accounts do
     up: bool = True

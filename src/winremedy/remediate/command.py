@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..commandline import percentage, positive_int, writable_directory
 from ..atomic import write_text_atomic
 from ..catalog import load_catalog
 from ..report.table import format_table
@@ -47,20 +48,19 @@ def add_remediate_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("-l", "--limit", help="Ansible host pattern")
     parser.add_argument("--vault-password-file", action="append", default=[], metavar="FILE")
     parser.add_argument("--serial", metavar="N|P%", help="hosts per batch, as Ansible's serial (default: all)")
-    parser.add_argument("--max-fail-percentage", type=float, metavar="P",
+    parser.add_argument("--max-fail-percentage", type=percentage, metavar="P",
                         help="stop after a batch in which more than P%% of hosts failed (default: only when all did)")
     source = parser.add_argument_group("packages (hosts get them from)")
-    where = source.add_mutually_exclusive_group()
-    where.add_argument("--repo", metavar="DIR|URL", help="a winremedy repository: a directory, pushed over WinRM "
-                                                         "unless --repo-unc is given, or an http(s) URL hosts "
-                                                         "download from (manifest at URL/manifest.json)")
-    where.add_argument("--repo-url", metavar="URL", help="the same as --repo URL")
+    source.add_argument("--repo", metavar="DIR", help="a winremedy repository, whose manifest pins every package; "
+                                                      "pushed over WinRM unless --repo-url or --repo-unc is given")
+    source.add_argument("--repo-url", metavar="URL", help="with --repo DIR (the local copy it was synced to): hosts "
+                                                         "download from URL (http/https)")
     source.add_argument("--repo-unc", metavar="UNC", help="hosts copy from this share (\\\\server\\share); with "
                                                          "--repo DIR, the local copy it was synced from")
     parser.add_argument("--check", action="store_true", help="print each host's exact plan; change nothing")
     parser.add_argument("--out", type=Path, help=f"journal, results and reports (default ./{DEFAULT_OUT}; "
                                                  "with --check nothing is written unless given)")
-    parser.add_argument("-f", "--forks", type=int, default=16, help="hosts worked on at once inside a batch")
+    parser.add_argument("-f", "--forks", type=positive_int, default=16, help="hosts worked on at once inside a batch")
     add_arguments(parser.add_argument_group("remediation"))
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(run=run_remediate)
@@ -70,16 +70,23 @@ def run_remediate(args: argparse.Namespace) -> int:
     from ..inventory import load_targets  # ansible-core only for the commands that read inventories
     from ..transport import WinRMTransport
 
+    out = args.out if args.out or args.check else DEFAULT_OUT
+    if out is not None:
+        writable_directory(out)  # before any host is touched: a journal or a result must never be lost
     catalog = load_catalog()
     settings = settings_for(vars(args), catalog, check=args.check)
-    source, manifest = stage.resolve_source(args.repo_url or args.repo, args.repo_unc)
+    source, manifest = stage.resolve_source(args.repo, args.repo_unc, args.repo_url)
     refused = preflight(source, manifest, settings.kbs)
     for file, reason in refused.items():
         print(f"winremedy: refused package {file}: {reason}", file=sys.stderr)
     targets = {t.name: t for t in load_targets(args.inventory, limit=args.limit,
                                                 vault_password_files=args.vault_password_file)}
-    contexts, bad = host_contexts({name: t.hostvars for name, t in targets.items()})
-    out = args.out if args.out or args.check else DEFAULT_OUT
+    contexts, bad = host_contexts({name: t.hostvars for name, t in targets.items() if t.error is None})
+    for name, target in targets.items():
+        if target.error is not None:
+            bad[name] = target.error
+    if out is not None:
+        writable_directory(out)  # before any host is touched: a journal or a result must never be lost
     lock = threading.Lock()
 
     def note(host: str, message: str) -> None:
@@ -89,7 +96,7 @@ def run_remediate(args: argparse.Namespace) -> int:
     def run_host(name: str) -> HostOutcome:
         if name in bad:
             return HostOutcome(name, HostStatus.FAILED, message=bad[name], error_code="inventory")
-        transport = WinRMTransport(name, targets[name].options)
+        transport = WinRMTransport(name, targets[name].winrm_options())
         journal = Journal(None if args.check else out, name)
         return HostRun(transport, catalog, source, manifest, settings, contexts[name], journal,
                        refused=refused, note=note).run()

@@ -33,7 +33,7 @@ from ..repo.manifest import Entry
 from ..transport.base import Transport
 from .poller import DEFAULT_WAIT, Poller
 from .stage import STAGING_DIR
-from .tasks import ON_FAILURE, TaskState, start_task, wait_task
+from .tasks import ON_FAILURE, TaskState, batch_quoted, start_task, wait_task
 
 _PROPERTIES_SUFFIX = "-pkgproperties.txt"
 _CBS_FAMILIES = ("vista", "win2008", "win7", "win2008r2")
@@ -114,19 +114,22 @@ def install_lines(entry: Entry, staged_path: str, family: str, *, directory: str
     expected_kind = "exe" if family == "win2003" else "msu"
     if family not in ("win2003", *_CBS_FAMILIES) or entry.kind != expected_kind:
         raise ValueError(f"{entry.file}: a {entry.kind} package does not install on {family} (expected {expected_kind})")
+    staged = batch_quoted(staged_path)
     if family == "win2003":
         if method != "auto":
             raise ValueError(f"install method {method!r} does not exist on win2003 (update.exe only)")
-        return [f'"{staged_path}" /quiet /norestart']
+        return [f'{staged} /quiet /norestart']
     if method == "wusa" or (method == "auto" and family in _DISM_FAMILIES):
-        return [f'wusa.exe "{staged_path}" /quiet /norestart']
+        return [f'wusa.exe {staged} /quiet /norestart']
     if method == "dism" and family not in _DISM_FAMILIES:
         raise ValueError(f"install method 'dism' does not exist on {family} (Dism.exe arrived with Windows 7 / 2008 R2)")
     folder = f"{directory}\\{entry.kb}"
-    cab = f"{folder}\\{_update_cab(entry)}"
-    installer = (f'%SystemRoot%\\System32\\Dism.exe /Online /Add-Package /PackagePath:"{cab}" /Quiet /NoRestart'
-                 if method == "dism" else f'pkgmgr.exe /ip /m:"{cab}" /quiet /norestart')
-    return [f'if not exist "{folder}\\" mkdir "{folder}"', f'expand.exe -F:* "{staged_path}" "{folder}" {ON_FAILURE}', installer]
+    cab = batch_quoted(f"{folder}\\{_update_cab(entry)}")
+    quoted_folder, folder_itself = batch_quoted(folder), batch_quoted(f"{folder}\\")
+    installer = (f'%SystemRoot%\\System32\\Dism.exe /Online /Add-Package /PackagePath:{cab} /Quiet /NoRestart'
+                 if method == "dism" else f'pkgmgr.exe /ip /m:{cab} /quiet /norestart')
+    return [f"if not exist {folder_itself} mkdir {quoted_folder}", f"expand.exe -F:* {staged} {quoted_folder} {ON_FAILURE}",
+            installer]
 
 
 def start_install(transport: Transport, entry: Entry, staged_path: str, family: str, *, method: str = "auto",

@@ -5,20 +5,22 @@ again when it is seen finished. A rerun after an interruption (Ctrl-C, a killed
 process, a lost controller) finds the open intent and waits for what is
 already running instead of starting it again: an install task is polled, a
 requested reboot is waited for. One append-only JSON-lines file per host
-(``DIR/journal/<host>.jsonl``), each line flushed and fsynced before the step
-runs; a torn last line (the process died while writing it) is ignored.
+(``DIR/journal/<host>.jsonl``, mode 0600), each line flushed and fsynced before
+the step runs, each naming its host (the file name may be a hash of it); a torn
+last line (the process died while writing it) is ignored.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from pathlib import Path
 from typing import Any
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+from ..filenames import host_file_stem
+
+_PRIVATE = 0o600  # a journal names hosts, packages and what was done to them: for its owner only
 
 # intent -> the record that closes it
 CLOSES = {
@@ -33,17 +35,19 @@ class Journal:
 
     def __init__(self, directory: Path | None, host: str) -> None:
         self.host = host
-        self.path = None if directory is None else directory / "journal" / f"{_UNSAFE.sub('_', host)}.jsonl"
+        self.path = None if directory is None else directory / "journal" / f"{host_file_stem(host)}.jsonl"
         self._entries: list[dict[str, Any]] = self._read()
 
     def record(self, step: str, kb: str | None = None, **data: Any) -> None:
         """Append one record, durably, before the caller goes on."""
-        entry = {"at": time.time(), "step": step, "kb": kb, **data}
+        entry = {"at": time.time(), "host": self.host, "step": step, "kb": kb, **data}
         self._entries.append(entry)
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as stream:
+        handle = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, _PRIVATE)
+        os.fchmod(handle, _PRIVATE)  # also a journal an older version left at the umask's mode
+        with os.fdopen(handle, "a", encoding="utf-8") as stream:
             stream.write(json.dumps(entry, sort_keys=True) + "\n")
             stream.flush()
             os.fsync(stream.fileno())

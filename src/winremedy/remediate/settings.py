@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import enum
+import math
 import typing
 from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields
@@ -56,6 +57,10 @@ class Settings:
     check: bool = False  # plan only; each front door's own switch (--check, Ansible's check mode)
 
     def __post_init__(self) -> None:
+        for name in ("verify_interval", "install_timeout", "reboot_timeout", "poll"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):  # float("nan") and float("inf") parse
+                raise WinRemedyError(f"{name} must be a finite number of seconds, 0 or more, got {value:g}")
         if self.verify_samples < 1 or self.poll <= 0:
             raise WinRemedyError(f"verify_samples must be at least 1 and poll above 0, got {self.verify_samples} "
                                  f"and {self.poll:g}")

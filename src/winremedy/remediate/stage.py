@@ -39,7 +39,8 @@ from typing import Any, BinaryIO
 from ..catalog import load_catalog
 from ..errors import ProtocolError, RepoError, ScriptFailedError, StageError, WinRemedyError
 from ..psdata import decode_frame
-from ..repo.manifest import MANIFEST, Entry, Manifest, load_manifest
+from ..repo.manifest import MANIFEST, Entry, Manifest, check_package_name, load_manifest
+from ..repo.signature import ROOTS
 from ..repo.verify import verify_package
 from ..scripts import render
 from ..transport.base import Transport
@@ -59,7 +60,6 @@ DOUBLE_HOP = (
     "share; use CredSSP or Kerberos delegation, let the computer accounts read the share, or stage by push or URL)"
 )  # "Making the second hop in PowerShell Remoting", Microsoft Learn
 _URL = re.compile(r"^https?://", re.IGNORECASE)
-_SAFE_FILE = re.compile(r"^[^\\/:*?\"<>|\x00-\x1f]+$")
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,10 @@ class Source:
     kind: str  # "push" | "url" | "unc"
     repo: Path | None
     location: str | None
+
+    def shown(self, place: str) -> str:
+        """``place`` (a URL) as messages may show it: without the user and password it may carry."""
+        return redact_url(place) if self.kind == "url" else place
 
     def remote(self, file: str) -> str:
         """Where the host finds ``file``: the URL or UNC path (not for push)."""
@@ -94,18 +98,38 @@ class StageResult:
 
 
 def open_source(repo: Path | None = None, url: str | None = None, unc: str | None = None) -> tuple[Source, Manifest]:
-    """The source and its manifest: ``repo`` alone (push), ``url`` alone, or ``repo`` with ``unc``."""
+    """The source and its manifest: ``repo`` alone (push), or ``repo`` with ``unc`` or ``url``.
+
+    The manifest, with the SHA-256 each host checks before anything runs, is always the controller's
+    own (``repo``): a server's ``manifest.json`` is only a copy, compared with it before any host is
+    touched, never trusted on its own word.
+    """
+    if url is not None and unc is not None:
+        raise WinRemedyError("give a package URL or a UNC share, not both")
     if url is not None:
-        if repo is not None or unc is not None:
-            raise WinRemedyError("a package URL is used alone: the manifest comes from the URL, not from --repo or a share")
-        return Source("url", None, url), _fetch_manifest(url)
+        _check_url(url)
     if repo is None:
-        raise WinRemedyError("no package source: give a repository directory (and a UNC share for it), or a URL")
+        where = f"{redact_url(url)}: " if url is not None else ""
+        raise WinRemedyError(f"{where}no package source: give the repository directory whose manifest pins every "
+                             "package (--repo DIR), alone or with the share or URL it was synced to")
     if unc is not None and not re.match(r"^\\\\[^\\]+\\[^\\]+", unc):
         raise WinRemedyError(f"{unc}: not a UNC share (expected \\\\server\\share)")
     if not (repo / MANIFEST).is_file():
         raise RepoError(str(repo), f"no {MANIFEST}: run 'winremedy repo scan {repo}' first")
-    return Source("push" if unc is None else "unc", repo, unc), load_manifest(repo)
+    manifest = load_manifest(repo)
+    if url is not None:
+        _check_server_copy(url, manifest)
+        return Source("url", repo, url), manifest
+    return Source("push" if unc is None else "unc", repo, unc), manifest
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its ``user:password@``: credentials in a URL never reach a message."""
+    scheme, _, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
 
 
 def staged_path(file: str, directory: str = STAGING_DIR) -> str:
@@ -113,37 +137,45 @@ def staged_path(file: str, directory: str = STAGING_DIR) -> str:
     return ntpath.join(directory, file)
 
 
-def resolve_source(repo: str | Path | None, unc: str | None = None) -> tuple[Source, Manifest]:
-    """The one reading of where hosts get packages: ``repo`` an http(s) URL (hosts download from it, alone) or a
-    directory on the controller (pushed over WinRM; with ``unc``, the local copy of the share hosts copy from)."""
+def resolve_source(repo: str | Path | None, unc: str | None = None, url: str | None = None) -> tuple[Source, Manifest]:
+    """The one reading of where hosts get packages: ``repo`` a directory on the controller whose manifest pins
+    every package (pushed over WinRM; with ``unc`` or ``url``, the local copy of the share or web server hosts
+    copy or download from). A URL in ``repo`` is refused: a manifest is never trusted from a server."""
     if repo is not None and _URL.match(str(repo)):
-        if unc:
-            raise WinRemedyError(f"repo {repo} is a URL: hosts download from it, so a UNC share cannot be used with it")
-        return open_source(url=str(repo))
-    return open_source(repo=None if repo is None else Path(repo).expanduser(), unc=unc or None)
+        raise WinRemedyError(f"repo {redact_url(str(repo))} is a URL: hosts download from it, but the manifest that "
+                             "pins each package must be a local repository (winremedy repo scan DIR): give its "
+                             "directory, with the URL or share it was synced to")
+    return open_source(repo=None if repo is None else Path(repo).expanduser(), url=url, unc=unc or None)
 
 
 def preflight(source: Source, entry: Entry) -> None:
-    """Refuse, before any host is touched, a package whose local file is not exactly the manifest's entry.
+    """Refuse, before anything is planned, a package whose local file is not exactly the manifest's entry.
 
-    push and unc: the repository's file must still be the same KB and
-    architecture (read from its content) with the same size and SHA-256.
-    url: nothing is local; the host checks the SHA-256 after the download.
+    The repository's file (for url and unc: the local copy the server was synced from) is verified
+    again as ``repo add`` verified it (name, content, signature, catalog), and every field the plan
+    relies on must be what that gives: KB, kind, architecture, OS families and builds, size, SHA-256.
     """
     _check_name(entry)
-    if source.kind == "url" or source.repo is None:
-        return
+    if source.repo is None:
+        raise RepoError(entry.file, "no local repository pins this package")
     path = source.repo / entry.file
     if not path.is_file():
         raise RepoError(str(path), "listed in the manifest but missing")
-    actual = verify_package(path, load_catalog())
-    for what, found, expected in (("KB", actual.kb, entry.kb), ("architecture", actual.arch, entry.arch)):
+    actual = verify_package(path, load_catalog(), source.repo / ROOTS)
+    for what, found, expected in (
+        ("KB", actual.kb, entry.kb), ("kind", actual.kind, entry.kind), ("architecture", actual.arch, entry.arch),
+        ("OS", ",".join(actual.os), ",".join(entry.os)), ("builds", _builds(actual), _builds(entry)),
+    ):
         if found != expected:
             raise RepoError(str(path), f"{what} mismatch: the content says {found}, the manifest says {expected}")
     if actual.size != entry.size:
         raise RepoError(str(path), f"size differs from the manifest ({actual.size} bytes, the manifest says {entry.size})")
     if actual.sha256 != entry.sha256:
         raise RepoError(str(path), f"SHA-256 differs from the manifest ({actual.sha256}, the manifest says {entry.sha256})")
+
+
+def _builds(entry: Entry) -> str:
+    return ",".join(f"{build.version} SP{build.sp}" for build in entry.builds)
 
 
 def chunk_size(max_envelope_kb: int) -> int:
@@ -192,13 +224,14 @@ def stage(
     else:
         remote = source.remote(entry.file)
         verb = "downloading" if source.kind == "url" else "copying"
+        shown = source.shown(remote)
         try:
-            answer = step.call({"action": source.kind, "source": remote, "sha256": entry.sha256}, f"{verb} {remote} to {step.part}")
+            answer = step.call({"action": source.kind, "source": remote, "sha256": entry.sha256}, f"{verb} {shown} to {step.part}")
         except StageError as error:
             if source.kind == "unc" and "is denied" in str(error):
                 raise StageError(f"{error}{DOUBLE_HOP}", host=error.host, kb=error.kb) from None
             raise
-        step.commit(answer, remote)
+        step.commit(answer, shown)
         sent = 0
     return StageResult(step.path, True, source.kind, entry.sha256, before, sent)
 
@@ -275,9 +308,8 @@ class _Step:
 
 
 def _check_name(entry: Entry) -> None:
-    """A manifest (perhaps fetched from a URL) must not steer a write outside the staging folder."""
-    if not _SAFE_FILE.match(entry.file) or entry.file in (".", ".."):
-        raise RepoError(entry.file, "not a plain file name; the manifest cannot be trusted")
+    """A manifest edited by hand must not steer a write outside the staging folder, or a batch line."""
+    check_package_name(entry.file, repr(entry.file) if not entry.file.isprintable() else entry.file)
 
 
 def _resume_offset(stream: BinaryIO, part: dict[str, Any] | None) -> int:
@@ -301,23 +333,51 @@ def _script_text() -> int:
     return len(render("stage", {"data": ""}).encode("utf-8")) + PARAMS_ALLOWANCE
 
 
-def _fetch_manifest(url: str) -> Manifest:
-    """``<url>/manifest.json``, read by the repository's own loader (a broken one names the URL)."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise WinRemedyError(f"{url}: not an http(s) URL")
+def _check_url(url: str) -> None:
+    """An http(s) URL a host can download from; the error never repeats credentials in it."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as error:
+        raise WinRemedyError(f"{redact_url(url)}: not a valid URL ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WinRemedyError(f"{redact_url(url)}: not an http(s) URL")
+    if any(character.isspace() or not character.isprintable() for character in url):
+        raise WinRemedyError(f"{redact_url(url)!r}: not a valid URL (spaces or control characters; %-encode them)")
+
+
+def _check_server_copy(url: str, pins: Manifest) -> None:
+    """The server's ``manifest.json``, if it has one, must agree with the local pins on every file both list."""
+    server = _fetch_manifest(url)
+    if server is None:
+        return
+    for entry in server.entries:
+        pinned = pins.get(entry.file)
+        if pinned is not None and (pinned.sha256, pinned.size) != (entry.sha256, entry.size):
+            raise RepoError(
+                f"{redact_url(url.rstrip('/'))}/{MANIFEST}",
+                f"{entry.file}: the server lists SHA-256 {entry.sha256}, the local repository pins {pinned.sha256}; "
+                "sync the server again (winremedy repo sync) before using it",
+            )
+
+
+def _fetch_manifest(url: str) -> Manifest | None:
+    """``<url>/manifest.json`` read by the repository's own loader; None when the server has none (HTTP 404)."""
     where = f"{url.rstrip('/')}/{MANIFEST}"
+    shown = redact_url(where)
     try:
         with urllib.request.urlopen(where, timeout=MANIFEST_TIMEOUT) as response:  # noqa: S310 - scheme checked
             data = response.read()
     except urllib.error.HTTPError as error:
-        raise RepoError(where, f"cannot fetch the manifest: HTTP {error.code} {error.reason}") from None
-    except (urllib.error.URLError, OSError) as error:
-        raise RepoError(where, f"cannot fetch the manifest: {getattr(error, 'reason', error)}") from None
+        if error.code == 404:
+            return None
+        raise RepoError(shown, f"cannot fetch the manifest: HTTP {error.code} {error.reason}") from None
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise RepoError(shown, f"cannot fetch the manifest: {getattr(error, 'reason', error)}") from None
     with tempfile.TemporaryDirectory(prefix="winremedy-manifest-") as temporary:
         (Path(temporary) / MANIFEST).write_bytes(data)
         try:
             return load_manifest(Path(temporary))
         except RepoError as error:
-            raise RepoError(where, error.reason) from None
+            raise RepoError(shown, error.reason) from None
 

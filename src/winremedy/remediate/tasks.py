@@ -52,6 +52,14 @@ class TaskState:
     next_run: str | None  # ISO 8601 UTC, when the scheduler says (Task Scheduler 2.0 only)
 
 
+def batch_quoted(path: str) -> str:
+    """``path`` as one argument of a batch line: double-quoted (so ``&``, ``^``, ``|``, ``<``, ``>`` are literal)
+    and with ``%`` doubled (cmd.exe expands ``%NAME%`` even inside quotes; ``%%`` is a literal ``%``)."""
+    if '"' in path or not path.isprintable():
+        raise ValueError(f"path {path!r}: a batch argument cannot hold a quote or a control character")
+    return '"' + path.replace("%", "%%") + '"'
+
+
 def batch_text(name: str, lines: Sequence[str], directory: str = STAGING_DIR) -> str:
     """The ``.cmd`` file :func:`start_task` writes (CRLF, ASCII)."""
     _check(name, lines, directory)

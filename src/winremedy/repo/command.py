@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import RepoError
 from .manifest import Entry, load_manifest
 from .repository import add, scan
+from .signature import ROOTS
 from .sync import sync
 
 
@@ -28,6 +29,10 @@ def add_repo_commands(subparsers: Any) -> None:
     adding.add_argument("--repo", type=Path, required=True, metavar="DIR")
     scanning = commands.add_parser("scan", help="rebuild the manifest from the packages in a directory")
     scanning.add_argument("directory", type=Path, metavar="DIR")
+    for command in (adding, scanning):
+        command.add_argument("--trusted-roots", type=Path, metavar="PEM",
+                             help="code-signing roots every package's Authenticode signature must chain to (kept in "
+                                  f"the repository as {ROOTS}; production: Microsoft's roots)")
     listing = commands.add_parser("list", help="the packages in the manifest")
     listing.add_argument("--repo", type=Path, required=True, metavar="DIR")
     listing.add_argument("--format", choices=("table", "json"), default="table")
@@ -41,11 +46,11 @@ def add_repo_commands(subparsers: Any) -> None:
 def run_repo(args: argparse.Namespace) -> int:
     try:
         if args.repo_command == "add":
-            entries = add(args.repo, args.files)
+            entries = add(args.repo, args.files, roots=args.trusted_roots)
             print("\n".join(f"added {_describe(e)}" for e in entries))
             return 0
         if args.repo_command == "scan":
-            return _scan(args.directory)
+            return _scan(args.directory, args.trusted_roots)
         if args.repo_command == "list":
             print(_listing(load_manifest(args.repo).entries, args.format))
             return 0
@@ -57,8 +62,8 @@ def run_repo(args: argparse.Namespace) -> int:
         return 2
 
 
-def _scan(directory: Path) -> int:
-    result = scan(directory)
+def _scan(directory: Path, roots: Path | None) -> int:
+    result = scan(directory, roots=roots)
     for entry in result.manifest.entries:
         print(f"ok       {_describe(entry)}")
     for error in result.refused:

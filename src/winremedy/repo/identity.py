@@ -3,12 +3,18 @@
 File names lie (renamed downloads, hotfix-request zips, copy mistakes), so the
 repository trusts only what is inside: an .msu's properties text (the line
 ``KB Article Number="2847346"`` and its neighbours), or the ``update/update.inf``
-(or another .inf/.txt) in the CAB that a Windows 2003 update.exe carries.
+(or another .inf/.txt) in the CAB that a Windows 2003 update.exe carries. Every
+other identity source inside must agree with it, or the package is refused: an
+.msu's ``update.mum`` (the CBS package manifest in its update CAB: package
+identifier and processor architecture), an update.inf's short title, title and
+uninstall folder (each names the KB).
 """
 
 from __future__ import annotations
 
+import io
 import re
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -29,6 +35,7 @@ PRODUCT_NAMES = {
 }
 NT_VERSIONS = {"win2008r2": "6.1", "win7": "6.1", "win2008": "6.0", "vista": "6.0", "win2003": "5.2"}
 ARCHITECTURES = {"x86": "x86", "amd64": "x64", "x64": "x64", "ia64": "ia64"}
+_KB_ANYWHERE = re.compile(r"KB(\d{6,7})(?![0-9])", re.IGNORECASE)
 _SP_UNIT = 256  # update.inf encodes service pack n as n * 256
 _PROPERTIES_SIZE_LIMIT = 1 << 20
 
@@ -113,6 +120,8 @@ def _msu_identity(cab: Cabinet, label: str) -> Identity:
         raise RepoError(label, "no properties .txt with a KB Article Number inside")
     kb = _kb(values["kb article number"], source, label)
     arch = _arch(values.get("processor architecture", ""), source, label)
+    for member in updates:
+        _check_update_manifest(cab, member, kb, arch, source, label)
     families = families_named(values.get("applies to", "") or values.get("product name", ""))
     if not families:
         raise RepoError(label, f"{source} names no Windows version this tool knows (Applies to {values.get('applies to')!r})")
@@ -150,7 +159,50 @@ def _inf_identity(values: dict[str, str], source: str, label: str) -> Identity |
     if not f"{nt_version}.".startswith(_one_nt_version(families, source, label) + "."):
         raise RepoError(label, f"{source} targets NT {nt_version}, which is not {', '.join(families)}")
     sps = (_sp(values, "minntservicepackversion", source, label), _sp(values, "maxntservicepackversion", source, label))
-    return Identity("exe", _kb(title, source, label), _arch(arch_text, source, label), nt_version, families, sps, source, values)
+    kb = _kb(title, source, label)
+    _check_inf_titles(values, kb, source, label)
+    return Identity("exe", kb, _arch(arch_text, source, label), nt_version, families, sps, source, values)
+
+
+def _check_update_manifest(cab: Cabinet, member: Member, kb: str, arch: str, source: str, label: str) -> None:
+    """The update CAB's ``update.mum`` must name the same KB and architecture as the properties text.
+
+    A folder compressed with LZX or Quantum (which this reader does not inflate) is left to the signature.
+    """
+    inner = Cabinet(io.BytesIO(cab.read(member)), f"{label}!{member.name}")
+    mum = inner.find("update.mum")
+    if mum is None:
+        raise RepoError(label, f"{member.name} holds no update.mum: the package's identity cannot be cross-checked")
+    try:
+        root = ElementTree.fromstring(inner.read(mum, _PROPERTIES_SIZE_LIMIT))
+    except RepoError as error:
+        if "compressed (" in error.reason:
+            return
+        raise
+    except ElementTree.ParseError as error:
+        raise RepoError(label, f"{member.name}!update.mum is not XML ({error})") from None
+    where = f"{member.name}!update.mum"
+    identity = next((e for e in root.iter() if e.tag.endswith("assemblyIdentity")), None)
+    package = next((e for e in root.iter() if e.tag.endswith("package")), None)
+    named = [text for text in (package.get("identifier") if package is not None else None,
+                               identity.get("name") if identity is not None else None) if text]
+    if not named:
+        raise RepoError(label, f"{where} names no package")
+    for text in named:
+        if normalize_kb(text) != kb:
+            raise RepoError(label, f"identity mismatch: {source} says {kb}, {where} says {text!r}")
+    mum_arch = identity.get("processorArchitecture", "") if identity is not None else ""
+    if ARCHITECTURES.get(mum_arch.lower()) != arch:
+        raise RepoError(label, f"identity mismatch: {source} says {arch}, {where} says {mum_arch!r}")
+
+
+def _check_inf_titles(values: dict[str, str], kb: str, source: str, label: str) -> None:
+    """Every KB an update.inf's titles and uninstall folder name must be the same one."""
+    for key in ("sp_short_title", "sp_title", "uninstall_dir"):
+        found = _KB_ANYWHERE.search(values.get(key, ""))  # "$NtUninstallKB903927$": no word boundary before KB
+        named = f"KB{found.group(1)}" if found else None
+        if named is not None and named != kb:
+            raise RepoError(label, f"identity mismatch: {source} names {kb} and, in {key.upper()}, {named}")
 
 
 def _properties(cab: Cabinet, members: list[Member]) -> tuple[str, dict[str, str]]:

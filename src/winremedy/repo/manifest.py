@@ -10,6 +10,7 @@ reader never sees half of it, and a failed write leaves the previous one.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,17 @@ from ..atomic import atomic_writer
 
 MANIFEST = "manifest.json"
 FORMAT = 1
+# Microsoft's own names (Windows6.1-KB2847346-x64.msu, WindowsServer2003-KB979223-x86-ENU.exe) and nothing
+# else: a package name reaches a path on the host, a PowerShell parameter and a batch line run as SYSTEM,
+# where cmd.exe would expand a '%' and act on '&', '^' or a quote.
+PACKAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(?:msu|exe)$", re.IGNORECASE)
+
+
+def check_package_name(name: str, label: str) -> None:
+    """A :class:`RepoError` for a file name outside :data:`PACKAGE_NAME`."""
+    if not PACKAGE_NAME.match(name):
+        raise RepoError(label, "file name refused: a package is named with ASCII letters, digits, '.', '_' and '-' "
+                               "only, ending in .msu or .exe, as Microsoft names them")
 
 
 @dataclass(frozen=True)
@@ -58,16 +70,37 @@ class Entry:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entry:
         return cls(
-            file=str(data["file"]),
-            kb=str(data["kb"]),
-            kind=str(data["kind"]),
-            arch=str(data["arch"]),
-            os=tuple(data["os"]),
-            builds=tuple(Build(str(b["version"]), int(b["sp"])) for b in data["builds"]),
-            size=int(data["size"]),
-            sha256=str(data["sha256"]),
+            file=_text(data, "file"),
+            kb=_text(data, "kb"),
+            kind=_text(data, "kind"),
+            arch=_text(data, "arch"),
+            os=tuple(_text({"os": family}, "os") for family in _items(data, "os")),
+            builds=tuple(Build(_text(b, "version"), _number(b, "sp")) for b in _items(data, "builds")),
+            size=_number(data, "size"),
+            sha256=_text(data, "sha256"),
             identity=dict(data["identity"]),
         )
+
+
+def _text(data: Any, key: str) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key!r} (expected a string)")
+    return value
+
+
+def _number(data: Any, key: str) -> int:
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError(f"{key!r} (expected a whole number)")
+    return value
+
+
+def _items(data: Any, key: str) -> list[Any]:
+    value = data[key]
+    if not isinstance(value, list):
+        raise TypeError(f"{key!r} (expected a list)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -104,6 +137,8 @@ def load_manifest(directory: Path) -> Manifest:
         return Manifest()
     except (OSError, ValueError) as error:
         raise RepoError(str(path), f"unreadable manifest ({error})") from None
+    except RecursionError:
+        raise RepoError(str(path), "unreadable manifest (nested too deeply)") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("packages"), list):
         raise RepoError(str(path), f"not a winremedy manifest (format {FORMAT} with a packages list)")
     entries = []

@@ -20,6 +20,7 @@ from ..catalog import Catalog, load_catalog
 from ..errors import RepoError
 from ..atomic import atomic_writer
 from .manifest import MANIFEST, Entry, Manifest, load_manifest, save_manifest
+from .signature import ROOTS, install_roots
 from .verify import sha256_file, verify_package
 
 _LOCK = ".lock"
@@ -32,13 +33,18 @@ class ScanResult:
     refused: tuple[RepoError, ...]
 
 
-def add(directory: Path, files: Sequence[Path], catalog: Catalog | None = None) -> list[Entry]:
-    """Copy ``files`` into the repository and record them; if any is refused, nothing is added."""
+def add(directory: Path, files: Sequence[Path], catalog: Catalog | None = None, roots: Path | None = None) -> list[Entry]:
+    """Copy ``files`` into the repository and record them; if any is refused, nothing is added.
+
+    ``roots``: make this PEM file the repository's trusted roots first (else the ones it has).
+    """
     catalog = catalog or load_catalog()
-    entries, refused = _verify_all(files, catalog)
+    directory.mkdir(parents=True, exist_ok=True)
+    if roots is not None:
+        install_roots(directory, roots)
+    entries, refused = _verify_all(files, catalog, directory / ROOTS)
     if refused:
         raise RepoError(str(directory), f"nothing added, {len(refused)} refused: " + "; ".join(map(str, refused)))
-    directory.mkdir(parents=True, exist_ok=True)
     with _locked(directory):
         manifest = load_manifest(directory)
         for entry in entries:
@@ -49,14 +55,20 @@ def add(directory: Path, files: Sequence[Path], catalog: Catalog | None = None) 
     return entries
 
 
-def scan(directory: Path, catalog: Catalog | None = None) -> ScanResult:
-    """Rebuild the manifest from the package files in ``directory``; refused files stay out of it."""
+def scan(directory: Path, catalog: Catalog | None = None, roots: Path | None = None) -> ScanResult:
+    """Rebuild the manifest from the package files in ``directory``; refused files stay out of it.
+
+    ``roots``: make this PEM file the repository's trusted roots first (else the ones it has).
+    """
     catalog = catalog or load_catalog()
     if not directory.is_dir():
         raise RepoError(str(directory), "not a directory")
+    if roots is not None:
+        install_roots(directory, roots)
     with _locked(directory):
-        files = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != MANIFEST)
-        entries, refused = _verify_all(files, catalog)
+        files = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")
+                       and p.name not in (MANIFEST, ROOTS))
+        entries, refused = _verify_all(files, catalog, directory / ROOTS)
         accepted: list[Entry] = []
         for entry in entries:
             try:
@@ -81,11 +93,11 @@ def check(directory: Path) -> Manifest:
     return manifest
 
 
-def _verify_all(files: Sequence[Path], catalog: Catalog) -> tuple[list[Entry], list[RepoError]]:
+def _verify_all(files: Sequence[Path], catalog: Catalog, roots: Path) -> tuple[list[Entry], list[RepoError]]:
     entries, refused = [], []
     for path in files:
         try:
-            entries.append(verify_package(path, catalog))
+            entries.append(verify_package(path, catalog, roots))
         except RepoError as error:
             refused.append(error)
     return entries, refused

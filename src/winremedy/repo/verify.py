@@ -1,6 +1,7 @@
-"""Accept a package file only when its content, its name and the catalog agree.
+"""Accept a package file only when its signature, its content, its name and the catalog agree.
 
-The content decides what the package is (:mod:`.identity`); the name may only
+The signature must chain to a trusted root (:mod:`.signature`); the content decides
+what the package is (:mod:`.identity`, every identity source inside it agreeing); the name may only
 confirm it (a KB or architecture in the name that contradicts the content means
 the file was mislabelled); the catalog decides which OS builds and service packs
 the package covers, so the repository never trusts a name for what to install where.
@@ -16,16 +17,22 @@ from ..catalog import Catalog, KbEntry, Package
 from ..errors import RepoError
 from ..audit.facts import normalize_kb
 from .identity import ARCHITECTURES, Identity, read_identity
-from .manifest import Build, Entry
+from .manifest import Build, Entry, check_package_name
+from .signature import verify_signature
 
 _NAME_ARCH = re.compile(r"(?<![a-z0-9])(x86|x64|amd64|ia64)(?![a-z0-9])", re.IGNORECASE)
 _HASH_CHUNK = 1 << 20
 
 
-def verify_package(path: Path, catalog: Catalog) -> Entry:
-    """The manifest entry for the package at ``path``, or a :class:`RepoError` naming it and the reason."""
-    identity = read_identity(path)
+def verify_package(path: Path, catalog: Catalog, roots: Path | None) -> Entry:
+    """The manifest entry for the package at ``path``, or a :class:`RepoError` naming it and the reason.
+
+    ``roots``: the PEM file of trusted code-signing roots its Authenticode signature must chain to.
+    """
     label = str(path)
+    check_package_name(path.name, label)
+    verify_signature(path, roots, label)
+    identity = read_identity(path)
     _check_name(path.name, identity, label)
     if identity.kb not in catalog:
         raise RepoError(label, f"unknown KB: {identity.kb} is not in the catalog (it knows {', '.join(catalog.kbs)})")

@@ -1,10 +1,17 @@
-"""WinRM connection options, named and defaulted exactly as Ansible's ``ansible_winrm_*`` variables.
+"""WinRM connection options, named and defaulted as Ansible's ``ansible_winrm_*`` variables.
 
 One inventory serves both front doors: the CLI reads the same host variables
 the Ansible ``winrm`` connection plugin (ansible-core 2.19) reads, with the
 same defaults (port 5986; scheme http only on port 5985; transport kerberos
-for ``user@REALM``, else ssl on https and plaintext on http;
-``connection_timeout`` N sets operation timeout N and read timeout N+10).
+for ``user@REALM``, else ssl on https; ``connection_timeout`` N sets
+operation timeout N and read timeout N+10), with one deliberate difference:
+credentials never cross the network in clear unless the operator says so.
+Ansible's default on http is ``plaintext`` (Basic, the password base64-encoded
+in every request); here it is ``ntlm``, whose messages are sealed. Basic over
+http, or any logon with ``message_encryption: never`` over http, is refused
+unless the host or its group sets ``winremedy_allow_unencrypted: true`` (and
+then a warning says so), as Windows itself refuses it unless its WinRM service
+has ``AllowUnencrypted=true``. ``server_cert_validation: ignore`` warns too.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from winremedy.errors import TransportConfigError
 from winremedy.transport.kerberos import KinitRequest
 
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "plaintext", "ssl", "certificate")
+ALLOW_UNENCRYPTED = "winremedy_allow_unencrypted"  # the per-host (or group) opt-in to credentials in clear
+_UNSEALED = ("basic", "plaintext", "ssl")  # Basic logons: no message encryption of their own
 _PREFIX = "ansible_winrm_"
 _TRUE = {"yes", "on", "1", "true", "t", "y"}
 _FALSE = {"no", "off", "0", "false", "f", "n"}
@@ -56,6 +65,7 @@ class WinRMOptions:
     proxy: str | None = None  # None: no proxy (pywinrm's environment lookup is deprecated)
     retries: int = 3  # winremedy_retries: retries of a transient fault
     backoff: float = 0.5  # winremedy_backoff: first retry delay in seconds, doubled each time
+    allow_unencrypted: bool = False  # winremedy_allow_unencrypted: let credentials and commands go in clear
     warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -74,6 +84,20 @@ class WinRMOptions:
             )
         if self.retries < 0 or self.backoff < 0:
             raise ValueError("retries and backoff must not be negative")
+        if self.in_clear and not self.allow_unencrypted:
+            raise ValueError(
+                f"{self.in_clear} over http would send the password and every command in clear: refused; use "
+                f"https, or ntlm/kerberos with message encryption, or set {ALLOW_UNENCRYPTED}: true for this host"
+            )
+
+    @property
+    def in_clear(self) -> str:
+        """What would cross the network unencrypted (``''``: nothing): Basic, or a logon told not to seal."""
+        if self.scheme != "http" or self.transport == "certificate":
+            return ""
+        if self.transport in _UNSEALED:
+            return f"Basic authentication (transport {self.transport})"
+        return f"transport {self.transport} with message_encryption never" if self.message_encryption == "never" else ""
 
     def endpoint(self, host: str) -> str:
         """The WS-Management URL for ``host`` (the inventory name when no address is set)."""
@@ -119,8 +143,8 @@ class WinRMOptions:
         scheme = reader.get("scheme", _CONVERTERS["scheme"], ("ansible_winrm_scheme",), "http" if port == 5985 else "https")
         user = reader.get("user", _to_str, ("ansible_user", "ansible_winrm_user"), None)
         transports = reader.get("transport", _to_transports, ("ansible_winrm_transport",), None)
-        if transports is None:
-            transport = "kerberos" if user and "@" in user else ("ssl" if scheme == "https" else "plaintext")
+        if transports is None:  # Ansible: plaintext on http; here NTLM, which seals every message
+            transport = "kerberos" if user and "@" in user else ("ssl" if scheme == "https" else "ntlm")
         else:
             transport = transports[0]
             if len(transports) > 1:
@@ -135,9 +159,7 @@ class WinRMOptions:
             "scheme": scheme,
             "user": user,
             "transport": transport,
-            "password": reader.get(
-                "password", _to_str, ("ansible_password", "ansible_winrm_pass", "ansible_winrm_password"), None
-            ),
+            "password": reader.get("password", _to_secret, _PASSWORD_NAMES, None),
             **timeouts,
         }
         for option in dataclasses.fields(cls):
@@ -149,7 +171,19 @@ class WinRMOptions:
             options = cls(**values, warnings=tuple(reader.warnings + reader.unknown_names()))
         except ValueError as exc:
             raise TransportConfigError(f"{host}: invalid WinRM options: {exc}") from None
-        return options
+        return dataclasses.replace(options, warnings=options.warnings + tuple(_risks(options, host)))
+
+
+def _risks(options: WinRMOptions, host: str) -> list[str]:
+    """Warnings for what the operator chose to allow: credentials in clear, a server certificate not checked."""
+    risks = []
+    if options.in_clear:
+        risks.append(f"{host}: {options.in_clear} over http: the password and commands cross the network in clear "
+                     f"({ALLOW_UNENCRYPTED} is set)")
+    if options.scheme == "https" and options.server_cert_validation == "ignore":
+        risks.append(f"{host}: server_cert_validation is ignore: anyone on the path can pose as this host "
+                     "and receive its credentials")
+    return risks
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -175,7 +209,8 @@ class _Reader:
             try:
                 return convert(value)
             except (TypeError, ValueError) as exc:
-                raise TransportConfigError(f"{self._host}: variable {name} ({option}): {exc}") from None
+                reason = "must be a string or a number (its value is not shown)" if name in _SECRETS else exc
+                raise TransportConfigError(f"{self._host}: variable {name} ({option}): {reason}") from None
         return default
 
     def unknown_names(self) -> list[str]:
@@ -192,6 +227,13 @@ def _to_str(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {type(value).__name__} {value!r}")
     return value
+
+
+def _to_secret(value: Any) -> str:
+    """A password: a string, or a number as Ansible turns it into one (``ansible_password: 31415926``)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise TypeError("not a string")
+    return str(value)
 
 
 def _to_int(value: Any) -> int:
@@ -267,10 +309,14 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "kinit_env_vars": _to_names,
     "retries": _to_int,
     "backoff": _to_float,
+    "allow_unencrypted": _to_bool,
 }
 _PROTOCOL_NAMES = (
     "realm", "service", "ca_trust_path", "cert_pem", "cert_key_pem", "server_cert_validation",
     "kerberos_delegation", "read_timeout_sec", "operation_timeout_sec", "kerberos_hostname_override",
     "message_encryption", "credssp_disable_tlsv1_2", "send_cbt", "proxy",
 )  # fmt: skip
-_OWN = {"retries", "backoff"}  # winremedy_retries, winremedy_backoff: not Ansible variables
+_PASSWORD_NAMES = ("ansible_password", "ansible_winrm_pass", "ansible_winrm_password")
+# Variables whose value never appears in a message, whatever is wrong with it.
+_SECRETS = frozenset({*_PASSWORD_NAMES, "ansible_winrm_cert_key_pem"})
+_OWN = {"retries", "backoff", "allow_unencrypted"}  # winremedy_*: not Ansible variables

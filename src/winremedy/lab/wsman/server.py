@@ -230,6 +230,10 @@ class WsmanServer:
                 return HttpResponse(400, close=True), ""
         elif body and not request.content_type.lower().startswith("application/soap+xml"):
             return HttpResponse(415), ""
+        elif body and conn.listener.scheme == "http" and not conn.listener.host.allow_unencrypted:
+            # AllowUnencrypted=false (Windows' default): a SOAP body in clear over http is refused with a 401,
+            # whatever the logon (jborean93 in hashicorp/packer#6205: "it will constantly send a 401")
+            return HttpResponse(401, conn.auth.challenge_headers(), close=True), ""
         if not body:  # the empty POST that completes an NTLM handshake before encryption starts
             return HttpResponse(200, verdict.headers), ""
         if len(body) > conn.listener.host.max_envelope_kb * 1024:
