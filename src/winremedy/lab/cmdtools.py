@@ -32,9 +32,9 @@ _IDLE_NONPAGED_POOL = 48 * 1024 * 1024
 
 def environment(host: HostModel) -> dict[str, str]:
     """The variables ``set`` prints (a 64-bit cmd.exe: no PROCESSOR_ARCHITEW6432)."""
-    root = "C:\\WINDOWS" if host.profile.is_2003 else "C:\\Windows"
+    root = host.spec.system_root
     return {"ComSpec": f"{root}\\system32\\cmd.exe", "PROCESSOR_ARCHITECTURE": _ARCH[host.profile.arch],
-            "ProgramFiles": "C:\\Program Files", "SystemDrive": "C:", "SystemRoot": root, "windir": root}
+            "ProgramFiles": "C:\\Program Files", "SystemDrive": root[:2], "SystemRoot": root, "windir": root}
 
 
 def expand(host: HostModel, text: str) -> str:
