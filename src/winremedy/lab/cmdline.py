@@ -162,6 +162,7 @@ class CommandLine:
     # --- powershell.exe --------------------------------------------------------------------------
 
     def _powershell(self, host: HostModel, args: list[str], stdin: bytes) -> CommandResult:
+        host.counters.powershell_starts += 1
         call = _parse_powershell(args)
         if call.error:
             return _fail(call.error + "\r\n")
