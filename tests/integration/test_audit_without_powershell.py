@@ -12,6 +12,9 @@ import json
 from typing import Any
 
 import pytest
+import winrm
+import winrm.exceptions
+import yaml
 from labcli import lab_hosts, running_lab, winremedy
 from test_audit_lab import KBS, expected_status
 
@@ -95,3 +98,19 @@ def test_no_powershell_starts_on_bare_hosts(lab: Any, audit: dict[str, Any]) -> 
             assert count["commands"] == 3  # the PowerShell try (cmd.exe: 9009), set + services, the rest
         else:
             assert count["scripts"] == {"collect 1": 1}, (host["name"], count)
+
+
+def test_winrm_11_hosts_refuse_basic_take_encrypted_ntlm_and_the_inventory_says_port_80(lab: Any) -> None:
+    inventory = yaml.safe_load((lab / "inventory.yml").read_text())
+    hosts = {name: entry for group in inventory["all"]["children"].values() for name, entry in group["hosts"].items()}
+    old = hosts["lcs-quiet"]
+    assert (old["winremedy_winrm_version"], old["winremedy_winrm_listener_port"]) == ("1.1", 80)
+    assert "winremedy_winrm_version" not in hosts["sp2-wmf2"]
+    endpoint = f"http://{old['ansible_host']}:{old['ansible_port']}/wsman"
+    basic = winrm.Session(endpoint, auth=(old["ansible_user"], old["ansible_password"]), transport="basic")
+    with pytest.raises(winrm.exceptions.InvalidCredentialsError):
+        basic.run_cmd("ver")
+    ntlm = winrm.Session(endpoint, auth=(old["ansible_user"], old["ansible_password"]), transport="ntlm",
+                         message_encryption="always")
+    answer = ntlm.run_cmd("ver")
+    assert answer.status_code == 0 and b"5.2.3790" in answer.std_out
