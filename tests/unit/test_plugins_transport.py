@@ -73,6 +73,12 @@ def winrm_connection(host: EmulatedHost) -> tuple[Connection, LabWire]:
     connection._connected = True  # no network: the wire call is replaced
     wire = LabWire(host)
     connection._winrm_exec = wire
+
+    def connect() -> Connection:  # what the plugin's own connect leaves: its pywinrm Protocol and shell
+        connection.protocol, connection.shell_id = LabProtocol(host), "shell-1"
+        return connection
+
+    connection._connect = connect
     return connection, wire
 
 
