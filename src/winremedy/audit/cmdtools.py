@@ -72,7 +72,12 @@ def cim_datetime(text: str) -> datetime:
 
 
 def file_version(text: str) -> str:
-    """The dotted number at the start of a version string: "5.2.3790.2513 (srv03_sp1_gdr.050704-1331)" -> 5.2.3790.2513."""
+    """The dotted number at the start of a version string: "5.2.3790.2513 (srv03_sp1_gdr.050704-1331)" -> 5.2.3790.2513.
+
+    Whether CIM_DataFile.Version holds the fixed binary FILEVERSION or the FileVersion string is not documented
+    (the class documents a string); the two can differ (a suffix, or a stale number, as reported in
+    bi-zone/go-fileversion issue 8). cmd.exe has no other reader, so a stale string cannot be told from here.
+    """
     match = _VERSION_RE.match(text)
     if not match:
         raise ValueError(f"not a file version: {text!r}")
