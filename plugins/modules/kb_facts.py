@@ -13,6 +13,11 @@ description:
     pending a reboot or leaking on the host; then assesses it on the controller.
   - Works on Windows Server 2003 to 2008 R2, Vista and Windows 7 with PowerShell 2.0, which Ansible's own
     Windows modules refuse. Nothing is copied to the host and nothing is changed there.
+  - A host without PowerShell (Windows Server 2003 SP1, 2008 Server Core, where cmd.exe answers C(powershell) with
+    9009) is audited with stock cmd.exe tools (C(wmic), C(reg query), C(ping) as the wait between samples)
+    run through the connection's own pywinrm C(Protocol) and shell, since the winrm plugin wraps every
+    C(exec_command) in PowerShell. Its facts carry the note C(audited without PowerShell (cmd.exe path)); pool
+    tag indicators are unavailable there (named in the notes, never reported as zero).
   - The collected facts are returned namespaced as C(ansible_facts.winremedy).
   - Runs on the controller through the host's own connection (C(ansible_connection=winrm) with every
     C(ansible_winrm_*) option). Needs the C(winremedy) Python package on the controller, of the same release

@@ -35,7 +35,7 @@ from winremedy.errors import (
     WinRMFaultError,
 )
 from winremedy.transport.base import Result
-from winremedy.transport.bootstrap import BOOTSTRAP, clean_stderr, encode_script
+from winremedy.transport.bootstrap import BOOTSTRAP, clean_stderr, command_line, encode_script, quote_arguments
 from winremedy.transport.delivery import ScriptDelivery, via_powershell_append
 
 if t.TYPE_CHECKING:
@@ -89,10 +89,32 @@ class ConnectionTransport:
         check: bool = False,
         idempotent: bool = True,
     ) -> Result:
-        """Refused: the winrm plugin runs every command inside PowerShell, so a cmd.exe line cannot go through as is."""
-        raise TransportConfigError(
-            f"{self.host}: running {command} outside PowerShell is not possible over Ansible's winrm connection"
-        )
+        """A cmd.exe line through the connection's own pywinrm ``Protocol`` and shell, not ``exec_command``.
+
+        The winrm plugin wraps every ``exec_command`` in PowerShell, which a host without it (Windows 2003
+        SP1, 2008 Server Core) answers with cmd.exe's 9009; pywinrm's ``run_command`` runs the line in the
+        plugin's WinRS shell through cmd.exe (``WINRS_SKIP_CMD_SHELL`` false, pywinrm's default). The shell
+        is the plugin's, opened with code page 65001: command lines work there, batch files on XP/2003 do
+        not (WinRb/WinRM issue 173), so this path never runs one. ``stdin`` is refused: nothing needs it.
+        """
+        if stdin:
+            raise TransportConfigError(f"{self.host}: {command}: stdin outside PowerShell is not supported here")
+        connection = t.cast(t.Any, self._connection)
+        try:
+            connection._connect()  # the plugin's public-facing connect: builds its Protocol and opens its shell
+            protocol, shell_id = connection.protocol, connection.shell_id
+            command_id = protocol.run_command(shell_id, command_line(command, quote_arguments(arguments)))
+            try:
+                stdout, stderr, rc = protocol.get_command_output(shell_id, command_id)
+            finally:
+                protocol.cleanup_command(shell_id, command_id)
+        except Exception as exc:  # noqa: BLE001 - classified below; anything unknown is re-raised
+            error = classify(self.host, exc)
+            if error is None:
+                raise
+            raise error from None
+        result = Result(self.host, rc, stdout, clean_stderr(stderr, ENCODING), encoding=ENCODING)
+        return result.check() if check else result
 
     def reset(self) -> None:
         """Around a reboot: drop the shell; the next command reconnects (its failure is classified like any other).

@@ -139,10 +139,11 @@ def test_failed_hosts_are_in_the_report_with_the_cli_reasons(faulty_lab: Path, a
     assert _statuses(playbook) == _statuses(_cli_audit(faulty_lab))
     codes = {name: host["error_code"] for name, host in playbook["hosts"].items()}
     assert codes == {"good-01": None, "dead-01": "unreachable", "badpw-01": "auth", "garbled-01": "protocol",
-                     "bare-01": "script-failed"}
+                     "bare-01": None}  # no PowerShell: audited through cmd.exe (the connection's protocol)
+    assert playbook["hosts"]["bare-01"]["facts"]["notes"][0] == "audited without PowerShell (cmd.exe path)"
 
     strict = _audit_playbook(faulty_lab, out, ansible_env, "-e", "winremedy_fail_on_findings=true")
-    assert strict.returncode == 2 and "not compliant: 4 of 5 hosts failed" in strict.stdout
+    assert strict.returncode == 2 and "not compliant: 3 of 5 hosts failed" in strict.stdout
 
 
 def test_an_unknown_kb_stops_before_any_report(faulty_lab: Path, ansible_env: dict[str, str]) -> None:

@@ -137,7 +137,7 @@ LAB_LAYERS = (
     ("host model", ("host",)),
     ("scheduler and programs", ("scheduler", "installers", "restarts")),
     ("script stand-ins", ("collect", "stage", "task", "power")),
-    ("command line", ("cmdline", "console_host")),
+    ("command line", ("cmdline", "cmdtools", "console_host")),
 )
 
 

@@ -121,13 +121,15 @@ def test_refused_credentials_are_unreachable_as_ansible_reports_them(plugins: di
     assert result["unreachable"] is True and result["error_code"] == "auth"
 
 
-def test_a_host_without_powershell_fails_with_host_and_code(plugins: dict[str, ModuleType], tmp_path: Path) -> None:
-    connection, _ = winrm_connection(lab_host("win2003", 2, "x86", powershell=None))
+def test_a_host_without_powershell_is_audited_through_cmd(plugins: dict[str, ModuleType], tmp_path: Path) -> None:
+    lab = lab_host("win2003", 1, "x86", powershell=None, products=("lcs2005",))
+    connection, _ = winrm_connection(lab)
     result = run_kb_facts(plugins, {"results_dir": str(tmp_path)}, connection)
-    assert result["failed"] is True and "unreachable" not in result and result["error_code"] == "script-failed"
-    assert result["msg"].startswith("w7-0001: exit code 9009: 'PowerShell' is not recognized")  # cmd.exe's code
-    assert result["msg"].endswith("(script-failed)") and "Traceback" not in result["msg"]
-    assert load_results(tmp_path)[0].error_code == "script-failed"
+    assert not result.get("failed"), result.get("msg")
+    facts = result["ansible_facts"]["winremedy"]
+    assert facts["facts"]["notes"][0] == "audited without PowerShell (cmd.exe path)"
+    assert {f["kb"]: f["status"] for f in facts["findings"]}["KB903927"] == "missing"
+    assert lab.counters.powershell_starts == 0 and load_results(tmp_path)[0].error is None
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -73,6 +73,12 @@ def winrm_connection(host: EmulatedHost) -> tuple[Connection, LabWire]:
     connection._connected = True  # no network: the wire call is replaced
     wire = LabWire(host)
     connection._winrm_exec = wire
+
+    def connect() -> Connection:  # what the plugin's own connect leaves: its pywinrm Protocol and shell
+        connection.protocol, connection.shell_id = LabProtocol(host), "shell-1"
+        return connection
+
+    connection._connect = connect
     return connection, wire
 
 
@@ -192,9 +198,48 @@ def test_only_the_winrm_connection_is_accepted() -> None:
         _transport.ConnectionTransport(Psrp(ValueError()), "h1")
 
 
-def test_run_cmd_is_refused_with_a_reason_and_close_leaves_the_connection_to_ansible() -> None:
-    transport = _transport.ConnectionTransport(RaisingConnection(AssertionError("not called")), "h1")
-    with pytest.raises(TransportConfigError, match="h1: running wusa.exe outside PowerShell is not possible"):
-        transport.run_cmd("wusa.exe", ["/quiet"])
+class LabProtocol:
+    """pywinrm's ``Protocol`` as the run_cmd path uses it, answered by a lab host through its cmd.exe."""
+
+    def __init__(self, host: EmulatedHost) -> None:
+        self.host = host
+        self.lines: list[str] = []
+        self.cleaned: list[str] = []
+
+    def run_command(self, shell_id: str, command: str, arguments: tuple[str, ...] = ()) -> str:
+        self.lines.append(" ".join([command, *arguments]))
+        return f"cmd-{len(self.lines)}"
+
+    def get_command_output(self, shell_id: str, command_id: str) -> tuple[bytes, bytes, int]:
+        answer = self.host.run(self.lines[-1], [], b"")
+        return answer.stdout, answer.stderr, answer.exit_code
+
+    def cleanup_command(self, shell_id: str, command_id: str) -> None:
+        self.cleaned.append(command_id)
+
+
+class ProtocolConnection:
+    transport = "winrm"
+
+    def __init__(self, protocol: LabProtocol) -> None:
+        self.protocol: LabProtocol | None = None
+        self.shell_id: str | None = None
+        self._protocol = protocol
+
+    def _connect(self) -> ProtocolConnection:
+        self.protocol, self.shell_id = self._protocol, "shell-1"
+        return self
+
+
+def test_run_cmd_runs_a_cmd_line_through_the_connections_protocol_and_cleans_up() -> None:
+    protocol = LabProtocol(lab_host("win2003", 1, "x86", powershell=None))
+    transport = _transport.ConnectionTransport(ProtocolConnection(protocol), "h1")
+    result = transport.run_cmd("ver")
+    assert result.rc == 0 and "Microsoft Windows [Version 5.2.3790]" in result.stdout_text
+    assert protocol.lines == ["ver"] and protocol.cleaned == ["cmd-1"]
+    missing = transport.run_cmd("powershell", ["-NoProfile"])
+    assert missing.rc == 9009 and "not recognized" in missing.stderr_text
+    with pytest.raises(TransportConfigError, match="h1: wusa.exe: stdin outside PowerShell is not supported"):
+        transport.run_cmd("wusa.exe", stdin=b"x")
     transport.close()
     transport.close()

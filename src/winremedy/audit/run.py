@@ -15,16 +15,19 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .assess import assess
 from ..catalog import Catalog
+from . import cmd_collector
 from .collector import build_query, parse_collect_output
+from .facts import HostFacts
 from ..errors import WinRemedyError
 from .leaks import analyse
 from .results import HostResult, done_hosts, save_result
 from ..scripts import render
 from ..transport import Transport
+from ..transport.delivery import NOT_RECOGNIZED
 
 _log = logging.getLogger(__name__)
 
@@ -54,10 +57,9 @@ def audit_host(transport: Transport, catalog: Catalog, settings: AuditSettings) 
     """Collect, analyse, assess one host over ``transport``; every expected failure becomes the result's error."""
     started = time.monotonic()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    script = render("collect", build_query(catalog, samples=settings.samples, interval=settings.interval))
+    query = build_query(catalog, samples=settings.samples, interval=settings.interval)
     try:
-        output = transport.run_ps(script, timeout=settings.timeout, check=True)
-        facts = parse_collect_output(output.stdout, host=transport.host)
+        facts = _collect(transport, query, settings.timeout)
         facts.leaks = analyse(facts, catalog)
         findings = assess(facts, catalog, list(settings.kbs) or None)
     except WinRemedyError as error:
@@ -72,6 +74,15 @@ def audit_host(transport: Transport, catalog: Catalog, settings: AuditSettings) 
         transport.close()
     return HostResult(host=transport.host, reachable=True, facts=facts, findings=findings,
                       started_at=started_at, duration=time.monotonic() - started)
+
+
+def _collect(transport: Transport, query: dict[str, Any], timeout: float) -> HostFacts:
+    """collect.ps1's answer; on a host without PowerShell (cmd.exe's 9009), the cmd.exe collector's."""
+    output = transport.run_ps(render("collect", query), timeout=timeout)
+    if output.rc == NOT_RECOGNIZED:
+        return cmd_collector.collect(lambda line: transport.run_cmd(line, timeout=timeout), query,
+                                     host=transport.host)
+    return parse_collect_output(output.check().stdout, host=transport.host)
 
 
 def audit_fleet(

@@ -59,6 +59,7 @@ class Counters:
     stages: int = 0  # packages staged (verified and renamed into place)
     bytes_staged: int = 0  # bytes written to the host's disk by staging
     faults: int = 0
+    powershell_starts: int = 0  # powershell.exe processes started (a host without PowerShell never has one)
     scripts: dict[str, int] = field(default_factory=dict)  # project script id -> runs
 
 

@@ -44,7 +44,7 @@ from xml.sax.saxutils import escape
 from ..psdata import read_ps_data
 from ..scripts import identify
 from ..transport.delivery import NOT_RECOGNIZED
-from . import console_host
+from . import cmdtools, console_host
 from .api import CommandResult
 from .host import HostModel
 from .scheduler import Programs, RunContext, run_program
@@ -115,6 +115,7 @@ class CommandLine:
         line = " ".join([command, *arguments])
         if len(line) > MAX_COMMAND_LINE:
             return _fail("The command line is too long.\r\n")
+        host.shell_elapsed = 0.0
         return self._run_line(host, line.strip(), stdin)
 
     # --- cmd.exe ---------------------------------------------------------------------------------
@@ -145,6 +146,9 @@ class CommandLine:
             return self._run_line(host, rest[1].strip(), stdin) if len(rest) == 2 else _ok(_cmd_banner(host))
         if program == "powershell" and host.spec.powershell is not None:
             return self._powershell(host, tokens[1:], stdin)
+        tool = cmdtools.TOOLS.get(program)
+        if tool is not None:
+            return tool(host, line)
         builtin = _BUILTINS.get(program)
         if builtin is not None:
             return _ok(builtin(host, tokens[1:]))
@@ -158,6 +162,7 @@ class CommandLine:
     # --- powershell.exe --------------------------------------------------------------------------
 
     def _powershell(self, host: HostModel, args: list[str], stdin: bytes) -> CommandResult:
+        host.counters.powershell_starts += 1
         call = _parse_powershell(args)
         if call.error:
             return _fail(call.error + "\r\n")

@@ -21,7 +21,8 @@ A fleet file is YAML::
         credentials: {user: ..., password: ...}
         auth: [ntlm, basic]          # ntlm | basic | kerberos | credssp | certificate; the inventory uses the
                                      # first; kerberos starts the lab's KDC, credssp (WinRM 2.0: needs
-                                     # PowerShell) and certificate need --scheme https
+                                     # PowerShell) and certificate need --scheme https; default [ntlm, basic],
+                                     # [ntlm] on WinRM 1.1 (Basic off there by default)
         allow_unencrypted: false     # WinRM's AllowUnencrypted (default false, as on Windows): true lets
                                      # Basic over http and unsealed NTLM in; also a fleet-wide default
         powershell: "2.0"            # "2.0" (default), "3.0" (stdin read only for $input), or null: no PowerShell
@@ -107,6 +108,9 @@ _FAULT_KEYS = {"unreachable", "slow", "reset", "http500", "bad_auth", "no_return
 _AUTH = ("ntlm", "basic", "kerberos", "credssp", "certificate")
 _SYSTEM_ROOT_RE = re.compile(r"^[A-Za-z]:\\[A-Za-z0-9_. -]+$")
 _DEFAULT_AUTH = ("ntlm", "basic")
+# WinRM 1.1's service has Basic off by default (MS-WSMV, product behavior note 4: 2003 R2, Vista SP1, 2008) and
+# accepts only Negotiate- or Kerberos-encrypted traffic over HTTP; an administrator may still turn Basic on.
+WINRM_11_AUTH = ("ntlm",)
 POWERSHELL_VERSIONS = ("2.0", "3.0")  # 2.0: stdin always read for $input; 3.0+: only when the command names $input
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
 LAB_CREDENTIALS = {"user": "Administrator", "password": "winremedy-lab"}  # for a host whose fleet names none
@@ -271,6 +275,8 @@ def _host_spec(
         raise check.error("key 'syn_attack_protect'", f"expected 0 or 1 on a win2003 host, got {syn!r}")
     timezone, window = _window(check, host)
     quirks = _quirks(check, host, profile, None if powershell is None else f"{float(powershell):.1f}")
+    if quirks["winrm"] == "1.1" and not host.get("auth"):
+        auth = WINRM_11_AUTH
     spec = HostSpec(
         name=name,
         profile=profile,

@@ -174,6 +174,7 @@ class HostModel:
         self.fs = FileSystem()
         self.free_disk = spec.free_disk_mb * 1024 * 1024  # bytes; lab.stage lowers it as it writes to fs
         self.shares: dict[str, str] = {}  # UNC share (\\server\share) -> controller directory, set by the lab
+        self.shell_elapsed = 0.0  # host seconds the running command line has waited (ping): later tools read later
         self.tasks: dict[str, ScheduledTask] = {}  # by lowercased name; lab.scheduler runs their lines
         self.files: dict[str, str] = self.profile.baseline_files(spec.patch_level)
         self.registry: dict[str, Any] = registration.os_registry(self.profile, spec.syn_attack_protect)
@@ -301,14 +302,14 @@ class HostModel:
         self._settle()
         return int(self.indicators.value(name, self.clock.now() if t is None else t, self._epoch(name)))
 
-    def process_snapshot(self) -> list[Process]:
-        """Processes with their memory as of now (the leaking ones grown)."""
+    def process_snapshot(self, t: float | None = None) -> list[Process]:
+        """Processes with their memory at host time ``t`` (default now; the leaking ones grown)."""
         self._settle()
         snapshot = []
         for key, process in self.processes.items():
             indicator = _INDICATOR_OF_PROCESS.get(key)
             if indicator in self.indicators.names:
-                private = self.indicator(indicator)
+                private = self.indicator(indicator, t)
                 grown = max(0, private - process.private_bytes)
                 process = Process(
                     process.name,

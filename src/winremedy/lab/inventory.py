@@ -48,11 +48,24 @@ def inventory(
         entry |= _transport_vars(host, realm, client_certificates or {})
         if scheme == "http" and host.spec.allow_unencrypted and entry.get("ansible_winrm_transport") == "basic":
             entry[ALLOW_UNENCRYPTED] = True  # the host lets it in; without it the client refuses to send
+        if host.spec.winrm == "1.1":
+            entry |= _winrm_11_vars(scheme)
         if host.spec.maintenance_window is not None:
             entry[WINDOW_VARIABLE] = host.spec.maintenance_window
             entry[TIMEZONE_VARIABLE] = host.spec.timezone
         groups.setdefault(host.profile.family, {"hosts": {}})["hosts"][host.name] = entry
     return {"all": {"vars": connection, "children": dict(sorted(groups.items()))}}
+
+
+def _winrm_11_vars(scheme: str) -> dict[str, Any]:
+    """What a WinRM 1.1 host differs in, for a reader of the inventory and for the engine.
+
+    A real 1.1 host listens on 80 (http) or 443 (https), not 5985/5986 (TechNet ee922665, ee922649); the lab
+    serves every host on its own loopback port, so ``ansible_port`` stays the lab's and
+    ``winremedy_winrm_listener_port`` says the port a real host of this kind uses. The URL path /wsman and
+    the SOAP faults are assumed to be the same as 2.0's (the 1.1 differences are documented only by title).
+    """
+    return {"winremedy_winrm_version": "1.1", "winremedy_winrm_listener_port": 443 if scheme == "https" else 80}
 
 
 def _transport_vars(host: HostModel, realm: str | None, certificates: dict[str, tuple[Path, Path]]) -> dict[str, Any]:

@@ -1,0 +1,200 @@
+"""The stock command-line tools of a host without PowerShell, answered from the host model.
+
+``set``, ``reg query``, ``wmic`` (os, datafile, service, process, qfe, path Win32_PerfRawData_PerfOS_Memory),
+``sc query``, ``tasklist``, ``net start|stop`` and ``ping`` print what these tools print on the host's
+Windows version: on 2003 reg.exe 3.0's ``! REG.EXE VERSION 3.0`` banner and tab separators (PowerShell-Docs
+registry sample), four spaces later; wmic's ``\\r\\r\\n`` line ends and, on its first run on a host, "Please
+wait while WMIC is being installed." (public batch scripts prime it for that reason). ``ping -n N`` waits
+about N-1 seconds and moves the instant the later tools of the same command line read
+(:attr:`HostModel.shell_elapsed`). Anything else is not answered here (cmd.exe's 9009).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from .api import CommandResult
+from .dynamics import NONPAGED_POOL
+from .host import HostModel
+from .tokens import split as _split
+from .tokens import unquote as _unquote
+
+_ARCH = {"x86": "x86", "x64": "AMD64", "ia64": "IA64"}
+_WMIC_BANNER = "Please wait while WMIC is being installed.\r\n"
+_WMIC_PRIMED = "%SystemRoot%\\system32\\wbem\\wmic.primed"  # the lab's mark that wmic ran once on this host
+_REG_MISSING = "ERROR: The system was unable to find the specified registry key or value.\r\n"
+_IDLE_NONPAGED_POOL = 48 * 1024 * 1024
+
+
+def environment(host: HostModel) -> dict[str, str]:
+    """The variables ``set`` prints (a 64-bit cmd.exe: no PROCESSOR_ARCHITEW6432)."""
+    root = host.spec.system_root
+    return {"ComSpec": f"{root}\\system32\\cmd.exe", "PROCESSOR_ARCHITECTURE": _ARCH[host.profile.arch],
+            "ProgramFiles": "C:\\Program Files", "SystemDrive": root[:2], "SystemRoot": root, "windir": root}
+
+
+def expand(host: HostModel, text: str) -> str:
+    env = {k.lower(): v for k, v in environment(host).items()}
+    return re.sub(r"%([^%]+)%", lambda m: env.get(m.group(1).lower(), m.group(0)), text)
+
+
+def _now(host: HostModel) -> float:
+    return host.clock.now() + host.shell_elapsed
+
+
+def _ok(text: str) -> CommandResult:
+    return CommandResult(text.encode("cp437", errors="replace"), b"", 0)
+
+
+def _set(host: HostModel, _: str) -> CommandResult:
+    return _ok("".join(f"{k}={v}\r\n" for k, v in sorted(environment(host).items(), key=lambda kv: kv[0].upper())))
+
+
+def _ping(host: HostModel, line: str) -> CommandResult:
+    match = re.search(r"(?i)-n\s+(\d+)", line)
+    seconds = max(0, int(match.group(1)) - 1) if match else 3
+    host.shell_elapsed += seconds
+    return CommandResult(b"", b"", 0, delay=host.clock.to_real(seconds))
+
+
+# --- reg.exe ---------------------------------------------------------------------------------------
+
+
+def _reg(host: HostModel, line: str) -> CommandResult:
+    tokens = [_unquote(t) for t in _split(line)]
+    if len(tokens) < 3 or tokens[1].lower() != "query":
+        return CommandResult(b"", b"ERROR: Invalid syntax.\r\n", 1)
+    key = tokens[2].rstrip("\\")
+    name = tokens[tokens.index("/v") + 1] if "/v" in [t.lower() for t in tokens] else None
+    prefix = key.lower() + "\\"
+    below = {path[len(prefix):]: value for path, value in host.registry.items() if path.lower().startswith(prefix)}
+    values = {n: v for n, v in below.items() if "\\" not in n and v is not True}
+    if name is not None:
+        values = {n: v for n, v in values.items() if n.lower() == name.lower()}
+    if not below or (name is not None and not values):
+        return CommandResult(b"", _REG_MISSING.encode("ascii"), 1)
+    full = key.replace("HKLM\\", "HKEY_LOCAL_MACHINE\\", 1)
+    sep = "\t" if host.profile.is_2003 else "    "
+    rows = [f"    {n}{sep}{_reg_type(v)}{sep}{_reg_text(v)}" for n, v in values.items()]
+    if name is None:
+        rows += sorted({f"{full}\\{n.split(chr(92))[0]}" for n in below if "\\" in n})
+    head = ["", "! REG.EXE VERSION 3.0", "", full] if host.profile.is_2003 else ["", full]
+    return _ok("\r\n".join([*head, *rows, "", ""]))
+
+
+def _reg_type(value: Any) -> str:
+    return "REG_DWORD" if isinstance(value, int) else "REG_MULTI_SZ" if isinstance(value, list) else "REG_SZ"
+
+
+def _reg_text(value: Any) -> str:
+    if isinstance(value, bool) or isinstance(value, int):
+        return f"0x{int(value):x}"
+    if isinstance(value, list):
+        return "\\0".join(str(v) for v in value) + "\\0\\0"
+    return str(value)
+
+
+# --- wmic --------------------------------------------------------------------------------------------
+
+
+def _wmic(host: HostModel, line: str) -> CommandResult:
+    banner = ""
+    if not host.fs.exists(_WMIC_PRIMED):
+        host.fs.write(_WMIC_PRIMED, b"")
+        banner = _WMIC_BANNER
+    alias = (_split(line) + ["", ""])[1].lower()
+    klass = (_split(line) + ["", "", ""])[2].lower() if alias == "path" else alias
+    reader = _WMIC_CLASSES.get(klass)
+    if reader is None:
+        return CommandResult(banner.encode("ascii"), f"{alias} - Alias not found.\r\n".encode("ascii"), 44135)
+    records = reader(host, _where(line))
+    if not records:
+        return CommandResult(banner.encode("ascii"), b"No Instance(s) Available.\r\n", 0)
+    fields = re.search(r"(?i)\bget\s+(\S+)", line)
+    names = fields.group(1).split(",") if fields else sorted(records[0])
+    text = "".join("\r\r\n\r\r\n" + "".join(f"{n}={r.get(n, '')}\r\r\n" for n in names) for r in records)
+    return _ok(banner + text + "\r\r\n\r\r\n")
+
+
+def _where(line: str) -> str:
+    match = re.search(r'(?i)\bwhere\s+"([^"]*)"', line)
+    return match.group(1) if match else ""
+
+
+def _cim(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y%m%d%H%M%S.%f") + "+000"
+
+
+def _os(host: HostModel, _: str) -> list[dict[str, Any]]:
+    info = host.profile.os_info()
+    return [{"Caption": info.caption, "CSDVersion": info.csd_version or "", "LastBootUpTime": _cim(host.boot_time),
+             "LocalDateTime": _cim(_now(host)), "ProductType": info.product_type,
+             "ServicePackMajorVersion": info.sp, "Version": info.version}]
+
+
+def _datafile(host: HostModel, where: str) -> list[dict[str, Any]]:
+    match = re.search(r"(?i)name='((?:[^'\\]|\\.)*)'", where)
+    wanted = re.sub(r"\\(.)", r"\1", match.group(1)).lower() if match else ""
+    return [{"Version": version} for path, version in host.files.items() if expand(host, path).lower() == wanted]
+
+
+def _service(host: HostModel, _: str) -> list[dict[str, Any]]:
+    rows = []
+    for service in host.services.values():
+        process = host.processes.get(service.process)
+        rows.append({"Name": service.name, "PathName": process.command_line if process else "",
+                     "ProcessId": process.pid if process else 0, "State": service.state})
+    return rows
+
+
+def _process(host: HostModel, where: str) -> list[dict[str, Any]]:
+    names = {n.lower() for n in re.findall(r"(?i)name='([^']*)'", where)}
+    pids = {int(p) for p in re.findall(r"(?i)processid=(\d+)", where)}
+    return [{"HandleCount": p.handles, "Name": p.name, "PrivatePageCount": p.private_bytes, "ProcessId": p.pid,
+             "WorkingSetSize": p.working_set}
+            for p in host.process_snapshot(_now(host)) if not where or p.name.lower() in names or p.pid in pids]
+
+
+def _qfe(host: HostModel, _: str) -> list[dict[str, Any]]:
+    return [{"Description": r.description, "HotFixID": r.hotfix_id, "InstalledOn": r.installed_on,
+             "ServicePackInEffect": r.service_pack_in_effect} for r in host.qfe()]
+
+
+def _memory(host: HostModel, _: str) -> list[dict[str, Any]]:
+    has_pool = NONPAGED_POOL in host.indicators.names
+    return [{"PoolNonpagedBytes": host.indicator(NONPAGED_POOL, _now(host)) if has_pool else _IDLE_NONPAGED_POOL}]
+
+
+_WMIC_CLASSES: dict[str, Callable[[HostModel, str], list[dict[str, Any]]]] = {
+    "os": _os, "datafile": _datafile, "service": _service, "process": _process, "qfe": _qfe,
+    "win32_perfrawdata_perfos_memory": _memory,
+}
+
+
+# --- services ----------------------------------------------------------------------------------------
+
+
+def _net(host: HostModel, line: str) -> CommandResult:
+    tokens = [_unquote(t) for t in _split(line)]
+    verb, name = (tokens + ["", ""])[1].lower(), " ".join(tokens[2:])
+    service = next((s for s in host.services.values() if name.lower() in (s.name.lower(), s.display_name.lower())),
+                   None)
+    if verb not in ("start", "stop") or service is None:
+        return CommandResult(b"", b"The service name is invalid.\r\n", 2)
+    if verb == "stop":
+        host.services[service.name] = dataclasses.replace(service, state="Stopped")
+        return _ok(f"The {service.display_name} service was stopped successfully.\r\n\r\n")
+    if service.state == "Running":
+        return CommandResult(b"", b"The requested service has already been started.\r\n", 2)
+    host.services[service.name] = dataclasses.replace(service, state="Running")
+    host.restart_service(service.name)
+    return _ok(f"The {service.display_name} service was started successfully.\r\n\r\n")
+
+
+TOOLS: dict[str, Callable[[HostModel, str], CommandResult]] = {
+    "set": _set, "ping": _ping, "reg": _reg, "wmic": _wmic, "net": _net,
+}

@@ -1,0 +1,116 @@
+"""`winremedy audit` of hosts without PowerShell (Windows 2003 SP1 with LCS, 2003 SP2 without WMF 2.0, 2008 Server
+Core) through the real CLI, pywinrm and the lab's WS-Management server: they are audited with cmd.exe tools.
+
+WMF 2.0 (PowerShell 2.0, KB968930) needs Service Pack 2 on Windows 2003, so every host KB903927 applies to has
+no PowerShell; 2008 Server Core has no .NET and so none either. The expected statuses come from the fleet
+definition by the articles' rules (the oracle of test_audit_lab), independently of the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import winrm
+import winrm.exceptions
+import yaml
+from labcli import lab_hosts, running_lab, winremedy
+from test_audit_lab import KBS, expected_status
+
+pytestmark = pytest.mark.integration
+
+SAMPLES, INTERVAL, TIME_SCALE = 6, 600, 3600
+BARE = None  # powershell: null
+
+
+def _host(name: str, os_name: str, sp: int, arch: str, **more: Any) -> dict[str, Any]:
+    return {"name": name, "os": os_name, "sp": sp, "arch": arch, **more}
+
+
+HOSTS = [
+    _host("lcs-leak-1", "win2003", 1, "x86", products=["lcs2005"], leak="lcs", powershell=BARE, winrm="1.1"),
+    _host("lcs-leak-2", "win2003", 1, "x86", products=["lcs2003"], leak="lcs", powershell=BARE,
+          syn_attack_protect=1),
+    _host("lcs-quiet", "win2003", 1, "x86", products=["lcs2005"], powershell=BARE, winrm="1.1"),
+    _host("lcs-fixed", "win2003", 1, "x86", products=["lcs2005"], powershell=BARE, installed=["KB903927"],
+          system_root="C:\\WINNT"),
+    _host("lcs-x64", "win2003", 1, "x64", products=["lcs2005"], powershell=BARE),
+    _host("plain-sp1", "win2003", 1, "x86", powershell=BARE, winrm="1.1"),
+    _host("sp2-bare", "win2003", 2, "x86", powershell=BARE, winrm="1.1"),
+    _host("sp2-wmf2", "win2003", 2, "x86"),
+    _host("sp2-wmf2-lcs", "win2003", 2, "x64", products=["lcs2005"]),
+    _host("core-leak", "win2008", 2, "x64", powershell=BARE, leak="wfp"),
+    _host("core-quiet", "win2008", 1, "x86", powershell=BARE, winrm="1.1"),
+    _host("win7", "win7", 1, "x64", leak="nsi"),
+]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    fleet = {"time_scale": TIME_SCALE, "seed": 12, "credentials": {"user": "Administrator", "password": "Lab-pass1"},
+             "hosts": HOSTS}
+    with running_lab(tmp_path_factory.mktemp("bare"), fleet) as directory:
+        yield directory
+
+
+@pytest.fixture(scope="module")
+def audit(lab: Any) -> dict[str, Any]:
+    result = winremedy("audit", "-i", str(lab / "inventory.yml"), "--format", "json", "--samples", str(SAMPLES),
+                       "--interval", str(INTERVAL))
+    assert result.returncode == 1, result.stderr  # findings, no failure
+    return json.loads(result.stdout)["hosts"]
+
+
+def test_every_host_has_the_statuses_its_definition_implies(audit: dict[str, Any]) -> None:
+    wrong = []
+    for host in HOSTS:
+        report = audit[host["name"]]
+        assert report["reachable"] and report["error"] is None, (host["name"], report["error"])
+        found = {f["kb"]: f["status"] for f in report["findings"]}
+        wrong += [f"{host['name']} {kb}: {found[kb]} (expected {expected_status(host, kb)})"
+                  for kb in KBS if found[kb] != expected_status(host, kb)]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_bare_hosts_are_audited_without_powershell_and_say_so(audit: dict[str, Any]) -> None:
+    for host in HOSTS:
+        notes = audit[host["name"]]["facts"]["notes"]
+        bare = host.get("powershell", "2.0") is None
+        assert (notes[:1] == ["audited without PowerShell (cmd.exe path)"]) is bare, (host["name"], notes)
+
+
+def test_the_rtcsrv_leak_is_called_on_the_leaking_hosts_only(audit: dict[str, Any]) -> None:
+    for host in HOSTS:
+        leaks = audit[host["name"]]["facts"]["leaks"]
+        if "rtcsrv_private_bytes" in leaks:
+            assert leaks["rtcsrv_private_bytes"]["leaking"] is (host.get("leak") == "lcs"), host["name"]
+            assert leaks["rtcsrv_private_bytes"]["samples"] == SAMPLES
+    assert audit["lcs-leak-1"]["facts"]["leaks"]["rtcsrv_private_bytes"]["leaking"] is True
+
+
+def test_no_powershell_starts_on_bare_hosts(lab: Any, audit: dict[str, Any]) -> None:
+    counters = {name: host["counters"] for name, host in lab_hosts(lab).items()}
+    for host in HOSTS:
+        count = counters[host["name"]]
+        if host.get("powershell", "2.0") is None:
+            assert count["powershell_starts"] == 0 and count["scripts"] == {}, (host["name"], count)
+            assert count["commands"] == 3  # the PowerShell try (cmd.exe: 9009), set + services, the rest
+        else:
+            assert count["scripts"] == {"collect 1": 1}, (host["name"], count)
+
+
+def test_winrm_11_hosts_refuse_basic_take_encrypted_ntlm_and_the_inventory_says_port_80(lab: Any) -> None:
+    inventory = yaml.safe_load((lab / "inventory.yml").read_text())
+    hosts = {name: entry for group in inventory["all"]["children"].values() for name, entry in group["hosts"].items()}
+    old = hosts["lcs-quiet"]
+    assert (old["winremedy_winrm_version"], old["winremedy_winrm_listener_port"]) == ("1.1", 80)
+    assert "winremedy_winrm_version" not in hosts["sp2-wmf2"]
+    endpoint = f"http://{old['ansible_host']}:{old['ansible_port']}/wsman"
+    basic = winrm.Session(endpoint, auth=(old["ansible_user"], old["ansible_password"]), transport="basic")
+    with pytest.raises(winrm.exceptions.InvalidCredentialsError):
+        basic.run_cmd("ver")
+    ntlm = winrm.Session(endpoint, auth=(old["ansible_user"], old["ansible_password"]), transport="ntlm",
+                         message_encryption="always")
+    answer = ntlm.run_cmd("ver")
+    assert answer.status_code == 0 and b"5.2.3790" in answer.std_out
