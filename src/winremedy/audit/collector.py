@@ -1,10 +1,11 @@
 """The audit query and its answer: what to ask a host, and how to read what it says.
 
-The collector script (``scripts/collect.ps1``) is generic: it reads files,
-registry values and keys, CBS packages, QFE rows, services, processes and
-indicator samples named in a query. This module builds that query from the
-catalog, so adding a KB is adding a YAML file, and turns the script's raw JSON
-into :class:`HostFacts`, so every interpretation (CBS states, "File 1" rows,
+The collector script (``scripts/collect.ps1``) is generic: it reads the
+sections a query names (OS, files, registry values and keys, CBS packages, QFE
+rows, services, processes, indicator samples) and only those. This module
+builds the queries from the catalog (the whole audit, or one later sample), so
+adding a KB is adding a YAML file, and turns the script's raw JSON into
+:class:`HostFacts`, so every interpretation (CBS states, "File 1" rows,
 pending-reboot signals, products) lives in Python where it is tested.
 """
 
@@ -67,26 +68,45 @@ def build_query(catalog: Catalog, *, samples: int = 1, interval: float = 0.0) ->
     if samples < 1 or interval < 0:
         raise ValueError("samples must be >= 1 and interval >= 0")
     kbs = list(catalog.kbs.values())
-    indicators = {i.id: i for kb in kbs for i in kb.indicators}
     files = {row.path for kb in kbs for row in kb.files if row.version and row.path}
     files |= {path for probe in PRODUCTS.values() for path in probe.files}
     values = set(PENDING_REBOOT_VALUES.values()) | {_ACTIVE_NAME, _PENDING_NAME}
     values |= {v.path for kb in kbs for v in kb.registry_values}
     keys = set(PENDING_REBOOT_KEYS.values()) | {key for kb in kbs for key in kb.registration.registry_keys}
-    services = {i.target for i in indicators.values() if i.kind == "service_process"}
-    services |= {s for probe in PRODUCTS.values() for s in probe.services}
+    sample = build_sample_query(catalog)
     return {
+        "os": True,
+        "qfe": True,
         "files": sorted(files),
         "registry_values": sorted(values),
         "registry_keys": sorted(keys),
         "cbs_prefixes": sorted({kb.registration.cbs_package_prefix for kb in kbs if kb.registration.cbs_package_prefix}),
-        "services": sorted(services),
+        "services": sorted(set(sample["services"]) | {s for probe in PRODUCTS.values() for s in probe.services}),
         "service_images": sorted({image for probe in PRODUCTS.values() for image in probe.images}),
-        "processes": sorted({i.target for i in indicators.values() if i.kind == "process"}),
-        "indicators": [{"id": i.id, "kind": i.kind, "target": i.target, "metric": i.metric}
-                       for i in sorted(indicators.values(), key=lambda i: i.id)],
+        "processes": sorted({i.target for kb in kbs for i in kb.indicators if i.kind == "process"}),
+        "indicators": sample["indicators"],
         "samples": samples,
         "interval": interval,
+    }
+
+
+def build_sample_query(catalog: Catalog) -> dict[str, Any]:
+    """One reading of the leak indicators and no more: a later sample of an audit.
+
+    The collector reads only the sections a query names. A sample still reads
+    the OS (its boot time shows a reboot between samples, which restarts every
+    counter) and the services an indicator is measured in (a restarted service
+    has a new process).
+    """
+    indicators = {i.id: i for kb in catalog.kbs.values() for i in kb.indicators}
+    return {
+        "os": True,
+        "services": sorted({i.target for i in indicators.values() if i.kind == "service_process"}),
+        "service_images": [],
+        "indicators": [{"id": i.id, "kind": i.kind, "target": i.target, "metric": i.metric}
+                       for i in sorted(indicators.values(), key=lambda i: i.id)],
+        "samples": 1,
+        "interval": 0.0,
     }
 
 

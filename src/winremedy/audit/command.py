@@ -9,10 +9,10 @@ from typing import Any
 
 from ..catalog import load_catalog
 from ..commandline import positive_int, seconds, writable_directory
-from ..errors import WinRemedyError
+from ..errors import InventoryError, WinRemedyError
 from .progress import FleetProgress
 from .results import load_results
-from .run import DEFAULT_FORKS, AuditSettings, audit_fleet
+from .run import DEFAULT_FORKS, TIME_SCALE_VARIABLE, AuditSettings, audit_fleet
 
 
 def add_audit_command(commands: Any) -> None:
@@ -54,7 +54,8 @@ def run_audit(args: argparse.Namespace) -> int:
     for target in targets.values():
         for warning in target.warnings:
             print(f"winremedy: warning: {target.name}: {warning}", file=sys.stderr)
-    settings = AuditSettings(samples=args.samples, interval=args.interval, kbs=kbs)
+    settings = AuditSettings(samples=args.samples, interval=args.interval, kbs=kbs,
+                             time_scale=time_scale({name: t.hostvars for name, t in targets.items()}))
     results = audit_fleet(
         list(targets), lambda name: WinRMTransport(name, targets[name].winrm_options()), catalog, settings,
         forks=args.forks, out=args.out, resume=args.resume, progress=FleetProgress(),
@@ -64,3 +65,22 @@ def run_audit(args: argparse.Namespace) -> int:
         write_reports(results, args.out, ["json", "csv", "junit", "html"])
     sys.stdout.write(render(results, args.format, catalog=catalog))
     return exit_code(results)
+
+
+def time_scale(hostvars: dict[str, Any]) -> float:
+    """How many host seconds pass per controller second (:data:`TIME_SCALE_VARIABLE`; 1 on real hosts).
+
+    The lab runs its hosts' clock faster and says so in its inventory, so that
+    the samples of an audit are spaced ``--interval`` seconds of host time apart.
+    """
+    scales: dict[float, str] = {}
+    for host, variables in hostvars.items():
+        value = variables.get(TIME_SCALE_VARIABLE, 1)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise InventoryError(f"host {host}: {TIME_SCALE_VARIABLE} must be a positive number, got {value!r}")
+        scales.setdefault(float(value), host)
+    if len(scales) > 1:
+        (first, one), (second, other) = list(scales.items())[:2]
+        raise InventoryError(f"hosts {one} and {other} have different {TIME_SCALE_VARIABLE} ({first:g} and "
+                             f"{second:g}): one audit samples on one clock")
+    return next(iter(scales), 1.0)

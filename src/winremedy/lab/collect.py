@@ -1,7 +1,7 @@
 """The lab's answer to the collector script (``scripts/collect.ps1``), read from the host model.
 
-It answers the query it is given, section by section, in exactly the raw
-shape the real script prints, so the controller parses lab and real hosts
+It answers the query it is given, only the sections the query names, in
+exactly the raw shape the real script prints, so the controller parses lab and real hosts
 with the same code. Samples are taken at host times ``now + i * interval``;
 the answer is delayed (in real seconds) until the last of them has passed.
 """
@@ -9,6 +9,7 @@ the answer is delayed (in real seconds) until the last of them has passed.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ..psdata import FRAME_SENTINEL
@@ -19,6 +20,7 @@ from .registration import CBS
 
 _ARCH = {"x86": "x86", "x64": "AMD64", "ia64": "IA64"}
 _CBS_PACKAGES = CBS + "\\Packages\\"
+_ANSWER_KEY = {"cbs_prefixes": "cbs", "indicators": "samples"}  # query section -> its key in the answer
 _GARBLED = b"@@WINREMEDY@@{\"script\": \"collect\", \"os\": {\"caption\": \"Microsoft Windows\xff\xfe"
 
 
@@ -30,24 +32,31 @@ def answer(host: HostModel, query: dict[str, Any]) -> CommandResult:
     interval = float(query.get("interval", 0.0))
     now = host.clock.now()
     times = [now + i * interval for i in range(count)]
-    services = _services(host, query)
     result: dict[str, Any] = {
         "script": "collect",
         "errors": [],
         "powershell_version": host.spec.powershell,
         "clr_version": host.clr_version,
-        "os": _os(host),
-        "files": {path: _file_version(host, path) for path in query.get("files", [])},
-        "registry_values": {path: host.registry.get(path) for path in query.get("registry_values", [])},
-        "registry_keys": {path: _key_exists(host, path) for path in query.get("registry_keys", [])},
-        "cbs": _cbs(host, query.get("cbs_prefixes", [])),
-        "qfe": [{"id": row.hotfix_id, "sp_in_effect": row.service_pack_in_effect or None,
-                 "installed_on": row.installed_on or None, "description": row.description} for row in host.qfe()],
-        "services": services,
-        "processes": _processes(host, query.get("processes", [])),
-        "samples": _samples(host, query.get("indicators", []), times),
-        "collected_at": iso(times[-1]),
     }
+    sections: dict[str, Callable[[], Any]] = {
+        "files": lambda: {path: _file_version(host, path) for path in query["files"]},
+        "registry_values": lambda: {path: host.registry.get(path) for path in query["registry_values"]},
+        "registry_keys": lambda: {path: _key_exists(host, path) for path in query["registry_keys"]},
+        "cbs_prefixes": lambda: _cbs(host, query["cbs_prefixes"]),
+        "services": lambda: _services(host, query),
+        "processes": lambda: _processes(host, query["processes"]),
+        "indicators": lambda: _samples(host, query["indicators"], times),
+    }
+    if query.get("os"):
+        result["os"] = _os(host)
+    if query.get("qfe"):
+        result["qfe"] = [{"id": row.hotfix_id, "sp_in_effect": row.service_pack_in_effect or None,
+                          "installed_on": row.installed_on or None, "description": row.description}
+                         for row in host.qfe()]
+    for section, read in sections.items():
+        if section in query:
+            result[_ANSWER_KEY.get(section, section)] = read()
+    result["collected_at"] = iso(times[-1])
     text = FRAME_SENTINEL + json.dumps(result, ensure_ascii=True, separators=(",", ":"))
     return CommandResult((text + "\r\n").encode("ascii"), b"", 0, delay=host.clock.to_real(times[-1] - now))
 

@@ -1,6 +1,7 @@
 # winremedy-script: collect 1
 # Answers one audit query in one call: OS, files, registry, CBS packages, QFE,
-# services, processes, and K samples of the leak indicators. PowerShell 2.0 /
+# services, processes, and K samples of the leak indicators; each section only
+# when the query names it (a later leak sample asks for little). PowerShell 2.0 /
 # .NET 2.0 only. The query arrives as data in $WinRemedyArgs (a hashtable
 # literal written by winremedy.psdata); nothing in it is ever run as code.
 # Output: one result line (Write-WrResult, from common.ps1).
@@ -88,7 +89,7 @@ function Get-WrServices($names, $imagePatterns) {
     foreach ($svc in @(Get-WmiObject Win32_Service)) {
         $match = $names -contains $svc.Name
         foreach ($pattern in $imagePatterns) {
-            if ($svc.PathName -and $svc.PathName.IndexOf([string]$pattern, [StringComparison]::OrdinalIgnoreCase) -ge 0) { $match = $true }
+            if ($pattern -and $svc.PathName -and $svc.PathName.IndexOf([string]$pattern, [StringComparison]::OrdinalIgnoreCase) -ge 0) { $match = $true }
         }
         if ($match) { $found[$svc.Name] = @{ pid = $svc.ProcessId; state = $svc.State; path = $svc.PathName } }
     }
@@ -192,34 +193,51 @@ function Get-WrSamples($indicators, $count, $interval, $services) {
 $Result = @{ script = 'collect'; errors = $Errors }
 $Result['powershell_version'] = $PSVersionTable.PSVersion.ToString()
 $Result['clr_version'] = $PSVersionTable.CLRVersion.ToString()
-try { $Result['os'] = Get-WrOs } catch { Add-WrError 'os' $_ }
-
-$files = @{}
-foreach ($path in @($Query['files'])) {
-    try { $files[[string]$path] = Get-WrFileVersion $path } catch { Add-WrError ('file ' + $path) $_ }
+if ($Query['os']) {
+    try { $Result['os'] = Get-WrOs } catch { Add-WrError 'os' $_ }
 }
-$Result['files'] = $files
 
-$values = @{}
-foreach ($path in @($Query['registry_values'])) {
-    try { $values[[string]$path] = Get-WrRegistryValue $path } catch { Add-WrError ('registry ' + $path) $_ }
+if ($Query.ContainsKey('files')) {
+    $files = @{}
+    foreach ($path in @($Query['files'])) {
+        try { $files[[string]$path] = Get-WrFileVersion $path } catch { Add-WrError ('file ' + $path) $_ }
+    }
+    $Result['files'] = $files
 }
-$Result['registry_values'] = $values
 
-$keys = @{}
-foreach ($path in @($Query['registry_keys'])) {
-    try { $keys[[string]$path] = Test-WrRegistryKey $path } catch { Add-WrError ('registry key ' + $path) $_ }
+if ($Query.ContainsKey('registry_values')) {
+    $values = @{}
+    foreach ($path in @($Query['registry_values'])) {
+        try { $values[[string]$path] = Get-WrRegistryValue $path } catch { Add-WrError ('registry ' + $path) $_ }
+    }
+    $Result['registry_values'] = $values
 }
-$Result['registry_keys'] = $keys
 
-try { $Result['cbs'] = Get-WrCbsPackages @($Query['cbs_prefixes']) } catch { Add-WrError 'cbs' $_ }
-try { $Result['qfe'] = Get-WrQfe } catch { Add-WrError 'qfe' $_ }
+if ($Query.ContainsKey('registry_keys')) {
+    $keys = @{}
+    foreach ($path in @($Query['registry_keys'])) {
+        try { $keys[[string]$path] = Test-WrRegistryKey $path } catch { Add-WrError ('registry key ' + $path) $_ }
+    }
+    $Result['registry_keys'] = $keys
+}
+
+if ($Query.ContainsKey('cbs_prefixes')) {
+    try { $Result['cbs'] = Get-WrCbsPackages @($Query['cbs_prefixes']) } catch { Add-WrError 'cbs' $_ }
+}
+if ($Query['qfe']) {
+    try { $Result['qfe'] = Get-WrQfe } catch { Add-WrError 'qfe' $_ }
+}
 $services = @{}
-try { $services = Get-WrServices @($Query['services']) @($Query['service_images']) } catch { Add-WrError 'services' $_ }
-$Result['services'] = $services
-try { $Result['processes'] = Get-WrProcesses @($Query['processes']) } catch { Add-WrError 'processes' $_ }
+if ($Query.ContainsKey('services')) {
+    try { $services = Get-WrServices @($Query['services']) @($Query['service_images']) } catch { Add-WrError 'services' $_ }
+    $Result['services'] = $services
+}
+if ($Query.ContainsKey('processes')) {
+    try { $Result['processes'] = Get-WrProcesses @($Query['processes']) } catch { Add-WrError 'processes' $_ }
+}
 
-$indicators = @($Query['indicators'])
+$indicators = @()
+if ($Query.ContainsKey('indicators')) { $indicators = @($Query['indicators']) }
 $needsPoolTags = $false
 foreach ($indicator in $indicators) { if ($indicator['kind'] -eq 'pool_tag') { $needsPoolTags = $true } }
 if ($needsPoolTags) {
