@@ -17,7 +17,8 @@ from winremedy.audit.collector import build_query, build_sample_query
 from winremedy.catalog import load_catalog
 from winremedy.errors import AuthenticationError, InventoryError, UnreachableError
 from winremedy.lab.clock import LabClock
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.profiles import OsProfile
 from winremedy.psdata import read_ps_data

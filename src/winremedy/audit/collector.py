@@ -11,6 +11,7 @@ pending-reboot signals, products) lives in Python where it is tested.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -40,6 +41,11 @@ PENDING_REBOOT_VALUES: dict[str, str] = {
 }
 _ACTIVE_NAME = rf"{_COMPUTER}\ActiveComputerName\ComputerName"
 _PENDING_NAME = rf"{_COMPUTER}\ComputerName\ComputerName"
+
+# The on-host sampler's file (winremedy.audit.sampler): every audit reads and clears it in its one round trip.
+SAMPLER_DIR = r"C:\Windows\Temp\winremedy\sampler"
+SAMPLES_FILE = SAMPLER_DIR + r"\samples.jsonl"
+_SAME_BOOT_SECONDS = 5.0  # LastBootUpTime is derived from the uptime and may move by a second between reads
 
 _PROCESSOR_ARCH = {"AMD64": "x64", "X86": "x86", "IA64": "ia64"}
 
@@ -87,6 +93,7 @@ def build_query(catalog: Catalog, *, samples: int = 1, interval: float = 0.0) ->
         "indicators": sample["indicators"],
         "samples": samples,
         "interval": interval,
+        "recorded": SAMPLES_FILE,
     }
 
 
@@ -110,6 +117,11 @@ def build_sample_query(catalog: Catalog) -> dict[str, Any]:
     }
 
 
+def build_recorder_query(catalog: Catalog, *, keep: int) -> dict[str, Any]:
+    """The on-host sampler's query: one sample, appended to :data:`SAMPLES_FILE` (its newest ``keep`` lines)."""
+    return {**build_sample_query(catalog), "record": {"path": SAMPLES_FILE, "keep": keep}}
+
+
 def parse_collect_output(output: bytes | str, *, host: str) -> HostFacts:
     """The collector's framed answer as HostFacts; anything malformed is a ProtocolError naming the host."""
     raw = decode_frame(output, host=host)
@@ -127,6 +139,7 @@ def facts_from_raw(raw: dict[str, Any], *, host: str) -> HostFacts:
     registry = {**registry_values, **{k: (True if present else None) for k, present in registry_keys.items()}}
     services: dict[str, Any] = raw.get("services") or {}
     files: dict[str, str | None] = dict(raw.get("files") or {})
+    notes = [str(e) for e in raw.get("errors") or []]
     return HostFacts(
         host=host,
         os=_os_info(raw["os"], host) if raw.get("os") else None,
@@ -140,10 +153,53 @@ def facts_from_raw(raw: dict[str, Any], *, host: str) -> HostFacts:
         registry=registry,
         pending_reboot=pending_reboot_reasons(registry_values, registry_keys),
         boot_time=_iso(raw["os"].get("boot_time")) if raw.get("os") else None,
-        samples={key: [Sample(t=float(t), value=float(v)) for t, v in points]
-                 for key, points in (raw.get("samples") or {}).items()},
-        notes=[str(e) for e in raw.get("errors") or []],
+        samples=_with_recorded(_samples(raw), raw, notes),
+        notes=notes,
     )
+
+
+def _samples(raw: dict[str, Any]) -> dict[str, list[Sample]]:
+    return {key: [Sample(t=float(t), value=float(v)) for t, v in points]
+            for key, points in (raw.get("samples") or {}).items()}
+
+
+def _with_recorded(samples: dict[str, list[Sample]], raw: dict[str, Any], notes: list[str]) -> dict[str, list[Sample]]:
+    """The on-host sampler's readings of the current boot, then this answer's own, in time order.
+
+    Readings from before the host's last restart belong to another series (the
+    counters start again at boot) and are left out; a line the recorder left
+    half written (the host stopped mid-write) is skipped. Both are noted.
+    """
+    lines = raw.get("recorded") or []
+    if not lines:
+        return samples
+    boot = (raw.get("os") or {}).get("boot_time")
+    merged: dict[str, list[Sample]] = {}
+    earlier = broken = 0
+    for line in lines:
+        try:
+            record = json.loads(line)
+            if not same_boot((record.get("os") or {}).get("boot_time"), boot):
+                earlier += 1
+                continue
+            for key, points in _samples(record).items():
+                merged.setdefault(key, []).extend(points)
+        except (ValueError, TypeError, AttributeError):
+            broken += 1
+    notes.append(f"on-host sampler: {len(lines) - earlier - broken} readings since the last audit"
+                 + (f"; {earlier} from before the last restart left out" if earlier else "")
+                 + (f"; {broken} unreadable lines skipped" if broken else ""))
+    for key, points in samples.items():
+        merged.setdefault(key, []).extend(points)
+    return {key: sorted(points, key=lambda s: s.t) for key, points in merged.items()}
+
+
+def same_boot(one: str | None, other: str | None) -> bool:
+    """Whether two reported boot times are the same boot (unknown counts as the same)."""
+    if not one or not other:
+        return True
+    first, second = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (one, other))
+    return abs((first - second).total_seconds()) <= _SAME_BOOT_SECONDS
 
 
 def pending_reboot_reasons(values: dict[str, Any], keys: dict[str, bool]) -> list[str]:

@@ -31,7 +31,7 @@ from ..errors import WinRemedyError
 from ..scripts import render
 from ..transport import Transport
 from .assess import assess
-from .collector import build_query, build_sample_query, parse_collect_output
+from .collector import build_query, build_sample_query, parse_collect_output, same_boot
 from .facts import HostFacts
 from .leaks import analyse
 from .results import HostResult, done_hosts, save_result
@@ -136,7 +136,7 @@ class _Sampling:
     def add(self, later: HostFacts) -> None:
         """Append a later sample; a reboot since the first one restarts the series (counters start again at boot)."""
         label = f"leak sample {self.taken + 1}"
-        if later.boot_time and self.facts.boot_time and later.boot_time != self.facts.boot_time:
+        if not same_boot(later.boot_time, self.facts.boot_time):
             self.facts.notes.append(f"{label}: the host restarted at {later.boot_time}; the samples before are "
                                     "left out")
             self.facts.samples = {}

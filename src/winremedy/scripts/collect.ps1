@@ -1,7 +1,9 @@
 # winremedy-script: collect 1
 # Answers one audit query in one call: OS, files, registry, CBS packages, QFE,
 # services, processes, and K samples of the leak indicators; each section only
-# when the query names it (a later leak sample asks for little). PowerShell 2.0 /
+# when the query names it (a later leak sample asks for little). With 'record'
+# it is the on-host sampler: the answer is appended to a bounded file instead of
+# printed; 'recorded' reads and clears that file. PowerShell 2.0 /
 # .NET 2.0 only. The query arrives as data in $WinRemedyArgs (a hashtable
 # literal written by winremedy.psdata); nothing in it is ever run as code.
 # Output: one result line (Write-WrResult, from common.ps1).
@@ -190,6 +192,23 @@ function Get-WrSamples($indicators, $count, $interval, $services) {
     return $series
 }
 
+function Add-WrRecord([string]$path, [int]$keep, [string]$line) {
+    # The on-host sampler's file: one answer per line, the newest $keep lines only.
+    $lines = New-Object System.Collections.ArrayList
+    if ([IO.File]::Exists($path)) { foreach ($old in [IO.File]::ReadAllLines($path)) { [void]$lines.Add($old) } }
+    [void]$lines.Add($line)
+    while ($lines.Count -gt $keep) { $lines.RemoveAt(0) }
+    [IO.File]::WriteAllLines($path, [string[]]$lines.ToArray(), [Text.Encoding]::ASCII)
+}
+
+function Read-WrRecorded([string]$path) {
+    # What the on-host sampler recorded since the last audit; read once, then cleared.
+    if (-not [IO.File]::Exists($path)) { return ,@() }
+    $lines = [IO.File]::ReadAllLines($path)
+    [IO.File]::Delete($path)
+    return ,$lines
+}
+
 $Result = @{ script = 'collect'; errors = $Errors }
 $Result['powershell_version'] = $PSVersionTable.PSVersion.ToString()
 $Result['clr_version'] = $PSVersionTable.CLRVersion.ToString()
@@ -246,5 +265,12 @@ if ($needsPoolTags) {
 if ($indicators.Count -gt 0) {
     $Result['samples'] = Get-WrSamples $indicators ([int]$Query['samples']) ([double]$Query['interval']) $services
 }
+if ($Query.ContainsKey('recorded')) {
+    try { $Result['recorded'] = Read-WrRecorded ([string]$Query['recorded']) } catch { Add-WrError 'recorded' $_ }
+}
 $Result['collected_at'] = [DateTime]::UtcNow
-Write-WrResult $Result
+if ($Query.ContainsKey('record')) {
+    Add-WrRecord ([string]$Query['record']['path']) ([int]$Query['record']['keep']) (Format-WrJson $Result)
+} else {
+    Write-WrResult $Result
+}
