@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from winremedy.audit.collector import SAMPLES_FILE, build_recorder_query
+import json
+
+from winremedy.audit.collector import SAMPLES_FILE, build_recorder_query, facts_from_raw
 from winremedy.audit.run import AuditSettings, audit_host
 from winremedy.audit.sampler import TASK_NAME, run_sampler, sampler_params
 from winremedy.catalog import load_catalog
@@ -74,3 +76,18 @@ def test_remove_stops_the_readings() -> None:
     host.clock.advance(DAY)  # type: ignore[attr-defined]
     result = audit_host(LocalTransport(host), CATALOG, AuditSettings())
     assert result.facts is not None and {len(p) for p in result.facts.samples.values()} == {1}
+
+
+def test_recorded_readings_of_an_earlier_boot_or_half_written_are_left_out_with_a_note() -> None:
+    def line(boot: str, t: float, value: float) -> str:
+        return json.dumps({"script": "collect", "os": {"boot_time": boot}, "samples": {"nonpaged_pool_total": [[t, value]]}})
+
+    raw = {"script": "collect", "os": {"version": "6.1.7601", "sp": 1, "product_type": 1,
+                                       "boot_time": "2026-12-01T00:00:01Z"},
+           "samples": {"nonpaged_pool_total": [[30.0, 130.0]]},
+           "recorded": [line("2026-11-20T00:00:00Z", 5.0, 900.0), line("2026-12-01T00:00:00Z", 20.0, 120.0),
+                        line("2026-12-01T00:00:00Z", 10.0, 110.0), '{"script": "coll']}
+    facts = facts_from_raw(raw, host="w7")
+    assert [(s.t, s.value) for s in facts.samples["nonpaged_pool_total"]] == [(10.0, 110.0), (20.0, 120.0), (30.0, 130.0)]
+    assert facts.notes == ["on-host sampler: 2 readings since the last audit; 1 from before the last restart left out; "
+                           "1 unreadable lines skipped"]
