@@ -1,4 +1,4 @@
-"""The audit: one collector round trip per host, then leak analysis and assessment, for a whole fleet.
+"""The audit: one collector round trip per host (one more per extra leak sample), analysis, assessment.
 
 Read-only and safe to run every night. Hosts are audited concurrently; each
 result is saved the moment it arrives, so an interrupted run keeps what it had
@@ -40,7 +40,7 @@ _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 DEFAULT_FORKS = 64  # threads mostly wait on the network; enough for hundreds of hosts
-COLLECT_TIMEOUT = 120.0  # seconds for one collector run, on top of the sampling time
+COLLECT_TIMEOUT = 120.0  # seconds for one collector run, on top of any waits between samples inside it
 TIME_SCALE_VARIABLE = "winremedy_lab_time_scale"  # host seconds per controller second; only a lab sets it
 
 
