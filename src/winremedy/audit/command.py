@@ -12,8 +12,8 @@ from ..commandline import EXIT_ERROR, EXIT_OK, positive_int, print_json, seconds
 from ..errors import InventoryError, WinRemedyError
 from .progress import FleetProgress
 from .results import load_results
-from .sampler import DEFAULT_KEEP, DEFAULT_MINUTES, sampler_fleet
 from .run import DEFAULT_FORKS, TIME_SCALE_VARIABLE, AuditSettings, audit_fleet
+from .sampler import DEFAULT_KEEP, DEFAULT_MINUTES, sampler_fleet
 
 
 def add_audit_command(commands: Any) -> None:
