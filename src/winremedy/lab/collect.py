@@ -41,7 +41,7 @@ def answer(host: HostModel, query: dict[str, Any]) -> CommandResult:
 
 def result(host: HostModel, query: dict[str, Any], times: list[float]) -> dict[str, Any]:
     """The raw answer to ``query`` with samples at host ``times`` (the last one is when it is collected)."""
-    answer: dict[str, Any] = {
+    raw: dict[str, Any] = {
         "script": "collect",
         "errors": [],
         "powershell_version": host.spec.powershell,
@@ -58,16 +58,16 @@ def result(host: HostModel, query: dict[str, Any], times: list[float]) -> dict[s
         "recorded": lambda: _read_and_clear(host, query["recorded"]),
     }
     if query.get("os"):
-        answer["os"] = _os(host)
+        raw["os"] = _os(host)
     if query.get("qfe"):
-        answer["qfe"] = [{"id": row.hotfix_id, "sp_in_effect": row.service_pack_in_effect or None,
+        raw["qfe"] = [{"id": row.hotfix_id, "sp_in_effect": row.service_pack_in_effect or None,
                           "installed_on": row.installed_on or None, "description": row.description}
                          for row in host.qfe()]
     for section, read in sections.items():
         if section in query:
-            answer[_ANSWER_KEY.get(section, section)] = read()
-    answer["collected_at"] = iso(times[-1])
-    return answer
+            raw[_ANSWER_KEY.get(section, section)] = read()
+    raw["collected_at"] = iso(times[-1])
+    return raw
 
 
 def _os(host: HostModel) -> dict[str, Any]:
