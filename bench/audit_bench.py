@@ -122,24 +122,36 @@ def tree_pss_mb(pid: int) -> float:
     return total / 1024
 
 
+def threads(pid: int) -> int:
+    """The threads of a running process (0 once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("Threads:")), 0)
+
+
 def measured(command: list[str], log: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``command`` to its end: wall time, CPU and peak RSS of it and its children (wait4 rusage: the peak is
     the largest single process), the peak memory of the whole process tree (PSS, sampled every 0.25 s: what a
-    forking controller such as ansible-playbook really holds), exit code."""
+    forking controller such as ansible-playbook really holds), its peak thread count (sampled likewise), exit
+    code."""
     with open(log, "wb") as out:
         started = time.monotonic()
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-        tree_peak = 0.0
+        tree_peak, peak_threads = 0.0, 0
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             tree_peak = max(tree_peak, tree_pss_mb(process.pid))
+            peak_threads = max(peak_threads, threads(process.pid))
             time.sleep(0.25)
         wall = time.monotonic() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "user": usage.ru_utime, "sys": usage.ru_stime,
-            "peak_rss_mb": usage.ru_maxrss / 1024, "tree_peak_mb": tree_peak, "rc": process.returncode,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "tree_peak_mb": tree_peak, "peak_threads": peak_threads,
+            "rc": process.returncode,
             "log": log.read_text(errors="replace")}
 
 
@@ -163,7 +175,7 @@ def per_host(run: dict[str, Any], hosts: int, audited: int) -> dict[str, Any]:
         "wall_s": run["wall"] if audited == hosts else hosts / rate,
         "measured_wall_s": run["wall"], "hosts_per_s": rate,
         "cpu_ms_per_host": run["cpu"] * 1000 / audited, "peak_rss_mb": run["peak_rss_mb"],
-        "tree_peak_mb": run["tree_peak_mb"],
+        "tree_peak_mb": run["tree_peak_mb"], "peak_threads": run["peak_threads"],
         "lab_cpu_ms_per_host": run["lab_cpu"] * 1000 / audited, "lab_rss_mb": run["lab_rss_mb"],
     }
     row.update({f"{name}_per_host": run["counters"][name] / audited for name in COUNTERS})
@@ -219,6 +231,7 @@ _ROWS = (
     ("controller CPU ms/host", "cpu_ms_per_host", "{:.1f}"),
     ("controller peak RSS (MB)", "peak_rss_mb", "{:.0f}"),
     ("controller tree PSS (MB)", "tree_peak_mb", "{:.0f}"),
+    ("controller peak threads", "peak_threads", "{:.0f}"),
     ("lab daemon CPU ms/host", "lab_cpu_ms_per_host", "{:.1f}"),
     ("TCP connections/host", "connections_per_host", "{:.1f}"),
     ("NTLM authentications/host", "authentications_per_host", "{:.1f}"),

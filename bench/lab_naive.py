@@ -101,8 +101,8 @@ def _indicator(raw: dict[str, Any], params: dict[str, Any]) -> list[str]:
 _Query = Callable[[dict[str, Any]], dict[str, Any]]
 _Show = Callable[[dict[str, Any], dict[str, Any]], list[str]]
 _FACTS: dict[str, tuple[_Query, _Show]] = {
-    "os": (lambda p: {}, _os),
-    "arch": (lambda p: {}, lambda raw, p: [raw["os"]["processor_architecture"]]),
+    "os": (lambda p: {"os": True}, _os),
+    "arch": (lambda p: {"os": True}, lambda raw, p: [raw["os"]["processor_architecture"]]),
     "powershell": (lambda p: {}, lambda raw, p: [_text(raw["powershell_version"]), _text(raw["clr_version"])]),
     "file": (lambda p: {"files": [p["path"]]}, lambda raw, p: [v] if (v := raw["files"][p["path"]]) else []),
     "registry_value": (lambda p: {"registry_values": [p["path"]]}, _registry_value),
@@ -110,10 +110,10 @@ _FACTS: dict[str, tuple[_Query, _Show]] = {
                      lambda raw, p: [str(bool(raw["registry_keys"][p["path"]]))]),
     "cbs": (lambda p: {"cbs_prefixes": [p["prefix"]]},
             lambda raw, p: [f"{row['package']}|{row['state']}" for row in raw["cbs"]]),
-    "qfe": (lambda p: {}, lambda raw, p: [
+    "qfe": (lambda p: {"qfe": True}, lambda raw, p: [
         "|".join(_text(row[k]) for k in ("id", "sp_in_effect", "installed_on", "description")) for row in raw["qfe"]]),
     "service": (lambda p: {"services": [p["name"]]}, lambda raw, p: _service_lines(raw["services"])),
-    "service_image": (lambda p: {"service_images": [p["image"]]}, lambda raw, p: _service_lines(raw["services"])),
+    "service_image": (lambda p: {"services": [], "service_images": [p["image"]]}, lambda raw, p: _service_lines(raw["services"])),
     "process": (lambda p: {"processes": [p["name"]]}, lambda raw, p: [
         f"{m['pid']}|{m['private_bytes']}|{m['working_set']}|{m['handles']}" for m in raw["processes"][p["name"]]]),
     "indicator": (lambda p: {"indicators": [{k: p[k] for k in ("id", "kind", "target", "metric")}]}, _indicator),

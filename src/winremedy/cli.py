@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .audit.command import add_audit_command
+from .audit.command import add_audit_command, add_sampler_command
 from .catalog import CATALOG_PATH_ENV, use_catalog_paths
 from .catalog.command import add_catalog_commands
 from .commandline import EXIT_ERROR
@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     add_catalog_commands(commands)
     add_assess_command(commands)
     add_audit_command(commands)
+    add_sampler_command(commands)
     add_demo_command(commands, main)
     add_remediate_command(commands)
     add_report_command(commands)

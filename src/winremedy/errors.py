@@ -97,6 +97,12 @@ class ScriptFailedError(WinRemedyError):
         self.stderr = stderr
 
 
+class SamplerError(WinRemedyError):
+    """The on-host sampler's script reported that it could not install, query or remove the sampler."""
+
+    code = "sampler"
+
+
 class RepoError(WinRemedyError):
     """A package or package repository is refused; ``path`` names the file and ``reason`` says why."""
 

@@ -168,16 +168,21 @@ def test_failed_hosts_are_listed_with_their_reason(audit: dict[str, Any]) -> Non
         assert hosts[name]["findings"] == []
 
 
-def test_exactly_one_command_per_host(lab: Any, audit: dict[str, Any]) -> None:
+def test_one_command_per_sample_and_one_per_host_without_sampling(lab: Any, audit: dict[str, Any]) -> None:
     directory, fleet = lab
+    reached = [h["name"] for h in fleet["hosts"]
+               if not (h.get("faults", {}).get("unreachable") or h.get("faults", {}).get("bad_auth"))]
     counters = {name: host["counters"] for name, host in lab_hosts(directory).items()}
     for host in fleet["hosts"]:
-        if host.get("faults", {}).get("unreachable") or host.get("faults", {}).get("bad_auth"):
-            assert counters[host["name"]]["commands"] == 0
-            continue
-        assert counters[host["name"]]["commands"] == 1, (host["name"], counters[host["name"]])
-        assert counters[host["name"]]["scripts"] == {"collect 1": 1}
+        expected = 0 if host["name"] not in reached else 1 if host.get("faults", {}).get("garbled") else SAMPLES
+        assert counters[host["name"]]["commands"] == expected, (host["name"], counters[host["name"]])
+        assert counters[host["name"]]["scripts"] == ({"collect 1": expected} if expected else {})
         assert counters[host["name"]]["installs"] == 0 and counters[host["name"]]["reboots"] == 0
+    few = reached[:4]
+    winremedy("audit", "-i", str(directory / "inventory.yml"), "--limit", ":".join(few), "--format", "json")
+    after = {name: host["counters"] for name, host in lab_hosts(directory).items()}
+    assert {name: after[name]["commands"] - counters[name]["commands"] for name in after} == \
+        {name: 1 if name in few else 0 for name in after}
 
 
 def test_results_were_saved_per_host_and_resume_skips_them(lab: Any, audit: dict[str, Any]) -> None:

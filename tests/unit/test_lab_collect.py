@@ -6,7 +6,7 @@ import pytest
 
 from winremedy.audit.assess import Status, assess
 from winremedy.catalog import load_catalog
-from winremedy.audit.collector import build_query, parse_collect_output
+from winremedy.audit.collector import build_query, build_sample_query, parse_collect_output
 from winremedy.errors import ProtocolError
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.dynamics import LeakSpec, Scenario
@@ -15,6 +15,7 @@ from winremedy.lab.emulated import EmulatedHost
 from winremedy.lab.host import HostSpec
 from winremedy.lab.profiles import OsProfile
 from winremedy.audit.leaks import analyse
+from winremedy.psdata import decode_frame
 from winremedy.scripts import render
 from winremedy.transport.bootstrap import POWERSHELL, POWERSHELL_ARGUMENTS, encode_script
 
@@ -98,3 +99,13 @@ def test_parameters_are_read_never_run() -> None:
     result = host.run(POWERSHELL, [" ".join(POWERSHELL_ARGUMENTS)], encode_script(script))
     assert result.exit_code == 1 and b"not a data literal" in result.stderr
     assert host.counters.reboots == 0
+
+
+def test_a_later_sample_reads_only_the_sections_its_query_names() -> None:
+    host = _host("win7", 1, "x64")
+    script = render("collect", build_sample_query(CATALOG))
+    result = host.run(POWERSHELL, [" ".join(POWERSHELL_ARGUMENTS)], encode_script(script))
+    raw = decode_frame(result.stdout, host=host.name)
+    assert set(raw) == {"script", "errors", "powershell_version", "clr_version", "os", "services", "samples",
+                        "collected_at"}
+    assert set(raw["samples"]) == set(host.indicators.names) and raw["os"]["boot_time"]

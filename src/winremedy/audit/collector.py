@@ -1,15 +1,17 @@
 """The audit query and its answer: what to ask a host, and how to read what it says.
 
-The collector script (``scripts/collect.ps1``) is generic: it reads files,
-registry values and keys, CBS packages, QFE rows, services, processes and
-indicator samples named in a query. This module builds that query from the
-catalog, so adding a KB is adding a YAML file, and turns the script's raw JSON
-into :class:`HostFacts`, so every interpretation (CBS states, "File 1" rows,
+The collector script (``scripts/collect.ps1``) is generic: it reads the
+sections a query names (OS, files, registry values and keys, CBS packages, QFE
+rows, services, processes, indicator samples) and only those. This module
+builds the queries from the catalog (the whole audit, or one later sample), so
+adding a KB is adding a YAML file, and turns the script's raw JSON into
+:class:`HostFacts`, so every interpretation (CBS states, "File 1" rows,
 pending-reboot signals, products) lives in Python where it is tested.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -40,6 +42,11 @@ PENDING_REBOOT_VALUES: dict[str, str] = {
 _ACTIVE_NAME = rf"{_COMPUTER}\ActiveComputerName\ComputerName"
 _PENDING_NAME = rf"{_COMPUTER}\ComputerName\ComputerName"
 
+# The on-host sampler's file (winremedy.audit.sampler): every audit reads and clears it in its one round trip.
+SAMPLER_DIR = r"C:\Windows\Temp\winremedy\sampler"
+SAMPLES_FILE = SAMPLER_DIR + r"\samples.jsonl"
+_SAME_BOOT_SECONDS = 5.0  # LastBootUpTime is derived from the uptime and may move by a second between reads
+
 _PROCESSOR_ARCH = {"AMD64": "x64", "X86": "x86", "IA64": "ia64"}
 
 
@@ -67,27 +74,52 @@ def build_query(catalog: Catalog, *, samples: int = 1, interval: float = 0.0) ->
     if samples < 1 or interval < 0:
         raise ValueError("samples must be >= 1 and interval >= 0")
     kbs = list(catalog.kbs.values())
-    indicators = {i.id: i for kb in kbs for i in kb.indicators}
     files = {row.path for kb in kbs for row in kb.files if row.version and row.path}
     files |= {path for probe in PRODUCTS.values() for path in probe.files}
     values = set(PENDING_REBOOT_VALUES.values()) | {_ACTIVE_NAME, _PENDING_NAME}
     values |= {v.path for kb in kbs for v in kb.registry_values}
     keys = set(PENDING_REBOOT_KEYS.values()) | {key for kb in kbs for key in kb.registration.registry_keys}
-    services = {i.target for i in indicators.values() if i.kind == "service_process"}
-    services |= {s for probe in PRODUCTS.values() for s in probe.services}
+    sample = build_sample_query(catalog)
     return {
+        "os": True,
+        "qfe": True,
         "files": sorted(files),
         "registry_values": sorted(values),
         "registry_keys": sorted(keys),
         "cbs_prefixes": sorted({kb.registration.cbs_package_prefix for kb in kbs if kb.registration.cbs_package_prefix}),
-        "services": sorted(services),
+        "services": sorted(set(sample["services"]) | {s for probe in PRODUCTS.values() for s in probe.services}),
         "service_images": sorted({image for probe in PRODUCTS.values() for image in probe.images}),
-        "processes": sorted({i.target for i in indicators.values() if i.kind == "process"}),
-        "indicators": [{"id": i.id, "kind": i.kind, "target": i.target, "metric": i.metric}
-                       for i in sorted(indicators.values(), key=lambda i: i.id)],
+        "processes": sorted({i.target for kb in kbs for i in kb.indicators if i.kind == "process"}),
+        "indicators": sample["indicators"],
         "samples": samples,
         "interval": interval,
+        "recorded": SAMPLES_FILE,
     }
+
+
+def build_sample_query(catalog: Catalog) -> dict[str, Any]:
+    """One reading of the leak indicators and no more: a later sample of an audit.
+
+    The collector reads only the sections a query names. A sample still reads
+    the OS (its boot time shows a reboot between samples, which restarts every
+    counter) and the services an indicator is measured in (a restarted service
+    has a new process).
+    """
+    indicators = {i.id: i for kb in catalog.kbs.values() for i in kb.indicators}
+    return {
+        "os": True,
+        "services": sorted({i.target for i in indicators.values() if i.kind == "service_process"}),
+        "service_images": [],
+        "indicators": [{"id": i.id, "kind": i.kind, "target": i.target, "metric": i.metric}
+                       for i in sorted(indicators.values(), key=lambda i: i.id)],
+        "samples": 1,
+        "interval": 0.0,
+    }
+
+
+def build_recorder_query(catalog: Catalog, *, keep: int) -> dict[str, Any]:
+    """The on-host sampler's query: one sample, appended to :data:`SAMPLES_FILE` (its newest ``keep`` lines)."""
+    return {**build_sample_query(catalog), "record": {"path": SAMPLES_FILE, "keep": keep}}
 
 
 def parse_collect_output(output: bytes | str, *, host: str) -> HostFacts:
@@ -107,6 +139,7 @@ def facts_from_raw(raw: dict[str, Any], *, host: str) -> HostFacts:
     registry = {**registry_values, **{k: (True if present else None) for k, present in registry_keys.items()}}
     services: dict[str, Any] = raw.get("services") or {}
     files: dict[str, str | None] = dict(raw.get("files") or {})
+    notes = [str(e) for e in raw.get("errors") or []]
     return HostFacts(
         host=host,
         os=_os_info(raw["os"], host) if raw.get("os") else None,
@@ -120,10 +153,53 @@ def facts_from_raw(raw: dict[str, Any], *, host: str) -> HostFacts:
         registry=registry,
         pending_reboot=pending_reboot_reasons(registry_values, registry_keys),
         boot_time=_iso(raw["os"].get("boot_time")) if raw.get("os") else None,
-        samples={key: [Sample(t=float(t), value=float(v)) for t, v in points]
-                 for key, points in (raw.get("samples") or {}).items()},
-        notes=[str(e) for e in raw.get("errors") or []],
+        samples=_with_recorded(_samples(raw), raw, notes),
+        notes=notes,
     )
+
+
+def _samples(raw: dict[str, Any]) -> dict[str, list[Sample]]:
+    return {key: [Sample(t=float(t), value=float(v)) for t, v in points]
+            for key, points in (raw.get("samples") or {}).items()}
+
+
+def _with_recorded(samples: dict[str, list[Sample]], raw: dict[str, Any], notes: list[str]) -> dict[str, list[Sample]]:
+    """The on-host sampler's readings of the current boot, then this answer's own, in time order.
+
+    Readings from before the host's last restart belong to another series (the
+    counters start again at boot) and are left out; a line the recorder left
+    half written (the host stopped mid-write) is skipped. Both are noted.
+    """
+    lines = raw.get("recorded") or []
+    if not lines:
+        return samples
+    boot = (raw.get("os") or {}).get("boot_time")
+    merged: dict[str, list[Sample]] = {}
+    earlier = broken = 0
+    for line in lines:
+        try:
+            record = json.loads(line)
+            if not same_boot((record.get("os") or {}).get("boot_time"), boot):
+                earlier += 1
+                continue
+            for key, points in _samples(record).items():
+                merged.setdefault(key, []).extend(points)
+        except (ValueError, TypeError, AttributeError):
+            broken += 1
+    notes.append(f"on-host sampler: {len(lines) - earlier - broken} readings since the last audit"
+                 + (f"; {earlier} from before the last restart left out" if earlier else "")
+                 + (f"; {broken} unreadable lines skipped" if broken else ""))
+    for key, points in samples.items():
+        merged.setdefault(key, []).extend(points)
+    return {key: sorted(points, key=lambda s: s.t) for key, points in merged.items()}
+
+
+def same_boot(one: str | None, other: str | None) -> bool:
+    """Whether two reported boot times are the same boot (unknown counts as the same)."""
+    if not one or not other:
+        return True
+    first, second = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (one, other))
+    return abs((first - second).total_seconds()) <= _SAME_BOOT_SECONDS
 
 
 def pending_reboot_reasons(values: dict[str, Any], keys: dict[str, bool]) -> list[str]:

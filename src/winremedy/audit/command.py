@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import load_catalog
-from ..commandline import positive_int, seconds, writable_directory
-from ..errors import WinRemedyError
+from ..commandline import EXIT_ERROR, EXIT_OK, positive_int, print_json, seconds, writable_directory
+from ..errors import InventoryError, WinRemedyError
 from .progress import FleetProgress
 from .results import load_results
-from .run import DEFAULT_FORKS, AuditSettings, audit_fleet
+from .run import DEFAULT_FORKS, TIME_SCALE_VARIABLE, AuditSettings, audit_fleet
+from .sampler import DEFAULT_KEEP, DEFAULT_MINUTES, sampler_fleet
 
 
 def add_audit_command(commands: Any) -> None:
@@ -38,8 +39,58 @@ def add_audit_command(commands: Any) -> None:
     audit.set_defaults(run=run_audit)
 
 
-def run_audit(args: argparse.Namespace) -> int:
+def add_sampler_command(commands: Any) -> None:
+    sampler = commands.add_parser(
+        "sampler", help="install, query or remove the opt-in on-host leak sampler (a scheduled task)",
+        description="The on-host sampler records the leak indicators every few minutes on each host (a scheduled "
+                    "task running the collector as SYSTEM, appending to a bounded file); the next audit reads and "
+                    "clears that file in its one round trip, so days of samples cost no controller time.",
+    )
+    sampler.add_argument("action", choices=("install", "status", "remove"))
+    sampler.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY",
+                         help="inventory file or directory (repeatable)")
+    sampler.add_argument("-l", "--limit", help="Ansible host pattern")
+    sampler.add_argument("--vault-password-file", action="append", default=[], metavar="FILE")
+    sampler.add_argument("-f", "--forks", type=positive_int, default=DEFAULT_FORKS,
+                         help=f"hosts at once (default {DEFAULT_FORKS})")
+    sampler.add_argument("--every", type=positive_int, default=DEFAULT_MINUTES, metavar="MINUTES",
+                         help=f"install: minutes between readings (default {DEFAULT_MINUTES})")
+    sampler.add_argument("--keep", type=positive_int, default=DEFAULT_KEEP, metavar="N",
+                         help=f"install: readings kept on the host, the newest (default {DEFAULT_KEEP})")
+    sampler.add_argument("--format", choices=("table", "json"), default="table")
+    sampler.set_defaults(run=run_sampler_command)
+
+
+def run_sampler_command(args: argparse.Namespace) -> int:
+    from ..transport import WinRMTransport
+
+    targets = _targets(args)
+    states = sampler_fleet(list(targets), lambda name: WinRMTransport(name, targets[name].winrm_options()), load_catalog(),
+                           args.action, minutes=args.every, keep=args.keep, forks=args.forks)
+    if args.format == "json":
+        print_json({"action": args.action, "hosts": [state.to_dict() for state in states]})
+    else:
+        for state in states:
+            shown = (f"FAILED ({state.error_code}): {state.error}" if state.error else
+                     f"{'installed' if state.installed else 'not installed'}, {state.samples} readings waiting"
+                     + (f", last run {state.last_run}" if state.last_run else ""))
+            print(f"{state.host}: {shown}")
+    return EXIT_ERROR if any(state.error for state in states) else EXIT_OK
+
+
+def _targets(args: argparse.Namespace) -> dict[str, Any]:
+    """The inventory's hosts by name; its warnings printed on stderr."""
     from ..inventory import load_targets  # ansible-core is imported only by the commands that read inventories
+
+    targets = {t.name: t for t in load_targets(args.inventory, limit=args.limit,
+                                                vault_password_files=args.vault_password_file)}
+    for target in targets.values():
+        for warning in target.warnings:
+            print(f"winremedy: warning: {target.name}: {warning}", file=sys.stderr)
+    return targets
+
+
+def run_audit(args: argparse.Namespace) -> int:
     from ..report import exit_code, render, write_reports
     from ..transport import WinRMTransport
 
@@ -49,12 +100,9 @@ def run_audit(args: argparse.Namespace) -> int:
         writable_directory(args.out)
     catalog = load_catalog()
     kbs = tuple(catalog.get(kb).kb for kb in args.kbs or ())
-    targets = {t.name: t for t in load_targets(args.inventory, limit=args.limit,
-                                                vault_password_files=args.vault_password_file)}
-    for target in targets.values():
-        for warning in target.warnings:
-            print(f"winremedy: warning: {target.name}: {warning}", file=sys.stderr)
-    settings = AuditSettings(samples=args.samples, interval=args.interval, kbs=kbs)
+    targets = _targets(args)
+    settings = AuditSettings(samples=args.samples, interval=args.interval, kbs=kbs,
+                             time_scale=time_scale({name: t.hostvars for name, t in targets.items()}))
     results = audit_fleet(
         list(targets), lambda name: WinRMTransport(name, targets[name].winrm_options()), catalog, settings,
         forks=args.forks, out=args.out, resume=args.resume, progress=FleetProgress(),
@@ -64,3 +112,22 @@ def run_audit(args: argparse.Namespace) -> int:
         write_reports(results, args.out, ["json", "csv", "junit", "html"])
     sys.stdout.write(render(results, args.format, catalog=catalog))
     return exit_code(results)
+
+
+def time_scale(hostvars: dict[str, Any]) -> float:
+    """How many host seconds pass per controller second (:data:`TIME_SCALE_VARIABLE`; 1 on real hosts).
+
+    The lab runs its hosts' clock faster and says so in its inventory, so that
+    the samples of an audit are spaced ``--interval`` seconds of host time apart.
+    """
+    scales: dict[float, str] = {}
+    for host, variables in hostvars.items():
+        value = variables.get(TIME_SCALE_VARIABLE, 1)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise InventoryError(f"host {host}: {TIME_SCALE_VARIABLE} must be a positive number, got {value!r}")
+        scales.setdefault(float(value), host)
+    if len(scales) > 1:
+        (first, one), (second, other) = list(scales.items())[:2]
+        raise InventoryError(f"hosts {one} and {other} have different {TIME_SCALE_VARIABLE} ({first:g} and "
+                             f"{second:g}): one audit samples on one clock")
+    return next(iter(scales), 1.0)

@@ -15,7 +15,7 @@ Three kinds of command are understood:
   (:mod:`winremedy.transport.bootstrap`), ``-Command -`` or ``-File``.
   Each is answered by the handler of its name in the ``scripts`` table the
   :class:`CommandLine` is built with (``lab.emulated`` hands in the lab's
-  stand-ins: ``collect``, ``stage``, ``task``, ``power``).
+  stand-ins: ``collect``, ``stage``, ``task``, ``power``, ``sampler``).
 
 Programs (``wusa``, ``shutdown``...) run directly in the shell come from the
 ``programs`` table it is built with, the one scheduled tasks use

@@ -1,7 +1,7 @@
 """The lab's answer to the collector script (``scripts/collect.ps1``), read from the host model.
 
-It answers the query it is given, section by section, in exactly the raw
-shape the real script prints, so the controller parses lab and real hosts
+It answers the query it is given, only the sections the query names, in
+exactly the raw shape the real script prints, so the controller parses lab and real hosts
 with the same code. Samples are taken at host times ``now + i * interval``;
 the answer is delayed (in real seconds) until the last of them has passed.
 """
@@ -9,6 +9,10 @@ the answer is delayed (in real seconds) until the last of them has passed.
 from __future__ import annotations
 
 import json
+import math
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..psdata import FRAME_SENTINEL
@@ -19,6 +23,7 @@ from .registration import CBS
 
 _ARCH = {"x86": "x86", "x64": "AMD64", "ia64": "IA64"}
 _CBS_PACKAGES = CBS + "\\Packages\\"
+_ANSWER_KEY = {"cbs_prefixes": "cbs", "indicators": "samples"}  # query section -> its key in the answer
 _GARBLED = b"@@WINREMEDY@@{\"script\": \"collect\", \"os\": {\"caption\": \"Microsoft Windows\xff\xfe"
 
 
@@ -30,26 +35,39 @@ def answer(host: HostModel, query: dict[str, Any]) -> CommandResult:
     interval = float(query.get("interval", 0.0))
     now = host.clock.now()
     times = [now + i * interval for i in range(count)]
-    services = _services(host, query)
-    result: dict[str, Any] = {
+    text = FRAME_SENTINEL + json.dumps(result(host, query, times), ensure_ascii=True, separators=(",", ":"))
+    return CommandResult((text + "\r\n").encode("ascii"), b"", 0, delay=host.clock.to_real(times[-1] - now))
+
+
+def result(host: HostModel, query: dict[str, Any], times: list[float]) -> dict[str, Any]:
+    """The raw answer to ``query`` with samples at host ``times`` (the last one is when it is collected)."""
+    raw: dict[str, Any] = {
         "script": "collect",
         "errors": [],
         "powershell_version": host.spec.powershell,
         "clr_version": host.clr_version,
-        "os": _os(host),
-        "files": {path: _file_version(host, path) for path in query.get("files", [])},
-        "registry_values": {path: host.registry.get(path) for path in query.get("registry_values", [])},
-        "registry_keys": {path: _key_exists(host, path) for path in query.get("registry_keys", [])},
-        "cbs": _cbs(host, query.get("cbs_prefixes", [])),
-        "qfe": [{"id": row.hotfix_id, "sp_in_effect": row.service_pack_in_effect or None,
-                 "installed_on": row.installed_on or None, "description": row.description} for row in host.qfe()],
-        "services": services,
-        "processes": _processes(host, query.get("processes", [])),
-        "samples": _samples(host, query.get("indicators", []), times),
-        "collected_at": iso(times[-1]),
     }
-    text = FRAME_SENTINEL + json.dumps(result, ensure_ascii=True, separators=(",", ":"))
-    return CommandResult((text + "\r\n").encode("ascii"), b"", 0, delay=host.clock.to_real(times[-1] - now))
+    sections: dict[str, Callable[[], Any]] = {
+        "files": lambda: {path: _file_version(host, path) for path in query["files"]},
+        "registry_values": lambda: {path: host.registry.get(path) for path in query["registry_values"]},
+        "registry_keys": lambda: {path: _key_exists(host, path) for path in query["registry_keys"]},
+        "cbs_prefixes": lambda: _cbs(host, query["cbs_prefixes"]),
+        "services": lambda: _services(host, query),
+        "processes": lambda: _processes(host, query["processes"]),
+        "indicators": lambda: _samples(host, query["indicators"], times),
+        "recorded": lambda: _read_and_clear(host, query["recorded"]),
+    }
+    if query.get("os"):
+        raw["os"] = _os(host)
+    if query.get("qfe"):
+        raw["qfe"] = [{"id": row.hotfix_id, "sp_in_effect": row.service_pack_in_effect or None,
+                          "installed_on": row.installed_on or None, "description": row.description}
+                         for row in host.qfe()]
+    for section, read in sections.items():
+        if section in query:
+            raw[_ANSWER_KEY.get(section, section)] = read()
+    raw["collected_at"] = iso(times[-1])
+    return raw
 
 
 def _os(host: HostModel) -> dict[str, Any]:
@@ -107,3 +125,45 @@ def _samples(host: HostModel, indicators: list[dict[str, Any]], times: list[floa
     """Each asked indicator the host model has, at each sample time; the others are absent, as on a host."""
     return {ind["id"]: [[t, float(host.indicator(ind["id"], t))] for t in times]
             for ind in indicators if ind["id"] in host.indicators.names}
+
+
+# --- the on-host sampler's recorder: this script run by a scheduled task, in host time ----------------------
+
+
+@dataclass
+class Recorder:
+    """An installed on-host sampler (``lab.sampler`` installs it): the recorder's query and its schedule.
+
+    Nothing ticks: when an audit reads the samples file, the lines the task
+    would have appended since the last read are computed then, each at its own
+    host time (install time + k periods), exactly as the recorder writes them
+    (one answer per line): the newest ``keep``, none from before the host's
+    current boot (the model knows the counters of the current boot only; the
+    controller leaves earlier ones out in any case).
+    """
+
+    query: dict[str, Any]  # the recorder's collector query, 'record' included
+    period: float  # host seconds between runs
+    start: float  # host time of the first run (install)
+    read_until: float  # host time of the last read: later runs wait in the file
+
+    def runs(self, host: HostModel) -> list[float]:
+        """Host times of the runs whose lines are in the file now."""
+        since = max(self.read_until, host.boot_time - 1e-9)
+        first = max(0, math.floor((since - self.start) / self.period) + 1)
+        last = math.floor((host.clock.now() - self.start) / self.period)
+        keep = int(self.query["record"]["keep"])
+        return [self.start + k * self.period for k in range(max(first, last + 1 - keep), last + 1)]
+
+
+RECORDERS: weakref.WeakKeyDictionary[HostModel, Recorder] = weakref.WeakKeyDictionary()
+
+
+def _read_and_clear(host: HostModel, path: str) -> list[str]:
+    """The lines of the samples file at ``path`` now, then an empty file (the 'recorded' section)."""
+    recorder = RECORDERS.get(host)
+    if recorder is None or path.lower() != str(recorder.query["record"]["path"]).lower():
+        return []
+    runs = recorder.runs(host)
+    recorder.read_until = host.clock.now()
+    return [json.dumps(result(host, recorder.query, [t]), ensure_ascii=True, separators=(",", ":")) for t in runs]

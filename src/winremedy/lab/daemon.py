@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from ..atomic import write_text_atomic
+from ..audit.run import TIME_SCALE_VARIABLE
 from ..instants import iso
 from .clock import LabClock
 from .cmdline import CommandLine
@@ -97,7 +98,8 @@ async def _serve_lab(
         lab.hosts, scheme, tls.ca_cert if tls else None,
         realm=accounts.realm_name, client_certificates=accounts.certificates,
     )
-    inventory_data["all"]["vars"] |= {"winremedy_repo_unc": LAB_SHARE, "winremedy_repo_url": repository.url}
+    inventory_data["all"]["vars"] |= {"winremedy_repo_unc": LAB_SHARE, "winremedy_repo_url": repository.url,
+                                      TIME_SCALE_VARIABLE: fleet.time_scale}
     write_text_atomic(directory / INVENTORY_YML, yaml.safe_dump(inventory_data, sort_keys=False))  # 0600: passwords
     write_text_atomic(directory / LAB_JSON, json.dumps({
         "pid": os.getpid(),

@@ -1,6 +1,9 @@
 # winremedy-script: collect 1
 # Answers one audit query in one call: OS, files, registry, CBS packages, QFE,
-# services, processes, and K samples of the leak indicators. PowerShell 2.0 /
+# services, processes, and K samples of the leak indicators; each section only
+# when the query names it (a later leak sample asks for little). With 'record'
+# it is the on-host sampler: the answer is appended to a bounded file instead of
+# printed; 'recorded' reads and clears that file. PowerShell 2.0 /
 # .NET 2.0 only. The query arrives as data in $WinRemedyArgs (a hashtable
 # literal written by winremedy.psdata); nothing in it is ever run as code.
 # Output: one result line (Write-WrResult, from common.ps1).
@@ -88,7 +91,7 @@ function Get-WrServices($names, $imagePatterns) {
     foreach ($svc in @(Get-WmiObject Win32_Service)) {
         $match = $names -contains $svc.Name
         foreach ($pattern in $imagePatterns) {
-            if ($svc.PathName -and $svc.PathName.IndexOf([string]$pattern, [StringComparison]::OrdinalIgnoreCase) -ge 0) { $match = $true }
+            if ($pattern -and $svc.PathName -and $svc.PathName.IndexOf([string]$pattern, [StringComparison]::OrdinalIgnoreCase) -ge 0) { $match = $true }
         }
         if ($match) { $found[$svc.Name] = @{ pid = $svc.ProcessId; state = $svc.State; path = $svc.PathName } }
     }
@@ -189,37 +192,71 @@ function Get-WrSamples($indicators, $count, $interval, $services) {
     return $series
 }
 
+function Add-WrRecord([string]$path, [int]$keep, [string]$line) {
+    # The on-host sampler's file: one answer per line, the newest $keep lines only.
+    $lines = New-Object System.Collections.ArrayList
+    if ([IO.File]::Exists($path)) { foreach ($old in [IO.File]::ReadAllLines($path)) { [void]$lines.Add($old) } }
+    [void]$lines.Add($line)
+    while ($lines.Count -gt $keep) { $lines.RemoveAt(0) }
+    [IO.File]::WriteAllLines($path, [string[]]$lines.ToArray(), [Text.Encoding]::ASCII)
+}
+
+function Read-WrRecorded([string]$path) {
+    # What the on-host sampler recorded since the last audit; read once, then cleared.
+    if (-not [IO.File]::Exists($path)) { return ,@() }
+    $lines = [IO.File]::ReadAllLines($path)
+    [IO.File]::Delete($path)
+    return ,$lines
+}
+
 $Result = @{ script = 'collect'; errors = $Errors }
 $Result['powershell_version'] = $PSVersionTable.PSVersion.ToString()
 $Result['clr_version'] = $PSVersionTable.CLRVersion.ToString()
-try { $Result['os'] = Get-WrOs } catch { Add-WrError 'os' $_ }
-
-$files = @{}
-foreach ($path in @($Query['files'])) {
-    try { $files[[string]$path] = Get-WrFileVersion $path } catch { Add-WrError ('file ' + $path) $_ }
+if ($Query['os']) {
+    try { $Result['os'] = Get-WrOs } catch { Add-WrError 'os' $_ }
 }
-$Result['files'] = $files
 
-$values = @{}
-foreach ($path in @($Query['registry_values'])) {
-    try { $values[[string]$path] = Get-WrRegistryValue $path } catch { Add-WrError ('registry ' + $path) $_ }
+if ($Query.ContainsKey('files')) {
+    $files = @{}
+    foreach ($path in @($Query['files'])) {
+        try { $files[[string]$path] = Get-WrFileVersion $path } catch { Add-WrError ('file ' + $path) $_ }
+    }
+    $Result['files'] = $files
 }
-$Result['registry_values'] = $values
 
-$keys = @{}
-foreach ($path in @($Query['registry_keys'])) {
-    try { $keys[[string]$path] = Test-WrRegistryKey $path } catch { Add-WrError ('registry key ' + $path) $_ }
+if ($Query.ContainsKey('registry_values')) {
+    $values = @{}
+    foreach ($path in @($Query['registry_values'])) {
+        try { $values[[string]$path] = Get-WrRegistryValue $path } catch { Add-WrError ('registry ' + $path) $_ }
+    }
+    $Result['registry_values'] = $values
 }
-$Result['registry_keys'] = $keys
 
-try { $Result['cbs'] = Get-WrCbsPackages @($Query['cbs_prefixes']) } catch { Add-WrError 'cbs' $_ }
-try { $Result['qfe'] = Get-WrQfe } catch { Add-WrError 'qfe' $_ }
+if ($Query.ContainsKey('registry_keys')) {
+    $keys = @{}
+    foreach ($path in @($Query['registry_keys'])) {
+        try { $keys[[string]$path] = Test-WrRegistryKey $path } catch { Add-WrError ('registry key ' + $path) $_ }
+    }
+    $Result['registry_keys'] = $keys
+}
+
+if ($Query.ContainsKey('cbs_prefixes')) {
+    try { $Result['cbs'] = Get-WrCbsPackages @($Query['cbs_prefixes']) } catch { Add-WrError 'cbs' $_ }
+}
+if ($Query['qfe']) {
+    try { $Result['qfe'] = Get-WrQfe } catch { Add-WrError 'qfe' $_ }
+}
 $services = @{}
-try { $services = Get-WrServices @($Query['services']) @($Query['service_images']) } catch { Add-WrError 'services' $_ }
-$Result['services'] = $services
-try { $Result['processes'] = Get-WrProcesses @($Query['processes']) } catch { Add-WrError 'processes' $_ }
+if ($Query.ContainsKey('services')) {
+    try { $services = Get-WrServices @($Query['services']) @($Query['service_images']) } catch { Add-WrError 'services' $_ }
+    $Result['services'] = $services
+}
+if ($Query.ContainsKey('processes')) {
+    try { $Result['processes'] = Get-WrProcesses @($Query['processes']) } catch { Add-WrError 'processes' $_ }
+}
 
-$indicators = @($Query['indicators'])
+$indicators = @()
+if ($Query.ContainsKey('indicators')) { $indicators = @($Query['indicators']) }
 $needsPoolTags = $false
 foreach ($indicator in $indicators) { if ($indicator['kind'] -eq 'pool_tag') { $needsPoolTags = $true } }
 if ($needsPoolTags) {
@@ -228,5 +265,12 @@ if ($needsPoolTags) {
 if ($indicators.Count -gt 0) {
     $Result['samples'] = Get-WrSamples $indicators ([int]$Query['samples']) ([double]$Query['interval']) $services
 }
+if ($Query.ContainsKey('recorded')) {
+    try { $Result['recorded'] = Read-WrRecorded ([string]$Query['recorded']) } catch { Add-WrError 'recorded' $_ }
+}
 $Result['collected_at'] = [DateTime]::UtcNow
-Write-WrResult $Result
+if ($Query.ContainsKey('record')) {
+    Add-WrRecord ([string]$Query['record']['path']) ([int]$Query['record']['keep']) (Format-WrJson $Result)
+} else {
+    Write-WrResult $Result
+}

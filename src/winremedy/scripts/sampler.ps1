@@ -1,0 +1,105 @@
+# winremedy-script: sampler 1
+# The opt-in on-host sampler: a scheduled task, as SYSTEM, that runs the recorder
+# (the collector rendered with an indicators-only query and a 'record' section)
+# every few minutes; each run appends one answer to a bounded file that the
+# next audit reads and clears. PowerShell 2.0 only. Parameters ($WinRemedyArgs):
+#   action 'install' | 'status' | 'remove'; name; directory; recorder (install:
+#   the recorder's text); minutes (install: minutes between runs); file (the
+#   samples file the recorder appends to).
+# Vista and later: Task Scheduler 2.0 (Schedule.Service COM), a time trigger
+# repeated indefinitely. Windows 2003: Task Scheduler 1.0, schtasks /sc minute.
+# Output: the raw facts (installed, scheduler, samples recorded, last run).
+$ProgressPreference = 'SilentlyContinue'
+$ErrorActionPreference = 'Stop'
+$Name = [string]$WinRemedyArgs['name']
+$Directory = [string]$WinRemedyArgs['directory']
+$RecorderPath = $Directory + '\' + $Name + '.ps1'
+$CmdPath = $Directory + '\' + $Name + '.cmd'
+$SamplesPath = [string]$WinRemedyArgs['file']
+
+function Get-WrScheduler {
+    try {
+        $service = New-Object -ComObject Schedule.Service
+        $service.Connect()
+        return $service
+    } catch { return $null }
+}
+
+function Get-WrTask($scheduler) {
+    if ($null -eq $scheduler) { return $null }
+    try { return $scheduler.GetFolder('\').GetTask($Name) } catch { return $null }
+}
+
+function Invoke-WrSchtasks([string[]]$arguments) {
+    $ErrorActionPreference = 'Continue'  # PowerShell 2.0 turns a native command's stderr into a terminating error under Stop
+    $output = & schtasks.exe $arguments 2>&1
+    if ($LASTEXITCODE -ne 0) { throw ('schtasks ' + $arguments[0] + ' exited ' + $LASTEXITCODE + ': ' + ($output -join ' ')) }
+}
+
+function Test-WrInstalled($scheduler) {
+    if ($null -ne $scheduler) { return $null -ne (Get-WrTask $scheduler) }
+    return [IO.File]::Exists($env:SystemRoot + '\Tasks\' + $Name + '.job')  # Task Scheduler 1.0 keeps <name>.job
+}
+
+function Remove-WrSampler($scheduler) {
+    if (Test-WrInstalled $scheduler) {
+        if ($null -ne $scheduler) { $scheduler.GetFolder('\').DeleteTask($Name, 0) }
+        else { Invoke-WrSchtasks @('/delete', '/tn', $Name, '/f') }
+    }
+    foreach ($path in @($RecorderPath, $CmdPath, $SamplesPath)) { if ([IO.File]::Exists($path)) { [IO.File]::Delete($path) } }
+}
+
+function Register-WrSampler($scheduler, [int]$minutes) {
+    if ($null -ne $scheduler) {
+        $definition = $scheduler.NewTask(0)
+        $definition.RegistrationInfo.Description = 'winremedy on-host leak sampler'
+        $definition.Principal.UserId = 'SYSTEM'
+        $definition.Principal.LogonType = 5  # TASK_LOGON_SERVICE_ACCOUNT
+        $definition.Settings.DisallowStartIfOnBatteries = $false
+        $definition.Settings.StopIfGoingOnBatteries = $false
+        $definition.Settings.ExecutionTimeLimit = 'PT5M'
+        $definition.Settings.MultipleInstances = 2  # TASK_INSTANCES_IGNORE_NEW
+        # TASK_TRIGGER_TIME repeated with no end: "If no value is specified for the duration, then the
+        # pattern is repeated indefinitely" (Microsoft docs, RepetitionPattern.Duration property).
+        $trigger = $definition.Triggers.Create(1)
+        $trigger.StartBoundary = (Get-Date).ToString("yyyy-MM-dd'T'HH:mm:ss", $Invariant)
+        $trigger.Repetition.Interval = 'PT' + $minutes + 'M'
+        $action = $definition.Actions.Create(0)
+        $action.Path = $env:SystemRoot + '\System32\cmd.exe'
+        $action.Arguments = '/c "' + $CmdPath + '"'
+        [void]$scheduler.GetFolder('\').RegisterTaskDefinition($Name, $definition, 6, 'SYSTEM', $null, 5)
+        return
+    }
+    # Task Scheduler 1.0 (Microsoft docs, "Schtasks"): /sc minute /mo N runs every N minutes from now on.
+    Invoke-WrSchtasks @('/create', '/tn', $Name, '/tr', $CmdPath, '/sc', 'minute', '/mo', [string]$minutes, '/ru', 'SYSTEM')
+}
+
+function Get-WrSamplerFacts($scheduler) {
+    $facts = @{ installed = (Test-WrInstalled $scheduler); samples = 0; last_run = $null }
+    $task = Get-WrTask $scheduler
+    if ($null -ne $task -and $task.LastRunTime.Year -gt 1900) { $facts['last_run'] = $task.LastRunTime }
+    if ([IO.File]::Exists($SamplesPath)) { $facts['samples'] = @([IO.File]::ReadAllLines($SamplesPath)).Count }
+    return $facts
+}
+
+$Result = @{ script = 'sampler'; action = $WinRemedyArgs['action'] }
+try {
+    $scheduler = Get-WrScheduler
+    $Result['scheduler'] = 1
+    if ($null -ne $scheduler) { $Result['scheduler'] = 2 }
+    if ($WinRemedyArgs['action'] -eq 'install') {
+        Remove-WrSampler $scheduler
+        if (-not [IO.Directory]::Exists($Directory)) { [void][IO.Directory]::CreateDirectory($Directory) }
+        [IO.File]::WriteAllText($RecorderPath, [string]$WinRemedyArgs['recorder'], [Text.Encoding]::ASCII)
+        $line = '@"%SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe" -NoProfile -NonInteractive ' +
+            '-ExecutionPolicy Bypass -File "' + $RecorderPath + '"'
+        [IO.File]::WriteAllText($CmdPath, $line + "`r`n", [Text.Encoding]::ASCII)
+        Register-WrSampler $scheduler ([int]$WinRemedyArgs['minutes'])
+    } elseif ($WinRemedyArgs['action'] -eq 'remove') {
+        Remove-WrSampler $scheduler
+    }
+    $Result['sampler'] = Get-WrSamplerFacts $scheduler
+} catch {
+    $Result['error'] = [string]$_
+}
+Write-WrResult $Result
