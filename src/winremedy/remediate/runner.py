@@ -173,7 +173,8 @@ class HostRun:
     def _stage(self, kb: KbPlan) -> str:
         assert kb.package is not None
         staged = stage.stage(self.transport, self.source, kb.package, max_envelope_kb=self.context.max_envelope_kb)
-        self._step("stage", kb.kb, staged.changed, f"{kb.package.file} {staged.method} -> {staged.path}")
+        verified = f", verified on the host with {staged.basis}" if staged.basis else ""
+        self._step("stage", kb.kb, staged.changed, f"{kb.package.file} {staged.method} -> {staged.path}{verified}")
         self.outcome.staged.append(staged)
         return staged.path
 

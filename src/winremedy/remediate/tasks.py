@@ -42,6 +42,7 @@ DONE_LABEL = "winremedy_done"
 ON_FAILURE = f"|| goto {DONE_LABEL}"  # appended to a line whose failure ends the batch with its exit code
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 _UNSAFE_PATH = re.compile(r'[\s"%<>|&^]')  # schtasks /tr on Windows 2003 takes the path unquoted
+SYSTEM_ROOT_VARIABLE = "%SystemRoot%"  # task.ps1 expands it before schtasks sees the path
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,9 @@ def _call(transport: Transport, name: str, directory: str, action: str, **params
 def _check(name: str, lines: Sequence[str], directory: str) -> None:
     if not _SAFE_NAME.match(name):
         raise ValueError(f"task name {name!r}: letters, digits, '.', '_' and '-' only")
-    if _UNSAFE_PATH.search(directory) or not directory.isascii():
-        raise ValueError(f"task directory {directory!r}: ASCII without spaces, quotes, % or shell metacharacters")
+    if _UNSAFE_PATH.search(directory.replace(SYSTEM_ROOT_VARIABLE, "")) or not directory.isascii():
+        raise ValueError(f"task directory {directory!r}: ASCII without spaces, quotes, % (but {SYSTEM_ROOT_VARIABLE}) "
+                         "or shell metacharacters")
     for line in lines:
         if "\n" in line or "\r" in line or not line.isascii():
             raise ValueError(f"batch line {line!r}: one ASCII line each")

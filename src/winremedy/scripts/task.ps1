@@ -12,7 +12,7 @@
 $ProgressPreference = 'SilentlyContinue'
 $ErrorActionPreference = 'Stop'
 $Name = [string]$WinRemedyArgs['name']
-$Directory = [string]$WinRemedyArgs['directory']
+$Directory = [Environment]::ExpandEnvironmentVariables([string]$WinRemedyArgs['directory'])  # %SystemRoot%\Temp\...
 $CmdPath = $Directory + '\' + $Name + '.cmd'
 $RunPath = $Directory + '\' + $Name + '.run'
 $RcPath = $Directory + '\' + $Name + '.rc'
