@@ -20,6 +20,7 @@ from winremedy.lab.profiles import OsProfile
 from winremedy.remediate.install import (
     InstallResult,
     Outcome,
+    choose_method,
     finish_install,
     install,
     install_lines,
@@ -272,3 +273,30 @@ def test_an_msu_whose_update_cab_cannot_be_told_is_refused() -> None:
     entry = Entry("x.msu", "KB2847346", "msu", "x64", ("win2008",), (), 1, "0" * 64, {"source": "notes.txt"})
     with pytest.raises(RepoError, match=r"x\.msu: cannot tell its update \.cab"):
         install_lines(entry, r"C:\x.msu", "win2008")
+
+
+# --- the Windows Update service disabled (hardened servers) ---------------------------------------
+
+
+def test_wusa_with_the_windows_update_service_disabled_is_named(tmp_path: Path) -> None:
+    lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64", windows_update="disabled")
+    result = lab.install("wusa")
+    assert result.outcome is Outcome.FAILED and result.exit_code == -2147023838  # 0x80070422 as %ERRORLEVEL%
+    assert "the Windows Update service is disabled" in result.message and "--method dism" in result.message
+    assert lab.host.installed() == {}
+
+
+@pytest.mark.parametrize(("family", "disabled", "expected"), [
+    ("win7", True, "dism"), ("win2008r2", True, "dism"), ("win7", False, "auto"),
+    ("win2008", True, "auto"),  # pkgmgr already: CBS, not wuauserv
+    ("win2003", True, "auto"),  # update.exe
+])
+def test_auto_chooses_dism_where_wusa_would_meet_a_disabled_service(family: str, disabled: bool, expected: str) -> None:
+    assert choose_method("auto", family, disabled) == expected
+    assert choose_method("wusa", family, disabled) == "wusa"  # told to: as told
+
+
+def test_dism_installs_with_the_windows_update_service_disabled(tmp_path: Path) -> None:
+    lab = Lab(tmp_path, "KB2847346", "win2008r2", 1, "x64", windows_update="disabled")
+    result = lab.install(choose_method("auto", "win2008r2", True))
+    assert result.outcome is Outcome.REBOOT_REQUIRED and lab.host.installed()

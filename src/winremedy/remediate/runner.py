@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..audit.assess import Status
+from ..audit import hostsettings
 from ..audit.run import AuditSettings, audit_host
 from ..catalog import Catalog
 from ..errors import UnreachableError, WinRemedyError
@@ -187,7 +188,7 @@ class HostRun:
         else:
             path = self._stage(kb)
             self.journal.record("install_started", kb.kb, task=task, package=kb.package.file)
-            installer.start_install(self.transport, kb.package, path, self._plan_family(), method=self.settings.method)
+            installer.start_install(self.transport, kb.package, path, self._plan_family(), method=self._method())
         result = installer.finish_install(self.transport, kb.kb, self._poller(
             self.settings.install_timeout, lambda state: f"{kb.kb}: installer {state.state}"))
         self.journal.record("install_finished", kb.kb, outcome=result.outcome.value, exit_code=result.exit_code)
@@ -292,7 +293,7 @@ class HostRun:
         for kb in plan.kbs:
             if kb.action is Action.INSTALL and kb.package is not None:
                 path = stage.staged_path(kb.package.file)
-                lines = installer.install_lines(kb.package, path, plan.family, method=self.settings.method)
+                lines = installer.install_lines(kb.package, path, plan.family, method=self._method())
                 parts.append(f"{kb.kb}: stage {kb.package.file} (sha256 {kb.package.sha256[:12]}..., "
                              f"{self.source.kind}) to {path}; install as SYSTEM: {' '.join(f'[{line}]' for line in lines)}")
             elif kb.action is Action.RESTART_ONLY:
@@ -311,6 +312,12 @@ class HostRun:
 
     def _journal_installs(self) -> set[str]:
         return {e["kb"] for e in self.journal.entries() if e["step"] == "install_finished" and e.get("kb")}
+
+    def _method(self) -> str:
+        """The install method for this host: the setting, with ``auto`` adapted to a disabled Windows Update service."""
+        facts = self.outcome.audit.facts if self.outcome.audit else None
+        disabled = facts is not None and hostsettings.windows_update_disabled(facts.registry)
+        return installer.choose_method(self.settings.method, self._plan_family(), disabled)
 
     def _plan_family(self) -> str:
         assert self.outcome.plan is not None
