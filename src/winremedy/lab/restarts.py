@@ -5,6 +5,13 @@
 reboots it at the task's time, not at the moment someone next looks). A
 second restart while one is pending exits 1190 (ERROR_SHUTDOWN_IS_SCHEDULED),
 ``/a`` cancels one (1116, ERROR_NO_SHUTDOWN_IN_PROGRESS, when there is none).
+On Windows 2003 there is no "scheduled" state: 1190 arrived with Vista's
+InitiateShutdown ("System Error Codes (1000-1299)", Microsoft Learn, lists it
+among the Vista-era codes; InitiateShutdown: "Minimum supported client: Windows
+Vista"), and 2003's shutdown.exe calls InitiateSystemShutdownEx, which answers
+a pending countdown with 1115 (ERROR_SHUTDOWN_IN_PROGRESS). ASSUMED, not seen
+on a host: 2003's shutdown.exe exits with that Win32 error as it is; the pending
+countdown still runs and ``/a`` still cancels it.
 As on a real host an administrator's network logon may restart the host.
 
 ``netsh interface set interface name=X admin=disabled|enabled`` bounces the
@@ -30,6 +37,7 @@ ANSWER_GRACE = 0.5  # real seconds a requested shutdown waits at least, so its a
 LINK_SETTLE = 5.0  # host seconds from "admin=enabled" until the link carries traffic again
 MESSAGES = {
     ERROR_INVALID_PARAMETER: "The parameter is incorrect.(87)",
+    ERROR_SHUTDOWN_IN_PROGRESS: "A system shutdown is in progress.(1115)",
     ERROR_NO_SHUTDOWN_IN_PROGRESS: "Unable to abort the system shutdown because no shutdown was in progress.(1116)",
     ERROR_SHUTDOWN_IS_SCHEDULED: "A system shutdown has already been scheduled.(1190)",
 }
@@ -64,7 +72,9 @@ def request_shutdown(host: HostModel, args: list[str], at: float, *, answered: b
         delay = int(words[index])
     if answered:
         delay = max(delay, math.ceil(host.clock.scale * ANSWER_GRACE))
-    return 0 if host.reboot(delay, at=at) else ERROR_SHUTDOWN_IS_SCHEDULED
+    if host.reboot(delay, at=at):
+        return 0
+    return ERROR_SHUTDOWN_IN_PROGRESS if host.profile.is_2003 else ERROR_SHUTDOWN_IS_SCHEDULED
 
 
 def _netsh(host: HostModel, args: list[str], at: float) -> int:

@@ -237,7 +237,7 @@ class HostRun:
         """A restart recorded earlier: done if the boot time moved, else still to come.
 
         If the process died between recording the intent and sending the request, the request is sent
-        again: while one is pending Windows refuses a second (1190), so the host restarts once.
+        again: Windows answers that one is pending (1190; 1115 on 2003) and ours replaces it, so the host restarts once.
         """
         try:
             _, boot_time = reboot.host_clock(self.transport)
@@ -249,7 +249,7 @@ class HostRun:
             self.outcome.scheduled_for = iso(intent["at"])
             self._end(HostStatus.REBOOT_SCHEDULED, f"{self.host}: restart still scheduled for {iso(intent['at'])}")
             return False
-        reboot.request_reboot(self.transport, comment=self._comment())
+        reboot.request_reboot(self.transport, comment=self._comment(), poller=self._reboot_poller())
         return self._wait_for_boot(intent["boot_time"])
 
     def _wait_for_boot(self, boot_time: str) -> bool:
