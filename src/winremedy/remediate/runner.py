@@ -265,8 +265,9 @@ class HostRun:
         plan = self.outcome.plan
         if not (self.settings.nic_bounce and plan and any(k.kb == "KB2847346" for k in plan.installs)):
             return
-        workarounds.schedule_nic_bounce(self.transport)
-        self._step("workaround", "KB2847346", True, "network adapter bounce scheduled (drops connectivity briefly)")
+        bounce = workarounds.schedule_nic_bounce(
+            self.transport, poller=self._poller(self.settings.reboot_timeout, lambda said: f"adapter bounce: {said}"))
+        self._step("workaround", "KB2847346", True, bounce.message)
 
     def _verify(self, acted: set[str]) -> None:
         """A new audit with leak sampling: the KBs acted on are fixed, no restart pending, their leaks flat."""
