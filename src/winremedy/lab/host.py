@@ -47,9 +47,10 @@ from .dynamics import (
 from .faults import FaultInjector, FaultSpec
 from .filesystem import FileSystem, environment
 from .profiles import ALL_PATHS, OsProfile, PatchLevel
-from .quirks import DEFAULT_ADAPTERS, DEFAULT_LOCALE, DEFAULT_SYSTEM_ROOT, Adapter
+from .quirks import DEFAULT_ADAPTERS, DEFAULT_LOCALE, DEFAULT_SYSTEM_ROOT, LOCALES, Adapter
 
 LCS_PRODUCTS = ("lcs2003", "lcs2005")
+INTERNATIONAL = "HKCU\\Control Panel\\International"  # the WinRM account's regional settings
 LOOPBACK = "127.0.0.1"
 _CLR_VERSIONS = {"6.1.7601": "2.0.50727.5420", "6.1.7600": "2.0.50727.4927"}
 _CLR_LEGACY = "2.0.50727.3053"  # .NET 2.0 SP2, as WMF 2.0 needs on Vista/2008/2003
@@ -519,7 +520,12 @@ class HostModel:
         """The values behind the host's quirks, where Windows keeps them (see ``audit.hostsettings``)."""
         fips = hostsettings.FIPS_POLICY_2003 if self.profile.is_2003 else hostsettings.FIPS_POLICY
         disabled = self.spec.windows_update == "disabled"
+        locale = LOCALES[self.spec.locale]
+        separator = next((c for c in locale.short_date if not c.isalpha()), "/")
         return {
+            INTERNATIONAL + "\\iDate": str(locale.date_order),  # REG_SZ, as schtasks reads it (see task.ps1)
+            INTERNATIONAL + "\\sShortDate": locale.short_date,
+            INTERNATIONAL + "\\sDate": separator,
             hostsettings.WUAUSERV_START: hostsettings.SERVICE_DISABLED if disabled else 2,
             fips: int(self.spec.fips),
             hostsettings.SYSTEM_ROOT: self.spec.system_root,
