@@ -192,7 +192,8 @@ class HostRun:
         result = installer.finish_install(self.transport, kb.kb, self._poller(
             self.settings.install_timeout, lambda state: f"{kb.kb}: installer {state.state}"))
         self.journal.record("install_finished", kb.kb, outcome=result.outcome.value, exit_code=result.exit_code)
-        self._step("install", kb.kb, result.changed, result.message)
+        adapted = " (expand + DISM: the Windows Update service is disabled)" if self._method() != self.settings.method else ""
+        self._step("install", kb.kb, result.changed, result.message + adapted)
         if result.outcome not in _INSTALLED:
             raise _Failed(f"{self.host}: {kb.kb}: {result.message}", "install")
 
