@@ -26,10 +26,6 @@ def windows_update_disabled(registry: Mapping[str, Any]) -> bool:
     return _number(registry.get(WUAUSERV_START)) == SERVICE_DISABLED
 
 
-def fips_enabled(registry: Mapping[str, Any]) -> bool:
-    return any(_number(registry.get(path)) == 1 for path in (FIPS_POLICY, FIPS_POLICY_2003))
-
-
 def _number(value: Any) -> int | None:
     try:
         return int(value)

@@ -318,7 +318,7 @@ class HostRun:
     def _method(self) -> str:
         """The install method for this host: the setting, with ``auto`` adapted to a disabled Windows Update service."""
         facts = self.outcome.audit.facts if self.outcome.audit else None
-        disabled = facts is not None and hostsettings.windows_update_disabled(facts.registry)
+        disabled = facts is not None and hostsettings.windows_update_disabled(facts.registry or {})
         return installer.choose_method(self.settings.method, self._plan_family(), disabled)
 
     def _plan_family(self) -> str:
