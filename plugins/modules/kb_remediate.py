@@ -101,12 +101,12 @@ scheduled_for:
   type: str
   sample: "2024-03-03T02:00:00Z"
 staged:
-  description: Each package put on the host by this step - its path, SHA-256, what was there before, and how it came.
+  description: Each package put on the host by this step - its path, SHA-256, what was there before, how it came, and the hash class the host verified it with (basis).
   returned: always
   type: list
   elements: dict
-  sample: [{path: C:\Windows\Temp\winremedy\Windows6.1-KB2847346-x64.msu, changed: true, method: push,
-             sha256: 9f2c..., before_sha256: null}]
+  sample: [{path: '%SystemRoot%\Temp\winremedy\Windows6.1-KB2847346-x64.msu', changed: true, method: push,
+             sha256: 9f2c..., before_sha256: null, basis: SHA256CryptoServiceProvider}]
 findings:
   description: The findings of the last audit of the host (the verification when there was one), as M(winremedy.windows.kb_facts) returns them.
   returned: always

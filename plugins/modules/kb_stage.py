@@ -9,8 +9,9 @@ short_description: Put the packages a legacy Windows host needs on it, hash-chec
 version_added: 0.1.0
 description:
   - Audits the host, plans (the exact package per KB x OS x service pack x architecture from O(repo)), and
-    puts each package the plan installs into C(C:\Windows\Temp\winremedy) - pushed over WinRM, downloaded
-    from a URL or copied from a share - verified on the host by its SHA-256 before it gets its real name.
+    puts each package the plan installs into the host's own C(%SystemRoot%\Temp\winremedy) - pushed over WinRM,
+    downloaded from a URL or copied from a share - verified on the host by its SHA-256 (SHA-1 on a FIPS host
+    without .NET 3.5) before it gets its real name.
   - A package already there with the right SHA-256 is left alone (C(changed=false)). Run it ahead of the
     maintenance window, so M(winremedy.windows.kb_install) only installs.
 extends_documentation_fragment:
@@ -78,19 +79,19 @@ steps:
   returned: always
   type: list
   elements: dict
-  sample: [{step: stage, kb: KB2847346, changed: true, message: Windows6.1-KB2847346-x64.msu push -> C:\Windows\Temp\winremedy\Windows6.1-KB2847346-x64.msu}]
+  sample: [{step: stage, kb: KB2847346, changed: true, message: Windows6.1-KB2847346-x64.msu push -> %SystemRoot%\Temp\winremedy\Windows6.1-KB2847346-x64.msu}]
 scheduled_for:
   description: When the restart waits for the host's maintenance window - when it is scheduled (ISO 8601, host time).
   returned: always
   type: str
   sample: "2024-03-03T02:00:00Z"
 staged:
-  description: Each package put on the host by this step - its path, SHA-256, what was there before, and how it came.
+  description: Each package put on the host by this step - its path, SHA-256, what was there before, how it came, and the hash class the host verified it with (basis).
   returned: always
   type: list
   elements: dict
-  sample: [{path: C:\Windows\Temp\winremedy\Windows6.1-KB2847346-x64.msu, changed: true, method: push,
-             sha256: 9f2c..., before_sha256: null}]
+  sample: [{path: '%SystemRoot%\Temp\winremedy\Windows6.1-KB2847346-x64.msu', changed: true, method: push,
+             sha256: 9f2c..., before_sha256: null, basis: SHA256CryptoServiceProvider}]
 findings:
   description: The findings of the last audit of the host (the verification when there was one), as M(winremedy.windows.kb_facts) returns them.
   returned: always

@@ -102,7 +102,7 @@ def task_result(outcome: HostOutcome, step: str, settings: Settings, *, diff: bo
         "plan": plan.to_dict() if plan else None, "steps": [s.to_dict() for s in outcome.steps],
         "scheduled_for": outcome.scheduled_for,
         "staged": [{"path": s.path, "changed": s.changed, "method": s.method, "sha256": s.sha256,
-                    "before_sha256": s.before_sha256} for s in outcome.staged],
+                    "before_sha256": s.before_sha256, "basis": s.basis} for s in outcome.staged],
         "findings": [f.to_dict() for f in outcome.audit.findings] if outcome.audit else [],
     }
     if outcome.status in (HostStatus.FAILED, HostStatus.UNREACHABLE):

@@ -97,9 +97,10 @@ def test_naive_facts_equal_the_collectors(host: EmulatedHost) -> None:
     expected = _collector_facts(host)
     assert {k: v for k, v in facts.items() if k != "collected_at"} == \
         {k: v for k, v in expected.items() if k != "collected_at"}
-    # 43: KB903927's registration is read under each SP<n> key and the Hotfix mirror
-    assert len(session.lines) == len(naive.facts_to_ask(QUERY)) + len(QUERY["indicators"]) == 43
-    assert host.counters.scripts["naive_fact 1"] == 43
+    # 47: KB903927's registration is read under each SP<n> key and the Hotfix mirror, and four host settings
+    # (Windows Update start mode, the FIPS policy both ways, SystemRoot)
+    assert len(session.lines) == len(naive.facts_to_ask(QUERY)) + len(QUERY["indicators"]) == 47
+    assert host.counters.scripts["naive_fact 1"] == 47
 
 
 def test_samples_are_one_call_per_indicator_per_round_at_host_time() -> None:

@@ -93,7 +93,7 @@ def test_check_mode_plans_changes_nothing_and_diffs_the_planned_file(remediate: 
     assert result["changed"] is True and result["status"] == "planned" and "failed" not in result
     assert result["reboot_required"] is True and result["steps"] == [] and result["staged"] == []
     assert [k["action"] for k in result["plan"]["kbs"] if k["kb"] == "KB2847346"] == ["install"]
-    path = r"C:\Windows\Temp\winremedy\Windows6.1-KB2847346-x64.msu"
+    path = r"%SystemRoot%\Temp\winremedy\Windows6.1-KB2847346-x64.msu"
     assert result["diff"] == [{"before_header": path, "after_header": path,
                                "before": "sha256: not probed in check mode\n",
                                "after": f"sha256: {manifest_sha256(repo, 'Windows6.1-KB2847346-x64.msu')}\n"}]

@@ -21,6 +21,7 @@ from winremedy.lab.signing import lab_signer
 from winremedy.remediate.install import (
     InstallResult,
     Outcome,
+    choose_method,
     finish_install,
     install,
     install_lines,
@@ -291,3 +292,30 @@ def test_a_quote_in_a_batch_path_is_refused(tmp_path: Path) -> None:
     lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
     with pytest.raises(ValueError, match="cannot hold a quote"):
         install_lines(lab.entry, f'{STAGING_DIR}\\a" & calc & ".msu', "win7")
+
+
+# --- the Windows Update service disabled (hardened servers) ---------------------------------------
+
+
+def test_wusa_with_the_windows_update_service_disabled_is_named(tmp_path: Path) -> None:
+    lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64", windows_update="disabled")
+    result = lab.install("wusa")
+    assert result.outcome is Outcome.FAILED and result.exit_code == -2147023838  # 0x80070422 as %ERRORLEVEL%
+    assert "the Windows Update service is disabled" in result.message and "--method dism" in result.message
+    assert lab.host.installed() == {}
+
+
+@pytest.mark.parametrize(("family", "disabled", "expected"), [
+    ("win7", True, "dism"), ("win2008r2", True, "dism"), ("win7", False, "auto"),
+    ("win2008", True, "auto"),  # pkgmgr already: CBS, not wuauserv
+    ("win2003", True, "auto"),  # update.exe
+])
+def test_auto_chooses_dism_where_wusa_would_meet_a_disabled_service(family: str, disabled: bool, expected: str) -> None:
+    assert choose_method("auto", family, disabled) == expected
+    assert choose_method("wusa", family, disabled) == "wusa"  # told to: as told
+
+
+def test_dism_installs_with_the_windows_update_service_disabled(tmp_path: Path) -> None:
+    lab = Lab(tmp_path, "KB2847346", "win2008r2", 1, "x64", windows_update="disabled")
+    result = lab.install(choose_method("auto", "win2008r2", True))
+    assert result.outcome is Outcome.REBOOT_REQUIRED and lab.host.installed()

@@ -231,3 +231,50 @@ def test_a_refused_service_stop_is_an_error_naming_host_and_service() -> None:
                                                r"None, state Running") as caught:
         restart_service(transport, "RTCSRV", kb="KB903927")
     assert caught.value.kb == "KB903927"
+
+
+# --- Windows 2003's shutdown.exe: no "scheduled" state (1190 is Vista and later) -----------------------
+
+
+def test_on_2003_a_pending_countdown_answers_1115_and_ours_replaces_it() -> None:
+    clock = ManualClock(START)
+    transport = make(clock, "win2003", 2, "x86")
+    assert transport.run_cmd("shutdown", ["/r", "/t", "600"]).rc == 0
+    assert transport.run_cmd("shutdown", ["/r", "/t", "60"]).rc == 1115  # not 1190
+    assert transport.run_cmd("shutdown", ["/a"]).rc == 0
+    assert transport.lab_host.reboot(delay=3600)  # someone else's, an hour away
+    result = reboot_host(transport, "now", comment="ours", poller=Poller(timeout=600, poll=30, sleep=clock.advance,
+                                                                          clock=clock.now))
+    assert result.action == "rebooted" and result.elapsed < 600
+    assert transport.lab_host.counters.reboots == 1
+
+
+def _exits(rc: int, *, restarts: bool) -> CommandLine:
+    """power.ps1 reporting shutdown.exe's exit code ``rc``; the host restarts or not regardless."""
+    def answer(host: EmulatedHost, params: dict[str, object]) -> CommandResult:
+        if params.get("action") != "reboot":
+            return power.answer(host, params)
+        result = power.answer(host, params) if restarts else power.answer(host, {**params, "action": "clock"})
+        text = result.stdout.decode().replace('"rc":0,', f'"rc":{rc},')
+        if not restarts:
+            text = text.replace('"action":"clock"', f'"action":"reboot","shutdown":{{"rc":{rc},"output":""}}')
+        return CommandResult(text.encode(), b"", 0)
+    return CommandLine({**STAND_INS, "power": answer}, PROGRAMS)
+
+
+def test_a_nonzero_exit_code_is_no_failure_when_the_boot_time_moves() -> None:
+    clock = ManualClock(START)
+    transport = make(clock, "win2003", 2, "x86", command_line=_exits(1, restarts=True))
+    result = reboot_host(transport, "now", comment="ours", poller=Poller(timeout=600, poll=30, sleep=clock.advance,
+                                                                          clock=clock.now))
+    assert result.action == "rebooted" and transport.lab_host.counters.reboots == 1
+
+
+def test_a_nonzero_exit_code_without_a_restart_fails_after_reading_the_boot_time_again() -> None:
+    clock = ManualClock(START)
+    transport = make(clock, "win2003", 2, "x86", command_line=_exits(5, restarts=False))
+    with pytest.raises(RebootError, match=r"^h1: shutdown.exe /r exited 5: no output; the boot time .* had not "
+                                          r"changed 95 s later"):
+        reboot_host(transport, "now", comment="ours", poller=Poller(timeout=600, poll=30, sleep=clock.advance,
+                                                                     clock=clock.now))
+    assert transport.lab_host.counters.reboots == 0

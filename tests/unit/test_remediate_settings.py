@@ -153,7 +153,7 @@ def test_a_reboot_is_needed_only_for_work_that_waits_for_one() -> None:
 
 def test_file_changes_are_the_planned_packages_in_check_mode() -> None:
     outcome = HostOutcome("h1", HostStatus.PLANNED, plan=plan(INSTALL, FIXED))
-    planned = FileChange(r"C:\Windows\Temp\winremedy\Windows6.1-KB2847346-x64.msu", None, "ab" * 32, probed=False)
+    planned = FileChange(r"%SystemRoot%\Temp\winremedy\Windows6.1-KB2847346-x64.msu", None, "ab" * 32, probed=False)
     assert outcome.file_changes("install", check=True) == [planned]
     assert outcome.file_changes("reboot", check=True) == [] and outcome.file_changes("stage", check=False) == []
     assert dataclasses.replace(outcome, plan=None).file_changes("remediate", check=True) == []

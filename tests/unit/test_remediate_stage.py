@@ -181,7 +181,7 @@ def test_a_hash_mismatch_on_the_host_leaves_no_file(repo: Path, entry: Entry) ->
     with pytest.raises(StageError) as caught:
         stage(LocalTransport(host), Source("push", repo, None), wrong)
     message = str(caught.value)
-    assert message.startswith(f"w7-0001: {KB}: {FILE} arrived with SHA-256 {entry.sha256}, expected {'0' * 64}")
+    assert message.startswith(f"w7-0001: {KB}: {FILE} arrived with SHA256CryptoServiceProvider digest {entry.sha256}, expected {'0' * 64}")
     assert "was deleted" in message
     assert staged(host) is None and part_of(host) is None
     assert host.free_disk == 20480 * 2**20  # the deleted part gave its space back

@@ -15,6 +15,9 @@ from winremedy.lab.host import HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.restarts import LINK_SETTLE
 from winremedy.lab.profiles import OsProfile
+from winremedy.lab.quirks import Adapter
+from winremedy.errors import RemediationError
+from winremedy.remediate.poller import Poller
 from winremedy.remediate.tasks import query_task
 from winremedy.remediate.workarounds import (
     NIC_BOUNCE_TASK,
@@ -33,9 +36,9 @@ MB = 1024 * 1024
 CATALOG = load_catalog()
 
 
-def nsi_host(clock: ManualClock) -> LocalTransport:
+def nsi_host(clock: ManualClock, **quirks: object) -> LocalTransport:
     spec = HostSpec(name="w7-0001", profile=OsProfile("win7", 1, "x64"), user="a", password="p", seed=11,
-                    leak=LeakSpec.of(Scenario.NSI, 8.0))
+                    leak=LeakSpec.of(Scenario.NSI, 8.0), **quirks)  # type: ignore[arg-type]
     return LocalTransport(EmulatedHost(spec, clock))
 
 
@@ -73,8 +76,30 @@ def test_nic_bounce_frees_nsi_registrations_and_drops_the_link_for_a_while(caplo
     assert host.counters.reboots == 0
 
 
+def test_nic_bounce_now_bounces_the_default_route_adapter_by_its_name_and_reads_the_result() -> None:
+    clock = ManualClock(START)
+    adapters = (Adapter("Backup LAN"), Adapter("Ethernet 2", default_route=True))  # renamed, second adapter
+    transport = nsi_host(clock, adapters=adapters)
+    host = transport.lab_host
+    clock.advance(12 * HOUR)
+    grown = host.indicator(NSI_PRIVATE_BYTES)
+    result = schedule_nic_bounce(transport, poller=Poller(timeout=600, poll=2, sleep=clock.advance, clock=clock.now))
+    assert result.changed and result.task.state == "done" and result.task.exit_code == 0
+    assert "adapter 'Ethernet 2' bounced (netsh exit code 0" in result.message
+    assert host.is_up() and host.indicator(NSI_PRIVATE_BYTES) < grown - 50 * MB
+
+
+def test_a_failed_bounce_is_an_error_not_scheduled() -> None:
+    clock = ManualClock(START)
+    spec = HostSpec(name="w3", profile=OsProfile("win2003", 2, "x86"), user="a", password="p")
+    transport = LocalTransport(EmulatedHost(spec, clock))  # 2003's netsh cannot disable a LAN adapter
+    with pytest.raises(RemediationError, match=r"^w3: the bounce of adapter 'Local Area Connection' failed: netsh "
+                                               r"exited 1 \(task winremedy-nic-bounce\)"):
+        schedule_nic_bounce(transport, poller=Poller(timeout=600, poll=2, sleep=clock.advance, clock=clock.now))
+
+
 def test_nic_bounce_lines_refuse_an_unsafe_adapter_name() -> None:
-    assert nic_bounce_lines("LAN 2") == ['netsh interface set interface name="LAN 2" admin=disabled',
+    assert nic_bounce_lines("LAN 2") == ['netsh interface set interface name="LAN 2" admin=disabled || goto winremedy_done',
                                          'netsh interface set interface name="LAN 2" admin=enabled']
     with pytest.raises(ValueError, match="adapter name 'LAN\" & del x': printable ASCII"):
         nic_bounce_lines('LAN" & del x')

@@ -19,6 +19,7 @@ from typing import Any
 from ..catalog import Catalog
 from ..errors import ProtocolError
 from .facts import ARCHES, CbsState, HostFacts, Hotfix, OsInfo, Sample, normalize_kb
+from . import hostsettings
 from ..psdata import decode_frame
 
 CBS = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing"
@@ -77,7 +78,7 @@ def build_query(catalog: Catalog, *, samples: int = 1, interval: float = 0.0) ->
     files = {row.path for kb in kbs for row in kb.files if row.version and row.path}
     files |= {path for probe in PRODUCTS.values() for path in probe.files}
     values = set(PENDING_REBOOT_VALUES.values()) | {_ACTIVE_NAME, _PENDING_NAME}
-    values |= {v.path for kb in kbs for v in kb.registry_values}
+    values |= {v.path for kb in kbs for v in kb.registry_values} | set(hostsettings.VALUES)
     keys = set(PENDING_REBOOT_KEYS.values()) | {key for kb in kbs for key in kb.registration.registry_keys}
     sample = build_sample_query(catalog)
     return {

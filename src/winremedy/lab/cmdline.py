@@ -292,7 +292,9 @@ def _ipconfig(host: HostModel, _: list[str]) -> str:
             "   Subnet Mask . . . . . . . . . . . : 255.0.0.0",
             "   Default Gateway . . . . . . . . . : ",
         ]
-    return "\r\n".join(["", "Windows IP Configuration", "", "", "Ethernet adapter Local Area Connection:", "", *rows]) + "\r\n"
+    route = host.default_route_adapter()
+    name = route.name if route else host.spec.adapters[0].name
+    return "\r\n".join(["", "Windows IP Configuration", "", "", f"Ethernet adapter {name}:", "", *rows]) + "\r\n"
 
 
 _BUILTINS: dict[str, Callable[[HostModel, list[str]], str]] = {

@@ -27,6 +27,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..audit import hostsettings
 from ..audit.facts import CbsState, HostFacts, Sample, normalize_kb
 from ..versions import WinVersion
 from . import registration, updates
@@ -44,11 +45,12 @@ from .dynamics import (
     Scenario,
 )
 from .faults import FaultInjector, FaultSpec
-from .filesystem import FileSystem
+from .filesystem import FileSystem, environment
 from .profiles import ALL_PATHS, OsProfile, PatchLevel
-from .quirks import DEFAULT_ADAPTERS, DEFAULT_LOCALE, DEFAULT_SYSTEM_ROOT, Adapter
+from .quirks import DEFAULT_ADAPTERS, DEFAULT_LOCALE, DEFAULT_SYSTEM_ROOT, LOCALES, Adapter
 
 LCS_PRODUCTS = ("lcs2003", "lcs2005")
+INTERNATIONAL = "HKCU\\Control Panel\\International"  # the WinRM account's regional settings
 LOOPBACK = "127.0.0.1"
 _CLR_VERSIONS = {"6.1.7601": "2.0.50727.5420", "6.1.7600": "2.0.50727.4927"}
 _CLR_LEGACY = "2.0.50727.3053"  # .NET 2.0 SP2, as WMF 2.0 needs on Vista/2008/2003
@@ -136,6 +138,7 @@ class Service:
     display_name: str
     process: str  # key into the host's processes
     state: str = "Running"
+    start_mode: str = "Auto"  # Win32_Service.StartMode: Auto | Manual | Disabled
 
 
 # process key -> (image name, command line, private MB, handles); indicator processes take their
@@ -171,13 +174,14 @@ class HostModel:
         self.port = port
         self.reboot_downtime = reboot_downtime  # host seconds between shutdown and the next boot
         self.counters = Counters()
-        self.fs = FileSystem()
+        self.fs = FileSystem(spec.system_root)
         self.free_disk = spec.free_disk_mb * 1024 * 1024  # bytes; lab.stage lowers it as it writes to fs
         self.shares: dict[str, str] = {}  # UNC share (\\server\share) -> controller directory, set by the lab
         self.shell_elapsed = 0.0  # host seconds the running command line has waited (ping): later tools read later
         self.tasks: dict[str, ScheduledTask] = {}  # by lowercased name; lab.scheduler runs their lines
         self.files: dict[str, str] = self.profile.baseline_files(spec.patch_level)
         self.registry: dict[str, Any] = registration.os_registry(self.profile, spec.syn_attack_protect)
+        self.registry.update(self._quirk_registry())
         self.services = self._services()
         self.processes: dict[str, Process] = {}
         self.boot_time = 0.0
@@ -296,6 +300,28 @@ class HostModel:
         return registration.pending_reasons(self.registry)
 
     # --- what a collector reads ---------------------------------------------------------------
+
+    def registry_value(self, path: str) -> Any:
+        """A registry value by its full path (``HKLM\\...\\Name``, any case); None when absent."""
+        wanted = path.lower()
+        return next((value for known, value in self.registry.items() if known.lower() == wanted), None)
+
+    def service(self, name: str) -> Service | None:
+        """A service as Win32_Service shows it (state, start mode), by its short name."""
+        return self.services.get(name.lower())
+
+    def environment(self) -> dict[str, str]:
+        """The system environment variables a command on the host sees (SystemRoot, windir, SystemDrive...)."""
+        return environment(self.spec.system_root)
+
+    def default_route_adapter(self) -> Adapter | None:
+        """The adapter whose IP configuration has a default gateway (Win32_NetworkAdapterConfiguration
+        .DefaultIPGateway), as NetConnectionID names it; None on a host without one."""
+        return next((adapter for adapter in self.spec.adapters if adapter.default_route), None)
+
+    def adapter(self, name: str) -> Adapter | None:
+        """An adapter by its NetConnectionID (as netsh matches it, any case)."""
+        return next((adapter for adapter in self.spec.adapters if adapter.name.lower() == name.lower()), None)
 
     def indicator(self, name: str, t: float | None = None) -> int:
         """A leak indicator (bytes) at host time ``t`` (default now)."""
@@ -481,12 +507,32 @@ class HostModel:
 
     def _services(self) -> dict[str, Service]:
         services = [Service("winrm", "Windows Remote Management (WS-Management)", "svchost_netsvc")]
+        update_name = "Automatic Updates" if self.profile.is_2003 else "Windows Update"
+        if self.spec.windows_update == "disabled":
+            services.append(Service("wuauserv", update_name, "svchost_netsvc", "Stopped", "Disabled"))
+        else:
+            services.append(Service("wuauserv", update_name, "svchost_netsvc"))
         if not self.profile.is_2003:
             services.append(Service("nsi", "Network Store Interface Service", "svchost_localsvc"))
             services.append(Service("bfe", "Base Filtering Engine", "svchost_nonet"))
         if self.spec.has_lcs:
             services.append(Service("rtcsrv", "Live Communications Server", "rtcsrv"))
         return {s.name: s for s in services}
+
+    def _quirk_registry(self) -> dict[str, Any]:
+        """The values behind the host's quirks, where Windows keeps them (see ``audit.hostsettings``)."""
+        fips = hostsettings.FIPS_POLICY_2003 if self.profile.is_2003 else hostsettings.FIPS_POLICY
+        disabled = self.spec.windows_update == "disabled"
+        locale = LOCALES[self.spec.locale]
+        separator = next((c for c in locale.short_date if not c.isalpha()), "/")
+        return {
+            INTERNATIONAL + "\\iDate": str(locale.date_order),  # REG_SZ, as schtasks reads it (see task.ps1)
+            INTERNATIONAL + "\\sShortDate": locale.short_date,
+            INTERNATIONAL + "\\sDate": separator,
+            hostsettings.WUAUSERV_START: hostsettings.SERVICE_DISABLED if disabled else 2,
+            fips: int(self.spec.fips),
+            hostsettings.SYSTEM_ROOT: self.spec.system_root,
+        }
 
     def _indicator_names(self) -> tuple[str, ...]:
         names = [NONPAGED_POOL]

@@ -25,7 +25,14 @@ missing file              0x80070002     2 [INF]             9009 (cmd: not foun
 unreadable package        0x80070570     0x800F0805          193 [INF]
                           [INF]
 WinRM (network) logon     0x80070005     (works)             (works [INF])
+wuauserv disabled         0x80070422     (works)             (works [INF])
+                          [INF]
 ========================  =============  ==================  ====================
+
+wusa needs the Windows Update service and answers ERROR_SERVICE_DISABLED when it
+is disabled (chocolatey/choco #1073); DISM and pkgmgr go through CBS
+(TrustedInstaller) and do not need it. The lab reads the service's start mode
+from the host model (fleet key ``windows_update``).
 
 Microsoft's update.exe return-code appendix ("Appendix E", The Package
 Installer) is not confirmed, so the lab's update.exe codes for "not
@@ -49,6 +56,7 @@ from .host import HostModel, InstallOutcome
 from .scheduler import Programs, RunContext
 
 ACCESS_DENIED = 0x80070005  # wusa under a network logon (KB2773898)
+SERVICE_DISABLED = 0x80070422  # wusa with the Windows Update service disabled (ERROR_SERVICE_DISABLED)
 WU_NOT_APPLICABLE = 0x80240017
 WU_ALREADY_INSTALLED = 2359302  # 0x00240006
 CBS_NOT_APPLICABLE = 0x800F081E
@@ -75,6 +83,9 @@ def wusa(host: HostModel, args: list[str], ctx: RunContext) -> tuple[int, float]
         return INVALID_PARAMETER, _REFUSAL
     if ctx.logon == "network":
         return ACCESS_DENIED, _REFUSAL
+    update_service = host.service("wuauserv")
+    if update_service is not None and update_service.start_mode == "Disabled":
+        return SERVICE_DISABLED, _REFUSAL
     data = host.fs.read(path)
     if data is None:
         return FILE_NOT_FOUND, _REFUSAL

@@ -27,6 +27,9 @@ def answer(host: HostModel, params: dict[str, Any]) -> CommandResult:
         result["shutdown"] = _shutdown_result(request_shutdown(host, ["/a"], now))
     elif action == "service":
         result["service"] = _service(host, params)
+    elif action == "adapters":
+        route = host.default_route_adapter()
+        result["adapters"] = [] if route is None else [route.name]
     elif action != "clock":
         result["error"] = f"unknown action {action}"
     offset = ZoneInfo(host.spec.timezone).utcoffset(datetime.fromtimestamp(now, UTC))

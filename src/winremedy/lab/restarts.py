@@ -5,12 +5,21 @@
 reboots it at the task's time, not at the moment someone next looks). A
 second restart while one is pending exits 1190 (ERROR_SHUTDOWN_IS_SCHEDULED),
 ``/a`` cancels one (1116, ERROR_NO_SHUTDOWN_IN_PROGRESS, when there is none).
+On Windows 2003 there is no "scheduled" state: ERROR_SHUTDOWN_IS_SCHEDULED is
+an answer of InitiateShutdown ("InitiateShutdownW function", Microsoft Learn:
+minimum supported server Windows Server 2008), while 2003's shutdown.exe has only
+InitiateSystemShutdownEx. ASSUMED, not seen on a host: 2003's shutdown.exe
+refuses a second request while a countdown runs with ERROR_SHUTDOWN_IN_PROGRESS
+(1115) as its exit code, the pending countdown still runs, and ``/a`` still
+cancels it. The engine does not rely on the code: it reads the boot time.
 As on a real host an administrator's network logon may restart the host.
 
 ``netsh interface set interface name=X admin=disabled|enabled`` bounces the
-network adapter: the host is unreachable from the disable until
-:data:`LINK_SETTLE` host seconds after the enable, and the NSI registrations
-are freed (the NSI leak starts over, still unfixed; see
+network adapter X, one of the host's ``adapters`` by NetConnectionID (netsh
+exits 1 on any other name: "An interface with this name is not registered
+with the router."); bouncing the adapter with the default route makes the
+host unreachable from the disable until :data:`LINK_SETTLE` host seconds after
+the enable, and the NSI registrations are freed (the NSI leak starts over, still unfixed; see
 :meth:`HostModel.set_link`).
 """
 
@@ -25,11 +34,11 @@ ERROR_INVALID_PARAMETER = 87
 ERROR_SHUTDOWN_IN_PROGRESS = 1115
 ERROR_NO_SHUTDOWN_IN_PROGRESS = 1116
 ERROR_SHUTDOWN_IS_SCHEDULED = 1190
-INTERFACE = "Local Area Connection"  # the adapter name of the lab's hosts (see ipconfig in cmdline)
 ANSWER_GRACE = 0.5  # real seconds a requested shutdown waits at least, so its answer reaches the controller
 LINK_SETTLE = 5.0  # host seconds from "admin=enabled" until the link carries traffic again
 MESSAGES = {
     ERROR_INVALID_PARAMETER: "The parameter is incorrect.(87)",
+    ERROR_SHUTDOWN_IN_PROGRESS: "A system shutdown is in progress.(1115)",
     ERROR_NO_SHUTDOWN_IN_PROGRESS: "Unable to abort the system shutdown because no shutdown was in progress.(1116)",
     ERROR_SHUTDOWN_IS_SCHEDULED: "A system shutdown has already been scheduled.(1190)",
 }
@@ -64,7 +73,9 @@ def request_shutdown(host: HostModel, args: list[str], at: float, *, answered: b
         delay = int(words[index])
     if answered:
         delay = max(delay, math.ceil(host.clock.scale * ANSWER_GRACE))
-    return 0 if host.reboot(delay, at=at) else ERROR_SHUTDOWN_IS_SCHEDULED
+    if host.reboot(delay, at=at):
+        return 0
+    return ERROR_SHUTDOWN_IN_PROGRESS if host.profile.is_2003 else ERROR_SHUTDOWN_IS_SCHEDULED
 
 
 def _netsh(host: HostModel, args: list[str], at: float) -> int:
@@ -75,9 +86,11 @@ def _netsh(host: HostModel, args: list[str], at: float) -> int:
         return 1  # 2003's netsh cannot disable a LAN adapter
     name = next((v.strip('"') for k, v in options.items() if k.lower() == "name"), "")
     admin = next((v.lower() for k, v in options.items() if k.lower() == "admin"), "")
-    if name.lower() != INTERFACE.lower() or admin not in ("disabled", "enabled"):
+    adapter = host.adapter(name)
+    if adapter is None or admin not in ("disabled", "enabled"):
         return 1
-    host.set_link(admin == "enabled", at, LINK_SETTLE)
+    if adapter.default_route:  # the lab's WinRM traffic uses the default route
+        host.set_link(admin == "enabled", at, LINK_SETTLE)
     return 0
 
 

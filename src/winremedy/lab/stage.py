@@ -10,6 +10,8 @@ and serves it over HTTP with ``lab.repository.RepositoryServer``).
 Failures carry the text Windows would give (WebClient's "The remote server
 returned an error: (404) Not Found.", "The network path was not found.").
 Free space falls as files are written and rises as they are deleted.
+Files are hashed as the script hashes them on this host (:func:`hasher`): the FIPS
+policy and the .NET versions of the host decide the class, and so the digest.
 
 The fetch blocks: the WS-Management server calls ``host.run`` on its asyncio
 loop, so an ``url`` step holds every host of that loop for as long as the
@@ -57,16 +59,33 @@ def answer(host: HostModel, params: dict[str, Any]) -> CommandResult:
         else:
             result["size"] = _write(host, params) if action == "write" else _receive(host, params)
             if params.get("sha256"):
-                result |= _commit(host, params["part"], params["path"], params["sha256"])
+                expected = params.get("sha1") if hasher(host).startswith("SHA1") else params["sha256"]
+                result |= _commit(host, params["part"], params["path"], expected)
     except _Failure as failure:
         result["error"] = str(failure)
     text = FRAME_SENTINEL + json.dumps(result, ensure_ascii=True, separators=(",", ":"))
     return CommandResult((text + "\r\n").encode("ascii"), b"", 0)
 
 
+def hasher(host: HostModel) -> str:
+    """The class stage.ps1 ends up hashing with: SHA256CryptoServiceProvider lives in System.Core 3.5
+    (dotnet-api-docs, SHA256CryptoServiceProvider); SHA256Managed throws under the FIPS policy
+    ("This implementation is not part of the Windows Platform FIPS validated cryptographic algorithms.");
+    SHA1CryptoServiceProvider (CryptoAPI) is validated and in .NET 2.0."""
+    if "3.5" in host.spec.dotnet:
+        return "SHA256CryptoServiceProvider"
+    return "SHA1CryptoServiceProvider" if host.spec.fips else "SHA256Managed"
+
+
+def _digest(host: HostModel, data: bytes) -> str:
+    if hasher(host).startswith("SHA1"):
+        return hashlib.sha1(data).hexdigest()  # noqa: S324 - what the host computes; compared, not trusted alone
+    return hashlib.sha256(data).hexdigest()
+
+
 def _state(host: HostModel, path: str) -> dict[str, Any] | None:
     data = host.fs.read(path)
-    return None if data is None else {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return None if data is None else {"size": len(data), "basis": hasher(host), "digest": _digest(host, data)}
 
 
 def _write(host: HostModel, params: dict[str, Any]) -> int:
@@ -133,22 +152,24 @@ def _from_share(host: HostModel, source: str) -> bytes:
     raise _Failure("The network path was not found.")
 
 
-def _commit(host: HostModel, part: str, path: str, expected: str) -> dict[str, Any]:
-    """Hash ``part``: a match is renamed over ``path``, anything else is deleted."""
+def _commit(host: HostModel, part: str, path: str, expected: str | None) -> dict[str, Any]:
+    """Hash ``part``: a match is renamed over ``path``, anything else (no digest to compare: too) is deleted."""
     data = host.fs.read(part) or b""
-    found = hashlib.sha256(data).hexdigest()
-    if found != expected.lower():
+    found = {"basis": hasher(host), "digest": _digest(host, data)}
+    if not expected or found["digest"] != expected.lower():
         _delete(host, part)
-        return {"sha256": found, "committed": False}
+        return found | {"committed": False}
     _delete(host, path)
     host.fs.delete(part)
     host.fs.write(path, data)  # a rename: free space does not change
     host.counters.stages += 1
-    return {"sha256": found, "committed": True}
+    return found | {"committed": True}
 
 
 def _put(host: HostModel, path: str, data: bytes) -> int:
-    """Replace ``path`` with ``data`` if the disk has room for the growth."""
+    """Replace ``path`` with ``data`` if its drive exists and has room for the growth."""
+    if not host.fs.has_drive(path):
+        raise _Failure(f"Could not find a part of the path '{path}'.")  # DirectoryNotFoundException
     growth = len(data) - len(host.fs.read(path) or b"")
     if growth > host.free_disk:
         raise _Failure(_NO_SPACE)

@@ -24,7 +24,9 @@ def answer(host: HostModel, params: dict[str, Any]) -> CommandResult:
         host.tasks.pop(name.lower(), None)
         for suffix in (".cmd", ".run", ".rc"):
             host.fs.delete(base + suffix)
-    if action == "start":
+    if action == "start" and not host.fs.has_drive(base):
+        result["error"] = f"Could not find a part of the path '{base}.cmd'."  # CreateDirectory on a missing drive
+    elif action == "start":
         now = host.clock.now()
         at = now if params.get("at") is None else float(params["at"])
         host.fs.write(base + ".cmd", str(params.get("script", "")).encode("ascii"))

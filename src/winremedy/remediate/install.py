@@ -64,6 +64,9 @@ _CODES: dict[int, tuple[Outcome, str]] = {
     0x800F081E: (Outcome.NOT_APPLICABLE, "not applicable to this image (CBS_E_NOT_APPLICABLE)"),
     1633: (Outcome.NOT_APPLICABLE, "not applicable to this platform (ERROR_INSTALL_PLATFORM_UNSUPPORTED; the lab's "
                                    "update.exe answer: Microsoft's update.exe return codes are UNVERIFIED)"),
+    # wusa needs the Windows Update service; DISM goes through TrustedInstaller instead (chocolatey/choco #1073)
+    0x80070422: (Outcome.FAILED, "the Windows Update service is disabled (ERROR_SERVICE_DISABLED): wusa.exe needs it; "
+                                 "enable wuauserv, or install with --method dism (Windows 7 / 2008 R2)"),
     0x80070005: (Outcome.ACCESS_DENIED, "access denied (E_ACCESSDENIED): wusa refuses a WinRM logon (KB2773898); "
                                         "run it in a scheduled task as SYSTEM"),
     5: (Outcome.ACCESS_DENIED, "access denied (ERROR_ACCESS_DENIED)"),
@@ -100,6 +103,14 @@ def outcome_of(exit_code: int) -> tuple[Outcome, str]:
     if outcome is Outcome.FAILED and unsigned in _FAILURES:
         meaning = f"failed: {_FAILURES[unsigned]}"
     return outcome, f"exit code {signed} (0x{unsigned:08X}): {meaning}"
+
+
+def choose_method(method: str, family: str, windows_update_disabled: bool) -> str:
+    """``auto`` on Windows 7 / 2008 R2 is wusa, unless the Windows Update service is disabled: wusa then exits
+    0x80070422, and expand + DISM (CBS through TrustedInstaller, not wuauserv) still works."""
+    if method == "auto" and windows_update_disabled and family in _DISM_FAMILIES:
+        return "dism"
+    return method
 
 
 def install_task_name(kb: str) -> str:

@@ -14,6 +14,7 @@ running as SYSTEM) restarts it at the window's next start.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections.abc import Callable
@@ -98,22 +99,32 @@ def shutdown_line(comment: str, delay: int = 0) -> str:
     return f'shutdown.exe /r /t {_delay(delay)} /c "{shutdown_comment(comment)}" /d p:2:17 /f'
 
 
-def request_reboot(transport: Transport, *, comment: str, delay: int = 5) -> str:
+def request_reboot(transport: Transport, *, comment: str, delay: int = 5, poller: Poller = DEFAULT_WAIT) -> str:
     """Ask the host to restart in ``delay`` seconds; returns the boot time before.
 
-    A shutdown someone else scheduled (1190) is aborted and ours requested once more, as
-    win_reboot does; one already in progress (1115) is as good as ours.
+    A shutdown someone else scheduled (1190 on Vista and later; 1115 on Windows 2003, which has no
+    "scheduled" state) is aborted and ours requested once more, as win_reboot does; one that cannot
+    be aborted is already under way, and as good as ours. Any other exit code is a failure only once
+    the boot time, read again after the delay, shows the host did not restart: shutdown.exe's exit
+    codes differ between versions, the boot time does not lie.
     """
     params = {"action": "reboot", "delay": _delay(delay), "comment": shutdown_comment(comment)}
     answer = _request(transport, params)
-    if answer["shutdown"]["rc"] == SHUTDOWN_IS_SCHEDULED:
-        _request(transport, {"action": "abort"})
+    before = str(answer["boot_time"])
+    if answer["shutdown"]["rc"] in (SHUTDOWN_IS_SCHEDULED, SHUTDOWN_IN_PROGRESS):
+        if _request(transport, {"action": "abort"})["shutdown"]["rc"] != 0:
+            return before  # too late to abort: the restart is under way
         answer = _request(transport, params)
     rc = answer["shutdown"]["rc"]
     if rc not in (0, SHUTDOWN_IN_PROGRESS):
         output = answer["shutdown"].get("output") or "no output"
-        raise RebootError(f"{transport.host}: shutdown.exe /r exited {rc}: {output}", host=transport.host)
-    return str(answer["boot_time"])
+        check = dataclasses.replace(poller, timeout=min(poller.timeout, _delay(delay) + 3 * poller.poll))
+        try:
+            wait_for_boot(transport, before, check)
+        except RebootError:
+            raise RebootError(f"{transport.host}: shutdown.exe /r exited {rc}: {output}; the boot time {before} "
+                              f"had not changed {check.timeout:.0f} s later", host=transport.host) from None
+    return before
 
 
 def wait_for_boot(transport: Transport, boot_time_before: str, poller: Poller = DEFAULT_WAIT) -> str:
@@ -188,7 +199,7 @@ def reboot_host(
         return RebootResult(host, mode, "would_reboot", False, now.boot_time, message=f"{host}: would restart now")
     if intent:
         intent("reboot_requested", now.boot_time, None)
-    before = request_reboot(transport, comment=comment, delay=delay)
+    before = request_reboot(transport, comment=comment, delay=delay, poller=poller)
     started = poller.clock()
     after = wait_for_boot(transport, before, poller)
     elapsed = poller.clock() - started

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..audit.assess import Status
+from ..audit import hostsettings
 from ..audit.run import AuditSettings, audit_host
 from ..catalog import Catalog
 from ..errors import UnreachableError, WinRemedyError
@@ -173,7 +174,8 @@ class HostRun:
     def _stage(self, kb: KbPlan) -> str:
         assert kb.package is not None
         staged = stage.stage(self.transport, self.source, kb.package, max_envelope_kb=self.context.max_envelope_kb)
-        self._step("stage", kb.kb, staged.changed, f"{kb.package.file} {staged.method} -> {staged.path}")
+        verified = f", verified on the host with {staged.basis}" if staged.basis else ""
+        self._step("stage", kb.kb, staged.changed, f"{kb.package.file} {staged.method} -> {staged.path}{verified}")
         self.outcome.staged.append(staged)
         return staged.path
 
@@ -186,11 +188,12 @@ class HostRun:
         else:
             path = self._stage(kb)
             self.journal.record("install_started", kb.kb, task=task, package=kb.package.file)
-            installer.start_install(self.transport, kb.package, path, self._plan_family(), method=self.settings.method)
+            installer.start_install(self.transport, kb.package, path, self._plan_family(), method=self._method())
         result = installer.finish_install(self.transport, kb.kb, self._poller(
             self.settings.install_timeout, lambda state: f"{kb.kb}: installer {state.state}"))
         self.journal.record("install_finished", kb.kb, outcome=result.outcome.value, exit_code=result.exit_code)
-        self._step("install", kb.kb, result.changed, result.message)
+        adapted = " (expand + DISM: the Windows Update service is disabled)" if self._method() != self.settings.method else ""
+        self._step("install", kb.kb, result.changed, result.message + adapted)
         if result.outcome not in _INSTALLED:
             raise _Failed(f"{self.host}: {kb.kb}: {result.message}", "install")
 
@@ -235,7 +238,7 @@ class HostRun:
         """A restart recorded earlier: done if the boot time moved, else still to come.
 
         If the process died between recording the intent and sending the request, the request is sent
-        again: while one is pending Windows refuses a second (1190), so the host restarts once.
+        again: Windows answers that one is pending (1190; 1115 on 2003) and ours replaces it, so the host restarts once.
         """
         try:
             _, boot_time = reboot.host_clock(self.transport)
@@ -247,7 +250,7 @@ class HostRun:
             self.outcome.scheduled_for = iso(intent["at"])
             self._end(HostStatus.REBOOT_SCHEDULED, f"{self.host}: restart still scheduled for {iso(intent['at'])}")
             return False
-        reboot.request_reboot(self.transport, comment=self._comment())
+        reboot.request_reboot(self.transport, comment=self._comment(), poller=self._reboot_poller())
         return self._wait_for_boot(intent["boot_time"])
 
     def _wait_for_boot(self, boot_time: str) -> bool:
@@ -263,8 +266,9 @@ class HostRun:
         plan = self.outcome.plan
         if not (self.settings.nic_bounce and plan and any(k.kb == "KB2847346" for k in plan.installs)):
             return
-        workarounds.schedule_nic_bounce(self.transport)
-        self._step("workaround", "KB2847346", True, "network adapter bounce scheduled (drops connectivity briefly)")
+        bounce = workarounds.schedule_nic_bounce(
+            self.transport, poller=self._poller(self.settings.reboot_timeout, lambda said: f"adapter bounce: {said}"))
+        self._step("workaround", "KB2847346", True, bounce.message)
 
     def _verify(self, acted: set[str]) -> None:
         """A new audit with leak sampling: the KBs acted on are fixed, no restart pending, their leaks flat."""
@@ -291,7 +295,7 @@ class HostRun:
         for kb in plan.kbs:
             if kb.action is Action.INSTALL and kb.package is not None:
                 path = stage.staged_path(kb.package.file)
-                lines = installer.install_lines(kb.package, path, plan.family, method=self.settings.method)
+                lines = installer.install_lines(kb.package, path, plan.family, method=self._method())
                 parts.append(f"{kb.kb}: stage {kb.package.file} (sha256 {kb.package.sha256[:12]}..., "
                              f"{self.source.kind}) to {path}; install as SYSTEM: {' '.join(f'[{line}]' for line in lines)}")
             elif kb.action is Action.RESTART_ONLY:
@@ -310,6 +314,12 @@ class HostRun:
 
     def _journal_installs(self) -> set[str]:
         return {e["kb"] for e in self.journal.entries() if e["step"] == "install_finished" and e.get("kb")}
+
+    def _method(self) -> str:
+        """The install method for this host: the setting, with ``auto`` adapted to a disabled Windows Update service."""
+        facts = self.outcome.audit.facts if self.outcome.audit else None
+        disabled = facts is not None and hostsettings.windows_update_disabled(facts.registry or {})
+        return installer.choose_method(self.settings.method, self._plan_family(), disabled)
 
     def _plan_family(self) -> str:
         assert self.outcome.plan is not None

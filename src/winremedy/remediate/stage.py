@@ -46,7 +46,10 @@ from ..scripts import render
 from ..transport.base import Transport
 from ..transport.bootstrap import encode_script
 
-STAGING_DIR = r"C:\Windows\Temp\winremedy"
+# The host's own %SystemRoot%\Temp: Windows 2000 upgrades keep C:\WINNT, and Windows may live on another drive
+# ("Recognized environment variables", Microsoft Learn). Batch lines expand it (cmd.exe), the scripts through
+# [Environment]::ExpandEnvironmentVariables.
+STAGING_DIR = r"%SystemRoot%\Temp\winremedy"
 PART_SUFFIX = ".part"
 FREE_MARGIN = 64 * 1024 * 1024  # bytes kept free beyond twice the package (the installer unpacks it)
 SOAP_OVERHEAD = 4096  # bytes of a Send envelope around its stream (pywinrm's: 1,745; Ansible adds a few headers)
@@ -93,8 +96,9 @@ class StageResult:
     changed: bool  # False when the right file was already there
     method: str  # "present" | "push" | "url" | "unc"
     sha256: str
-    before_sha256: str | None  # what was at ``path`` before (None: nothing), for a diff
+    before_sha256: str | None  # what was at ``path`` before (None: nothing, or not known by SHA-256), for a diff
     bytes_sent: int  # package bytes pushed over WinRM (0 for url, unc, present and check mode)
+    basis: str | None = None  # the .NET class the host verified the file with (None: no check ran, check mode)
 
 
 def open_source(repo: Path | None = None, url: str | None = None, unc: str | None = None) -> tuple[Source, Manifest]:
@@ -209,40 +213,42 @@ def stage(
 ) -> StageResult:
     """Make ``directory\\<file>`` on the host exactly ``entry`` (hash checked on the host); see the module doc."""
     _check_name(entry)
-    step = _Step(transport, entry, staged_path(entry.file, directory))
+    local = None if source.repo is None else source.repo / entry.file
+    step = _Step(transport, entry, staged_path(entry.file, directory), None if local is None else _sha1(local))
     probe = step.call({"action": "probe", "directory": directory}, f"probing {step.path}")
-    before = (probe.get("file") or {}).get("sha256")
-    if before == entry.sha256:
-        return StageResult(step.path, False, "present", entry.sha256, before, 0)
+    found = probe.get("file") or {}
+    before = found.get("digest") if _is_sha256(found.get("basis")) else None
+    if found and step.matches(found):
+        return StageResult(step.path, False, "present", entry.sha256, entry.sha256, 0, found.get("basis"))
     step.require_free(int(probe.get("free") or 0))
     if check:
         return StageResult(step.path, True, source.kind, entry.sha256, before, 0)
     if source.kind == "push":
         if source.repo is None:
             raise WinRemedyError("a push source needs its repository directory")
-        sent = step.push(source.repo / entry.file, probe.get("part"), max_envelope_kb)
+        basis, sent = step.push(source.repo / entry.file, probe.get("part"), max_envelope_kb)
     else:
         remote = source.remote(entry.file)
         verb = "downloading" if source.kind == "url" else "copying"
         shown = source.shown(remote)
         try:
-            answer = step.call({"action": source.kind, "source": remote, "sha256": entry.sha256}, f"{verb} {shown} to {step.part}")
+            answer = step.call({"action": source.kind, "source": remote, **step.digests()}, f"{verb} {shown} to {step.part}")
         except StageError as error:
             if source.kind == "unc" and "is denied" in str(error):
                 raise StageError(f"{error}{DOUBLE_HOP}", host=error.host, kb=error.kb) from None
             raise
-        step.commit(answer, shown)
-        sent = 0
-    return StageResult(step.path, True, source.kind, entry.sha256, before, sent)
+        basis, sent = step.commit(answer, shown), 0
+    return StageResult(step.path, True, source.kind, entry.sha256, before, sent, basis)
 
 
 class _Step:
     """Calls of stage.ps1 for one host and package, with errors that name both."""
 
-    def __init__(self, transport: Transport, entry: Entry, path: str) -> None:
+    def __init__(self, transport: Transport, entry: Entry, path: str, sha1: str | None) -> None:
         self.transport = transport
         self.entry = entry
         self.path = path
+        self.sha1 = sha1  # of the package, for a host that can only hash with SHA-1; None when not at hand
         self.part = path + PART_SUFFIX
         self.where = f"{transport.host}: {entry.kb}"
 
@@ -273,8 +279,20 @@ class _Step:
                 f"(twice the package plus {FREE_MARGIN // 2**20} MB) on the drive of {self.path}, {free:,} free"
             )
 
-    def push(self, local: Path, part: dict[str, Any] | None, max_envelope_kb: int) -> int:
-        """Send ``local`` in chunks from where a matching ``.part`` leaves off; the last chunk commits."""
+    def digests(self) -> dict[str, str]:
+        """What the host compares the file with, by the class it can use (stage.ps1 picks)."""
+        return {"sha256": self.entry.sha256} | ({"sha1": self.sha1} if self.sha1 else {})
+
+    def expected(self, basis: Any) -> str | None:
+        return self.entry.sha256 if _is_sha256(basis) else self.sha1 if str(basis or "").startswith("SHA1") else None
+
+    def matches(self, state: dict[str, Any]) -> bool:
+        expected = self.expected(state.get("basis"))
+        return expected is not None and state.get("digest") == expected
+
+    def push(self, local: Path, part: dict[str, Any] | None, max_envelope_kb: int) -> tuple[str, int]:
+        """Send ``local`` in chunks from where a matching ``.part`` leaves off; the last chunk commits.
+        Returns the hash basis the host verified with and the bytes sent."""
         size, budget = chunk_size(max_envelope_kb), _stdin_budget(max_envelope_kb)
         sent = 0
         with open(local, "rb") as stream:
@@ -287,21 +305,30 @@ class _Step:
                     raise self.error(f"{local} ends at byte {end:,}, the manifest says {self.entry.size:,}: it changed")
                 params: dict[str, Any] = {"action": "write", "offset": offset, "data": base64.b64encode(chunk).decode("ascii")}
                 if end >= self.entry.size:
-                    params["sha256"] = self.entry.sha256
+                    params |= self.digests()
                 answer = self.call(params, f"writing {self.part} at byte {offset:,}", budget)
                 if answer.get("size") != end:
                     raise self.error(f"{self.part} has {answer.get('size')} bytes after a write, expected {end:,}")
                 sent, offset = sent + len(chunk), end
                 if "sha256" in params:
-                    self.commit(answer, f"pushed from {local}")
-                    return sent
+                    return self.commit(answer, f"pushed from {local}"), sent
 
-    def commit(self, answer: dict[str, Any], origin: str) -> None:
-        if answer.get("committed") is not True or answer.get("sha256") != self.entry.sha256:
+    def commit(self, answer: dict[str, Any], origin: str) -> str:
+        """The basis the host verified the arrived file with; an error unless it matched and was committed."""
+        basis = str(answer.get("basis") or "")
+        expected = self.expected(basis)
+        if expected is None:
             raise self.error(
-                f"{self.entry.file} arrived with SHA-256 {answer.get('sha256')}, expected {self.entry.sha256} "
+                f"{self.entry.file} could not be verified on the host: it hashes with {basis or 'nothing'} (the FIPS "
+                f"policy forbids SHA256Managed and .NET 3.5 is missing) and no such digest of the package is at hand "
                 f"({origin}); the partial file {self.part} was deleted"
             )
+        if answer.get("committed") is not True or answer.get("digest") != expected:
+            raise self.error(
+                f"{self.entry.file} arrived with {basis} digest {answer.get('digest')}, expected {expected} "
+                f"({origin}); the partial file {self.part} was deleted"
+            )
+        return basis
 
     def error(self, what: str) -> StageError:
         return StageError(f"{self.where}: {what}", host=self.transport.host, kb=self.entry.kb)
@@ -313,13 +340,30 @@ def _check_name(entry: Entry) -> None:
 
 
 def _resume_offset(stream: BinaryIO, part: dict[str, Any] | None) -> int:
-    """The size of the host's ``.part`` when it is a prefix of the local file, else 0."""
+    """The size of the host's ``.part`` when it is a prefix of the local file (by the host's digest), else 0."""
     if not part or not part.get("size"):
         return 0
     size = int(part["size"])
     stream.seek(0)
     prefix = stream.read(size)
-    return size if len(prefix) == size and hashlib.sha256(prefix).hexdigest() == part.get("sha256") else 0
+    digest = hashlib.sha256 if _is_sha256(part.get("basis")) else hashlib.sha1
+    return size if len(prefix) == size and digest(prefix).hexdigest() == part.get("digest") else 0
+
+
+def _is_sha256(basis: Any) -> bool:
+    return str(basis or "").startswith("SHA256")
+
+
+def _sha1(path: Path) -> str | None:
+    """The package's SHA-1, for hosts that can only hash with SHA1CryptoServiceProvider (FIPS without .NET 3.5);
+    None when the file is not here (a URL source: such a host then cannot verify, and nothing is committed)."""
+    if not path.is_file():
+        return None
+    digest = hashlib.sha1()  # noqa: S324 - compared with the host's, after the manifest's SHA-256 was checked here
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _stdin_budget(max_envelope_kb: int) -> int:

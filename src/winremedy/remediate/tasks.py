@@ -42,6 +42,7 @@ DONE_LABEL = "winremedy_done"
 ON_FAILURE = f"|| goto {DONE_LABEL}"  # appended to a line whose failure ends the batch with its exit code
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 _UNSAFE_PATH = re.compile(r'[\s"%<>|&^]')  # schtasks /tr on Windows 2003 takes the path unquoted
+SYSTEM_ROOT_VARIABLE = "%SystemRoot%"  # task.ps1 expands it before schtasks sees the path
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,17 @@ class TaskState:
     next_run: str | None  # ISO 8601 UTC, when the scheduler says (Task Scheduler 2.0 only)
 
 
+_STAGING_ROOT = STAGING_DIR.split("\\", 1)[0]  # %SystemRoot%
+
+
 def batch_quoted(path: str) -> str:
     """``path`` as one argument of a batch line: double-quoted (so ``&``, ``^``, ``|``, ``<``, ``>`` are literal)
-    and with ``%`` doubled (cmd.exe expands ``%NAME%`` even inside quotes; ``%%`` is a literal ``%``)."""
+    and with ``%`` doubled (cmd.exe expands ``%NAME%`` even inside quotes; ``%%`` is a literal ``%``), but for
+    the variable the staging directory starts with, which must expand to the host's own folder."""
     if '"' in path or not path.isprintable():
         raise ValueError(f"path {path!r}: a batch argument cannot hold a quote or a control character")
-    return '"' + path.replace("%", "%%") + '"'
+    expanded = _STAGING_ROOT if path.lower().startswith(_STAGING_ROOT.lower()) else ""
+    return '"' + expanded + path[len(expanded):].replace("%", "%%") + '"'
 
 
 def batch_text(name: str, lines: Sequence[str], directory: str = STAGING_DIR) -> str:
@@ -146,8 +152,9 @@ def _call(transport: Transport, name: str, directory: str, action: str, **params
 def _check(name: str, lines: Sequence[str], directory: str) -> None:
     if not _SAFE_NAME.match(name):
         raise ValueError(f"task name {name!r}: letters, digits, '.', '_' and '-' only")
-    if _UNSAFE_PATH.search(directory) or not directory.isascii():
-        raise ValueError(f"task directory {directory!r}: ASCII without spaces, quotes, % or shell metacharacters")
+    if _UNSAFE_PATH.search(directory.replace(SYSTEM_ROOT_VARIABLE, "")) or not directory.isascii():
+        raise ValueError(f"task directory {directory!r}: ASCII without spaces, quotes, % (but {SYSTEM_ROOT_VARIABLE}) "
+                         "or shell metacharacters")
     for line in lines:
         if "\n" in line or "\r" in line or not line.isascii():
             raise ValueError(f"batch line {line!r}: one ASCII line each")

@@ -4,7 +4,12 @@
   network adapter in a scheduled task (``netsh``), so that the NSI service
   notifies its clients and frees the registrations of the dead ones. The leak
   starts over; the host stays unfixed. It cuts the host off the network for
-  a few seconds, WinRM included, so it runs only when asked for.
+  a few seconds, WinRM included, so it runs only when asked for. The adapter
+  is the one carrying the default route, named as netsh knows it: its
+  NetConnectionID, found through WMI (Win32_NetworkAdapterConfiguration with a
+  DefaultIPGateway, then Win32_NetworkAdapter of the same Index), because
+  adapters are renamed, teamed or numbered ("Local Area Connection 2"). A
+  bounce run now is waited for and its exit code checked.
 * KB903927 (LCS SChannel leak): a report, not an action. The leak happens on
   an LCS server whose MTLS peer resets connections because SYN attack
   protection is on there; :func:`syn_attack_peers` names those peers from the
@@ -23,12 +28,16 @@ from ..catalog import load_catalog
 from ..catalog.model import KbEntry
 from ..audit.facts import HostFacts
 from ..audit.results import HostResult
+from ..errors import RemediationError, WinRemedyError
+from ..psdata import decode_frame
+from ..scripts import render
 from ..transport.base import Transport
-from .tasks import TaskState, start_task
+from .poller import DEFAULT_WAIT, Answer, Poller
+from .tasks import ON_FAILURE, TaskState, query_task, start_task
 
 SYN_KB = "KB903927"
+NSI_KB = "KB2847346"
 NIC_BOUNCE_TASK = "winremedy-nic-bounce"
-DEFAULT_INTERFACE = "Local Area Connection"  # the default adapter name on Windows 7 / 2008 R2
 NIC_BOUNCE_WARNING = ("the NIC bounce disables the network adapter: the host is off the network (WinRM sessions "
                       "included) until it is enabled again a few seconds later")
 _UNSAFE_INTERFACE = re.compile(r'[^ -~]|["%^&|<>]')
@@ -65,31 +74,71 @@ class LcsPeers:
     unknown: tuple[str, ...]  # LCS hosts whose setting the audit could not read
 
 
-def nic_bounce_lines(interface: str = DEFAULT_INTERFACE) -> list[str]:
-    """The batch lines: disable, then enable (the enable runs even if the disable failed)."""
+def nic_bounce_lines(interface: str) -> list[str]:
+    """The batch lines: disable, then enable; a failed disable ends the batch with its exit code (nothing to enable)."""
     if not interface.strip() or _UNSAFE_INTERFACE.search(interface):
         raise ValueError(f"adapter name {interface!r}: printable ASCII without quotes, % or shell metacharacters")
     command = f'netsh interface set interface name="{interface}"'
-    return [f"{command} admin=disabled", f"{command} admin=enabled"]
+    return [f"{command} admin=disabled {ON_FAILURE}", f"{command} admin=enabled"]
+
+
+def default_route_adapter(transport: Transport) -> str:
+    """The NetConnectionID of the adapter with the default gateway (the first, if several have one)."""
+    host = transport.host
+    try:
+        output = transport.run_ps(render("power", {"action": "adapters"}), check=True)
+        answer = decode_frame(output.stdout, host=host)
+    except WinRemedyError as failure:
+        raise RemediationError(f"{host}: the adapters could not be read: {failure}", host=host, kb=NSI_KB) from None
+    names = answer.get("adapters") if isinstance(answer, dict) else None
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise RemediationError(f"{host}: no network adapter with a default gateway (WMI), nothing to bounce",
+                               host=host, kb=NSI_KB)
+    return names[0]
 
 
 def schedule_nic_bounce(
     transport: Transport,
     *,
-    interface: str = DEFAULT_INTERFACE,
+    interface: str | None = None,
     at: float | None = None,
     check: bool = False,
+    poller: Poller = DEFAULT_WAIT,
 ) -> NicBounce:
-    """Schedule the KB2847346 adapter bounce (now, or at the UTC epoch ``at``); check mode only reads."""
+    """The KB2847346 adapter bounce of ``interface`` (default: the adapter with the default route), now or at the
+    UTC epoch ``at``. Now: waited for, and a non-zero exit code of netsh is a RemediationError. Check mode only reads."""
     host = transport.host
+    interface = interface or default_route_adapter(transport)
     task = start_task(transport, NIC_BOUNCE_TASK, nic_bounce_lines(interface), at=at, check=check)
     if check:
         return NicBounce(host, False, task, NIC_BOUNCE_WARNING,
                          f"{host}: would bounce adapter {interface!r} (task {NIC_BOUNCE_TASK}); {NIC_BOUNCE_WARNING}")
     _log.warning("%s: %s", host, NIC_BOUNCE_WARNING)
-    when = "now" if at is None else f"at {task.next_run or at}"
-    return NicBounce(host, True, task, NIC_BOUNCE_WARNING,
-                     f"{host}: adapter {interface!r} bounce scheduled {when} (task {NIC_BOUNCE_TASK})")
+    if at is not None:
+        return NicBounce(host, True, task, NIC_BOUNCE_WARNING,
+                         f"{host}: adapter {interface!r} bounce scheduled at {task.next_run or at} (task {NIC_BOUNCE_TASK})")
+    done = _wait_offline_task(transport, poller)
+    if done.exit_code != 0:
+        raise RemediationError(f"{host}: the bounce of adapter {interface!r} failed: netsh exited {done.exit_code} "
+                               f"(task {NIC_BOUNCE_TASK})", host=host, kb=NSI_KB)
+    return NicBounce(host, True, done, NIC_BOUNCE_WARNING,
+                     f"{host}: adapter {interface!r} bounced (netsh exit code 0, task {NIC_BOUNCE_TASK})")
+
+
+def _wait_offline_task(transport: Transport, poller: Poller) -> TaskState:
+    """Wait for the bounce task; the host does not answer while its adapter is down, which is expected."""
+    def check() -> Answer[TaskState]:
+        transport.reset()
+        try:
+            state = query_task(transport, NIC_BOUNCE_TASK)
+        except WinRemedyError as exc:
+            return Answer(None, f"not answering: {exc}")
+        return Answer(state if state.state == "done" else None, state.state)
+
+    def timed_out(last: str, elapsed: float) -> Exception:
+        return RemediationError(f"{transport.host}: the adapter bounce (task {NIC_BOUNCE_TASK}) did not finish within "
+                                f"{elapsed:.0f} s (last {last})", host=transport.host, kb=NSI_KB)
+    return poller.wait(check, timed_out)
 
 
 def syn_attack_peers(results: Iterable[HostResult], entry: KbEntry | None = None) -> dict[str, LcsPeers]:

@@ -3,7 +3,9 @@
 #   clock   - nothing changes;
 #   reboot  - shutdown.exe /r /t <delay> /c <comment> /d p:2:17 /f (planned, OS hotfix);
 #   abort   - shutdown.exe /a;
-#   service - find a service by name or image path; restart it when 'restart' is true.
+#   service - find a service by name or image path; restart it when 'restart' is true;
+#   adapters - the NetConnectionID of each adapter whose IP configuration has a default gateway
+#             (Win32_NetworkAdapterConfiguration.DefaultIPGateway -> Win32_NetworkAdapter by Index; XP / 2003 too).
 # Every answer carries the boot time (read before any action), the host clock (UTC
 # epoch seconds) and its UTC offset. Deciding what the answer means is the caller's job.
 $ProgressPreference = 'SilentlyContinue'
@@ -54,6 +56,15 @@ function Get-WrService([string]$name, [string]$image, [bool]$restart, [double]$t
     return $found
 }
 
+function Get-WrDefaultRouteAdapters {
+    foreach ($config in @(Get-WmiObject Win32_NetworkAdapterConfiguration -Filter 'IPEnabled = TRUE')) {
+        if ($config.DefaultIPGateway) {
+            $nic = Get-WmiObject Win32_NetworkAdapter -Filter ('Index = ' + $config.Index)
+            if ($nic -and $nic.NetConnectionID) { [string]$nic.NetConnectionID }
+        }
+    }
+}
+
 $Result = @{ script = 'power'; action = $Action }
 try {
     $os = Get-WmiObject Win32_OperatingSystem
@@ -65,6 +76,8 @@ try {
         $Result['shutdown'] = Invoke-WrShutdown @('/a')
     } elseif ($Action -eq 'service') {
         $Result['service'] = Get-WrService ([string]$WinRemedyArgs['name']) ([string]$WinRemedyArgs['image']) ([bool]$WinRemedyArgs['restart']) ([double]$WinRemedyArgs['timeout'])
+    } elseif ($Action -eq 'adapters') {
+        $Result['adapters'] = @(Get-WrDefaultRouteAdapters)
     } elseif ($Action -ne 'clock') {
         $Result['error'] = 'unknown action ' + $Action
     }

@@ -1,28 +1,46 @@
 # winremedy-script: stage 1
 # One step of putting a package on the host; the controller (winremedy.remediate.stage)
 # decides which steps run and in what order. $WinRemedyArgs.action is one of:
-#   probe  free bytes on the drive of 'directory'; size and SHA-256 of 'path' and 'part'. Writes nothing.
+#   probe  free bytes on the drive of 'directory'; size and digest of 'path' and 'part'. Writes nothing.
 #   write  base64 'data' written at byte 'offset' of 'part'. The file is cut to 'offset' first, so a chunk
 #          sent twice is harmless; a file shorter than 'offset' is an error (a chunk went missing).
 #   url    System.Net.WebClient downloads 'source' to 'part'.
 #   unc    'source' (a file on a share) is copied to 'part'.
 # After write, url or unc, when 'sha256' is given: 'part' is hashed; if it matches it replaces 'path',
-# otherwise it is deleted. Output: one result frame; a failure is its 'error' (the Windows or HTTP
-# message), never an exception.
+# otherwise it is deleted. The hash is the first the host can compute: SHA256CryptoServiceProvider
+# (System.Core 3.5; FIPS-validated), else SHA256Managed (throws under the FIPS policy: "This
+# implementation is not part of the Windows Platform FIPS validated cryptographic algorithms."), else
+# SHA1CryptoServiceProvider compared with 'sha1' (none given: nothing is committed). Every digest is
+# reported with its 'basis' (the class used). Output: one result frame; a failure is its 'error'
+# (the Windows or HTTP message), never an exception.
 $ProgressPreference = 'SilentlyContinue'
 $ErrorActionPreference = 'Stop'
 $A = $WinRemedyArgs
+foreach ($key in @('directory', 'path', 'part')) {
+    # Paths come as %SystemRoot%\Temp\...: the host's own Windows folder (C:\WINNT after a Windows 2000 upgrade).
+    if ($A[$key]) { $A[$key] = [Environment]::ExpandEnvironmentVariables([string]$A[$key]) }
+}
 
-function Get-WrSha256([string]$path) {
-    $sha = [Security.Cryptography.SHA256]::Create()
+function New-WrHasher {
+    try {
+        Add-Type -AssemblyName 'System.Core, Version=3.5.0.0, Culture=neutral, PublicKeyToken=b77a5c561934e089'
+        return New-Object Security.Cryptography.SHA256CryptoServiceProvider
+    } catch { }
+    try { return New-Object Security.Cryptography.SHA256Managed } catch { }
+    return New-Object Security.Cryptography.SHA1CryptoServiceProvider
+}
+$Hasher = New-WrHasher
+$Basis = $Hasher.GetType().Name
+
+function Get-WrDigest([string]$path) {
     $stream = [IO.File]::OpenRead($path)
-    try { $hash = $sha.ComputeHash($stream) } finally { $stream.Close() }
+    try { $hash = $Hasher.ComputeHash($stream) } finally { $stream.Close() }
     return [BitConverter]::ToString($hash).Replace('-', '').ToLowerInvariant()
 }
 
 function Get-WrFileState([string]$path) {
     if (-not [IO.File]::Exists($path)) { return $null }
-    return @{ size = (New-Object IO.FileInfo $path).Length; sha256 = (Get-WrSha256 $path) }
+    return @{ size = (New-Object IO.FileInfo $path).Length; basis = $Basis; digest = (Get-WrDigest $path) }
 }
 
 function Get-WrMessage($err) {
@@ -71,8 +89,11 @@ try {
         if (-not [IO.Directory]::Exists($folder)) { [void][IO.Directory]::CreateDirectory($folder) }
         if ($A.action -eq 'write') { $result.size = Write-WrChunk } else { $result.size = Receive-WrFile }
         if ($A.sha256) {
-            $result.sha256 = Get-WrSha256 $A.part
-            if ($result.sha256 -eq $A.sha256) {
+            $expected = $A.sha256
+            if ($Basis -like 'SHA1*') { $expected = $A.sha1 }
+            $result.basis = $Basis
+            $result.digest = Get-WrDigest $A.part
+            if ($expected -and $result.digest -eq $expected) {
                 if ([IO.File]::Exists($A.path)) { [IO.File]::Delete($A.path) }
                 [IO.File]::Move($A.part, $A.path)
                 $result.committed = $true

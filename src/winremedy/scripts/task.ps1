@@ -5,14 +5,17 @@
 #   text, written by winremedy.remediate.tasks); at (start: UTC epoch seconds, or $null
 #   for now).
 # Vista and later: Task Scheduler 2.0 (Schedule.Service COM). Windows 2003: Task
-# Scheduler 1.0 through schtasks.exe, whose /sd date follows the locale's short-date
-# order (UNVERIFIED on non-English hosts; see Format-WrSchtasksDate).
+# Scheduler 1.0 through schtasks.exe, whose /sd takes the date "in the format of the
+# locale selected in Regional and Language Options" (schtasks create, Microsoft Learn):
+# the running account's HKCU\Control Panel\International iDate (0 M/D/Y, 1 D/M/Y,
+# 2 Y/M/D; LOCALE_IDATE) and sDate separator, read here as schtasks reads them; a task
+# that runs at once gets no /sd at all (schtasks takes today) and is started by /run.
 # Output: the raw facts (exists, started_at, rc, next_run, boot_time); the controller
 # decides the state from them.
 $ProgressPreference = 'SilentlyContinue'
 $ErrorActionPreference = 'Stop'
 $Name = [string]$WinRemedyArgs['name']
-$Directory = [string]$WinRemedyArgs['directory']
+$Directory = [Environment]::ExpandEnvironmentVariables([string]$WinRemedyArgs['directory'])  # %SystemRoot%\Temp\...
 $CmdPath = $Directory + '\' + $Name + '.cmd'
 $RunPath = $Directory + '\' + $Name + '.run'
 $RcPath = $Directory + '\' + $Name + '.rc'
@@ -43,18 +46,11 @@ function Invoke-WrSchtasks([string[]]$arguments) {
 }
 
 function Format-WrSchtasksDate([datetime]$t) {
-    # schtasks /sd takes the date in the order of the locale's short-date pattern, '/'-separated.
-    $pattern = [Globalization.CultureInfo]::CurrentCulture.DateTimeFormat.ShortDatePattern
-    $fields = @{ 'y' = $t.ToString('yyyy', $Invariant); 'M' = $t.ToString('MM', $Invariant); 'd' = $t.ToString('dd', $Invariant) }
-    $parts = New-Object System.Collections.ArrayList
-    foreach ($ch in $pattern.ToCharArray()) {
-        $key = [string]$ch
-        if ($fields.ContainsKey($key)) {
-            [void]$parts.Add($fields[$key])
-            $fields.Remove($key)
-        }
-    }
-    return [string]::Join('/', [string[]]$parts.ToArray())
+    $international = Get-ItemProperty 'HKCU:\Control Panel\International'
+    $y = $t.ToString('yyyy', $Invariant); $m = $t.ToString('MM', $Invariant); $d = $t.ToString('dd', $Invariant)
+    $order = @{ '0' = @($m, $d, $y); '1' = @($d, $m, $y); '2' = @($y, $m, $d) }[[string]$international.iDate]
+    if ($null -eq $order) { throw ('HKCU\Control Panel\International iDate is ' + $international.iDate + ', not 0, 1 or 2') }
+    return [string]::Join([string]$international.sDate, [string[]]$order)
 }
 
 function Remove-WrTask($scheduler) {
@@ -88,12 +84,14 @@ function Register-WrTask($scheduler, $at) {
         if ($null -eq $local) { [void]$task.Run($null) }
         return
     }
-    # Task Scheduler 1.0: a once trigger is required; "now" is a start in the past plus /run.
-    $when = $local
-    if ($null -eq $when) { $when = (Get-Date).AddDays(-1) }
-    Invoke-WrSchtasks @('/create', '/tn', $Name, '/tr', $CmdPath, '/sc', 'once', '/st', $when.ToString('HH:mm:ss', $Invariant),
-        '/sd', (Format-WrSchtasksDate $when), '/ru', 'SYSTEM')
-    if ($null -eq $local) { Invoke-WrSchtasks @('/run', '/tn', $Name) }
+    # Task Scheduler 1.0: a once trigger is required; "now" is today at midnight (no /sd) plus /run.
+    $create = @('/create', '/tn', $Name, '/tr', $CmdPath, '/sc', 'once', '/ru', 'SYSTEM')
+    if ($null -eq $local) {
+        Invoke-WrSchtasks ($create + @('/st', '00:00:00'))
+        Invoke-WrSchtasks @('/run', '/tn', $Name)
+    } else {
+        Invoke-WrSchtasks ($create + @('/st', $local.ToString('HH:mm:ss', $Invariant), '/sd', (Format-WrSchtasksDate $local)))
+    }
 }
 
 function Get-WrTaskFacts($scheduler) {
