@@ -4,12 +4,13 @@ A lab with the service pack in its repository (``lab up --service-packs``): with
 the hosts are blocked with the prerequisite named; with ``--reboot never`` the run installs the service pack and
 stops, saying what remains; with ``--reboot now`` it installs the service pack, restarts, audits and plans again
 and installs KB2847346 in the same run, also after being killed in the middle. An independent audit confirms,
-and a second run changes nothing.
+and a second run changes nothing. The same through ``ansible-playbook winremedy.windows.remediate``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 from labcli import lab_hosts, running_lab, winremedy
+from test_collection_audit import _ansible, ansible_env  # noqa: F401 - ansible_env is a fixture
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +159,32 @@ def test_a_second_run_changes_nothing(lab: Path, now: dict[str, dict[str, Any]],
     for name in before:
         assert (after[name]["counters"]["installs"], after[name]["counters"]["reboots"], after[name]["boot_time"]) == (
             before[name]["counters"]["installs"], before[name]["counters"]["reboots"], before[name]["boot_time"]), name
+
+
+def test_through_ansible_playbook(tmp_path: Path, ansible_env: dict[str, str]) -> None:  # noqa: F811 - the fixture
+    fleet = {"time_scale": TIME_SCALE, "seed": 6, "credentials": {"user": "Administrator", "password": "Lab-pass1"},
+             "hosts": [{"name": "rtm-ansible", "os": "win2008r2", "sp": 0, "arch": "x64", "leak": "nsi"}]}
+    with running_lab(tmp_path, fleet, "--service-packs") as lab:
+        def remediate() -> str:
+            run = _ansible("ansible-playbook", "-i", str(lab / "inventory.yml"), "winremedy.windows.remediate",
+                     "-e", f"winremedy_repo={lab / 'repo'}", "-e", f"winremedy_report_dir={tmp_path / 'report'}",
+                     "-e", "winremedy_reboot=now", "-e", "winremedy_poll=0.05", "-e", "winremedy_verify_samples=4",
+                     "-e", "winremedy_verify_interval=900", "-e", "winremedy_reboot_timeout=120",
+                     env=ansible_env, cwd=tmp_path)
+            assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+            return run.stdout
+
+        remediate()
+        saved = json.loads((tmp_path / "report" / "remediation" / "rtm-ansible.json").read_text())
+        assert saved["status"] == "fixed", saved["message"]
+        assert [(s["step"], s["kb"]) for s in saved["steps"] if s["step"] == "install"] == [
+            ("install", "KB976932"), ("install", "KB2847346")]
+        audit = json.loads(winremedy("audit", "-i", str(lab / "inventory.yml"), "--format", "json").stdout)
+        report = audit["hosts"]["rtm-ansible"]
+        assert report["facts"]["os"]["sp"] == 1
+        assert {f["kb"]: f["status"] for f in report["findings"]}["KB2847346"] == "fixed"
+        before = lab_hosts(lab)["rtm-ansible"]
+        assert re.search(r"^rtm-ansible\s+:\s+ok=\d+\s+changed=0\s", remediate(), re.MULTILINE)
+        after = lab_hosts(lab)["rtm-ansible"]
+        assert (after["counters"]["installs"], after["counters"]["reboots"]) == (
+            before["counters"]["installs"], before["counters"]["reboots"])
