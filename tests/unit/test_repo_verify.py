@@ -302,7 +302,7 @@ def sp_file(tmp_path: Path, arch: str, name: str | None = None) -> Path:
 
 @pytest.mark.parametrize(("arch", "os"), [("x64", ("win7", "win2008r2")), ("x86", ("win7",)), ("ia64", ("win2008r2",))])
 def test_service_pack_is_accepted_for_the_build_it_installs_on(tmp_path: Path, arch: str, os: tuple[str, ...]) -> None:
-    entry = verify_package(sp_file(tmp_path, arch), CATALOG)
+    entry = verify_package(sp_file(tmp_path, arch), CATALOG, lab_signer().roots)
     assert (entry.kb, entry.kind, entry.arch, entry.os) == ("KB976932", "exe", arch, os)
     assert entry.builds == (Build("6.1.7600", 0),) and entry.identity["service_pack"] == 1
     assert entry.identity["source"].endswith("update.mum")
