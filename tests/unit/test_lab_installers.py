@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from winremedy.catalog import load_catalog
+from winremedy.catalog.service_packs import SERVICE_PACKS
 from winremedy.lab import installers
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.emulated import PROGRAMS, EmulatedHost
 from winremedy.lab.host import HostSpec
-from winremedy.lab.packages import package_bytes
+from winremedy.lab.packages import package_bytes, service_pack_bytes
 from winremedy.lab.profiles import OsProfile
 from winremedy.lab.scheduler import RunContext, run_program
 
@@ -127,3 +128,40 @@ def test_an_unknown_program_is_none_and_a_damaged_exe_is_not_a_program() -> None
     assert run_program(host, ["nosuch.exe"], SYSTEM, PROGRAMS) is None
     host.fs.write(EXE, b"MZ" + b"\0" * 200)
     assert exit_code(host, [EXE, "/quiet"]) == installers.BAD_EXE_FORMAT
+
+
+SP1_X64 = r"C:\Windows\Temp\winremedy\windows6.1-KB976932-X64.exe"
+
+
+def _service_pack(arch: str) -> bytes:
+    pack = SERVICE_PACKS["KB976932"]
+    return service_pack_bytes(pack, next(p for p in pack.packages if p.arch == arch))
+
+
+def test_service_pack_installer_makes_the_host_sp1_at_its_next_boot() -> None:
+    host = make("win7", 0, "x64")
+    host.fs.write(SP1_X64, _service_pack("x64"))
+    assert exit_code(host, [SP1_X64, "/quiet", "/norestart"]) == 3010
+    assert (host.profile.version, host.profile.sp) == ("6.1.7600", 0) and host.pending_reboot() == ["cbs_reboot_pending"]
+    assert exit_code(host, [SP1_X64, "/quiet", "/norestart"]) == 3010  # again while its restart is pending
+    host.reboot()
+    clock = host.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(host.reboot_downtime + 1)
+    assert host.is_up() and host.pending_reboot() == []
+    facts = host.facts()
+    assert (facts["os"]["version"], facts["os"]["sp"], facts["os"]["csd_version"]) == ("6.1.7601", 1, "Service Pack 1")
+    assert host.files[r"%SystemRoot%\System32\nsisvc.dll"] == "6.1.7601.17514"  # SP1's base revision
+    assert host.files[r"%SystemRoot%\System32\nsi.dll"] == "6.1.7600.16385"  # SP1 did not rebuild it
+    assert "KB976932" in {h["kb"] for h in facts["hotfixes"]}
+    assert exit_code(host, [SP1_X64, "/quiet", "/norestart"]) == 0  # already installed
+    assert host.counters.installs == 1
+
+
+@pytest.mark.parametrize(("profile", "arch"), [(("win7", 1, "x64"), "x64"), (("win7", 0, "x64"), "x86")])
+def test_service_pack_installer_not_applicable_to_another_arch_or_an_sp1_host(profile: tuple[str, int, str], arch: str) -> None:
+    host = make(*profile)  # type: ignore[arg-type]
+    host.fs.write(SP1_X64, _service_pack(arch))
+    expected = installers.SUCCESS if profile[1] == 1 else installers.UPDATE_NOT_APPLICABLE
+    assert exit_code(host, [SP1_X64, "/quiet", "/norestart"]) == expected
+    assert host.counters.installs == 0

@@ -14,12 +14,13 @@ from winremedy.lab.host import HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.packages import write_repository
 from winremedy.lab.profiles import OsProfile
+from winremedy.remediate.install import install_lines
 from winremedy.remediate.journal import Journal
 from winremedy.remediate.outcome import HostStatus
 from winremedy.remediate.plan import Action, Restart, plan_host
 from winremedy.remediate.runner import HostContext, HostRun, Settings
 from winremedy.remediate.stage import Source
-from winremedy.repo.manifest import Build, Entry, Manifest
+from winremedy.repo.manifest import Manifest
 from winremedy.audit.results import HostResult
 
 CATALOG = load_catalog()
@@ -130,13 +131,30 @@ def test_missing_service_pack_prerequisite_blocks_with_the_reason(manifest: Mani
     assert kb.action is Action.BLOCKED and "install Service Pack 1 (KB976932) first" in kb.reason
 
 
-def test_service_pack_in_the_repository_is_installed_first(manifest: Manifest) -> None:
-    service_pack = Entry(file="windows6.1-KB976932-X64.exe", kb="KB976932", kind="exe", arch="x64",
-                         os=("win7", "win2008r2"), builds=(Build("6.1.7600", 0),), size=1, sha256="0" * 64,
-                         identity={})
-    kb = _by_kb(plan_host(_audited("win7", 0, "x64"), CATALOG, manifest.with_entries([service_pack])))["KB2847346"]
-    assert kb.action is Action.INSTALL and kb.package == service_pack and kb.restart is Restart.REBOOT
-    assert "prerequisite first: Service Pack 1 (KB976932)" in kb.reason
+def test_service_pack_in_the_repository_is_installed_first(tmp_path: Path) -> None:
+    with_service_packs = write_repository(tmp_path / "repo", service_packs=True)
+    plan = plan_host(_audited("win7", 0, "x64"), CATALOG, with_service_packs)
+    kb = _by_kb(plan)["KB2847346"]
+    assert kb.action is Action.INSTALL and kb.restart is Restart.REBOOT and kb.service_pack
+    assert kb.package is not None and kb.package.file == "windows6.1-KB976932-X64.exe" and kb.package.kb == "KB976932"
+    assert "prerequisite first: Service Pack 1 (KB976932), then a restart into it and KB2847346" in kb.reason
+    assert plan.service_packs == [kb] and plan.needs_reboot
+    # the service pack's own installer, whatever the install method (the SP1 Deployment Guide's switches)
+    assert install_lines(kb.package, r"C:\t\sp.exe", "win7", method="dism") == ['"C:\\t\\sp.exe" /quiet /norestart']
+    # a Windows 7 SP1 host needs no service pack: KB2847346 itself
+    sp1 = _by_kb(plan_host(_audited("win7", 1, "x64"), CATALOG, with_service_packs))["KB2847346"]
+    assert not sp1.service_pack and sp1.package is not None and sp1.package.kb == "KB2847346"
+
+
+def test_service_pack_check_mode_prints_the_prerequisite_first(tmp_path: Path) -> None:
+    spec = HostSpec(name="rtm", profile=OsProfile("win7", 0, "x64"), user="u", password="p", seed=3)
+    run = HostRun(LocalTransport(EmulatedHost(spec, ManualClock(1.79e9))), CATALOG, Source("push", tmp_path, None),
+                  write_repository(tmp_path / "repo", service_packs=True), Settings(check=True), HostContext(),
+                  Journal(None, "rtm"))
+    outcome = run.run()
+    assert outcome.status is HostStatus.PLANNED
+    assert "KB2847346: first its prerequisite KB976932 (restart, new audit and plan, then KB2847346): stage " \
+           "windows6.1-KB976932-X64.exe" in outcome.message
 
 
 @pytest.mark.parametrize("check", [True, False])

@@ -8,10 +8,12 @@ import pytest
 
 from winremedy.catalog import load_catalog
 from winremedy.errors import RepoError
-from winremedy.lab.packages import package_bytes, pe_stub
+from winremedy.catalog.service_packs import SERVICE_PACKS
+from winremedy.lab.packages import package_bytes, pe_stub, service_pack_bytes
 from winremedy.lab.signing import lab_signer, make_signer
 from winremedy.repo.cab import Cabinet, locate, write_cab
 from winremedy.repo.identity import families_named, parse_keyed_text, read_identity
+from winremedy.repo.manifest import Build
 from winremedy.repo.verify import verify_package
 
 CATALOG = load_catalog()
@@ -285,3 +287,32 @@ def test_an_update_inf_whose_titles_name_two_kbs_is_refused(tmp_path: Path) -> N
         inf = cab.read(cab.members[0]).replace(b"$NtUninstallKB903927$", b"$NtUninstallKB979223$")
     path = signed(tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe", STUB + write_cab([("update\\update.inf", inf)]))
     assert refusal(path) == "identity mismatch: update\\update.inf names KB903927 and, in UNINSTALL_DIR, KB979223"
+
+
+# --- service packs (a catalog prerequisite's own package) -----------------------------------------
+
+
+def sp_file(tmp_path: Path, arch: str, name: str | None = None) -> Path:
+    pack = SERVICE_PACKS["KB976932"]
+    package = next(p for p in pack.packages if p.arch == arch)
+    path = tmp_path / (name or package.file)
+    path.write_bytes(service_pack_bytes(pack, package))
+    return path
+
+
+@pytest.mark.parametrize(("arch", "os"), [("x64", ("win7", "win2008r2")), ("x86", ("win7",)), ("ia64", ("win2008r2",))])
+def test_service_pack_is_accepted_for_the_build_it_installs_on(tmp_path: Path, arch: str, os: tuple[str, ...]) -> None:
+    entry = verify_package(sp_file(tmp_path, arch), CATALOG, lab_signer().roots)
+    assert (entry.kb, entry.kind, entry.arch, entry.os) == ("KB976932", "exe", arch, os)
+    assert entry.builds == (Build("6.1.7600", 0),) and entry.identity["service_pack"] == 1
+    assert entry.identity["source"].endswith("update.mum")
+
+
+def test_service_pack_with_a_mislabelled_architecture_is_refused(tmp_path: Path) -> None:
+    assert refusal(sp_file(tmp_path, "x86", "windows6.1-KB976932-X64.exe")).startswith("architecture mismatch")
+
+
+def test_hotfix_content_claiming_a_service_packs_kb_is_refused(tmp_path: Path) -> None:
+    properties = REAL_PROPERTIES.replace("2847346", "976932")
+    reason = refusal(msu(tmp_path, "Windows6.1-KB976932-x64.msu", properties))
+    assert reason.startswith("KB976932 is a service pack, but the content") and "Service Pack" in reason

@@ -47,6 +47,8 @@ def add_lab_commands(subparsers: Any) -> None:
     _add_generator_options(up, source)
     up.add_argument("--time-scale", type=positive_number, help="host seconds per real second (overrides the fleet)")
     up.add_argument("--scheme", choices=("http", "https"), default="http")
+    up.add_argument("--service-packs", action="store_true",
+                    help="the repository also holds the service packs catalog prerequisites name (KB976932)")
     up.add_argument(
         "--auth",
         type=lambda text: [part.strip() for part in text.split(",") if part.strip()],
@@ -138,7 +140,7 @@ def _up(args: argparse.Namespace, daemon: Sequence[str]) -> int:
     fleet = fleet_from_dict(data, str(args.fleet or "generated fleet"))
     directory.mkdir(parents=True, exist_ok=True)
     write_text_atomic(directory / FLEET_YML, fleet_yaml(data))  # 0600: it holds passwords
-    packages = write_repository(directory / REPO_DIR)
+    packages = write_repository(directory / REPO_DIR, service_packs=args.service_packs)
     started = time.monotonic()
     _start_daemon(directory, args.scheme, daemon)
     lab = _read_lab_json(directory)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..audit import hostsettings
+from ..catalog.service_packs import ServicePack, service_pack
 from ..audit.facts import CbsState, HostFacts, Sample, normalize_kb
 from ..versions import WinVersion
 from . import registration, updates
@@ -187,6 +188,7 @@ class HostModel:
         self.boot_time = 0.0
         self._faults = FaultInjector(spec.faults, spec.seed)
         self._installs: dict[str, Installation] = {}
+        self._service_pack: ServicePack | None = None  # installed, taking effect at the next boot
         self._qfe_rows: list[registration.QfeRow] = []
         self._shutdown_at: float | None = None
         self._back_at: float | None = None
@@ -245,6 +247,29 @@ class HostModel:
         if outcome in (InstallOutcome.INSTALLED, InstallOutcome.REBOOT_REQUIRED):
             self.counters.installs += 1
         return outcome
+
+    def install_service_pack(self, kb: str, *, at: float | None = None) -> InstallOutcome:
+        """A service pack's installer at host time ``at``: registered at once (CBS install pending and
+        ``RebootPending``); the next boot makes the host that service pack (build, CSDVersion, files at its
+        base revision, never downgrading a newer file)."""
+        pack = service_pack(kb)
+        if pack is None:
+            raise ValueError(f"not a service pack the lab knows: {kb!r}")
+        if at is None:
+            self._settle()
+            at = self.clock.now()
+        if self._service_pack is not None:
+            return InstallOutcome.REBOOT_REQUIRED
+        if self.profile.sp >= pack.sp:
+            return InstallOutcome.ALREADY_INSTALLED
+        if (self.profile.version, self.profile.sp) != (pack.from_version, pack.from_sp):
+            return InstallOutcome.NOT_APPLICABLE
+        self._service_pack = pack
+        self._installs[pack.kb] = Installation(pack.kb, at)
+        self.registry.update(registration.install_registry(pack.kb, self.profile, at, CbsState.INSTALL_PENDING))
+        self.registry.update(registration.pending_registry(self.profile, []))
+        self.counters.installs += 1
+        return InstallOutcome.REBOOT_REQUIRED
 
     def reboot(self, delay: float = 0.0, *, at: float | None = None) -> bool:
         """Schedule a restart ``delay`` host seconds after ``at`` (default now: a program run while the
@@ -478,6 +503,8 @@ class HostModel:
             self._qfe_rows.append(registration.qfe_row(kb, self.profile, installation.installed_at))
 
     def _boot(self, at: float) -> None:
+        if self._service_pack is not None:
+            self._enter_service_pack(self._service_pack)
         for kb, installation in self._installs.items():
             if installation.effective_at is None:
                 self._apply(kb, at)
@@ -487,6 +514,16 @@ class HostModel:
         self._boots += 1
         rng = random.Random(f"{self.spec.seed}:boot:{self._boots}")
         self.processes = {key: self._start_process(key, at, rng) for key in self._process_keys()}
+
+    def _enter_service_pack(self, pack: ServicePack) -> None:
+        """The host boots into the service pack: its OS profile, version registry values and base files."""
+        self.profile = OsProfile(self.profile.family, pack.sp, self.profile.arch)
+        self.registry.update(registration.os_registry(self.profile, None))
+        for path, version in self.profile.baseline_files("base").items():
+            current = self.files.get(path)
+            if current is None or WinVersion.parse(version) > WinVersion.parse(current):
+                self.files[path] = version
+        self._service_pack = None
 
     def _start_process(self, key: str, at: float, rng: random.Random) -> Process:
         image, command_line, private_mb, handles = _PROCESSES[key]

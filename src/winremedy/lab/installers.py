@@ -1,4 +1,6 @@
-"""The installers a lab host runs: wusa, expand, dism, pkgmgr and a staged Windows 2003 update.exe.
+"""The installers a lab host runs: wusa, expand, dism, pkgmgr, a staged Windows 2003 update.exe and a
+service pack's standalone installer (which takes the host to the service pack at its next boot; the
+same "not applicable" and "already installed" choices as update.exe, 3010 once installed).
 
 Each reads the staged package from the host's file system and decides from its
 *content*, never its name: an .msu or update.exe through
@@ -44,14 +46,12 @@ from __future__ import annotations
 
 import io
 import ntpath
-import re
 import tempfile
 from pathlib import Path
 
 from ..errors import RepoError
-from ..audit.facts import normalize_kb
 from ..repo.cab import Cabinet
-from ..repo.identity import ARCHITECTURES, Identity, read_identity
+from ..repo.identity import Identity, MumIdentity, read_identity, read_mum
 from .host import HostModel, InstallOutcome
 from .scheduler import Programs, RunContext
 
@@ -69,11 +69,9 @@ INVALID_PARAMETER = 87
 SUCCESS, RESTART_NEEDED = 0, 3010
 
 # Host seconds each tool takes when it gets as far as installing (a refusal takes REFUSAL).
-_SECONDS = {"wusa": 90.0, "dism": 60.0, "pkgmgr": 75.0, "update": 45.0, "expand": 5.0}
+_SECONDS = {"wusa": 90.0, "dism": 60.0, "pkgmgr": 75.0, "update": 45.0, "expand": 5.0, "service_pack": 1800.0}
 _REFUSAL = 2.0
 _MUM_LIMIT = 1 << 20
-_ASSEMBLY_RE = re.compile(r"<assemblyIdentity\b[^>]*>")
-_PACKAGE_RE = re.compile(r"<package\b[^>]*>")
 
 
 def wusa(host: HostModel, args: list[str], ctx: RunContext) -> tuple[int, float]:
@@ -127,13 +125,18 @@ def pkgmgr(host: HostModel, args: list[str], ctx: RunContext) -> tuple[int, floa
 
 
 def update(host: HostModel, argv: list[str], ctx: RunContext) -> tuple[int, float]:
-    """A staged Windows 2003 hotfix run by its path: ``"<exe>" /quiet /norestart`` (``argv[0]`` is the path)."""
+    """A staged Windows 2003 hotfix, or a service pack's standalone installer, run by its path:
+    ``"<exe>" /quiet /norestart`` (``argv[0]`` is the path)."""
     path = argv[0]
     identity = _identity(host.fs.read(path) or b"", path)
     if identity is None or identity.kind != "exe":
         return BAD_EXE_FORMAT, _REFUSAL
     if not _fits(host, identity.arch, identity.nt_version, identity.sps):
         return UPDATE_NOT_APPLICABLE, _REFUSAL
+    if identity.service_pack:
+        outcome = host.install_service_pack(identity.kb, at=ctx.at)
+        codes = {InstallOutcome.NOT_APPLICABLE: UPDATE_NOT_APPLICABLE, InstallOutcome.ALREADY_INSTALLED: SUCCESS}
+        return codes.get(outcome, _success(outcome)), _SECONDS["service_pack"]
     return _install(host, identity.kb, ctx, not_applicable=UPDATE_NOT_APPLICABLE, already=SUCCESS), _SECONDS["update"]
 
 
@@ -150,14 +153,13 @@ def _cbs(host: HostModel, path: str | None, ctx: RunContext, tool: str) -> tuple
     identity = _mum_identity(data, path)
     if identity is None:
         return CBS_INVALID_PACKAGE, _REFUSAL
-    kb, arch, nt_version = identity
-    if not _fits(host, arch, nt_version, None):
+    if not _fits(host, identity.arch, identity.nt_version, None):
         return CBS_NOT_APPLICABLE, _REFUSAL
-    outcome = host.install(kb, at=ctx.at)
+    outcome = host.install(identity.kb, at=ctx.at)
     if outcome is InstallOutcome.NOT_APPLICABLE:
         return CBS_NOT_APPLICABLE, _REFUSAL
     if outcome is InstallOutcome.ALREADY_INSTALLED:
-        pending = host.installed()[kb].effective_at is None
+        pending = host.installed()[identity.kb].effective_at is None
         return (RESTART_NEEDED if pending else SUCCESS), _SECONDS[tool]
     return _success(outcome), _SECONDS[tool]
 
@@ -191,26 +193,15 @@ def _identity(data: bytes, path: str) -> Identity | None:
             return None
 
 
-def _mum_identity(data: bytes, path: str) -> tuple[str, str, str] | None:
-    """(KB, architecture, NT version) from an update .cab's ``update.mum``; None if it is not a readable package."""
+def _mum_identity(data: bytes, path: str) -> MumIdentity | None:
+    """What an update .cab's ``update.mum`` says; None if it is not a readable package."""
     try:
         cab = Cabinet(io.BytesIO(data), path)
         member = cab.find("update.mum")
-        text = cab.read(member, _MUM_LIMIT).decode("utf-8", "replace") if member else ""
+        data = cab.read(member, _MUM_LIMIT) if member else b""
     except RepoError:
         return None
-    assembly, package = _ASSEMBLY_RE.search(text), _PACKAGE_RE.search(text)
-    kb = normalize_kb(_attribute(package[0], "identifier")) if package else None
-    arch = ARCHITECTURES.get(_attribute(assembly[0], "processorArchitecture").lower()) if assembly else None
-    version = _attribute(assembly[0], "version") if assembly else ""
-    if kb is None or arch is None or not re.match(r"^\d+\.\d+\.", version):
-        return None
-    return kb, arch, ".".join(version.split(".")[:2])
-
-
-def _attribute(element: str, name: str) -> str:
-    match = re.search(rf'\b{name}="([^"]*)"', element)
-    return match[1] if match else ""
+    return read_mum(data)
 
 
 def _operand(args: list[str]) -> str | None:

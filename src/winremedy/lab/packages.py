@@ -5,7 +5,9 @@ An .msu here is a real CAB holding the update's own CAB (a tiny one with an
 (UTF-16LE with a BOM, the real keys). A Windows 2003 package is an ``MZ`` stub
 followed by a CAB with ``update\\update.inf`` naming the KB, NT version, service
 pack range and architecture (the stub a minimal, valid PE, so it can carry a
-signature). Every package is Authenticode signed by the lab's own CA
+signature). A service pack's standalone installer (``lab up --service-packs``)
+is the stub followed by a CAB holding its update .cab, whose ``update.mum`` says
+``releaseType="Service Pack"``. Every package is Authenticode signed by the lab's own CA
 (:mod:`.signing`), which a lab repository trusts. One file per package the
 catalog lists, so the lab repository is read by the same code, and refused for
 the same reasons, as a user's. :func:`package_bytes` with another ``arch``
@@ -21,6 +23,7 @@ from functools import cache
 from pathlib import Path
 
 from ..catalog import KbEntry, Package, load_catalog
+from ..catalog.service_packs import SERVICE_PACKS, ServicePack
 from ..repo.cab import write_cab
 from ..repo.identity import PRODUCT_NAMES
 from ..repo.manifest import Manifest
@@ -81,18 +84,36 @@ def _package_bytes(kb: str, file: str, arch: str, signed: bool, padding: int) ->
     return lab_signer().sign(data, "." + package.kind) if signed else data
 
 
-def lab_packages() -> Iterator[tuple[str, bytes]]:
-    """(file name, bytes) for every package of every catalog KB."""
+def service_pack_bytes(pack: ServicePack, package: Package) -> bytes:
+    """The lab file for a service pack's standalone installer (only its identity: the update .cab's update.mum),
+    signed by the lab's CA."""
+    mum = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+        f'<assembly xmlns="urn:schemas-microsoft-com:asm.v3" manifestVersion="1.0" '
+        f'supportInformation="http://support.microsoft.com/?kbid={pack.kb[2:]}">\r\n'
+        f'  <assemblyIdentity name="Package_for_{pack.kb}" version="{pack.version[:3]}.1.17514" language="neutral" '
+        f'processorArchitecture="{_CBS_ARCH[package.arch]}" publicKeyToken="31bf3856ad364e35"/>\r\n'
+        f'  <package identifier="{pack.kb}" releaseType="Service Pack" restart="required"/>\r\n</assembly>\r\n'
+    )
+    inner = write_cab([("update.mum", mum.encode()), ("update.ses", b"")], "mszip")
+    return lab_signer().sign(_STUB + write_cab([(package.file.replace(".exe", ".cab"), inner), ("spinstall.exe", _STUB)]), ".exe")
+
+
+def lab_packages(*, service_packs: bool = False) -> Iterator[tuple[str, bytes]]:
+    """(file name, bytes) for every package of every catalog KB, and with ``service_packs`` of every service pack."""
     for kb_entry in load_catalog():
         for package in kb_entry.packages:
             yield package.file, package_bytes(kb_entry, package)
+    for pack in SERVICE_PACKS.values() if service_packs else ():
+        for package in pack.packages:
+            yield package.file, service_pack_bytes(pack, package)
 
 
-def write_repository(directory: Path) -> Manifest:
+def write_repository(directory: Path, *, service_packs: bool = False) -> Manifest:
     """Write every lab package into ``directory`` and build its manifest with the repository's own scan."""
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(lab_signer().roots, directory / ROOTS)
-    for name, data in lab_packages():
+    for name, data in lab_packages(service_packs=service_packs):
         (directory / name).write_bytes(data)
     result = scan(directory)
     if result.refused:

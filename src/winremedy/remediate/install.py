@@ -15,6 +15,9 @@ logon (KB2773898). Per OS family (KB934307; WSUS Offline's InstallOSUpdate.cmd):
   seen in public scripts; neither is confirmed by Microsoft here]. ``method="wusa"``
   uses wusa there too.
 * Windows 2003: ``"<exe>" /quiet /norestart`` (update.exe switches, KB262841).
+* A service pack (an entry the repository recorded with ``service_pack``): its standalone installer,
+  ``"<exe>" /quiet /norestart`` on every family and whatever ``method`` says ("Windows 7 and Windows
+  Server 2008 R2 SP1 Deployment Guide"); its exit codes read as the table below.
 
 The update .cab inside an .msu is named after its properties text
 (``Windows6.1-KB2847346-x64-pkgProperties.txt`` -> ``Windows6.1-KB2847346-x64.cab``),
@@ -122,6 +125,8 @@ def install_lines(entry: Entry, staged_path: str, family: str, *, directory: str
     """The batch lines that install ``entry`` from ``staged_path`` on an OS of ``family``."""
     if method not in METHODS:
         raise ValueError(f"install method {method!r}: expected one of {', '.join(METHODS)}")
+    if entry.identity.get("service_pack"):
+        return [f'"{staged_path}" /quiet /norestart']
     expected_kind = "exe" if family == "win2003" else "msu"
     if family not in ("win2003", *_CBS_FAMILIES) or entry.kind != expected_kind:
         raise ValueError(f"{entry.file}: a {entry.kind} package does not install on {family} (expected {expected_kind})")

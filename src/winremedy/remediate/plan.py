@@ -6,8 +6,9 @@ restart only gets the restart, one that is ``missing`` gets its exact package
 (KB x OS x SP x architecture from the repository). A KB missing on a
 GDR-branch build is installed unless GDR installs are turned off (the hotfix
 moves the files to the LDR branch). A KB whose service-pack prerequisite is
-missing gets the service pack when the repository has it, and is blocked with
-that reason otherwise. ``unknown`` is never installed. ``--check`` prints this
+missing gets the service pack when the repository has it (the run restarts into
+it, audits and plans again, and goes on with the KB), and is blocked with that
+reason otherwise. ``unknown`` is never installed. ``--check`` prints this
 plan and stops.
 """
 
@@ -49,6 +50,11 @@ class KbPlan:
     service: str | None = None  # the service restarted instead of the host (KB903927: the LCS service)
     package: Entry | None = None
 
+    @property
+    def service_pack(self) -> bool:
+        """Whether this installs the KB's service-pack prerequisite rather than the KB itself."""
+        return self.action is Action.INSTALL and self.package is not None and bool(self.package.identity.get("service_pack"))
+
     def to_dict(self) -> dict[str, Any]:
         return {"kb": self.kb, "status": self.status, "action": self.action.value, "reason": self.reason,
                 "restart": self.restart.value, "service": self.service,
@@ -66,6 +72,11 @@ class HostPlan:
     @property
     def installs(self) -> list[KbPlan]:
         return [k for k in self.kbs if k.action is Action.INSTALL]
+
+    @property
+    def service_packs(self) -> list[KbPlan]:
+        """The prerequisite installs: they come first, each followed by a restart and a new plan."""
+        return [k for k in self.kbs if k.service_pack]
 
     @property
     def blocked(self) -> list[KbPlan]:
@@ -149,7 +160,7 @@ def plan_host(result: HostResult, catalog: Catalog, manifest: Manifest, *, insta
 
 def _prerequisite_plan(finding: Finding, prerequisite: dict[str, Any], manifest: Manifest, refused: dict[str, str],
                        family: str, version: str, sp: int, arch: str) -> KbPlan:
-    """The service pack first when the repository has it (the KB follows on the next run); blocked otherwise."""
+    """The service pack first when the repository has it (the KB follows after its restart); blocked otherwise."""
     what = f"Service Pack {prerequisite['service_pack']}" + (f" ({prerequisite['kb']})" if prerequisite["kb"] else "")
     package = pick(manifest, prerequisite["kb"], family, version, sp, arch) if prerequisite["kb"] else None
     if package is None or package.file in refused:
@@ -158,7 +169,7 @@ def _prerequisite_plan(finding: Finding, prerequisite: dict[str, Any], manifest:
                       f"prerequisite not met: install {what} first (no usable service-pack package in the repository "
                       f"for {family} {version} SP{sp} {arch}{': ' + why if why else ''})")
     return KbPlan(finding.kb, finding.status.value, Action.INSTALL,
-                  f"prerequisite first: {what}; {finding.kb} follows once the host runs it", Restart.REBOOT,
+                  f"prerequisite first: {what}, then a restart into it and {finding.kb}", Restart.REBOOT,
                   None, package)
 
 

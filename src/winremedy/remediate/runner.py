@@ -142,16 +142,38 @@ class HostRun:
         resumed = False
         if interrupted is not None and not self.settings.check:
             resumed = self._resume_reboot(interrupted)  # the host may be down right now: wait before auditing
-        plan = self._plan()
+        plan, after_service_pack = self._service_packs_first(self._plan())
+        if plan is None:
+            return
         for kb in plan.installs:
             self._install(kb)
         restarted = self._restart(plan)
         if self.outcome.status in (HostStatus.RESTART_PENDING, HostStatus.REBOOT_SCHEDULED):
             return
-        if restarted or plan.installs or resumed:
+        if restarted or plan.installs or resumed or after_service_pack:
             self._verify(_acted(plan) | (self._journal_installs() if resumed else set()))
         if plan.blocked:
             raise _Failed(_blocked_text(plan), "blocked")
+
+    def _service_packs_first(self, plan: HostPlan) -> tuple[HostPlan | None, bool]:
+        """Install the service packs the plan needs, restart into them (per --reboot) and plan again from a new
+        audit, until none is needed: (that plan, whether a service pack was installed). The plan is None when the
+        restart is not now (--reboot never, or a later window): the status says so and what remains."""
+        done: set[str] = set()
+        while plan.service_packs:
+            packs = {k.package.kb: k for k in plan.service_packs if k.package is not None}
+            if set(packs) & done:
+                raise _Failed(f"{self.host}: {', '.join(sorted(set(packs) & done))} installed and restarted into, "
+                              f"but the host is still {plan.os}", "install")
+            for kb in packs.values():
+                self._install(kb)
+            done |= set(packs)
+            if not self._reboot(self._open_reboot()):
+                waiting = ", ".join(dict.fromkeys(k.kb for k in plan.service_packs))
+                self.outcome.message += f"; after that restart a rerun installs {waiting}"
+                return None, True
+            plan = self._plan()
+        return plan, bool(done)
 
     def _plan(self) -> HostPlan:
         """Audit and plan; in check mode this is the end: the plan is the result."""
@@ -175,31 +197,33 @@ class HostRun:
         assert kb.package is not None
         staged = stage.stage(self.transport, self.source, kb.package, max_envelope_kb=self.context.max_envelope_kb)
         verified = f", verified on the host with {staged.basis}" if staged.basis else ""
-        self._step("stage", kb.kb, staged.changed, f"{kb.package.file} {staged.method} -> {staged.path}{verified}")
+        self._step("stage", kb.package.kb, staged.changed, f"{kb.package.file} {staged.method} -> {staged.path}{verified}")
         self.outcome.staged.append(staged)
         return staged.path
 
     def _install(self, kb: KbPlan) -> None:
+        """Install the plan's package, journaled under the package's own KB (a service pack's, for a prerequisite)."""
         assert kb.package is not None
-        intent = self.journal.open_intent("install_started", kb.kb)
-        task = installer.install_task_name(kb.kb)
+        what = kb.package.kb
+        intent = self.journal.open_intent("install_started", what)
+        task = installer.install_task_name(what)
         if intent is not None and tasks.query_task(self.transport, task).state != "absent":
-            self._note(self.host, f"{kb.kb}: an install started earlier is still on record; waiting for it")
+            self._note(self.host, f"{what}: an install started earlier is still on record; waiting for it")
         else:
             path = self._stage(kb)
-            self.journal.record("install_started", kb.kb, task=task, package=kb.package.file)
+            self.journal.record("install_started", what, task=task, package=kb.package.file)
             installer.start_install(self.transport, kb.package, path, self._plan_family(), method=self._method())
-        result = installer.finish_install(self.transport, kb.kb, self._poller(
-            self.settings.install_timeout, lambda state: f"{kb.kb}: installer {state.state}"))
-        self.journal.record("install_finished", kb.kb, outcome=result.outcome.value, exit_code=result.exit_code)
+        result = installer.finish_install(self.transport, what, self._poller(
+            self.settings.install_timeout, lambda state: f"{what}: installer {state.state}"))
+        self.journal.record("install_finished", what, outcome=result.outcome.value, exit_code=result.exit_code)
         adapted = " (expand + DISM: the Windows Update service is disabled)" if self._method() != self.settings.method else ""
-        self._step("install", kb.kb, result.changed, result.message + adapted)
+        self._step("install", what, result.changed, result.message + adapted)
         if result.outcome not in _INSTALLED:
-            raise _Failed(f"{self.host}: {kb.kb}: {result.message}", "install")
+            raise _Failed(f"{self.host}: {what}: {result.message}", "install")
 
     def _restart(self, plan: HostPlan) -> bool:
         """Restart what the plan needs; True when a restart happened now (so verification follows)."""
-        open_reboot = self.journal.open_intent("reboot_requested") or self.journal.open_intent("reboot_scheduled")
+        open_reboot = self._open_reboot()
         if plan.restart is Restart.REBOOT or open_reboot:
             return self._reboot(open_reboot)
         kbs = [k.kb for k in plan.kbs if k.service and k.action in (Action.INSTALL, Action.RESTART_ONLY)]
@@ -207,6 +231,9 @@ class HostRun:
             reboot.restart_kb_service(self.transport, self.catalog.get(kb))
             self._step("restart_service", kb, True, f"restarted service {self.catalog.get(kb).restart_service}")
         return bool(kbs)
+
+    def _open_reboot(self) -> dict[str, Any] | None:
+        return self.journal.open_intent("reboot_requested") or self.journal.open_intent("reboot_scheduled")
 
     def _reboot(self, open_intent: dict[str, Any] | None) -> bool:
         if open_intent is not None:
@@ -272,6 +299,7 @@ class HostRun:
 
     def _verify(self, acted: set[str]) -> None:
         """A new audit with leak sampling: the KBs acted on are fixed, no restart pending, their leaks flat."""
+        acted = {kb for kb in acted if kb in self.catalog}  # a service pack is checked by the KB it was for
         audit = self._audit(AuditSettings(samples=self.settings.verify_samples, interval=self.settings.verify_interval,
                                           kbs=self.settings.kbs))
         problems = [f"{f.kb} {f.status.value}: {f.reason}" for f in audit.findings if f.kb in acted and f.status not in _FIXED]
@@ -296,7 +324,8 @@ class HostRun:
             if kb.action is Action.INSTALL and kb.package is not None:
                 path = stage.staged_path(kb.package.file)
                 lines = installer.install_lines(kb.package, path, plan.family, method=self._method())
-                parts.append(f"{kb.kb}: stage {kb.package.file} (sha256 {kb.package.sha256[:12]}..., "
+                first = f" first its prerequisite {kb.package.kb} (restart, new audit and plan, then {kb.kb}):" if kb.service_pack else ""
+                parts.append(f"{kb.kb}:{first} stage {kb.package.file} (sha256 {kb.package.sha256[:12]}..., "
                              f"{self.source.kind}) to {path}; install as SYSTEM: {' '.join(f'[{line}]' for line in lines)}")
             elif kb.action is Action.RESTART_ONLY:
                 parts.append(f"{kb.kb}: installed, waits for its restart")
@@ -327,7 +356,8 @@ class HostRun:
 
     def _comment(self) -> str:
         plan = self.outcome.plan
-        kbs = ", ".join(k.kb for k in plan.kbs if k.action in (Action.INSTALL, Action.RESTART_ONLY)) if plan else ""
+        acted = [k.package.kb if k.package else k.kb for k in plan.kbs if k.action in (Action.INSTALL, Action.RESTART_ONLY)] if plan else []
+        kbs = ", ".join(dict.fromkeys(acted))
         return f"winremedy: restart to complete {kbs}"
 
     def _reboot_poller(self) -> Poller:

@@ -7,7 +7,11 @@ repository trusts only what is inside: an .msu's properties text (the line
 other identity source inside must agree with it, or the package is refused: an
 .msu's ``update.mum`` (the CBS package manifest in its update CAB: package
 identifier and processor architecture), an update.inf's short title, title and
-uninstall folder (each names the KB).
+uninstall folder (each names the KB). A service pack's standalone installer is an
+.exe whose embedded CAB holds its update .cab (windows6.1-KB976932-X64.exe holds
+windows6.1-KB976932-X64.cab); that CAB's ``update.mum`` is its identity, with
+``releaseType="Service Pack"`` [INF: the layout is seen in public slipstream
+scripts, not documented by Microsoft].
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ PRODUCT_NAMES = {
 NT_VERSIONS = {"win2008r2": "6.1", "win7": "6.1", "win2008": "6.0", "vista": "6.0", "win2003": "5.2"}
 ARCHITECTURES = {"x86": "x86", "amd64": "x64", "x64": "x64", "ia64": "ia64"}
 _KB_ANYWHERE = re.compile(r"KB(\d{6,7})(?![0-9])", re.IGNORECASE)
+_NESTED_CAB_LIMIT = 64 << 20  # bytes of a service pack's inner update .cab read to find its update.mum
 _SP_UNIT = 256  # update.inf encodes service pack n as n * 256
 _PROPERTIES_SIZE_LIMIT = 1 << 20
 
@@ -56,6 +61,17 @@ class Identity:
     sps: tuple[int, int] | None
     source: str
     fields: dict[str, str]
+    service_pack: bool = False  # a service pack's standalone installer (its update.mum says releaseType "Service Pack")
+
+
+@dataclass(frozen=True)
+class MumIdentity:
+    """What a CBS package manifest (``update.mum``) says: KB, architecture, NT version, release type."""
+
+    kb: str
+    arch: str
+    nt_version: str  # "6.1"
+    release_type: str  # "Hotfix", "Service Pack", ...
 
 
 def read_identity(path: Path) -> Identity:
@@ -140,6 +156,9 @@ def _exe_identity(stream: BinaryIO, label: str) -> Identity:
         identity = _inf_identity(values, member.name, label)
         if identity is not None:
             return identity
+    service_pack = _service_pack_identity(cab, label)
+    if service_pack is not None:
+        return service_pack
     looked = ", ".join(m.name for m in candidates) or "no .inf or .txt inside"
     raise RepoError(label, f"the update.exe's embedded CAB names no KB and platform (looked in: {looked})")
 
@@ -194,6 +213,45 @@ def _check_update_manifest(cab: Cabinet, member: Member, kb: str, arch: str, sou
     mum_arch = identity.get("processorArchitecture", "") if identity is not None else ""
     if ARCHITECTURES.get(mum_arch.lower()) != arch:
         raise RepoError(label, f"identity mismatch: {source} says {arch}, {where} says {mum_arch!r}")
+
+
+def read_mum(data: bytes) -> MumIdentity | None:
+    """The identity an ``update.mum`` states, or None when it does not name KB, architecture and version."""
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError:
+        return None
+    identity = next((e for e in root.iter() if e.tag.endswith("assemblyIdentity")), None)
+    package = next((e for e in root.iter() if e.tag.endswith("package")), None)
+    if identity is None or package is None:
+        return None
+    kb = normalize_kb(package.get("identifier", ""))
+    arch = ARCHITECTURES.get(identity.get("processorArchitecture", "").lower())
+    version = identity.get("version", "")
+    if kb is None or arch is None or not re.match(r"^\d+\.\d+\.", version):
+        return None
+    return MumIdentity(kb, arch, ".".join(version.split(".")[:2]), package.get("releaseType", ""))
+
+
+def _service_pack_identity(cab: Cabinet, label: str) -> Identity | None:
+    """A service pack's standalone installer: an update .cab whose ``update.mum`` says ``releaseType="Service Pack"``.
+
+    The manifest names no product, only the NT version, so the families are every family of that version;
+    the service-pack table narrows them (:mod:`winremedy.repo.verify`)."""
+    for member in (m for m in cab.members if m.name.lower().endswith(".cab")):
+        if member.size > _NESTED_CAB_LIMIT:
+            raise RepoError(label, f"{member.name} is larger than {_NESTED_CAB_LIMIT >> 20} MiB: its update.mum is not read here")
+        inner = Cabinet(io.BytesIO(cab.read(member)), f"{label}!{member.name}")
+        manifest = inner.find("update.mum")
+        mum = read_mum(inner.read(manifest, _PROPERTIES_SIZE_LIMIT)) if manifest else None
+        if mum is None or mum.release_type.lower() != "service pack":
+            continue
+        families = tuple(f for f, version in NT_VERSIONS.items() if version == mum.nt_version)
+        if not families:
+            raise RepoError(label, f"{member.name}!update.mum targets NT {mum.nt_version}, which this tool does not know")
+        return Identity("exe", mum.kb, mum.arch, mum.nt_version, families, None, f"{member.name}!update.mum",
+                        {"releasetype": mum.release_type}, service_pack=True)
+    return None
 
 
 def _check_inf_titles(values: dict[str, str], kb: str, source: str, label: str) -> None:

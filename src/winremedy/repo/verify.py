@@ -5,6 +5,9 @@ what the package is (:mod:`.identity`, every identity source inside it agreeing)
 confirm it (a KB or architecture in the name that contradicts the content means
 the file was mislabelled); the catalog decides which OS builds and service packs
 the package covers, so the repository never trusts a name for what to install where.
+A service pack a catalog prerequisite names (:mod:`winremedy.catalog.service_packs`)
+is accepted the same way: its content must say it is that service pack, and the
+table says which build it installs on.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 from pathlib import Path
 
 from ..catalog import Catalog, KbEntry, Package
+from ..catalog.service_packs import ServicePack, service_pack
 from ..errors import RepoError
 from ..audit.facts import normalize_kb
 from .identity import ARCHITECTURES, Identity, read_identity
@@ -34,17 +38,22 @@ def verify_package(path: Path, catalog: Catalog, roots: Path | None) -> Entry:
     verify_signature(path, roots, label)
     identity = read_identity(path)
     _check_name(path.name, identity, label)
-    if identity.kb not in catalog:
+    pack = service_pack(identity.kb)
+    if pack is not None:
+        package, builds = _service_pack_package(pack, identity, label)
+    elif identity.kb not in catalog:
         raise RepoError(label, f"unknown KB: {identity.kb} is not in the catalog (it knows {', '.join(catalog.kbs)})")
-    kb_entry = catalog.get(identity.kb)
-    package = _catalog_package(kb_entry, identity, label)
+    else:
+        kb_entry = catalog.get(identity.kb)
+        package = _catalog_package(kb_entry, identity, label)
+        builds = _builds(kb_entry, package, identity, label)
     return Entry(
         file=path.name,
         kb=identity.kb,
         kind=identity.kind,
         arch=identity.arch,
         os=tuple(package.os),
-        builds=_builds(kb_entry, package, identity, label),
+        builds=builds,
         size=path.stat().st_size,
         sha256=sha256_file(path),
         identity={
@@ -54,6 +63,7 @@ def verify_package(path: Path, catalog: Catalog, roots: Path | None) -> Entry:
             "sps": list(identity.sps) if identity.sps else None,
             "catalog_package": package.file,
             "fields": identity.fields,
+            **({"service_pack": pack.sp} if pack else {}),
         },
     )
 
@@ -79,6 +89,19 @@ def _check_name(name: str, identity: Identity, label: str) -> None:
     suffix = Path(name).suffix.lower().lstrip(".")
     if suffix in ("msu", "exe") and suffix != identity.kind:
         raise RepoError(label, f"mislabelled: named .{suffix}, but the content is an {identity.kind}")
+
+
+def _service_pack_package(pack: ServicePack, identity: Identity, label: str) -> tuple[Package, tuple[Build, ...]]:
+    """The table's package for a service pack's content, and the one build it installs on."""
+    if not identity.service_pack:
+        raise RepoError(label, f"{identity.kb} is a service pack, but the content ({identity.source}) is not one "
+                               "(no update.mum with releaseType \"Service Pack\")")
+    package = pack.package_for(identity.families, identity.arch)
+    if package is None or not _same_os(pack.from_version, identity.nt_version):
+        known = "; ".join(f"{p.file} ({', '.join(p.os)} {p.arch})" for p in pack.packages)
+        raise RepoError(label, f"OS not covered: the content is {identity.kb} for NT {identity.nt_version} "
+                               f"{identity.arch}, which none of its packages is ({known})")
+    return package, (Build(pack.from_version, pack.from_sp),)
 
 
 def _catalog_package(kb_entry: KbEntry, identity: Identity, label: str) -> Package:
