@@ -24,7 +24,7 @@ from ..catalog.model import KbEntry
 from ..audit.facts import HostFacts
 from ..audit.results import HostResult
 from ..transport.base import Transport
-from .tasks import TaskState, start_task
+from .tasks import TaskState, query_task, start_task
 
 SYN_KB = "KB903927"
 NIC_BOUNCE_TASK = "winremedy-nic-bounce"
@@ -90,6 +90,11 @@ def schedule_nic_bounce(
     when = "now" if at is None else f"at {task.next_run or at}"
     return NicBounce(host, True, task, NIC_BOUNCE_WARNING,
                      f"{host}: adapter {interface!r} bounce scheduled {when} (task {NIC_BOUNCE_TASK})")
+
+
+def bounce_state(transport: Transport) -> TaskState:
+    """The bounce task as the host has it (absent: never registered, or deleted)."""
+    return query_task(transport, NIC_BOUNCE_TASK)
 
 
 def syn_attack_peers(results: Iterable[HostResult], entry: KbEntry | None = None) -> dict[str, LcsPeers]:
