@@ -46,9 +46,10 @@ def _lab(tmp_path: Path, wire_serve: Any, spec: HostSpec, **options: Any) -> Lab
     write_repository(tmp_path / "repo")
     source, manifest = open_source(repo=tmp_path / "repo")
     host = EmulatedHost(spec, LabClock(1_700_000_000.0, scale=20_000.0))
-    server, _ = wire_serve(host)
-    wire = WinRMOptions(address="127.0.0.1", port=server.listeners[0].port, scheme="http", transport="ntlm",
-                        user=USER, password=PASSWORD, retries=0)
+    server, _ = wire_serve(host, scheme="https")
+    # Basic over TLS: one logon per connection without NTLM (each audit ends its connection)
+    wire = WinRMOptions(address="127.0.0.1", port=server.listeners[0].port, scheme="https", transport="basic",
+                        user=USER, password=PASSWORD, server_cert_validation="ignore", retries=0)
     settings = Settings.from_options({"poll": 0.01, "verify_samples": 3, "verify_interval": 600.0, **options},
                                      check=False)
 
