@@ -21,6 +21,7 @@ from winremedy.errors import WinRemedyError
 from winremedy.lab.repository import RepositoryServer
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.faults import FaultSpec
 from winremedy.lab.host import HostSpec
 from winremedy.lab.packages import package_bytes, write_repository
 from winremedy.lab.profiles import OsProfile
@@ -136,3 +137,27 @@ def test_lab_up_shares_its_repository_by_unc_and_url(tmp_path: Path) -> None:
 
 def _lab(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "winremedy.lab.cli", "lab", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_a_retried_final_chunk_finds_the_package_committed(wire_serve: Any, repo: Path) -> None:
+    """Connection resets (p=0.25) make the transport rerun a write whose answer was lost; when that write was the
+    final chunk, its commit already renamed ``.part`` into place: the rerun must report it committed, not fail
+    with ``.part has 0 bytes``."""
+    source, manifest = open_source(repo=repo)
+    entry = _entry(manifest)
+    failed, faults = [], 0
+    for seed in range(8):
+        spec = HostSpec("w7-0001", OsProfile("win7", 1, "x64"), USER, PASSWORD,
+                        faults=FaultSpec(reset_probability=0.25), seed=seed)
+        host = EmulatedHost(spec, ManualClock(1_700_000_000.0))
+        server, _ = wire_serve(host)
+        options = WinRMOptions(address="127.0.0.1", port=server.listeners[0].port, scheme="http", transport="ntlm",
+                               user=USER, password=PASSWORD, retries=8)
+        with WinRMTransport("w7-0001", options, sleep=lambda _: None) as transport:
+            try:
+                stage(transport, source, entry, max_envelope_kb=150)
+            except WinRemedyError as error:
+                failed.append(f"seed {seed}: {error}")
+        assert failed or host.fs.read(f"{STAGING_DIR}\\{FILE}") == (repo / FILE).read_bytes()
+        faults += host.counters.faults
+    assert faults > 0 and not failed

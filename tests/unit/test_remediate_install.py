@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from winremedy.remediate.install import (
     install_task_name,
     outcome_of,
     start_install,
+    verify_line,
 )
 from winremedy.remediate.poller import Poller
 from winremedy.remediate.stage import STAGING_DIR
@@ -55,7 +58,10 @@ class Lab:
         self.clock = ManualClock(START)
         self.host = EmulatedHost(HostSpec(name="inst-01", profile=profile, user="Administrator", password="pw", seed=5, **spec),  # type: ignore[arg-type]
                                  self.clock, reboot_downtime=120)
-        self.host.fs.write(self.path, package_bytes(kb_entry, package, content_arch))
+        staged = package_bytes(kb_entry, package, content_arch)
+        self.host.fs.write(self.path, staged)
+        # the manifest's hash is of what was staged (a mislabelled package passes the task's hash check)
+        self.entry = dataclasses.replace(self.entry, sha256=hashlib.sha256(staged).hexdigest())
         self.transport = LocalTransport(self.host)
         self.family = family
 
@@ -103,7 +109,7 @@ def test_each_family_installs_through_its_tool_and_is_fixed_after_the_restart(
     tmp_path: Path, kb: str, family: str, sp: int, arch: str, method: str, lines: list[str]
 ) -> None:
     lab = Lab(tmp_path, kb, family, sp, arch)
-    expected = [line.format(path=lab.path, dir=STAGING_DIR) for line in lines]
+    expected = [verify_line(lab.entry, lab.path), *(line.format(path=lab.path, dir=STAGING_DIR) for line in lines)]
     assert install_lines(lab.entry, lab.path, family, method=method) == expected
     result = lab.install(method)
     assert (result.outcome, result.exit_code, result.changed, result.reboot_required) == (Outcome.REBOOT_REQUIRED, 3010, True, True)
@@ -117,7 +123,7 @@ def test_each_family_installs_through_its_tool_and_is_fixed_after_the_restart(
 
 def test_windows_2003_runs_the_staged_exe_and_needs_no_restart(tmp_path: Path) -> None:
     lab = Lab(tmp_path, "KB903927", "win2003", 1, "x86", products=("lcs2003",))
-    assert install_lines(lab.entry, lab.path, "win2003") == [f'"{lab.path}" /quiet /norestart']
+    assert install_lines(lab.entry, lab.path, "win2003") == [verify_line(lab.entry, lab.path), f'"{lab.path}" /quiet /norestart']
     result = lab.install()
     assert (result.outcome, result.changed, result.reboot_required) == (Outcome.INSTALLED, True, False)
     assert "KB903927" in HostFacts.from_dict(lab.host.facts(), origin="lab").registered_kbs()
@@ -284,7 +290,7 @@ def test_percent_signs_reach_the_installer_literally(tmp_path: Path) -> None:
     lab.path = f"{STAGING_DIR}\\100%SystemRoot%pkg%%.msu"
     lab.host.fs.write(lab.path, data)
     assert install_lines(lab.entry, lab.path, "win7") == [
-        f'wusa.exe "{STAGING_DIR}\\100%%SystemRoot%%pkg%%%%.msu" /quiet /norestart']
+        verify_line(lab.entry, lab.path), f'wusa.exe "{STAGING_DIR}\\100%%SystemRoot%%pkg%%%%.msu" /quiet /norestart']
     assert lab.install().outcome == Outcome.REBOOT_REQUIRED
 
 
@@ -319,3 +325,14 @@ def test_dism_installs_with_the_windows_update_service_disabled(tmp_path: Path) 
     lab = Lab(tmp_path, "KB2847346", "win2008r2", 1, "x64", windows_update="disabled")
     result = lab.install(choose_method("auto", "win2008r2", True))
     assert result.outcome is Outcome.REBOOT_REQUIRED and lab.host.installed()
+
+
+def test_the_system_task_refuses_a_package_swapped_after_staging(tmp_path: Path) -> None:
+    """A local user who replaces the staged package after the stager's hash check (the task may run hours later,
+    in a maintenance window) gets nothing run as SYSTEM: the task hashes it again and stops."""
+    lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
+    lab.host.fs.write(lab.path, lab.host.fs.read(lab.path) + b"MZ payload")  # still a package the installer takes
+    result = lab.install()
+    assert result.outcome is Outcome.FAILED and "SHA-256 changed after staging" in result.message
+    assert result.exit_code is not None and result.exit_code & 0xFFFFFFFF == 0x80096010
+    assert lab.host.counters.installs == 0 and lab.host.installed() == {}

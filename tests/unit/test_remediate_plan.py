@@ -14,7 +14,7 @@ from winremedy.lab.host import HostSpec
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.packages import write_repository
 from winremedy.lab.profiles import OsProfile
-from winremedy.remediate.install import install_lines
+from winremedy.remediate.install import install_lines, verify_line
 from winremedy.remediate.journal import Journal
 from winremedy.remediate.outcome import HostStatus
 from winremedy.remediate.plan import Action, Restart, plan_host
@@ -140,7 +140,8 @@ def test_service_pack_in_the_repository_is_installed_first(tmp_path: Path) -> No
     assert "prerequisite first: Service Pack 1 (KB976932), then a restart into it and KB2847346" in kb.reason
     assert plan.service_packs == [kb] and plan.needs_reboot
     # the service pack's own installer, whatever the install method (the SP1 Deployment Guide's switches)
-    assert install_lines(kb.package, r"C:\t\sp.exe", "win7", method="dism") == ['"C:\\t\\sp.exe" /quiet /norestart']
+    assert install_lines(kb.package, r"C:\t\sp.exe", "win7", method="dism") == [
+        verify_line(kb.package, r"C:\t\sp.exe"), '"C:\\t\\sp.exe" /quiet /norestart']  # hashed again, then run
     # a Windows 7 SP1 host needs no service pack: KB2847346 itself
     sp1 = _by_kb(plan_host(_audited("win7", 1, "x64"), CATALOG, with_service_packs))["KB2847346"]
     assert not sp1.service_pack and sp1.package is not None and sp1.package.kb == "KB2847346"

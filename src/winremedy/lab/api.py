@@ -54,6 +54,7 @@ class Counters:
     bytes_out: int = 0
     reboots: int = 0
     service_restarts: int = 0
+    nic_bounces: int = 0  # network adapters disabled (each is enabled again by the same bounce)
     installs: int = 0  # installs that changed something (not an already installed or not applicable update)
     tasks_run: int = 0  # scheduled task runs started
     stages: int = 0  # packages staged (verified and renamed into place)

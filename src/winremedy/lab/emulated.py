@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from . import collect, installers, power, restarts, sampler, stage, task
+from . import collect, installers, power, restarts, sampler, stage, task, verify
 from .api import CommandResult
 from .clock import Clock
 from .cmdline import CommandLine, Scripts
 from .host import HostModel, HostSpec, ScheduledTask
-from .scheduler import Programs, run_step
+from .scheduler import Programs, RunContext, run_step
 
 STAND_INS: Scripts = MappingProxyType(
     {"collect": collect.answer, "stage": stage.answer, "task": task.answer, "power": power.answer,
-     "sampler": sampler.answer}
+     "sampler": sampler.answer, "verify": verify.answer}
 )
 PROGRAMS: Programs = MappingProxyType({**installers.PROGRAMS, **restarts.PROGRAMS})
 LAB_COMMAND_LINE = CommandLine(STAND_INS, PROGRAMS)
@@ -52,5 +52,9 @@ class EmulatedHost(HostModel):
         return result
 
     def run_task_step(self, task: ScheduledTask) -> None:
-        """The task's due batch line, run with the programs of this host's command line."""
-        run_step(self, task, self.command_line.programs)
+        """The task's due batch line, run with the programs of this host's command line and its powershell.exe."""
+        run_step(self, task, {**self.command_line.programs, "powershell": self._powershell})
+
+    def _powershell(self, host: HostModel, args: list[str], ctx: RunContext) -> tuple[int, float]:
+        """powershell.exe run by a batch: the command line's own (not recognized on a host without it)."""
+        return self.command_line.run(host, "powershell", args, b"").exit_code, 0.0

@@ -301,6 +301,7 @@ class HostModel:
         dead ones (KB2847346), so the NSI leak starts over from its base, still unfixed.
         """
         if not up:
+            self.counters.nic_bounces += 1
             self._link_down = (at, math.inf)
             self._nsi_freed_at = at
         elif self._link_down is not None:

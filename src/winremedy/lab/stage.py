@@ -56,6 +56,9 @@ def answer(host: HostModel, params: dict[str, Any]) -> CommandResult:
     try:
         if action == "probe":
             result |= {"free": host.free_disk, "file": _state(host, params["path"]), "part": _state(host, params["part"])}
+        elif _committed_already(host, params):
+            chunk = base64.b64decode(params.get("data") or "")
+            result |= {"size": int(params["offset"]) + len(chunk), "sha256": params["sha256"], "committed": True}
         else:
             result["size"] = _write(host, params) if action == "write" else _receive(host, params)
             if params.get("sha256"):
@@ -86,6 +89,14 @@ def _digest(host: HostModel, data: bytes) -> str:
 def _state(host: HostModel, path: str) -> dict[str, Any] | None:
     data = host.fs.read(path)
     return None if data is None else {"size": len(data), "basis": hasher(host), "digest": _digest(host, data)}
+
+
+def _committed_already(host: HostModel, params: dict[str, Any]) -> bool:
+    """A final chunk sent again (its answer was lost) after its commit renamed ``.part`` into place."""
+    if params.get("action") != "write" or not params.get("sha256") or host.fs.exists(params["part"]):
+        return False
+    state = _state(host, params["path"])
+    return state is not None and state["sha256"] == str(params["sha256"]).lower()
 
 
 def _write(host: HostModel, params: dict[str, Any]) -> int:

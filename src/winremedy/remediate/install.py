@@ -27,16 +27,22 @@ A failed expand skips the installer with expand's exit code.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from enum import Enum
 
 from ..catalog import normalize_kb_id
 from ..errors import InstallError, RemediationError, RepoError
 from ..repo.manifest import Entry
+from ..scripts import render
 from ..transport.base import Transport
 from .poller import DEFAULT_WAIT, Poller
 from .stage import STAGING_DIR
 from .tasks import ON_FAILURE, TaskState, batch_quoted, start_task, wait_task
+
+# scripts/verify.ps1's exit code when the staged package is not the manifest's any more
+BAD_DIGEST = 0x80096010  # TRUST_E_BAD_DIGEST, "Common HRESULT Values", Microsoft Learn
+POWERSHELL_EXE = r"%SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe"
 
 _PROPERTIES_SUFFIX = "-pkgproperties.txt"
 _CBS_FAMILIES = ("vista", "win2008", "win7", "win2008r2")
@@ -76,6 +82,7 @@ _CODES: dict[int, tuple[Outcome, str]] = {
 }
 # Failures worth a name in the message (the outcome stays FAILED).
 _FAILURES = {
+    BAD_DIGEST: "the staged package's SHA-256 changed after staging (TRUST_E_BAD_DIGEST); the installer did not run",
     2: "the system cannot find the file specified",
     0x80070002: "the system cannot find the file specified",
     0x80070570: "the file is corrupt or unreadable",
@@ -122,7 +129,21 @@ def install_task_name(kb: str) -> str:
 
 def install_lines(entry: Entry, staged_path: str, family: str, *, directory: str = STAGING_DIR,
                   method: str = "auto") -> list[str]:
-    """The batch lines that install ``entry`` from ``staged_path`` on an OS of ``family``."""
+    """The batch lines that install ``entry`` from ``staged_path`` on an OS of ``family``: first the package's
+    SHA-256 checked again by the SYSTEM task itself (:func:`verify_line`), then the installer."""
+    return [verify_line(entry, staged_path), *_installer_lines(entry, staged_path, family, directory, method)]
+
+
+def verify_line(entry: Entry, staged_path: str) -> str:
+    """PowerShell 2.0 hashing the staged package right before the installer runs; a mismatch ends the batch.
+
+    -EncodedCommand (base64 of UTF-16LE) keeps cmd.exe from expanding anything in the path."""
+    script = render("verify", {"path": staged_path, "sha256": entry.sha256}, common=False)
+    encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+    return f"{POWERSHELL_EXE} -NoProfile -NonInteractive -EncodedCommand {encoded} {ON_FAILURE}"
+
+
+def _installer_lines(entry: Entry, staged_path: str, family: str, directory: str, method: str) -> list[str]:
     if method not in METHODS:
         raise ValueError(f"install method {method!r}: expected one of {', '.join(METHODS)}")
     if entry.identity.get("service_pack"):

@@ -1,13 +1,16 @@
 """The journal: what a remediation has set in motion on each host, so a rerun never does it twice.
 
-An install or a restart is recorded *before* it is requested (the intent) and
-again when it is seen finished. A rerun after an interruption (Ctrl-C, a killed
-process, a lost controller) finds the open intent and waits for what is
-already running instead of starting it again: an install task is polled, a
-requested reboot is waited for. One append-only JSON-lines file per host
-(``DIR/journal/<host>.jsonl``, mode 0600), each line flushed and fsynced before
-the step runs, each naming its host (the file name may be a hash of it); a torn
-last line (the process died while writing it) is ignored.
+Every step that changes a host (an install, a reboot requested or scheduled, a
+service restart, a NIC bounce) is recorded *before* it is requested (the intent)
+and again when it is seen finished. A rerun after an interruption (Ctrl-C, a
+killed process, a lost controller) finds the open intent and finishes what is
+already under way instead of starting it again: an install task is polled, a
+requested reboot is waited for, a service whose process changed since the
+intent counts as restarted, a registered bounce task is not registered again.
+One append-only JSON-lines file per host (``DIR/journal/<host>.jsonl``, mode
+0600), each line flushed and fsynced before the step runs, each naming its host
+(the file name may be a hash of it); a torn last line (the process died while
+writing it) is ignored.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ CLOSES = {
     "install_started": "install_finished",
     "reboot_requested": "reboot_done",
     "reboot_scheduled": "reboot_done",
+    "service_restart_requested": "service_restart_done",
+    "nic_bounce_requested": "nic_bounce_registered",
 }
 
 
@@ -63,6 +68,13 @@ class Journal:
             if entry["step"] == step:
                 return entry
         return None
+
+    def since(self, step: str) -> list[dict[str, Any]]:
+        """The records after the last ``step`` record (all of them when there is none)."""
+        for index in range(len(self._entries) - 1, -1, -1):
+            if self._entries[index]["step"] == step:
+                return self._entries[index + 1:]
+        return list(self._entries)
 
     def entries(self) -> list[dict[str, Any]]:
         return list(self._entries)

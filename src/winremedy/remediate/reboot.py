@@ -237,11 +237,25 @@ def restart_service(
 
 def restart_kb_service(transport: Transport, entry: KbEntry, *, check: bool = False) -> bool:
     """Restart the service a KB names in place of a reboot (KB903927: LCS), found by name or product image."""
+    name, image = _kb_service(entry)
+    return restart_service(transport, name, image=image, check=check, kb=entry.kb)
+
+
+def kb_service_pid(transport: Transport, entry: KbEntry) -> int | None:
+    """The process id of the service a KB restarts (None: no such service); a new one means it was restarted."""
+    name, image = _kb_service(entry)
+    service = _power(transport, {"action": "service", "name": name, "image": image or "", "restart": False,
+                                 "timeout": 0.0}).get("service")
+    return int(service["pid"]) if isinstance(service, dict) and service.get("pid") is not None else None
+
+
+def _kb_service(entry: KbEntry) -> tuple[str, str | None]:
+    """The service's name and the image path of the product it belongs to."""
     if entry.restart_service is None:
         raise ValueError(f"{entry.kb} names no service to restart (restart: {entry.restart})")
     products = {p for rule in entry.applies_to for p in rule.products}
     image = next((i for p in sorted(products) if p in PRODUCTS for i in PRODUCTS[p].images), None)
-    return restart_service(transport, entry.restart_service, image=image, check=check, kb=entry.kb)
+    return entry.restart_service, image
 
 
 def _request(transport: Transport, params: dict[str, Any]) -> dict[str, Any]:

@@ -226,14 +226,41 @@ class HostRun:
         open_reboot = self._open_reboot()
         if plan.restart is Restart.REBOOT or open_reboot:
             return self._reboot(open_reboot)
-        kbs = [k.kb for k in plan.kbs if k.service and k.action in (Action.INSTALL, Action.RESTART_ONLY)]
+        planned = {k.kb for k in plan.kbs if k.service and k.action in (Action.INSTALL, Action.RESTART_ONLY)}
+        kbs = sorted(planned | self._owed_service_restarts())
         for kb in kbs:
-            reboot.restart_kb_service(self.transport, self.catalog.get(kb))
-            self._step("restart_service", kb, True, f"restarted service {self.catalog.get(kb).restart_service}")
+            self._restart_service(kb)
         return bool(kbs)
 
     def _open_reboot(self) -> dict[str, Any] | None:
         return self.journal.open_intent("reboot_requested") or self.journal.open_intent("reboot_scheduled")
+
+    def _owed_service_restarts(self) -> set[str]:
+        """KBs whose install an earlier run started (since the last reboot) without their service restart done:
+        killed right after the install, the host audits as fixed while the old code still runs."""
+        owed: set[str] = set()
+        for entry in self.journal.since("reboot_done"):
+            kb = str(entry.get("kb"))
+            if entry["step"] == "install_started" and kb in self.catalog and self.catalog.get(kb).restart_service:
+                owed.add(kb)
+            elif entry["step"] == "service_restart_done":
+                owed.discard(kb)
+        return owed
+
+    def _restart_service(self, kb: str) -> None:
+        """Intent (with the service's process id) before the restart; an open intent whose process id has
+        changed since means the restart happened before the earlier run died."""
+        entry = self.catalog.get(kb)
+        intent = self.journal.open_intent("service_restart_requested", kb)
+        pid = reboot.kb_service_pid(self.transport, entry)
+        if intent is not None and pid != intent.get("pid"):
+            message = f"restart of service {entry.restart_service} requested by an earlier run done"
+        else:
+            self.journal.record("service_restart_requested", kb, pid=pid)
+            reboot.restart_kb_service(self.transport, entry)
+            message = f"restarted service {entry.restart_service}"
+        self.journal.record("service_restart_done", kb)
+        self._step("restart_service", kb, True, message)
 
     def _reboot(self, open_intent: dict[str, Any] | None) -> bool:
         if open_intent is not None:
@@ -291,11 +318,19 @@ class HostRun:
 
     def _workaround_without_reboot(self) -> None:
         plan = self.outcome.plan
-        if not (self.settings.nic_bounce and plan and any(k.kb == "KB2847346" for k in plan.installs)):
+        intent = self.journal.open_intent("nic_bounce_requested", "KB2847346")  # an earlier run died around it
+        if intent is None and not (self.settings.nic_bounce and plan and any(k.kb == "KB2847346" for k in plan.installs)):
             return
-        bounce = workarounds.schedule_nic_bounce(
-            self.transport, poller=self._poller(self.settings.reboot_timeout, lambda said: f"adapter bounce: {said}"))
-        self._step("workaround", "KB2847346", True, bounce.message)
+        _, boot_time = reboot.host_clock(self.transport)
+        if any(e["step"] == "nic_bounce_registered" and e.get("boot_time") == boot_time for e in self.journal.entries()):
+            return  # one bounce per boot: a rerun (after a kill, or not) does not cut the host off again
+        message = "network adapter bounce registered by an earlier run"
+        if intent is None or workarounds.bounce_state(self.transport).state == "absent":
+            self.journal.record("nic_bounce_requested", "KB2847346", boot_time=boot_time)
+            message = workarounds.schedule_nic_bounce(self.transport, poller=self._poller(
+                self.settings.reboot_timeout, lambda said: f"adapter bounce: {said}")).message
+        self.journal.record("nic_bounce_registered", "KB2847346", boot_time=boot_time)
+        self._step("workaround", "KB2847346", True, message)
 
     def _verify(self, acted: set[str]) -> None:
         """A new audit with leak sampling: the KBs acted on are fixed, no restart pending, their leaks flat."""

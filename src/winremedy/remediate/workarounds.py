@@ -141,6 +141,11 @@ def _wait_offline_task(transport: Transport, poller: Poller) -> TaskState:
     return poller.wait(check, timed_out)
 
 
+def bounce_state(transport: Transport) -> TaskState:
+    """The bounce task as the host has it (absent: never registered, or deleted)."""
+    return query_task(transport, NIC_BOUNCE_TASK)
+
+
 def syn_attack_peers(results: Iterable[HostResult], entry: KbEntry | None = None) -> dict[str, LcsPeers]:
     """For each LCS server where ``entry`` (default: the packaged catalog's KB903927) applies, by host name, the
     other LCS servers whose SYN attack protection is effectively on: they run the OS build line of the fix from

@@ -35,14 +35,18 @@ def source(name: str) -> str:
     return (resources.files(__package__) / f"{name}.ps1").read_text(encoding="utf-8")
 
 
-def render(name: str, params: dict[str, Any]) -> str:
-    """The script ``name`` with its parameters bound as a data literal on the line after its identity."""
+def render(name: str, params: dict[str, Any], *, common: bool = True) -> str:
+    """The script ``name`` with its parameters bound as a data literal on the line after its identity.
+
+    ``common`` False leaves out ``common.ps1``: for a script that answers by its exit code alone and must
+    fit a command line (``verify``, run by a batch file with -EncodedCommand).
+    """
     text = source(name)
     first, _, rest = text.partition("\n")
     if not _IDENTITY_RE.match(first):
         raise ValueError(f"scripts/{name}.ps1 does not start with its identity line")
-    common = source(COMMON).partition("\n")[2]
-    return f"{first}\n{ARGS_VARIABLE} = {ps_data(params)}\n{common}\n{rest}"
+    shared = source(COMMON).partition("\n")[2] + "\n" if common else ""
+    return f"{first}\n{ARGS_VARIABLE} = {ps_data(params)}\n{shared}{rest}"
 
 
 def identify(text: str) -> ScriptIdentity | None:

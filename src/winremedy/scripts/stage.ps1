@@ -3,7 +3,9 @@
 # decides which steps run and in what order. $WinRemedyArgs.action is one of:
 #   probe  free bytes on the drive of 'directory'; size and digest of 'path' and 'part'. Writes nothing.
 #   write  base64 'data' written at byte 'offset' of 'part'. The file is cut to 'offset' first, so a chunk
-#          sent twice is harmless; a file shorter than 'offset' is an error (a chunk went missing).
+#          sent twice is harmless; a file shorter than 'offset' is an error (a chunk went missing). A final
+#          chunk (with 'sha256') sent again after its commit (the answer was lost on the wire) finds no 'part'
+#          and 'path' already the package: it answers committed, as the first run did.
 #   url    System.Net.WebClient downloads 'source' to 'part'.
 #   unc    'source' (a file on a share) is copied to 'part'.
 # After write, url or unc, when 'sha256' is given: 'part' is hashed; if it matches it replaces 'path',
@@ -49,6 +51,12 @@ function Get-WrMessage($err) {
     return $e.Message
 }
 
+function Test-WrCommitted {
+    if ($A.action -ne 'write' -or -not $A.sha256 -or [IO.File]::Exists($A.part)) { return $false }
+    $state = Get-WrFileState $A.path
+    return ($null -ne $state -and $state.sha256 -eq $A.sha256)
+}
+
 function Write-WrChunk {
     $bytes = [Convert]::FromBase64String($A.data)
     $stream = [IO.File]::Open($A.part, [IO.FileMode]::OpenOrCreate, [IO.FileAccess]::Write)
@@ -84,6 +92,10 @@ try {
         $result.free = (New-Object IO.DriveInfo ([IO.Path]::GetPathRoot($A.directory))).AvailableFreeSpace
         $result.file = Get-WrFileState $A.path
         $result.part = Get-WrFileState $A.part
+    } elseif (Test-WrCommitted) {
+        $result.size = $A.offset + [Convert]::FromBase64String($A.data).Length
+        $result.sha256 = $A.sha256
+        $result.committed = $true
     } else {
         $folder = [IO.Path]::GetDirectoryName($A.part)
         if (-not [IO.Directory]::Exists($folder)) { [void][IO.Directory]::CreateDirectory($folder) }

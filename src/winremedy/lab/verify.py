@@ -1,0 +1,25 @@
+"""The lab's answer to ``scripts/verify.ps1``: the install task hashes the staged package before the installer.
+
+It answers by exit code alone, as the script does: 0 when ``path`` has the SHA-256 ``sha256``,
+0x80096010 (TRUST_E_BAD_DIGEST) when it has another, 0x80070002 (file not found) when there is none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from .api import CommandResult
+from .host import HostModel
+
+BAD_DIGEST = 0x80096010
+FILE_NOT_FOUND = 0x80070002
+
+
+def answer(host: HostModel, params: dict[str, Any]) -> CommandResult:
+    path = str(params.get("path", ""))
+    data = host.fs.read(path)
+    if data is None:
+        return CommandResult(b"", b"", FILE_NOT_FOUND)
+    matches = hashlib.sha256(data).hexdigest() == str(params.get("sha256", "")).lower()
+    return CommandResult(b"", b"", 0 if matches else BAD_DIGEST)

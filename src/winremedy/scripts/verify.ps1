@@ -1,0 +1,13 @@
+# winremedy-script: verify 1
+# Run by the SYSTEM install task (winremedy.remediate.install) as the line right before the installer,
+# hours after staging perhaps (maintenance windows): the staged package ('path') must still have the
+# manifest's SHA-256 ('sha256'), else the task ends with exit code 0x80096010 (TRUST_E_BAD_DIGEST) and
+# the installer never runs. A missing file ends it with 0x80070002 (file not found), an unreadable one with 1.
+$ErrorActionPreference = 'Stop'
+$A = $WinRemedyArgs
+if (-not [IO.File]::Exists($A.path)) { exit -2147024894 }
+$sha = [Security.Cryptography.SHA256]::Create()
+$stream = [IO.File]::Open($A.path, [IO.FileMode]::Open, [IO.FileAccess]::Read, [IO.FileShare]::Read)
+try { $hash = [BitConverter]::ToString($sha.ComputeHash($stream)).Replace('-', '') } finally { $stream.Close() }
+if ($hash -ne $A.sha256) { exit -2146869232 }
+exit 0

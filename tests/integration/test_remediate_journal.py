@@ -1,0 +1,120 @@
+"""A controller killed between a state-changing step's intent and its end, in-process against a lab host over
+the real WS-Management wire: the rerun finishes the step, exactly once.
+
+``_Killed`` is a BaseException, as a SIGKILL is for the run: nothing after it runs, not even the runner's own
+``except Exception``. The kill falls right after the KB903927 install, before or after the LCS service restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from winremedy.catalog import load_catalog
+from winremedy.lab.clock import LabClock
+from winremedy.lab.dynamics import LeakSpec, Scenario
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
+from winremedy.lab.packages import write_repository
+from winremedy.lab.profiles import OsProfile
+from winremedy.remediate import reboot, workarounds
+from winremedy.remediate.journal import Journal
+from winremedy.remediate.outcome import HostStatus
+from winremedy.remediate.runner import HostContext, HostRun
+from winremedy.remediate.settings import Settings
+from winremedy.remediate.stage import open_source
+from winremedy.transport import WinRMOptions, WinRMTransport
+
+pytestmark = pytest.mark.integration
+
+USER, PASSWORD = "Administrator", "S3cret!"
+NAME = "lcs-0001"
+
+
+class _Killed(BaseException):
+    """The controller dies here."""
+
+
+Lab = tuple[EmulatedHost, Callable[[], HostRun]]
+
+
+def _lab(tmp_path: Path, wire_serve: Any, spec: HostSpec, **options: Any) -> Lab:
+    """The host behind the wire, and a fresh run of it (a new transport, the journal re-read) per call."""
+    write_repository(tmp_path / "repo")
+    source, manifest = open_source(repo=tmp_path / "repo")
+    host = EmulatedHost(spec, LabClock(1_700_000_000.0, scale=20_000.0))
+    server, _ = wire_serve(host, scheme="https")
+    # Basic over TLS: one logon per connection without NTLM (each audit ends its connection)
+    wire = WinRMOptions(address="127.0.0.1", port=server.listeners[0].port, scheme="https", transport="basic",
+                        user=USER, password=PASSWORD, server_cert_validation="ignore", retries=0)
+    settings = Settings.from_options({"poll": 0.01, "verify_samples": 3, "verify_interval": 600.0, **options},
+                                     check=False)
+
+    def run() -> HostRun:
+        transport = WinRMTransport(spec.name, wire, sleep=lambda _: None)
+        return HostRun(transport, load_catalog(), source, manifest, settings, HostContext(),
+                       Journal(tmp_path, spec.name))
+    return host, run
+
+
+@pytest.fixture
+def lcs(tmp_path: Path, wire_serve: Any) -> Lab:
+    spec = HostSpec(NAME, OsProfile("win2003", 1, "x86"), USER, PASSWORD, products=("lcs2005",),
+                    leak=LeakSpec.of(Scenario.LCS))
+    return _lab(tmp_path, wire_serve, spec)
+
+
+@pytest.mark.parametrize("after_the_restart", [False, True])
+def test_a_kill_right_after_the_lcs_install_still_restarts_lcs_once(
+    lcs: Lab, monkeypatch: pytest.MonkeyPatch, after_the_restart: bool
+) -> None:
+    host, run = lcs
+    real = reboot.restart_service
+
+    def dies(*args: Any, **kwargs: Any) -> bool:
+        if after_the_restart:
+            real(*args, **kwargs)
+        raise _Killed
+
+    monkeypatch.setattr(reboot, "restart_service", dies)
+    with pytest.raises(_Killed):
+        run().run()
+    assert host.counters.installs == 1
+    assert host.counters.service_restarts == (1 if after_the_restart else 0)
+    monkeypatch.setattr(reboot, "restart_service", real)
+    outcome = run().run()
+    assert outcome.status is HostStatus.FIXED, outcome.message
+    assert host.counters.installs == 1 and host.counters.service_restarts == 1 and host.counters.reboots == 0
+    assert [s.step for s in outcome.steps] == ["restart_service", "verify"]
+    again = run().run()
+    assert again.status is HostStatus.COMPLIANT and host.counters.service_restarts == 1
+
+
+@pytest.mark.parametrize("after_the_registration", [False, True])
+def test_a_kill_around_the_nic_bounce_bounces_once(
+    tmp_path: Path, wire_serve: Any, monkeypatch: pytest.MonkeyPatch, after_the_registration: bool
+) -> None:
+    spec = HostSpec("w7-0001", OsProfile("win7", 1, "x64"), USER, PASSWORD, leak=LeakSpec.of(Scenario.NSI))
+    host, run = _lab(tmp_path, wire_serve, spec, reboot="never", nic_bounce=True)
+    real = workarounds.schedule_nic_bounce
+
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        if after_the_registration:
+            real(*args, **kwargs)
+        raise _Killed
+
+    monkeypatch.setattr(workarounds, "schedule_nic_bounce", dies)
+    with pytest.raises(_Killed):
+        run().run()
+    monkeypatch.setattr(workarounds, "schedule_nic_bounce", real)
+    outcome = run().run()
+    assert outcome.status is HostStatus.RESTART_PENDING, outcome.message
+    again = run().run()
+    assert again.status is HostStatus.RESTART_PENDING
+    settle = run().transport  # the host runs its due tasks (the bounce, long due) on its next request
+    settle.run_ps("exit 0")
+    settle.close()
+    assert host.counters.installs == 1 and host.counters.nic_bounces == 1 and host.counters.reboots == 0
