@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from . import collect, installers, power, restarts, sampler, stage, task
+from . import collect, installers, power, probe, restarts, sampler, stage, task
 from .api import CommandResult
 from .clock import Clock
 from .cmdline import CommandLine, Scripts
@@ -21,7 +21,7 @@ from .scheduler import Programs, run_step
 
 STAND_INS: Scripts = MappingProxyType(
     {"collect": collect.answer, "stage": stage.answer, "task": task.answer, "power": power.answer,
-     "sampler": sampler.answer}
+     "sampler": sampler.answer, "probe": probe.answer}
 )
 PROGRAMS: Programs = MappingProxyType({**installers.PROGRAMS, **restarts.PROGRAMS})
 LAB_COMMAND_LINE = CommandLine(STAND_INS, PROGRAMS)
