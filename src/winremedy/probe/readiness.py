@@ -73,6 +73,7 @@ class Readiness:
     reasons: list[Check] = field(default_factory=list)  # each one makes the host not ready
     notes: list[Check] = field(default_factory=list)  # quirks the engine handles
     route: str | None = None  # how the probe script arrived (stdin | file)
+    error_code: str | None = None  # WinRemedyError.code when the probe could not run (unreachable, auth, ...)
 
     @property
     def ready(self) -> bool:
@@ -90,12 +91,14 @@ class Readiness:
         return f"{self.host}: not ready: " + "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"host": self.host, "verdict": self.verdict, "route": self.route, "facts": self.facts,
+        return {"host": self.host, "verdict": self.verdict, "route": self.route, "error_code": self.error_code,
+                "facts": self.facts,
                 "reasons": [asdict(c) for c in self.reasons], "notes": [asdict(c) for c in self.notes]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Readiness:
         return cls(host=data["host"], facts=dict(data.get("facts") or {}), route=data.get("route"),
+                   error_code=data.get("error_code"),
                    reasons=[Check(**c) for c in data.get("reasons") or []],
                    notes=[Check(**c) for c in data.get("notes") or []])
 
@@ -110,7 +113,7 @@ def unreachable(host: str, channel: Channel | None, error: str, code: str) -> Re
            "tls": "check the listener's certificate and the CA trust path",
            "auth": "check the account, its password and that the listener accepts this authentication "
                    "(winrm get winrm/config/service/auth)"}.get(code, "see the error")
-    return Readiness(host, facts, reasons=[Check("connection", error, fix)])
+    return Readiness(host, facts, reasons=[Check("connection", error, fix)], error_code=code)
 
 
 def no_powershell(host: str, channel: Channel | None) -> Readiness:
