@@ -33,7 +33,7 @@ def answer(host: HostModel, query: dict[str, Any]) -> CommandResult:
     """What probe.ps1 would print on this host for ``query``."""
     spec = host.spec
     values = {path: _value(host, path) for path in query.get("registry_values", [])}
-    result = {
+    result: dict[str, Any] = {
         "script": "probe", "errors": [],
         "powershell_version": spec.powershell, "clr_version": host.clr_version,
         "system_root": spec.system_root, "now": iso(host.clock.now()),
