@@ -142,3 +142,16 @@ def test_the_probe_exit_code_is_0_when_every_host_is_ready(lab: Any, probed: dic
 def test_bad_input_is_exit_code_2(tmp_path: Path) -> None:
     result = winremedy("probe", "-i", str(tmp_path / "missing.yml"), check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_the_html_report_shows_readiness_beside_compliance(lab: Any, probed: dict[str, Any]) -> None:
+    directory, fleet = lab
+    out = directory.parent / "out"
+    winremedy("audit", "-i", str(directory / "inventory.yml"), "--out", str(out), "--format", "json")
+    page = (out / "report.html").read_text()
+    section = page.split("<h2>Readiness</h2>", 1)[1].split("<h2>", 1)[0]
+    for host in fleet["hosts"]:
+        assert f">{host['name']}<" in section
+    not_ready = next(h for h in probed.values() if h["verdict"] == "not ready" and h["facts"].get("powershell"))
+    row = section.split(f">{not_ready['host']}<", 1)[1].split("</tr>", 1)[0]
+    assert "not ready" in row and "not compliant" in row and "0x80070422" in row

@@ -10,12 +10,11 @@ from typing import Any
 
 from ..atomic import write_text_atomic
 from ..commandline import EXIT_FINDINGS, EXIT_OK, positive_int
-from ..audit.results import result_path
+from ..audit.results import READINESS_DIR, result_path
 from .readiness import Readiness
 from .report import FORMATS, REPORT_FILES, render
 
 DEFAULT_FORKS = 64
-PROBE_DIR = "probe"  # DIR/probe/<host>.json beside the audit's DIR/hosts/<host>.json
 
 
 def add_probe_command(commands: Any) -> None:
@@ -65,7 +64,7 @@ def run_probe(args: argparse.Namespace) -> int:
 def save_readiness(directory: Path, results: list[Readiness]) -> None:
     """Each verdict as ``DIR/probe/<host>.json`` (named like the audit's host files), so reports join them."""
     for result in results:
-        path = directory / PROBE_DIR / result_path(directory, result.host).name
+        path = directory / READINESS_DIR / result_path(directory, result.host).name
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, json.dumps(result.to_dict(), indent=2) + "\n")
 
@@ -73,7 +72,7 @@ def save_readiness(directory: Path, results: list[Readiness]) -> None:
 def load_readiness(directory: Path) -> dict[str, Readiness]:
     """The verdicts saved under ``DIR/probe/``, by host (none when the probe never ran there)."""
     found = {}
-    for path in sorted((directory / PROBE_DIR).glob("*.json")):
+    for path in sorted((directory / READINESS_DIR).glob("*.json")):
         result = Readiness.from_dict(json.loads(path.read_text(encoding="utf-8")))
         found[result.host] = result
     return found
