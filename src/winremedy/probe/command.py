@@ -11,6 +11,7 @@ from typing import Any
 from ..atomic import write_text_atomic
 from ..commandline import EXIT_FINDINGS, EXIT_OK, positive_int
 from ..audit.results import READINESS_DIR, result_path
+from ..transport.recording import add_record_options, recorded
 from .readiness import Readiness
 from .report import FORMATS, REPORT_FILES, render
 
@@ -34,6 +35,7 @@ def add_probe_command(commands: Any) -> None:
                        help=f"hosts probed at once (default {DEFAULT_FORKS})")
     probe.add_argument("--format", choices=FORMATS, default="table")
     probe.add_argument("--out", type=Path, help="save each host's verdict under DIR/probe/ and the reports in DIR")
+    add_record_options(probe)
     probe.set_defaults(run=run_probe)
 
 
@@ -48,9 +50,10 @@ def run_probe(args: argparse.Namespace) -> int:
         for warning in target.warnings:
             print(f"winremedy: warning: {target.name}: {warning}", file=sys.stderr)
 
-    def connect(name: str) -> tuple[WinRMTransport, Any]:
-        options = targets[name].options
-        return WinRMTransport(name, options), channel_of(name, options)
+    def connect(name: str) -> tuple[Any, Any]:
+        options = targets[name].winrm_options()
+        transport = recorded(WinRMTransport(name, options), args.record, [options.password, *args.redact])
+        return transport, channel_of(name, options)
 
     results = probe_fleet(list(targets), connect, forks=args.forks)
     if args.out:

@@ -260,7 +260,8 @@ def _adapters(facts: dict[str, Any], _: str | None, out: Readiness) -> None:
         out.notes.append(Check("adapters", "no adapter carries a default route: the NIC bounce workaround "
                                            "cannot be used"))
     elif default != DEFAULT_ADAPTER or len(names) > 1:
-        out.notes.append(Check("adapters", f"the default route is on \"{default}\" ({len(names)} adapters): "
+        count = f"{len(names)} adapter{'s' * (len(names) != 1)}"
+        out.notes.append(Check("adapters", f"the default route is on \"{default}\" (of {count}): "
                                            "the NIC bounce uses that one"))
 
 
