@@ -136,13 +136,8 @@ LAB_LAYERS = (
                                           "profiles", "quirks", "registration", "tokens", "updates")),
     ("host model", ("host",)),
     ("scheduler and programs", ("scheduler", "installers", "restarts")),
-<<<<<<< HEAD
-    ("script stand-ins", ("collect", "sampler", "stage", "task", "power", "probe")),
+    ("script stand-ins", ("collect", "sampler", "stage", "task", "power", "probe", "replay")),
     ("command line", ("cmdline", "cmdtools", "console_host")),
-=======
-    ("script stand-ins", ("collect", "stage", "task", "power", "probe", "replay")),
-    ("command line", ("cmdline", "console_host")),
->>>>>>> 35f054b (record and replay: --record DIR/--redact on probe and audit (a Transport wrapper), fleet key replay (strictly checked), a committed lab recording replayed in tests)
 )
 
 

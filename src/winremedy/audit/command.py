@@ -64,7 +64,7 @@ def add_sampler_command(commands: Any) -> None:
 
 
 def run_sampler_command(args: argparse.Namespace) -> int:
-    from ..transport import Transport, WinRMTransport
+    from ..transport import WinRMTransport
 
     targets = _targets(args)
     states = sampler_fleet(list(targets), lambda name: WinRMTransport(name, targets[name].winrm_options()), load_catalog(),
@@ -94,7 +94,7 @@ def _targets(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_audit(args: argparse.Namespace) -> int:
     from ..report import exit_code, render, write_reports
-    from ..transport import WinRMTransport
+    from ..transport import Transport, WinRMTransport
 
     if args.resume and not args.out:
         raise WinRemedyError("audit: --resume needs --out DIR (the results to resume from)")

@@ -84,6 +84,7 @@ from ..instants import parse_instant
 from .dynamics import FIXED_BY, LeakSpec, Scenario
 from .errors import LabError
 from ..errors import WinRemedyError
+from ..filenames import host_file_stem
 from ..transport.recording import load_recording
 from .faults import FaultSpec
 from .host import LCS_PRODUCTS, HostSpec
@@ -317,7 +318,7 @@ def _replay(check: _Checker, value: Any) -> str | None:
         raise check.error("key 'replay'", f"expected the path of a recording, got {value!r}")
     path = Path(value)
     if path.is_dir():
-        path = path / f"{check.host}.json"
+        path = path / f"{host_file_stem(str(check.host))}.json"
     try:
         load_recording(path)
     except WinRemedyError as exc:

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..atomic import write_text_atomic
 from ..errors import WinRemedyError
+from ..filenames import host_file_stem
 from ..scripts import identify
 from .base import Result, Transport
 
@@ -93,7 +94,7 @@ class RecordingTransport:
 
     def save(self) -> Path:
         """Write ``DIR/<host>.json``, after the exchanges an earlier command recorded there (probe, then audit)."""
-        path = self.directory / f"{self.host}.json"
+        path = self.directory / f"{host_file_stem(self.host)}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         earlier = load_recording(path).exchanges if path.exists() else ()
         exchanges = [*earlier, *self.exchanges]
