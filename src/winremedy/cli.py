@@ -20,6 +20,7 @@ from .commandline import EXIT_ERROR
 from .demo import add_demo_command
 from .errors import WinRemedyError
 from .offline.command import add_assess_command
+from .probe.command import add_probe_command
 from .remediate.command import add_remediate_command
 from .repo.command import add_repo_commands
 from .report.command import add_report_command
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     add_audit_command(commands)
     add_sampler_command(commands)
     add_demo_command(commands, main)
+    add_probe_command(commands)
     add_remediate_command(commands)
     add_report_command(commands)
     add_repo_commands(commands)

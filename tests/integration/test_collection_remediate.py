@@ -89,7 +89,7 @@ def test_check_reports_what_would_change_and_changes_nothing(runs: dict[str, Any
     for name, state in runs["after_check"].items():
         assert state["counters"]["installs"] == 0 and state["counters"]["reboots"] == 0, name
         assert state["counters"]["stages"] == 0, name
-        assert set(state["counters"]["scripts"]) == {"collect 1"}, (name, state["counters"]["scripts"])
+        assert set(state["counters"]["scripts"]) == {"probe 1", "collect 1"}, (name, state["counters"]["scripts"])
 
 
 def test_the_run_fixes_every_applicable_host(lab: Path, runs: dict[str, Any]) -> None:

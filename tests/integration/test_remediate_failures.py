@@ -60,7 +60,7 @@ def test_a_wrong_architecture_or_hash_is_refused_before_anything_runs(tmp_path: 
         assert hosts["good-01"]["status"] == "fixed"  # one bad package never stops the others
         state = lab_hosts(lab)
         for name in ("arch-01", "hash-01"):
-            assert set(state[name]["counters"]["scripts"]) == {"collect 1"}, state[name]["counters"]
+            assert set(state[name]["counters"]["scripts"]) == {"probe 1", "collect 1"}, state[name]["counters"]
             assert state[name]["counters"]["installs"] == 0
 
 

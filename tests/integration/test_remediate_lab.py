@@ -105,7 +105,7 @@ def test_check_prints_a_plan_and_changes_nothing(lab: Any, check_run: dict[str, 
         assert host["changed"] is False and host["steps"] == []
     for name, state in lab_hosts(directory).items():
         assert state["counters"]["installs"] == 0 and state["counters"]["reboots"] == 0, name
-        assert set(state["counters"]["scripts"]) == {"collect 1"}, (name, state["counters"]["scripts"])
+        assert set(state["counters"]["scripts"]) == {"probe 1", "collect 1"}, (name, state["counters"]["scripts"])
 
 
 def test_the_run_follows_the_plan_check_printed(check_run: dict[str, Any], first_run: dict[str, Any]) -> None:

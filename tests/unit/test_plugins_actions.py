@@ -51,8 +51,8 @@ def plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Modu
         import importlib
 
         yield {name: importlib.import_module(f"{PREFIX}.{name}") for name in
-               ("action.kb_facts", "action.kb_report", "modules.kb_facts", "modules.kb_report",
-                "plugin_utils._engine")}
+               ("action.kb_facts", "action.kb_report", "action.kb_probe", "modules.kb_facts", "modules.kb_report",
+                "modules.kb_probe", "plugin_utils._engine")}
     finally:
         finder._remove()
         AnsibleCollectionConfig._collection_finder = None
@@ -73,6 +73,39 @@ def run_kb_facts(plugins: dict[str, ModuleType], args: dict[str, Any], connectio
                  check_mode: bool = False, host: str = "w7-0001") -> dict[str, Any]:
     plugin = action(plugins["action.kb_facts"], args, connection, check_mode=check_mode)
     return dict(plugin.run(task_vars={"inventory_hostname": host}))
+
+
+# --- kb_probe --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_kb_probe_returns_the_verdict_and_saves_it(plugins: dict[str, ModuleType], tmp_path: Path,
+                                                   check_mode: bool) -> None:
+    connection, wire = winrm_connection(lab_host(fips=True, windows_update="disabled"))
+    plugin = action(plugins["action.kb_probe"], {"results_dir": str(tmp_path)}, connection, check_mode=check_mode)
+    result = dict(plugin.run(task_vars={"inventory_hostname": "w7-0001"}))
+    assert len(wire.calls) == 1 and result["changed"] is False and "failed" not in result
+    assert result["ready"] is True and result["verdict"] == "ready" and result["route"] == "stdin"
+    assert {"fips", "windows_update"} <= {n["topic"] for n in result["notes"]}
+    assert result["ansible_facts"]["winremedy_readiness"]["facts"]["fips"] is True
+    assert json.loads((tmp_path / "probe" / "w7-0001.json").read_text())["verdict"] == "ready"
+
+
+def test_kb_probe_fails_a_host_without_powershell_only_when_asked(plugins: dict[str, ModuleType]) -> None:
+    bare = lab_host("win2003", 2, "x86", powershell=None, winrm="1.1")
+    for fail, failed in ((False, None), (True, True)):
+        connection, _ = winrm_connection(bare)
+        plugin = action(plugins["action.kb_probe"], {"fail_when_not_ready": fail}, connection)
+        result = dict(plugin.run(task_vars={"inventory_hostname": "w3-0001"}))
+        assert result["ready"] is False and result.get("failed") is failed
+        assert [r["topic"] for r in result["reasons"]] == ["powershell"] and "KB968930" in result["reasons"][0]["fix"]
+
+
+def test_kb_probe_an_unreachable_host_is_unreachable(plugins: dict[str, ModuleType]) -> None:
+    failure = AnsibleConnectionFailure("ntlm: ('Connection aborted.', ConnectionResetError(104, 'reset'))")
+    plugin = action(plugins["action.kb_probe"], {}, failing_winrm_connection(failure))
+    result = dict(plugin.run(task_vars={"inventory_hostname": "w7-0001"}))
+    assert result["unreachable"] is True and result["error_code"] == "unreachable"
 
 
 # --- kb_facts --------------------------------------------------------------------------------------

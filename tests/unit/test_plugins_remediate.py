@@ -97,7 +97,7 @@ def test_check_mode_plans_changes_nothing_and_diffs_the_planned_file(remediate: 
     assert result["diff"] == [{"before_header": path, "after_header": path,
                                "before": "sha256: not probed in check mode\n",
                                "after": f"sha256: {manifest_sha256(repo, 'Windows6.1-KB2847346-x64.msu')}\n"}]
-    assert scripts(lab) == {"collect"} and lab.counters.installs == 0 and lab.counters.stages == 0
+    assert scripts(lab) == {"probe", "collect"} and lab.counters.installs == 0 and lab.counters.stages == 0
     assert not (tmp_path / "journal").exists()  # check mode keeps its journal in memory
     assert load_results(tmp_path)[0].host == HOST  # the audit is saved for the report, as kb_facts does
 
@@ -170,7 +170,7 @@ def test_a_refused_package_is_a_warning_and_the_host_that_needs_it_fails(remedia
     result = run(remediate, "kb_remediate", {"repo": str(bad), **FAST}, connection)
     assert [w.split(": signature refused: ")[0] for w in result["warnings"]] == ["refused package Windows6.1-KB2847346-x64.msu"]
     assert result["failed"] is True and result["error_code"] == "blocked" and "KB2847346" in result["msg"]
-    assert scripts(lab) == {"collect"} and lab.counters.stages == 0
+    assert scripts(lab) == {"probe", "collect"} and lab.counters.stages == 0
 
 
 def test_an_unreachable_host_is_unreachable_and_saved(remediate: dict[str, ModuleType], repo: Path,

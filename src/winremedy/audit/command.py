@@ -10,6 +10,7 @@ from typing import Any
 from ..catalog import load_catalog
 from ..commandline import EXIT_ERROR, EXIT_OK, positive_int, print_json, seconds, writable_directory
 from ..errors import InventoryError, WinRemedyError
+from ..transport.recording import add_record_options, recorded
 from .progress import FleetProgress
 from .results import load_results
 from .run import DEFAULT_FORKS, TIME_SCALE_VARIABLE, AuditSettings, audit_fleet
@@ -36,6 +37,7 @@ def add_audit_command(commands: Any) -> None:
                                                  "and the reports in DIR at the end")
     audit.add_argument("--resume", action="store_true", help="with --out: skip hosts already audited there")
     audit.add_argument("--format", choices=("table", "json", "csv", "junit", "html"), default="table")
+    add_record_options(audit)
     audit.set_defaults(run=run_audit)
 
 
@@ -92,7 +94,7 @@ def _targets(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_audit(args: argparse.Namespace) -> int:
     from ..report import exit_code, render, write_reports
-    from ..transport import WinRMTransport
+    from ..transport import Transport, WinRMTransport
 
     if args.resume and not args.out:
         raise WinRemedyError("audit: --resume needs --out DIR (the results to resume from)")
@@ -103,8 +105,13 @@ def run_audit(args: argparse.Namespace) -> int:
     targets = _targets(args)
     settings = AuditSettings(samples=args.samples, interval=args.interval, kbs=kbs,
                              time_scale=time_scale({name: t.hostvars for name, t in targets.items()}))
+
+    def connect(name: str) -> Transport:
+        options = targets[name].winrm_options()
+        return recorded(WinRMTransport(name, options), args.record, [options.password, *args.redact])
+
     results = audit_fleet(
-        list(targets), lambda name: WinRMTransport(name, targets[name].winrm_options()), catalog, settings,
+        list(targets), connect, catalog, settings,
         forks=args.forks, out=args.out, resume=args.resume, progress=FleetProgress(),
     )
     if args.out:

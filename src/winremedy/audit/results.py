@@ -20,6 +20,7 @@ from .facts import HostFacts
 from ..filenames import host_file_stem
 
 RESULT_VERSION = 1
+READINESS_DIR = "probe"  # ``winremedy probe --out DIR`` saves DIR/probe/<host>.json beside DIR/hosts/<host>.json
 
 
 @dataclass
@@ -34,6 +35,7 @@ class HostResult:
     error_code: str | None = None  # WinRemedyError.code: unreachable, auth, tls, wsman_fault, protocol, ...
     started_at: str | None = None  # ISO 8601, controller clock
     duration: float | None = None  # seconds
+    readiness: dict[str, Any] | None = None  # the probe's verdict, joined from DIR/probe/ when one was saved there
 
     @property
     def ok(self) -> bool:
@@ -92,8 +94,23 @@ def load_results(directory: Path) -> list[HostResult]:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise WinRemedyError(f"{path}: unreadable host result: {exc}") from None
-        results.append(HostResult.from_dict(data, origin=str(path)))
+        result = HostResult.from_dict(data, origin=str(path))
+        result.readiness = _readiness(directory / READINESS_DIR / path.name)
+        results.append(result)
     return sorted(results, key=lambda r: r.host.lower())
+
+
+def _readiness(path: Path) -> dict[str, Any] | None:
+    """The probe's verdict saved for the same host, if any (the same safe file name as its result)."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WinRemedyError(f"{path}: unreadable probe result: {exc}") from None
+    if not isinstance(data, dict) or "verdict" not in data:
+        raise WinRemedyError(f"{path}: not a winremedy probe result")
+    return data
 
 
 def done_hosts(directory: Path) -> set[str]:

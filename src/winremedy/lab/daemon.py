@@ -30,7 +30,7 @@ from ..instants import iso
 from .clock import LabClock
 from .cmdline import CommandLine
 from .control import serve_control
-from .emulated import LAB_COMMAND_LINE, EmulatedHost
+from .emulated import LAB_COMMAND_LINE, EmulatedHost, replaying
 from .errors import LabError
 from .fleet import Fleet, fleet_from_dict
 from .inventory import inventory
@@ -47,8 +47,8 @@ class Lab:
     def __init__(self, fleet: Fleet, command_line: CommandLine = LAB_COMMAND_LINE) -> None:
         self.fleet = fleet
         self.clock = LabClock(fleet.start_time, fleet.time_scale)
-        self.hosts = [EmulatedHost(spec, self.clock, reboot_downtime=fleet.reboot_downtime, command_line=command_line)
-                      for spec in fleet.hosts]
+        self.hosts = [EmulatedHost(spec, self.clock, reboot_downtime=fleet.reboot_downtime,
+                                   command_line=replaying(spec, command_line)) for spec in fleet.hosts]
 
     def status(self) -> dict[str, Any]:
         return {

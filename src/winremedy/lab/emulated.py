@@ -10,9 +10,11 @@ other answers builds a ``CommandLine`` from its own tables and hands it to
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import MappingProxyType
 
-from . import collect, installers, power, restarts, sampler, stage, task, verify
+from ..transport.recording import load_recording
+from . import collect, installers, power, probe, replay, restarts, sampler, stage, task, verify
 from .api import CommandResult
 from .clock import Clock
 from .cmdline import CommandLine, Scripts
@@ -21,10 +23,18 @@ from .scheduler import Programs, RunContext, run_step
 
 STAND_INS: Scripts = MappingProxyType(
     {"collect": collect.answer, "stage": stage.answer, "task": task.answer, "power": power.answer,
-     "sampler": sampler.answer, "verify": verify.answer}
+     "sampler": sampler.answer, "probe": probe.answer, "verify": verify.answer}
 )
 PROGRAMS: Programs = MappingProxyType({**installers.PROGRAMS, **restarts.PROGRAMS})
 LAB_COMMAND_LINE = CommandLine(STAND_INS, PROGRAMS)
+
+
+def replaying(spec: HostSpec, command_line: CommandLine) -> CommandLine:
+    """``command_line``, with the scripts a host's ``replay`` recording holds answered from it (the rest emulated)."""
+    if spec.replay is None:
+        return command_line
+    recorded = replay.stand_ins(load_recording(Path(spec.replay)))
+    return CommandLine(MappingProxyType({**command_line.scripts, **recorded}), command_line.programs)
 
 
 class EmulatedHost(HostModel):

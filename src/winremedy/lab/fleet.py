@@ -39,6 +39,8 @@ A fleet file is YAML::
         adapters: [{name: "Ethernet 2", default_route: true}, {name: Backup}]   # exactly one default route
         dotnet: ["2.0", "3.5"]       # .NET versions present (default: the OS's in-box ones, 2.0 with PowerShell)
         winrm: "2.0"                 # "1.1" | "2.0" (default 2.0 with PowerShell or on 7 / 2008 R2, else 1.1)
+        replay: recorded/web01.json  # answer the project's scripts as a recorded host did (`--record DIR`;
+                                     # a file, or a directory with <name>.json; relative to the fleet file)
         faults: {slow: 0.5, reset: {probability: 0.1}, http500: {burst: 3, after: 10},
                  bad_auth: true, no_return: true, unreachable: true, garbled: true}
 
@@ -81,6 +83,9 @@ from ..remediate.window import parse_window
 from ..instants import parse_instant
 from .dynamics import FIXED_BY, LeakSpec, Scenario
 from .errors import LabError
+from ..errors import WinRemedyError
+from ..filenames import host_file_stem
+from ..transport.recording import load_recording
 from .faults import FaultSpec
 from .host import LCS_PRODUCTS, HostSpec
 from .profiles import FAMILIES, OsProfile, profile_problem
@@ -103,7 +108,7 @@ _HOST_KEYS = {"name", "os", "sp", "arch", "installed", "pending", "products", "l
               "allow_unencrypted",
               "powershell", "patch_level", "syn_attack_protect", "faults", "free_disk_mb",
               "timezone", "maintenance_window", "windows_update", "fips", "system_root", "locale", "adapters",
-              "dotnet", "winrm"}
+              "dotnet", "winrm", "replay"}
 _FAULT_KEYS = {"unreachable", "slow", "reset", "http500", "bad_auth", "no_return", "garbled"}
 _AUTH = ("ntlm", "basic", "kerberos", "credssp", "certificate")
 _SYSTEM_ROOT_RE = re.compile(r"^[A-Za-z]:\\[A-Za-z0-9_. -]+$")
@@ -143,6 +148,9 @@ def load_fleet(path: Path) -> Fleet:
         where = f" (line {mark.line + 1})" if mark else ""
         problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # a ReaderError spans lines
         raise LabError(f"{path}: not valid YAML{where}: {problem}") from None
+    for host in (data.get("hosts") if isinstance(data, dict) else None) or []:
+        if isinstance(host, dict) and isinstance(host.get("replay"), str):
+            host["replay"] = str(path.parent / host["replay"])  # relative to the fleet file, wherever it is copied
     return fleet_from_dict(data, str(path))
 
 
@@ -295,10 +303,27 @@ def _host_spec(
         free_disk_mb=int(check.positive(host, "free_disk_mb", 20480)),
         timezone=timezone,
         maintenance_window=window,
+        replay=_replay(check, host.get("replay")),
         **quirks,
         allow_unencrypted=check.value(host, "allow_unencrypted", bool, allow_unencrypted),
     )
     return spec
+
+
+def _replay(check: _Checker, value: Any) -> str | None:
+    """A recording file, or a directory holding ``<host>.json``: it must load (winremedy.transport.recording)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise check.error("key 'replay'", f"expected the path of a recording, got {value!r}")
+    path = Path(value)
+    if path.is_dir():
+        path = path / f"{host_file_stem(str(check.host))}.json"
+    try:
+        load_recording(path)
+    except WinRemedyError as exc:
+        raise check.error("key 'replay'", str(exc)) from None
+    return str(path)
 
 
 def _quirks(check: _Checker, host: dict[str, Any], profile: OsProfile, powershell: str | None) -> dict[str, Any]:

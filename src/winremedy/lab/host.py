@@ -86,6 +86,7 @@ class HostSpec:
     dotnet: tuple[str, ...] = ("2.0", "3.0", "3.5")
     winrm: str = "2.0"
     allow_unencrypted: bool = False  # WinRM Service/AllowUnencrypted (Windows' default: false)
+    replay: str | None = None  # a recording (winremedy --record) whose answers this host gives to the project's scripts
 
     @property
     def has_lcs(self) -> bool:

@@ -59,6 +59,7 @@ class HostOutcome:
     audit: HostResult | None = None  # the last audit: the verification when there was one
     peers: list[str] = field(default_factory=list)  # KB903927: peers whose SYN attack protection triggers the leak
     staged: list[StageResult] = field(default_factory=list)  # each package put on the host (diff mode)
+    readiness: dict[str, Any] | None = None  # the preflight probe's verdict (winremedy.probe.readiness.Readiness)
 
     @property
     def changed(self) -> bool:
@@ -82,5 +83,5 @@ class HostOutcome:
         return {"host": self.host, "status": self.status.value, "changed": self.changed,
                 "reboot_required": self.reboot_required, "message": self.message, "error_code": self.error_code,
                 "scheduled_for": self.scheduled_for, "plan": self.plan.to_dict() if self.plan else None,
-                "steps": [s.to_dict() for s in self.steps], "peers": self.peers,
+                "steps": [s.to_dict() for s in self.steps], "peers": self.peers, "readiness": self.readiness,
                 "findings": [f.to_dict() for f in self.audit.findings] if self.audit else []}

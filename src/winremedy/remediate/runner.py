@@ -22,9 +22,11 @@ from ..audit.run import AuditSettings, audit_host
 from ..catalog import Catalog
 from ..errors import UnreachableError, WinRemedyError
 from ..instants import iso
+from ..probe.run import channel_of, probe_host
 from ..repo.manifest import Manifest
 from ..audit.results import HostResult
 from ..transport import Transport
+from ..transport.options import WinRMOptions
 from . import install as installer
 from . import reboot, stage, tasks, workarounds
 from .journal import Journal
@@ -142,6 +144,8 @@ class HostRun:
         resumed = False
         if interrupted is not None and not self.settings.check:
             resumed = self._resume_reboot(interrupted)  # the host may be down right now: wait before auditing
+        elif interrupted is None:
+            self._preflight()
         plan, after_service_pack = self._service_packs_first(self._plan())
         if plan is None:
             return
@@ -174,6 +178,19 @@ class HostRun:
                 return None, True
             plan = self._plan()
         return plan, bool(done)
+
+    def _preflight(self) -> None:
+        """The readiness probe (read-only): a host that is not ready is refused before anything changes."""
+        options = getattr(self.transport, "options", None)
+        channel = channel_of(self.host, options) if isinstance(options, WinRMOptions) else None
+        readiness = probe_host(self.transport, channel)
+        self.outcome.readiness = readiness.to_dict()
+        if readiness.error_code is not None:  # not reached: recorded as the audit records it
+            self.outcome.audit = HostResult(self.host, reachable=readiness.error_code != "unreachable",
+                                            error=readiness.reasons[0].message, error_code=readiness.error_code)
+            raise _Failed(readiness.reasons[0].message, readiness.error_code)
+        if not readiness.ready:
+            raise _Failed(readiness.summary(), "not_ready")
 
     def _plan(self) -> HostPlan:
         """Audit and plan; in check mode this is the end: the plan is the result."""

@@ -14,7 +14,7 @@ from ..audit.results import HostResult
 from .escape import h
 from .html_hosts import host_anchor, host_details
 from .html_parts import Markup, badge, table
-from .summary import Summary, failures, finding_rows, needs_action, os_label
+from .summary import Summary, failures, finding_rows, needs_action, os_label, summarize
 from .svg import Bar, Segment, bar_chart
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'"
@@ -43,6 +43,7 @@ def render_html(results: list[HostResult], summary: Summary, generated_at: str, 
     sections = [
         _heading(summary, generated_at),
         "<h2>Fleet</h2>" + _fleet(summary, catalog),
+        _readiness(results, anchors),
         "<h2>Needs action</h2>" + _needs_action(results, anchors),
         "<h2>Failed hosts</h2>" + _failed(results, anchors),
         "<h2>Hosts</h2>" + "".join(host_details(n, r, indicators) for n, r in enumerate(results)),
@@ -52,6 +53,23 @@ def render_html(results: list[HostResult], summary: Summary, generated_at: str, 
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>winremedy fleet report {h(generated_at)}</title><style>{_CSS}</style></head><body>"
             + "".join(sections) + "</body></html>\n")
+
+
+def _readiness(results: list[HostResult], anchors: dict[int, str]) -> str:
+    """The probe's verdict beside each host's compliance, when ``winremedy probe --out`` saved one in the same DIR."""
+    probed = [r for r in results if r.readiness is not None]
+    if not probed:
+        return ""
+    rows = []
+    for result in probed:
+        readiness = result.readiness or {}
+        items = [f"reason: {c['message']} ({c.get('fix') or ''})" for c in readiness.get("reasons") or []]
+        items += [f"note: {c['message']}" for c in readiness.get("notes") or []]
+        compliance = "not audited" if not result.ok else (
+            "compliant" if summarize([result]).compliant else "not compliant")
+        rows.append((_host_link(result, anchors), readiness["verdict"], compliance,
+                     Markup("<br>".join(h(item) for item in items))))
+    return "<h2>Readiness</h2>" + table(("host", "readiness", "compliance", "reasons and notes"), rows)
 
 
 def _heading(summary: Summary, generated_at: str) -> str:

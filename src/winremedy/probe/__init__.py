@@ -1,0 +1,1 @@
+"""Readiness probe: can each host be audited and remediated, and what to do when it cannot (``winremedy probe``)."""
