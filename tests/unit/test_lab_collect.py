@@ -68,11 +68,11 @@ def test_pending_install_reads_as_pending_reboot_until_the_reboot() -> None:
 
 def test_leaking_host_is_missing_leaking_and_a_quiet_one_is_missing() -> None:
     leaking, quiet = (_host("win7", 1, "x86", leak=LeakSpec.of(Scenario.NSI)), _host("win7", 1, "x86"))
-    facts, findings, result = _audit(leaking, samples=8, interval=600)
+    facts, findings, result = _audit(leaking, samples=8, interval=1200)
     assert findings["KB2847346"].status is Status.MISSING_LEAKING
     assert facts.leaks["nsi_private_bytes"].leaking and facts.leaks["nsi_private_bytes"].samples == 8
-    assert result.delay == pytest.approx(7 * 600 / 600.0)  # 7 intervals of host time at scale 600
-    _, quiet_findings, _ = _audit(quiet, samples=8, interval=600)
+    assert result.delay == pytest.approx(7 * 1200 / 600.0)  # 7 intervals of host time at scale 600
+    _, quiet_findings, _ = _audit(quiet, samples=8, interval=1200)
     assert quiet_findings["KB2847346"].status is Status.MISSING
 
 

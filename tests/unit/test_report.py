@@ -45,7 +45,7 @@ def _audited(facts: HostFacts, catalog: Catalog) -> HostResult:
                       duration=1.5)
 
 
-def _series(start: float, per_hour: float, count: int = 12, step: float = 300.0) -> list[Sample]:
+def _series(start: float, per_hour: float, count: int = 12, step: float = 900.0) -> list[Sample]:
     """Evenly spaced samples rising at ``per_hour``, with a little noise so the fit has work to do."""
     return [Sample(T0 + i * step, start + per_hour * i * step / 3600 + (i % 3) * 150_000) for i in range(count)]
 
@@ -56,7 +56,8 @@ def _leaking_host(catalog: Catalog, name: str = "web02") -> HostFacts:
     facts = copy.deepcopy(web01)
     facts.host = name
     facts.samples = {"nsi_private_bytes": _series(80e6, 9.4e6), "nonpaged_pool_total": _series(200e6, 6e6),
-                     "nspc_pool": [Sample(T0 + i * 300, 4e6) for i in range(12)]}  # flat: quiet, no chart
+                     "pool:Nbuf": _series(3e6, 5.5e6),  # the pool tag behind the pool's growth
+                     "nspc_pool": [Sample(T0 + i * 900, 4e6) for i in range(12)]}  # flat: quiet, no chart
     facts.leaks = analyse(facts, catalog)
     return facts
 
