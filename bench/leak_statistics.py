@@ -5,7 +5,7 @@
 For each kind of series (``winremedy.lab.noise.synthetic_series``: flat noise,
 a drift-free random walk, a single step, a daily cycle, leaks at 0.5x, 1x and
 2x the threshold; 4 to 16 samples over 30 minutes to 7 days) and each catalog
-indicator in turn, the share called ``leaking`` by ``winremedy.leaks.verdict``
+indicator in turn, the share called ``leaking`` by ``winremedy.audit.leaks.verdict``
 and, for comparison, by the Mann-Kendall test on levels that the audit used
 before (confidence 0.95 and a rate above the threshold, 3 samples or more).
 Leaks are counted over spans of 2 h or more (the minimum span refuses shorter
@@ -20,9 +20,9 @@ import random
 from collections.abc import Sequence
 
 from winremedy.catalog import Indicator, load_catalog
-from winremedy.facts import Sample
+from winremedy.audit.facts import Sample
 from winremedy.lab.noise import HOUR, KINDS, LEAK_MULTIPLE, NoiseProfile, synthetic_series
-from winremedy.leaks import verdict
+from winremedy.audit.leaks import verdict
 
 DETECTION_SPAN_HOURS = 2.0
 

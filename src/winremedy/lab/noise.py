@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..facts import Sample
+from ..audit.facts import Sample
 
 HOUR = 3600.0
 DAY = 86400.0
