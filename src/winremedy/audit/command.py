@@ -10,6 +10,7 @@ from typing import Any
 from ..catalog import load_catalog
 from ..commandline import positive_int, seconds, writable_directory
 from ..errors import WinRemedyError
+from ..history import DEFAULT_DAYS, history_path, open_history
 from .progress import FleetProgress
 from .results import load_results
 from .run import DEFAULT_FORKS, AuditSettings, audit_fleet
@@ -34,6 +35,10 @@ def add_audit_command(commands: Any) -> None:
     audit.add_argument("--out", type=Path, help="save each host's result under DIR/hosts/ as it arrives, "
                                                  "and the reports in DIR at the end")
     audit.add_argument("--resume", action="store_true", help="with --out: skip hosts already audited there")
+    audit.add_argument("--history", metavar="PATH",
+                       help="leak history database to join and append to (default: DIR/history.sqlite with --out)")
+    audit.add_argument("--history-days", type=float, default=DEFAULT_DAYS, metavar="N",
+                       help=f"days of history a leak trend uses with this run's samples (default {DEFAULT_DAYS:g})")
     audit.add_argument("--format", choices=("table", "json", "csv", "junit", "html"), default="table")
     audit.set_defaults(run=run_audit)
 
@@ -54,11 +59,17 @@ def run_audit(args: argparse.Namespace) -> int:
     for target in targets.values():
         for warning in target.warnings:
             print(f"winremedy: warning: {target.name}: {warning}", file=sys.stderr)
-    settings = AuditSettings(samples=args.samples, interval=args.interval, kbs=kbs)
-    results = audit_fleet(
-        list(targets), lambda name: WinRMTransport(name, targets[name].winrm_options()), catalog, settings,
-        forks=args.forks, out=args.out, resume=args.resume, progress=FleetProgress(),
-    )
+    settings = AuditSettings(samples=args.samples, interval=args.interval, kbs=kbs, history_days=args.history_days)
+    location = args.history or (history_path(args.out) if args.out else None)
+    history = open_history(location) if location else None
+    try:
+        results = audit_fleet(
+            list(targets), lambda name: WinRMTransport(name, targets[name].winrm_options()), catalog, settings,
+            forks=args.forks, out=args.out, resume=args.resume, progress=FleetProgress(), history=history,
+        )
+    finally:
+        if history:
+            history.close()
     if args.out:
         results = load_results(args.out)  # with --resume, the hosts done earlier belong in the report too
         write_reports(results, args.out, ["json", "csv", "junit", "html"])

@@ -28,6 +28,8 @@ from .results import HostResult, done_hosts, save_result
 from ..scripts import render
 from ..transport import Transport
 from ..transport.delivery import NOT_RECOGNIZED
+from ..history import DEFAULT_DAYS, HistoryStore
+from ..history.series import host_record, joined_samples
 
 _log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class AuditSettings:
     samples: int = 1
     interval: float = 0.0  # seconds between samples, on the host
     kbs: tuple[str, ...] = ()  # only these KBs in the findings (the query always covers the catalog)
+    history_days: float = DEFAULT_DAYS  # how far back the history joins this run's samples in a trend
 
     @property
     def timeout(self) -> float:
@@ -53,14 +56,18 @@ class Progress(Protocol):
     def done(self) -> None: ...
 
 
-def audit_host(transport: Transport, catalog: Catalog, settings: AuditSettings) -> HostResult:
-    """Collect, analyse, assess one host over ``transport``; every expected failure becomes the result's error."""
+def audit_host(transport: Transport, catalog: Catalog, settings: AuditSettings,
+               history: HistoryStore | None = None) -> HostResult:
+    """Collect, analyse, assess one host over ``transport``; every expected failure becomes the result's error.
+
+    With ``history``, the leak trends also use the host's samples of the last
+    ``settings.history_days`` (same boot, same fix state)."""
     started = time.monotonic()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     query = build_query(catalog, samples=settings.samples, interval=settings.interval)
     try:
         facts = _collect(transport, query, settings.timeout)
-        facts.leaks = analyse(facts, catalog)
+        facts.leaks = analyse(facts, catalog, joined_samples(facts, catalog, history, settings.history_days))
         findings = assess(facts, catalog, list(settings.kbs) or None)
     except WinRemedyError as error:
         return HostResult(host=transport.host, reachable=error.code != "unreachable", error=_one_line(error),
@@ -95,8 +102,13 @@ def audit_fleet(
     out: Path | None = None,
     resume: bool = False,
     progress: Progress | None = None,
+    history: HistoryStore | None = None,
 ) -> list[HostResult]:
     """Audit ``hosts`` with up to ``forks`` at a time; results saved under ``out`` as they arrive.
+
+    With ``history``, each host's samples and statuses are appended there (one
+    transaction per host, before its result file: a host whose result is saved
+    is in the history too, and ``resume`` redoes any other).
 
     With ``resume``, hosts already saved without error under ``out`` are not
     audited again. Ctrl-C stops starting new hosts, waits for the running ones
@@ -113,11 +125,15 @@ def audit_fleet(
             transport = connect(host)
         except WinRemedyError as error:
             return HostResult(host=host, reachable=False, error=_one_line(error), error_code=error.code)
-        return audit_host(transport, catalog, settings)
+        return audit_host(transport, catalog, settings, history)
 
+    run = history.begin_run(datetime.now(timezone.utc).isoformat(timespec="seconds")) if history else 0
     with ThreadPoolExecutor(max_workers=max(1, forks), thread_name_prefix="audit") as pool:
         try:
             for result in _as_completed(pool, one, todo, window=2 * max(1, forks)):
+                if history and result.facts:
+                    # every KB, whatever --kb shows: the fix state splits series the same way in every run
+                    history.write_host(run, host_record(result.facts, assess(result.facts, catalog), catalog))
                 if out:
                     save_result(out, result)
                 results.append(result)
