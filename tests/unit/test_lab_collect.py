@@ -98,3 +98,20 @@ def test_parameters_are_read_never_run() -> None:
     result = host.run(POWERSHELL, [" ".join(POWERSHELL_ARGUMENTS)], encode_script(script))
     assert result.exit_code == 1 and b"not a data literal" in result.stderr
     assert host.counters.reboots == 0
+
+
+def test_the_pool_table_names_the_driver_behind_a_growing_pool() -> None:
+    """WFP leak on SP2 (not fixed): missing_leaking, with Nbuf (netio.sys) named; a driver leak on a fixed host
+    is "leak persists: another cause", naming its tag, which the catalog does not know."""
+    wfp = _host("win2008", 2, "x64", leak=LeakSpec.of(Scenario.WFP, 12.0))
+    facts, findings, _ = _audit(wfp, samples=8, interval=1200)
+    assert len(facts.samples["pool:Nbuf"]) == 8 and len(facts.samples["pool_allocs:Nbuf"]) == 8
+    assert findings["KB979223"].status is Status.MISSING_LEAKING
+    assert "growing pool tags: Nbuf +12,5" in findings["KB979223"].reason
+    assert "(netio.sys (NET_BUFFER_LIST allocations), KB979223)" in findings["KB979223"].reason
+    driver = _host("win7", 1, "x64", leak=LeakSpec.of(Scenario.DRIVER, 12.0, "Xdrv"))
+    _, findings, _ = _audit(driver, samples=8, interval=1200)
+    assert findings["KB979223"].status is Status.FIXED  # SP1 carries the WFP fix
+    assert "leak persists: another cause (nonpaged_pool_total" in findings["KB979223"].reason
+    assert "Xdrv +12,5" in findings["KB979223"].reason and "driver unknown" in findings["KB979223"].reason
+    assert findings["KB979223"].action.endswith("look at the driver behind pool tag Xdrv")

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..errors import ProtocolError
+from .leaks import POOL_ALLOCS_PREFIX, POOL_TAG_PREFIX
 from .facts import ARCHES, CbsState, HostFacts, Hotfix, OsInfo, Sample, normalize_kb
 from ..psdata import decode_frame
 
@@ -39,6 +40,10 @@ PENDING_REBOOT_VALUES: dict[str, str] = {
 }
 _ACTIVE_NAME = rf"{_COMPUTER}\ActiveComputerName\ComputerName"
 _PENDING_NAME = rf"{_COMPUTER}\ComputerName\ComputerName"
+
+# The largest nonpaged pool tags read at each sample: a leak that matters soon ranks among them; the history
+# keeps their series so a tag that grows for days is named with its driver.
+POOL_TABLE_TAGS = 24
 
 _PROCESSOR_ARCH = {"AMD64": "x64", "X86": "x86", "IA64": "ia64"}
 
@@ -87,6 +92,7 @@ def build_query(catalog: Catalog, *, samples: int = 1, interval: float = 0.0) ->
                        for i in sorted(indicators.values(), key=lambda i: i.id)],
         "samples": samples,
         "interval": interval,
+        "pool_table": POOL_TABLE_TAGS,
     }
 
 
@@ -120,10 +126,21 @@ def facts_from_raw(raw: dict[str, Any], *, host: str) -> HostFacts:
         registry=registry,
         pending_reboot=pending_reboot_reasons(registry_values, registry_keys),
         boot_time=_iso(raw["os"].get("boot_time")) if raw.get("os") else None,
-        samples={key: [Sample(t=float(t), value=float(v)) for t, v in points]
-                 for key, points in (raw.get("samples") or {}).items()},
+        samples={**{key: [Sample(t=float(t), value=float(v)) for t, v in points]
+                    for key, points in (raw.get("samples") or {}).items()}, **_pool_series(raw.get("pool_tags"))},
         notes=[str(e) for e in raw.get("errors") or []],
     )
+
+
+def _pool_series(readings: list[Any] | None) -> dict[str, list[Sample]]:
+    """Pool table readings ``[t, [[tag, bytes, allocations], ...]]`` as one bytes and one allocations series per tag."""
+    series: dict[str, list[Sample]] = {}
+    for t, rows in readings or []:
+        for tag, size, allocations in rows:
+            name = str(tag)
+            series.setdefault(POOL_TAG_PREFIX + name, []).append(Sample(float(t), float(size)))
+            series.setdefault(POOL_ALLOCS_PREFIX + name, []).append(Sample(float(t), float(allocations)))
+    return series
 
 
 def pending_reboot_reasons(values: dict[str, Any], keys: dict[str, bool]) -> list[str]:

@@ -59,7 +59,7 @@ def trend(samples: Sequence[Sample], noise: Noise) -> Trend:
     span = (points[-1][0] - points[0][0]) / _HOUR
     growth = points[-1][1] - points[0][1]
     rate = growth / span
-    steps = [((t2 - t1) / _HOUR, v2 - v1) for (t1, v1), (t2, v2) in zip(points, points[1:])]
+    steps = [((t2 - t1) / _HOUR, v2 - v1) for (t1, v1), (t2, v2) in zip(points, points[1:], strict=False)]
     jump_index = max(range(len(steps)), key=lambda i: steps[i][1])
     return Trend(rate, growth, span, _confidence(rate, span, steps, noise), n, steps[jump_index][1], jump_index + 1)
 
@@ -75,7 +75,7 @@ def _confidence(rate: float, span: float, steps: list[tuple[float, float]], nois
     expected = [wander2 * dt + 2 * jitter2 for dt, _ in steps]
     scatter = 1.0
     if len(steps) > 1 and all(expected):
-        scatter = sum((d - rate * dt) ** 2 / e for (dt, d), e in zip(steps, expected)) / (len(steps) - 1)
+        scatter = sum((d - rate * dt) ** 2 / e for (dt, d), e in zip(steps, expected, strict=True)) / (len(steps) - 1)
     variance = (wander2 * span + 2 * jitter2) / span ** 2 * max(1.0, scatter)
     if variance <= 0:
         return 1.0 if rate > 0 else 0.0

@@ -46,6 +46,8 @@ def answer(host: HostModel, query: dict[str, Any]) -> CommandResult:
         "services": services,
         "processes": _processes(host, query.get("processes", [])),
         "samples": _samples(host, query.get("indicators", []), times),
+        "pool_tags": [[t, _top_tags(host, t, int(query.get("pool_table", 0)))] for t in times]
+        if query.get("indicators") and query.get("pool_table") else [],
         "collected_at": iso(times[-1]),
     }
     text = FRAME_SENTINEL + json.dumps(result, ensure_ascii=True, separators=(",", ":"))
@@ -107,3 +109,9 @@ def _samples(host: HostModel, indicators: list[dict[str, Any]], times: list[floa
     """Each asked indicator the host model has, at each sample time; the others are absent, as on a host."""
     return {ind["id"]: [[t, float(host.indicator(ind["id"], t))] for t in times]
             for ind in indicators if ind["id"] in host.indicators.names}
+
+
+def _top_tags(host: EmulatedHost, t: float, count: int) -> list[list[Any]]:
+    """The ``count`` largest nonpaged pool tags at ``t``, as the collector's pool table rows."""
+    table = sorted(host.pool_tags(t).items(), key=lambda item: -item[1][0])[:count]
+    return [[tag, size, allocations] for tag, (size, allocations) in table]

@@ -144,7 +144,7 @@ def synthetic_series(kind: str, threshold: float, noise: NoiseProfile, rng: rand
         walk.append(level)
         last = t
     shape = _shape(kind, threshold, span, rng)
-    return [Sample(1.7e9 + t, 1e8 + w + rng.gauss(0, noise.jitter * scale) + shape(t)) for t, w in zip(times, walk)]
+    return [Sample(1.7e9 + t, 1e8 + w + rng.gauss(0, noise.jitter * scale) + shape(t)) for t, w in zip(times, walk, strict=True)]
 
 
 def _shape(kind: str, threshold: float, span: float, rng: random.Random) -> Callable[[float], float]:
