@@ -173,3 +173,40 @@ def test_history_prune_command(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["history", "prune", "--keep-days", "1", "--db", str(directory)]) == 0
     assert "12 rows older than 1 days deleted" in capsys.readouterr().out
     assert len(_db_points(directory)) == 2
+
+
+SAMPLE_HOST = Path(__file__).parents[2] / "src" / "winremedy" / "samples" / "web01.json"
+
+
+def _facts_file(tmp_path: Path, points: list[tuple[float, float]]) -> Path:
+    data = json.loads(SAMPLE_HOST.read_text())
+    data.pop("leaks")
+    data["samples"] = {"nsi_private_bytes": [{"t": t, "value": v} for t, v in points]}
+    path = tmp_path / "web01-facts.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _assessed(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, str]:
+    assert main(["assess", *args, "--format", "json"]) == 1
+    findings = json.loads(capsys.readouterr().out)["results"][0]["findings"]
+    return {f["kb"]: f["status"] for f in findings}
+
+
+def test_offline_assess_analyses_the_samples_in_a_facts_file(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    leaking = _facts_file(tmp_path, [(T0 + h * HOUR, 300 * MB + h * 5 * MB) for h in range(6)])
+    assert _assessed(capsys, str(leaking))["KB2847346"] == "missing_leaking"
+    one = _facts_file(tmp_path, [(T0 + 3 * DAY, 300 * MB + 3 * 120 * MB)])
+    assert _assessed(capsys, str(one))["KB2847346"] == "missing"  # one sample: no verdict
+
+
+def test_offline_assess_joins_a_history_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    boot = json.loads(SAMPLE_HOST.read_text())["boot_time"]
+    store = open_history(tmp_path)
+    run = store.begin_run("x")
+    for night in range(3):
+        store.write_host(run, _record("web01", night, 300 * MB + night * 120 * MB, boot=boot))
+    store.close()
+    one = _facts_file(tmp_path, [(T0 + 3 * DAY, 300 * MB + 3 * 120 * MB)])
+    assert _assessed(capsys, str(one), "--history", str(tmp_path))["KB2847346"] == "missing_leaking"
