@@ -41,6 +41,15 @@ def test_a_database_from_a_newer_winremedy_is_refused_in_one_line(tmp_path: Path
         open_history(path)
 
 
+def test_a_file_that_is_not_a_database_is_refused_in_one_line(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "history.sqlite").write_bytes(b"this is no database, but long enough to have a header" * 40)
+    assert main(["history", "h1", "--db", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"winremedy: error: {tmp_path / 'history.sqlite'}: cannot open the history database: ")
+    assert error.count("\n") == 1
+
+
 def test_unknown_locations_are_refused(tmp_path: Path) -> None:
     with pytest.raises(HistoryError, match="unsupported history location"):
         open_history("postgresql://db/winremedy")

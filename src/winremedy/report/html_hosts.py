@@ -123,5 +123,5 @@ def _leak_chart(key: str, samples: list[Sample], verdict: LeakVerdict, indicator
     caption = verdict.reason
     if indicator is not None:
         threshold = indicator.leaking_rate_per_hour / scale
-        caption = f"{indicator.what}. Leaking above {threshold:,.2f} {unit}/h. {verdict.reason}"
+        caption = f"{indicator.what}. Threshold {threshold:,.2f} {unit}/h. {verdict.reason}"
     return f'<figure class="trend">{chart}<figcaption>{h(caption)}</figcaption></figure>'
