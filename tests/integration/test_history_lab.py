@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -28,6 +29,7 @@ from labcli import running_lab, winremedy
 pytest.importorskip("winremedy.lab.wsman")
 
 from winremedy.cli import main  # noqa: E402
+from winremedy.instants import parse_instant  # noqa: E402
 from winremedy.lab.clock import ManualClock  # noqa: E402
 from winremedy.lab.dynamics import LeakSpec, Scenario  # noqa: E402
 from winremedy.lab.host import EmulatedHost, HostSpec  # noqa: E402
@@ -101,6 +103,14 @@ def test_the_history_shows_the_growth_stopped_after_the_fix(nightly: dict[str, A
     assert main(["history", "leaky", "--db", str(out), "--indicator", "nsi_private_bytes", "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()[1:]
     assert [(float(line.split(",")[5]), float(line.split(",")[7])) for line in lines] == rows
+    page = (out / "report.html").read_text()
+    leaky = page[page.index("<b>leaky</b>"):]
+    chart = leaky[leaky.index('aria-label="nsi_private_bytes: 6 samples'):]
+    chart = chart[:chart.index("</svg>")]
+    assert "nsi_private_bytes: 6 samples over 5.0 days" in chart and "reboot + fix" in chart
+    titles = re.findall(r'<circle class="sample"[^>]*><title>([^<]*)</title>', chart)
+    assert [(parse_instant(t.split(": ")[0]), float(t.split(": ")[1].split()[0].replace(",", ""))) for t in titles] \
+        == rows
     statuses = db.execute("SELECT status FROM statuses WHERE host = 'leaky' AND kb = 'KB2847346' ORDER BY at")
     assert [s for (s,) in statuses] == ["missing", "missing", "missing", "missing_leaking", "fixed", "fixed"]
 

@@ -11,6 +11,7 @@ from ..catalog import load_catalog
 from ..commandline import positive_int, seconds, writable_directory
 from ..errors import WinRemedyError
 from ..history import DEFAULT_DAYS, history_path, open_history
+from ..report.history import read_history
 from .progress import FleetProgress
 from .results import load_results
 from .run import DEFAULT_FORKS, AuditSettings, audit_fleet
@@ -67,11 +68,13 @@ def run_audit(args: argparse.Namespace) -> int:
             list(targets), lambda name: WinRMTransport(name, targets[name].winrm_options()), catalog, settings,
             forks=args.forks, out=args.out, resume=args.resume, progress=FleetProgress(), history=history,
         )
+        if args.out:
+            results = load_results(args.out)  # with --resume, the hosts done earlier belong in the report too
+        charts = read_history(history, [r.host for r in results], catalog, args.history_days) if history else None
     finally:
         if history:
             history.close()
     if args.out:
-        results = load_results(args.out)  # with --resume, the hosts done earlier belong in the report too
-        write_reports(results, args.out, ["json", "csv", "junit", "html"])
-    sys.stdout.write(render(results, args.format, catalog=catalog))
+        write_reports(results, args.out, ["json", "csv", "junit", "html"], catalog=catalog, history=charts)
+    sys.stdout.write(render(results, args.format, catalog=catalog, history=charts))
     return exit_code(results)
