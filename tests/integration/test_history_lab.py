@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from browser import CHROMIUM, Page, headless_page
 from labcli import running_lab, winremedy
 
 pytest.importorskip("winremedy.lab.wsman")
@@ -113,6 +114,75 @@ def test_the_history_shows_the_growth_stopped_after_the_fix(nightly: dict[str, A
         == rows
     statuses = db.execute("SELECT status FROM statuses WHERE host = 'leaky' AND kb = 'KB2847346' ORDER BY at")
     assert [s for (s,) in statuses] == ["missing", "missing", "missing", "missing_leaking", "fixed", "fixed"]
+
+
+# --- the report in a real browser ------------------------------------------------------------------------------
+
+_VISIBLE = ("Array.from(document.querySelectorAll('#fleet-hosts tbody tr')).filter(r => !r.hidden)"
+            ".map(r => r.getAttribute('data-host'))")
+_CHARTS = ("Array.from(document.querySelectorAll('details')).map(d => [d.querySelector('summary b').textContent,"
+           " Array.from(d.querySelectorAll('svg.chart-history')).map(s => [s.getAttribute('aria-label').split(':')[0],"
+           " s.querySelectorAll('circle.sample').length])])")
+
+
+def _open(page: Page, url: str) -> None:
+    page.call("Page.navigate", {"url": "about:blank"})
+    page.wait_for("Page.loadEventFired")
+    page.events.clear()
+    page.call("Page.navigate", {"url": url})
+    page.wait_for("Page.loadEventFired")
+
+
+def _choose(page: Page, control: str, value: str) -> str:
+    """Pick ``value`` in a select as a user does (the change event fires); the URL fragment it leaves."""
+    return str(page.evaluate(f"(function () {{ var s = document.getElementById('{control}'); s.value = '{value}'; "
+                             "s.dispatchEvent(new Event('change')); return location.hash; })()"))
+
+
+def _problems(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e.get("method") == "Runtime.exceptionThrown"
+            or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "warning"))
+            or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] in ("error", "warning"))]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
+def test_the_report_in_headless_chromium(nightly: dict[str, Any], tmp_path: Path) -> None:
+    out = nightly["out"]
+    url = (out / "report.html").as_uri()
+    last = nightly["nights"][-1]
+    with headless_page(tmp_path / "profile") as page:
+        _open(page, url)
+        assert _problems(page.events) == []  # no console error, no CSP violation, no exception
+        requests = [e["params"]["request"]["url"] for e in page.events if e.get("method") == "Network.requestWillBeSent"]
+        assert requests == [url]  # the page itself and nothing else
+
+        db = sqlite3.connect(out / "history.sqlite")
+        stored = dict(((host, series), count) for host, series, count in db.execute(
+            "SELECT host, series, count(*) FROM samples WHERE series NOT LIKE 'pool%' GROUP BY host, series"))
+        drawn = {(host, series): count for host, charts in page.evaluate(_CHARTS) for series, count in charts}
+        assert drawn == stored and drawn[("leaky", "nsi_private_bytes")] == 6
+
+        assert page.evaluate(_VISIBLE) == sorted(HOSTS)
+        assert _choose(page, "filter-leak", "stopped") == "#leak=stopped"
+        assert page.evaluate(_VISIBLE) == ["leaky"]  # the host whose leak stopped after the fix
+        assert page.evaluate("document.getElementById('fleet-count').textContent") == f"1 of {len(HOSTS)} hosts"
+        _choose(page, "filter-leak", "all")
+        assert _choose(page, "filter-status", "missing") == "#status=missing"
+        assert page.evaluate(_VISIBLE) == sorted(h for h, s in last.items() if "missing" in s.values())
+        _choose(page, "filter-kb", "KB979223")
+        assert page.evaluate(_VISIBLE) == sorted(h for h, s in last.items() if s.get("KB979223") == "missing")
+        _choose(page, "filter-status", "all")
+        _choose(page, "filter-kb", "all")
+        _choose(page, "sort-hosts", "rank")
+        order = page.evaluate(_VISIBLE)
+        worst = {h: min(["missing_leaking", "unknown", "pending_reboot", "missing", "fixed", "not_applicable"]
+                        .index(v) for v in s.values()) for h, s in last.items()}
+        assert order == sorted(HOSTS, key=lambda h: (worst[h], h)) and order[-1] == "leaky"  # fixed: best last
+
+        _open(page, url + "#status=missing&kb=KB2847346")  # a bookmarked view
+        assert page.evaluate(_VISIBLE) == sorted(h for h, s in last.items() if s.get("KB2847346") == "missing")
+        assert page.evaluate("document.getElementById('filter-kb').value") == "KB2847346"
+        assert _problems(page.events) == []
 
 
 # --- a killed audit --------------------------------------------------------------------------------------------
