@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from ..catalog import Catalog, Indicator, Noise
 from .facts import HostFacts, LeakVerdict, Sample
@@ -147,23 +148,20 @@ def growing_tags(samples: Mapping[str, Sequence[Sample]], catalog: Catalog, pool
         fit = trend(series, pool.noise)
         if fit.confidence < pool.min_confidence or fit.growth <= 0:
             continue
-        allocs = samples.get(POOL_ALLOCS_PREFIX + tag) or []
-        alloc_fit = trend(allocs, Noise(0.0, 1.0, "")) if len(allocs) >= 2 else None
+        allocs = _distinct_times(samples.get(POOL_ALLOCS_PREFIX + tag) or [])
+        allocs_rate = ((allocs[-1][1] - allocs[0][1]) / ((allocs[-1][0] - allocs[0][0]) / _HOUR)
+                       if len(allocs) > 1 else None)
         driver, kb = known.get(tag, (None, None))
-        grown.append(TagGrowth(tag, fit.rate_per_hour, max(s.value for s in series),
-                               _last(allocs), alloc_fit.rate_per_hour if alloc_fit else None, driver, kb))
+        grown.append(TagGrowth(tag, fit.rate_per_hour, _distinct_times(series)[-1][1],
+                               allocs[-1][1] if allocs else None, allocs_rate, driver, kb))
     return sorted(grown, key=lambda g: -g.rate_per_hour)[:TOP_TAGS]
 
 
-def _last(samples: Sequence[Sample]) -> float | None:
-    return max(samples, key=lambda s: s.t).value if samples else None
-
-
-def tag_text(tag: TagGrowth | dict[str, object]) -> str:
-    """``NSpc +2,097,152 B/h (NSI proxy, KB2847346)``: a growing tag, named with its driver when known."""
-    data = asdict(tag) if isinstance(tag, TagGrowth) else tag
-    owner = ", ".join(str(x) for x in (data.get("driver"), data.get("kb")) if x) or "driver unknown"
-    return f"{data['tag']} {float(str(data['rate_per_hour'])):+,.0f} B/h ({owner})"
+def tag_text(tag: Mapping[str, Any]) -> str:
+    """``NSpc +2,097,152 B/h (NSI proxy, KB2847346)``: a growing tag (a :class:`TagGrowth` as a dict), with its
+    driver when the catalog knows it."""
+    owner = ", ".join(str(x) for x in (tag.get("driver"), tag.get("kb")) if x) or "driver unknown"
+    return f"{tag['tag']} {float(tag['rate_per_hour']):+,.0f} B/h ({owner})"
 
 
 def analyse(facts: HostFacts, catalog: Catalog, samples: Mapping[str, Sequence[Sample]] | None = None,
@@ -198,11 +196,11 @@ def _require_tag(result: LeakVerdict, tags: list[TagGrowth], kb: str) -> None:
     """The pool total is not specific to one leak: keep "leaking" only when a tag consistent with ``kb`` explains it."""
     consistent = [t for t in tags if t.kb in (None, kb) and t.rate_per_hour >= TAG_SHARE * result.rate_per_hour]
     if consistent:
-        result.reason += f"; growing tag: {tag_text(consistent[0])}"
+        result.reason += f"; growing tag: {tag_text(asdict(consistent[0]))}"
         return
     result.leaking = False
     if not tags:
         why = "no pool tag data shows which driver grows"
     else:
-        why = "the growth shows under " + ", ".join(tag_text(t) for t in tags)
+        why = "the growth shows under " + ", ".join(tag_text(asdict(t)) for t in tags)
     result.reason = result.reason.replace("leaking:", "quiet:", 1) + f"; the pool grows, but {why}: not {kb}'s leak"

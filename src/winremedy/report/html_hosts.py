@@ -110,9 +110,10 @@ def _collected_list(values: list[Any] | None) -> str:
 
 
 def _leak_charts(facts: HostFacts, indicators: dict[str, Indicator]) -> str:
-    """A chart for every indicator that has samples and a leaking verdict: the evidence behind missing_leaking."""
+    """A chart for every indicator that this run sampled more than once and that leaks: the evidence behind
+    missing_leaking (a verdict from one sample and the history has its evidence in the history chart)."""
     charts = [_leak_chart(key, samples, verdict, indicators.get(key)) for key, samples in facts.samples.items()
-              if samples and (verdict := facts.leaks.get(key)) is not None and verdict.leaking]
+              if len(samples) > 1 and (verdict := facts.leaks.get(key)) is not None and verdict.leaking]
     return f'<h4>leak trends</h4><div class="charts">{"".join(charts)}</div>' if charts else ""
 
 
