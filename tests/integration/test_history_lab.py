@@ -27,14 +27,12 @@ import yaml
 from browser import CHROMIUM, Page, headless_page
 from labcli import running_lab, winremedy
 
-pytest.importorskip("winremedy.lab.wsman")
-
-from winremedy.cli import main  # noqa: E402
-from winremedy.instants import parse_instant  # noqa: E402
-from winremedy.lab.clock import ManualClock  # noqa: E402
-from winremedy.lab.dynamics import LeakSpec, Scenario  # noqa: E402
-from winremedy.lab.host import EmulatedHost, HostSpec  # noqa: E402
-from winremedy.lab.profiles import OsProfile  # noqa: E402
+from winremedy.cli import main
+from winremedy.instants import parse_instant
+from winremedy.lab.clock import ManualClock
+from winremedy.lab.dynamics import LeakSpec, Scenario
+from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.profiles import OsProfile
 
 pytestmark = pytest.mark.integration
 
