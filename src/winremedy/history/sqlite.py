@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import HistoryError, HostRecord, Point, StatusRecord
+from .store import HistoryError, HostRecord, Point, StatusRecord
 
 BUSY_TIMEOUT = 60.0  # seconds a writer waits for another one
 _DAY = 86400.0

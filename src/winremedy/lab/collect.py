@@ -111,7 +111,7 @@ def _samples(host: HostModel, indicators: list[dict[str, Any]], times: list[floa
             for ind in indicators if ind["id"] in host.indicators.names}
 
 
-def _top_tags(host: EmulatedHost, t: float, count: int) -> list[list[Any]]:
+def _top_tags(host: HostModel, t: float, count: int) -> list[list[Any]]:
     """The ``count`` largest nonpaged pool tags at ``t``, as the collector's pool table rows."""
     table = sorted(host.pool_tags(t).items(), key=lambda item: -item[1][0])[:count]
     return [[tag, size, allocations] for tag, (size, allocations) in table]
