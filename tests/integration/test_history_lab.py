@@ -31,7 +31,8 @@ from winremedy.cli import main
 from winremedy.instants import parse_instant
 from winremedy.lab.clock import ManualClock
 from winremedy.lab.dynamics import LeakSpec, Scenario
-from winremedy.lab.host import EmulatedHost, HostSpec
+from winremedy.lab.emulated import EmulatedHost
+from winremedy.lab.host import HostSpec
 from winremedy.lab.profiles import OsProfile
 
 pytestmark = pytest.mark.integration
