@@ -37,7 +37,7 @@ options:
   samples:
     description:
       - How many readings of each leak indicator to take, O(interval) seconds apart, inside the one command.
-      - With fewer than 3 samples no leak verdict is given; V(1) is the fast audit.
+      - With fewer than 4 samples, or a span below the indicator's minimum (2 hours), no leak verdict is given; V(1) is the fast audit.
       - Must be at least 1.
     type: int
     default: 1

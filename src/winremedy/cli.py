@@ -19,6 +19,7 @@ from .catalog.command import add_catalog_commands
 from .commandline import EXIT_ERROR
 from .demo import add_demo_command
 from .errors import WinRemedyError
+from .history.command import add_history_command
 from .offline.command import add_assess_command
 from .probe.command import add_probe_command
 from .remediate.command import add_remediate_command
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     add_assess_command(commands)
     add_audit_command(commands)
     add_sampler_command(commands)
+    add_history_command(commands)
     add_demo_command(commands, main)
     add_probe_command(commands)
     add_remediate_command(commands)

@@ -20,7 +20,7 @@ from test_audit_lab import KBS, expected_status
 
 pytestmark = pytest.mark.integration
 
-SAMPLES, INTERVAL, TIME_SCALE = 6, 600, 3600
+SAMPLES, INTERVAL, TIME_SCALE = 6, 1800, 3600  # 2.5 h of host time: a verdict needs 2 h
 BARE = None  # powershell: null
 
 
@@ -62,14 +62,21 @@ def audit(lab: Any) -> dict[str, Any]:
     return json.loads(result.stdout)["hosts"]
 
 
+def _expected(host: dict[str, Any], kb: str) -> str:
+    """As with PowerShell, except that cmd.exe reads no pool tag: the pool total alone never calls the WFP leak."""
+    status = expected_status(host, kb)
+    bare = host.get("powershell", "2.0") is None
+    return "missing" if bare and kb == "KB979223" and status == "missing_leaking" else status
+
+
 def test_every_host_has_the_statuses_its_definition_implies(audit: dict[str, Any]) -> None:
     wrong = []
     for host in HOSTS:
         report = audit[host["name"]]
         assert report["reachable"] and report["error"] is None, (host["name"], report["error"])
         found = {f["kb"]: f["status"] for f in report["findings"]}
-        wrong += [f"{host['name']} {kb}: {found[kb]} (expected {expected_status(host, kb)})"
-                  for kb in KBS if found[kb] != expected_status(host, kb)]
+        wrong += [f"{host['name']} {kb}: {found[kb]} (expected {_expected(host, kb)})"
+                  for kb in KBS if found[kb] != _expected(host, kb)]
     assert not wrong, "\n".join(wrong)
 
 

@@ -216,7 +216,7 @@ CASES: list[tuple[str, str, Mutation, str]] = [
         lambda d: _set(d, "colour", value="red"),
         "colour: unknown key (allowed: schema_version, kb, title, article, summary, restart, restart_service, replaces, "
         "prerequisites, applies_to, excluded, files, additional_files, registration, registry_values, packages, "
-        "indicators, workarounds, uncertainties)",
+        "indicators, pool_tags, workarounds, uncertainties)",
     ),
 ]
 

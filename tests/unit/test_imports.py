@@ -133,7 +133,7 @@ def test_the_cycle_finder_finds_a_circle_and_hidden_function_level_imports(tmp_p
 # emulated, daemon, cli, wsman, local, fleet, ...) form the top layer.
 LAB_LAYERS = (
     ("protocols, result types and data", ("api", "clock", "dynamics", "errors", "faults", "filesystem", "layout",
-                                          "profiles", "quirks", "registration", "tokens", "updates")),
+                                          "noise", "profiles", "quirks", "registration", "tokens", "updates")),
     ("host model", ("host",)),
     ("scheduler and programs", ("scheduler", "installers", "restarts")),
     ("script stand-ins", ("collect", "sampler", "stage", "task", "power", "probe", "replay")),

@@ -64,6 +64,8 @@ def test_a_full_fleet_file_loads(tmp_path: Path) -> None:
         ({"dotnet": ["1.1"]}, "key 'dotnet'"),  # PowerShell 2.0 needs .NET 2.0
         ({"winrm": "1.1"}, "key 'winrm'"),  # Windows 7 has WinRM 2.0 in the box
         ({"winrm": "3.0"}, "key 'winrm'"),
+        ({"leak": {"scenario": "driver", "tag": "TooLong"}}, "key 'leak.tag'"),
+        ({"leak": {"scenario": "nsi", "tag": "Abcd"}}, "key 'leak.tag'"),  # the NSI leak's tag is NSpc
     ],
 )
 def test_errors_name_file_host_and_key(host: dict[str, Any], key: str) -> None:
@@ -186,3 +188,11 @@ def test_the_lab_inventory_opts_in_to_basic_over_http_only_where_the_host_allows
     assert any("in clear" in warning for warning in options["b-open"].warnings)
     assert "Basic authentication (transport basic) over http" in str(options["b-closed"])
     assert isinstance(options["n-default"], WinRMOptions) and options["n-default"].in_clear == ""
+
+
+def test_a_driver_leak_on_a_chosen_tag() -> None:
+    """Another cause: a third-party driver no KB fixes, leaking under the tag the fleet names."""
+    host = fleet_from_dict(fleet(leak={"scenario": "driver", "rate": 3, "tag": "Xdrv"}), "f").hosts[0]
+    assert (host.leak.scenario, host.leak.rate_mb_per_hour, host.leak.tag, host.leak.fixed_by) == \
+        (Scenario.DRIVER, 3, "Xdrv", None)
+    assert fleet_from_dict(fleet(leak="wfp"), "f").hosts[0].leak.tag == "Nbuf"

@@ -21,6 +21,7 @@ from winremedy.catalog import Catalog, load_catalog
 from winremedy.errors import WinRemedyError
 from winremedy.audit.facts import HostFacts, Sample
 from winremedy.audit.leaks import analyse
+from winremedy.report.html_fleet import SCRIPT, SCRIPT_HASH
 from winremedy.offline import read_facts_files
 from winremedy.report import FILE_NAMES, exit_code, render, write_reports
 from winremedy.report.command import add_report_command, run_report
@@ -45,7 +46,7 @@ def _audited(facts: HostFacts, catalog: Catalog) -> HostResult:
                       duration=1.5)
 
 
-def _series(start: float, per_hour: float, count: int = 12, step: float = 300.0) -> list[Sample]:
+def _series(start: float, per_hour: float, count: int = 12, step: float = 900.0) -> list[Sample]:
     """Evenly spaced samples rising at ``per_hour``, with a little noise so the fit has work to do."""
     return [Sample(T0 + i * step, start + per_hour * i * step / 3600 + (i % 3) * 150_000) for i in range(count)]
 
@@ -56,7 +57,8 @@ def _leaking_host(catalog: Catalog, name: str = "web02") -> HostFacts:
     facts = copy.deepcopy(web01)
     facts.host = name
     facts.samples = {"nsi_private_bytes": _series(80e6, 9.4e6), "nonpaged_pool_total": _series(200e6, 6e6),
-                     "nspc_pool": [Sample(T0 + i * 300, 4e6) for i in range(12)]}  # flat: quiet, no chart
+                     "pool:Nbuf": _series(3e6, 5.5e6),  # the pool tag behind the pool's growth
+                     "nspc_pool": [Sample(T0 + i * 900, 4e6) for i in range(12)]}  # flat: quiet, no chart
     facts.leaks = analyse(facts, catalog)
     return facts
 
@@ -233,7 +235,8 @@ def _parse(page: str) -> _Balance:
 def test_html_is_one_self_contained_page(fleet: list[HostResult], catalog: Catalog) -> None:
     page = render(fleet, "html", catalog=catalog, generated_at=WHEN)
     parser = _parse(page)
-    assert parser.tags.count("html") == 1 and "script" not in parser.tags
+    assert parser.tags.count("html") == 1 and parser.tags.count("script") == 1  # the host table's, nothing else
+    assert f"<script>{SCRIPT}</script>" in page and f"script-src '{SCRIPT_HASH}'" in page
     lowered = page.lower()
     for loader in ("src=", "href=\"http", "href='http", "url(", "@import", "<link", "<iframe", "<object"):
         assert loader not in lowered, loader
@@ -248,7 +251,8 @@ def _urls(page: str) -> list[str]:
 
 def test_html_sections_and_evidence(fleet: list[HostResult], catalog: Catalog) -> None:
     page = render(fleet, "html", catalog=catalog)
-    for heading in ("<h2>Fleet</h2>", "<h2>Needs action</h2>", "<h2>Failed hosts</h2>", "<h2>Hosts</h2>"):
+    for heading in ("<h2>Fleet</h2>", "<h2>Hosts at a glance</h2>", "<h2>Needs action</h2>", "<h2>Failed hosts</h2>",
+                    "<h2>Hosts</h2>"):
         assert heading in page
     assert page.count('<svg class="chart-bars"') == 3  # by status, by OS family, by KB
     assert page.count("<details") == len(fleet)
@@ -281,7 +285,8 @@ def test_html_escapes_hostile_host_names_and_reasons(catalog: Catalog) -> None:
     results = [HostResult(HOSTILE, True, facts, findings),
                HostResult(f"{HOSTILE}2", False, error=f"{HOSTILE}: refused", error_code="<u>")]
     page = render(results, "html", catalog=catalog)
-    assert "<script" not in page and "<img" not in page and "<u>" not in page
+    assert page.count("<script") == 1 and f"<script>{SCRIPT}</script>" in page  # only the host table's own
+    assert "<img" not in page and "<u>" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
     assert _parse(page).tags.count("details") == 2
@@ -392,3 +397,41 @@ def test_run_report_without_results_is_a_clean_error(tmp_path: Path) -> None:
     (tmp_path / "hosts").mkdir()
     with pytest.raises(WinRemedyError, match="no host results"):
         run_report(_args(tmp_path, "table"))
+
+
+# -- fleet table and history charts ------------------------------------------------------------------------------
+
+def test_the_script_hash_is_the_scripts() -> None:
+    import base64
+    import hashlib
+
+    assert SCRIPT_HASH == "sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+
+
+def test_the_host_table_carries_what_the_filters_read(fleet: list[HostResult], catalog: Catalog) -> None:
+    page = render(fleet, "html", catalog=catalog)
+    glance = page.split("<h2>Hosts at a glance</h2>")[1].split("<h2>")[0]
+    assert glance.count("<tr data-host=") == len(fleet)
+    web02 = glance.split('<tr data-host="web02"')[1].split("</tr>")[0]
+    assert 'data-leak="now"' in web02 and "KB2847346:missing_leaking" in web02 and 'data-rank="0:web02"' in web02
+    dc09 = glance.split('<tr data-host="dc09"')[1].split("</tr>")[0]
+    assert "KB2847346:error" in dc09 and 'data-leak="none"' in dc09
+    for control in ("filter-status", "filter-kb", "filter-leak", "sort-hosts"):
+        assert f'<select id="{control}">' in glance
+
+
+def test_history_charts_mark_reboots_and_the_fix_and_a_stopped_leak(fleet: list[HostResult],
+                                                                     catalog: Catalog) -> None:
+    from winremedy.history import Point
+
+    day, mb = 86400.0, 1024 * 1024
+    points = [Point(T0 + n * day, 300 * mb + n * 48 * mb, "b1", False) for n in range(4)]
+    points += [Point(T0 + (4 + n) * day, 280 * mb + n * 1000, "b2", True) for n in range(2)]
+    page = render(fleet, "html", catalog=catalog, history={"fw03": {"nsi_private_bytes": points}})
+    assert page.count('<svg class="chart-history"') == 1
+    chart = page.split('<svg class="chart-history"')[1].split("</svg>")[0]
+    assert chart.count('<circle class="sample"') == 6 and chart.count('<polyline class="series"') == 2
+    assert '<text class="mark-label"' in chart and ">reboot + fix</text>" in chart
+    assert "nsi_private_bytes: 6 samples over 5.0 days" in chart and ": 314,572,800 bytes</title>" in chart
+    glance = page.split("<h2>Hosts at a glance</h2>")[1].split("<h2>")[0]
+    assert 'data-leak="stopped"' in glance.split('<tr data-host="fw03"')[1].split("</tr>")[0]

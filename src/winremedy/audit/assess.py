@@ -18,6 +18,7 @@ from typing import Any
 from ..catalog import Applicability, Catalog, Exclusion, KbEntry
 from ..errors import VersionError
 from .facts import CbsState, HostFacts, Hotfix
+from .leaks import tag_text
 from ..versions import BUILD_SERVICE_PACKS, FixState, WinVersion, compare_fix, servicing_build
 
 
@@ -336,12 +337,17 @@ def _with_leaks(finding: Finding, facts: HostFacts, kb: KbEntry) -> Finding:
     if not leaking:
         return finding
     rates = ", ".join(f"{v.indicator} +{v.rate_per_hour:,.0f}/h" for v in leaking)
+    tags = [tag for v in facts.leaks.values() for tag in v.tags]
+    drivers = f"; growing pool tags: {', '.join(tag_text(t) for t in tags)}" if tags else ""
+    if tags:
+        finding.evidence["growing_pool_tags"] = tags
     if finding.status is Status.MISSING:
         finding.status = Status.MISSING_LEAKING
-        finding.reason = f"{finding.reason}; leaking now: {rates}"
+        finding.reason = f"{finding.reason}; leaking now: {rates}{drivers}"
     elif finding.status is Status.FIXED:
-        finding.reason = f"{finding.reason}; leak persists: another cause ({rates})"
-        finding.action = "investigate: the leak persists with the fix in place"
+        finding.reason = f"{finding.reason}; leak persists: another cause ({rates}){drivers}"
+        finding.action = "investigate: the leak persists with the fix in place" + (
+            f"; look at the driver behind pool tag {tags[0]['tag']}" if tags else "")
     return finding
 
 

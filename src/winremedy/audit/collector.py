@@ -18,6 +18,7 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..errors import ProtocolError
+from .leaks import POOL_ALLOCS_PREFIX, POOL_TAG_PREFIX
 from .facts import ARCHES, CbsState, HostFacts, Hotfix, OsInfo, Sample, normalize_kb
 from . import hostsettings
 from ..psdata import decode_frame
@@ -47,6 +48,9 @@ _PENDING_NAME = rf"{_COMPUTER}\ComputerName\ComputerName"
 SAMPLER_DIR = r"C:\Windows\Temp\winremedy\sampler"
 SAMPLES_FILE = SAMPLER_DIR + r"\samples.jsonl"
 _SAME_BOOT_SECONDS = 5.0  # LastBootUpTime is derived from the uptime and may move by a second between reads
+# The largest nonpaged pool tags read at each sample: a leak that matters soon ranks among them; the history
+# keeps their series so a tag that grows for days is named with its driver.
+POOL_TABLE_TAGS = 24
 
 _PROCESSOR_ARCH = {"AMD64": "x64", "X86": "x86", "IA64": "ia64"}
 
@@ -95,6 +99,7 @@ def build_query(catalog: Catalog, *, samples: int = 1, interval: float = 0.0) ->
         "samples": samples,
         "interval": interval,
         "recorded": SAMPLES_FILE,
+        "pool_table": POOL_TABLE_TAGS,
     }
 
 
@@ -113,6 +118,7 @@ def build_sample_query(catalog: Catalog) -> dict[str, Any]:
         "service_images": [],
         "indicators": [{"id": i.id, "kind": i.kind, "target": i.target, "metric": i.metric}
                        for i in sorted(indicators.values(), key=lambda i: i.id)],
+        "pool_table": POOL_TABLE_TAGS,
         "samples": 1,
         "interval": 0.0,
     }
@@ -154,7 +160,7 @@ def facts_from_raw(raw: dict[str, Any], *, host: str) -> HostFacts:
         registry=registry,
         pending_reboot=pending_reboot_reasons(registry_values, registry_keys),
         boot_time=_iso(raw["os"].get("boot_time")) if raw.get("os") else None,
-        samples=_with_recorded(_samples(raw), raw, notes),
+        samples=_with_recorded({**_samples(raw), **_pool_series(raw.get("pool_tags"))}, raw, notes),
         notes=notes,
     )
 
@@ -201,6 +207,17 @@ def same_boot(one: str | None, other: str | None) -> bool:
         return True
     first, second = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (one, other))
     return abs((first - second).total_seconds()) <= _SAME_BOOT_SECONDS
+
+
+def _pool_series(readings: list[Any] | None) -> dict[str, list[Sample]]:
+    """Pool table readings ``[t, [[tag, bytes, allocations], ...]]`` as one bytes and one allocations series per tag."""
+    series: dict[str, list[Sample]] = {}
+    for t, rows in readings or []:
+        for tag, size, allocations in rows:
+            name = str(tag)
+            series.setdefault(POOL_TAG_PREFIX + name, []).append(Sample(float(t), float(size)))
+            series.setdefault(POOL_ALLOCS_PREFIX + name, []).append(Sample(float(t), float(allocations)))
+    return series
 
 
 def pending_reboot_reasons(values: dict[str, Any], keys: dict[str, bool]) -> list[str]:

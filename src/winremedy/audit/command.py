@@ -10,6 +10,8 @@ from typing import Any
 from ..catalog import load_catalog
 from ..commandline import EXIT_ERROR, EXIT_OK, positive_int, print_json, seconds, writable_directory
 from ..errors import InventoryError, WinRemedyError
+from ..history import DEFAULT_DAYS, history_path, open_history
+from ..report.history import read_history
 from ..transport.recording import add_record_options, recorded
 from .progress import FleetProgress
 from .results import load_results
@@ -36,6 +38,10 @@ def add_audit_command(commands: Any) -> None:
     audit.add_argument("--out", type=Path, help="save each host's result under DIR/hosts/ as it arrives, "
                                                  "and the reports in DIR at the end")
     audit.add_argument("--resume", action="store_true", help="with --out: skip hosts already audited there")
+    audit.add_argument("--history", metavar="PATH",
+                       help="leak history database to join and append to (default: DIR/history.sqlite with --out)")
+    audit.add_argument("--history-days", type=float, default=DEFAULT_DAYS, metavar="N",
+                       help=f"days of history a leak trend uses with this run's samples (default {DEFAULT_DAYS:g})")
     audit.add_argument("--format", choices=("table", "json", "csv", "junit", "html"), default="table")
     add_record_options(audit)
     audit.set_defaults(run=run_audit)
@@ -104,20 +110,29 @@ def run_audit(args: argparse.Namespace) -> int:
     kbs = tuple(catalog.get(kb).kb for kb in args.kbs or ())
     targets = _targets(args)
     settings = AuditSettings(samples=args.samples, interval=args.interval, kbs=kbs,
-                             time_scale=time_scale({name: t.hostvars for name, t in targets.items()}))
+                             time_scale=time_scale({name: t.hostvars for name, t in targets.items()}),
+                             history_days=args.history_days)
 
     def connect(name: str) -> Transport:
         options = targets[name].winrm_options()
         return recorded(WinRMTransport(name, options), args.record, [options.password, *args.redact])
 
-    results = audit_fleet(
-        list(targets), connect, catalog, settings,
-        forks=args.forks, out=args.out, resume=args.resume, progress=FleetProgress(),
-    )
+    location = args.history or (history_path(args.out) if args.out else None)
+    history = open_history(location) if location else None
+    try:
+        results = audit_fleet(
+            list(targets), connect, catalog, settings,
+            forks=args.forks, out=args.out, resume=args.resume, progress=FleetProgress(), history=history,
+        )
+        if args.out:
+            results = load_results(args.out)  # with --resume, the hosts done earlier belong in the report too
+        charts = read_history(history, [r.host for r in results], catalog, args.history_days) if history else None
+    finally:
+        if history:
+            history.close()
     if args.out:
-        results = load_results(args.out)  # with --resume, the hosts done earlier belong in the report too
-        write_reports(results, args.out, ["json", "csv", "junit", "html"])
-    sys.stdout.write(render(results, args.format, catalog=catalog))
+        write_reports(results, args.out, ["json", "csv", "junit", "html"], catalog=catalog, history=charts)
+    sys.stdout.write(render(results, args.format, catalog=catalog, history=charts))
     return exit_code(results)
 
 

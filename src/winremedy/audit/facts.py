@@ -118,6 +118,9 @@ class LeakVerdict:
     confidence: float  # 0..1
     samples: int
     reason: str = ""
+    span_hours: float = 0.0
+    growth: float = 0.0
+    tags: list[dict[str, Any]] = field(default_factory=list)  # growing nonpaged pool tags, fastest first
 
 
 @dataclass

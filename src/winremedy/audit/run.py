@@ -37,6 +37,8 @@ from .collector import build_query, build_sample_query, parse_collect_output, sa
 from .facts import HostFacts
 from .leaks import analyse
 from .results import HostResult, done_hosts, save_result
+from ..history import DEFAULT_DAYS, HistoryStore
+from ..history.series import host_record, joined_samples
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -52,6 +54,7 @@ class AuditSettings:
     interval: float = 0.0  # seconds between samples, on the host
     kbs: tuple[str, ...] = ()  # only these KBs in the findings (the query always covers the catalog)
     time_scale: float = 1.0  # host seconds per controller second: 1 but for a lab whose clock runs faster
+    history_days: float = DEFAULT_DAYS  # how far back the history joins this run's samples in a trend
 
     @property
     def timeout(self) -> float:
@@ -95,9 +98,11 @@ class _Attempt:
                               error=_one_line(f"{self.host}: unexpected {type(error).__name__}: {error}"),
                               duration=self.elapsed())
 
-    def finish(self, facts: HostFacts, catalog: Catalog, settings: AuditSettings) -> HostResult:
-        """Leak analysis and assessment of everything collected."""
-        facts.leaks = analyse(facts, catalog)
+    def finish(self, facts: HostFacts, catalog: Catalog, settings: AuditSettings,
+               history: HistoryStore | None = None) -> HostResult:
+        """Leak analysis (with ``history``: joined to the host's samples of the last ``settings.history_days``,
+        same boot, same fix state) and assessment of everything collected."""
+        facts.leaks = analyse(facts, catalog, joined_samples(facts, catalog, history, settings.history_days))
         findings = assess(facts, catalog, list(settings.kbs) or None)
         return HostResult(host=self.host, reachable=True, facts=facts, findings=findings,
                           started_at=self.started_at, duration=self.elapsed())
@@ -106,13 +111,15 @@ class _Attempt:
         return time.monotonic() - self.started
 
 
-def audit_host(transport: Transport, catalog: Catalog, settings: AuditSettings) -> HostResult:
-    """Collect, analyse, assess one host in one command, samples taken inside it (the collection, verification)."""
+def audit_host(transport: Transport, catalog: Catalog, settings: AuditSettings,
+               history: HistoryStore | None = None) -> HostResult:
+    """Collect, analyse, assess one host in one command, samples taken inside it (the collection, verification);
+    with ``history``, the trends join the host's earlier samples."""
     attempt = _Attempt(transport.host)
     query = build_query(catalog, samples=settings.samples, interval=settings.interval)
     try:
         return attempt.guarded(
-            lambda: attempt.finish(_collect(transport, query, settings.timeout), catalog, settings))
+            lambda: attempt.finish(_collect(transport, query, settings.timeout), catalog, settings, history))
     finally:
         transport.close()
 
@@ -157,8 +164,9 @@ class _Sampling:
 class _FleetAudit:
     """The two kinds of work a fleet audit gives its workers: a host's first round trip, and a later sample."""
 
-    def __init__(self, connect: Callable[[str], Transport], catalog: Catalog, settings: AuditSettings) -> None:
-        self.connect, self.catalog, self.settings = connect, catalog, settings
+    def __init__(self, connect: Callable[[str], Transport], catalog: Catalog, settings: AuditSettings,
+                 history: HistoryStore | None = None) -> None:
+        self.connect, self.catalog, self.settings, self.history = connect, catalog, settings, history
         self.collect_query = build_query(catalog)
         self.sample_query = build_sample_query(catalog)
 
@@ -176,7 +184,7 @@ class _FleetAudit:
     def _answered(self, attempt: _Attempt, transport: Transport) -> HostResult | _Sampling:
         facts = _collect(transport, self.collect_query, COLLECT_TIMEOUT)
         if self.settings.samples == 1:
-            return attempt.finish(facts, self.catalog, self.settings)
+            return attempt.finish(facts, self.catalog, self.settings, self.history)
         return _Sampling(attempt, transport, facts, first_answer=time.monotonic())
 
     def next_sample(self, state: _Sampling) -> HostResult | _Sampling:
@@ -194,7 +202,7 @@ class _FleetAudit:
         state.taken += 1
         if state.taken < self.settings.samples:
             return state
-        return state.attempt.guarded(lambda: state.attempt.finish(state.facts, self.catalog, self.settings))
+        return state.attempt.guarded(lambda: state.attempt.finish(state.facts, self.catalog, self.settings, self.history))
 
 
 def audit_fleet(
@@ -207,8 +215,13 @@ def audit_fleet(
     out: Path | None = None,
     resume: bool = False,
     progress: Progress | None = None,
+    history: HistoryStore | None = None,
 ) -> list[HostResult]:
     """Audit ``hosts`` with up to ``forks`` commands at a time; results saved under ``out`` as they arrive.
+
+    With ``history``, each host's samples and statuses are appended there (one
+    transaction per host, before its result file: a host whose result is saved
+    is in the history too, and ``resume`` redoes any other).
 
     With ``resume``, hosts already saved without error under ``out`` are not
     audited again. Ctrl-C stops starting new work, waits for the running
@@ -220,10 +233,14 @@ def audit_fleet(
     if progress:
         progress.started(len(hosts), len(hosts) - len(todo))
     results: list[HostResult] = []
-    fleet = _FleetAudit(connect, catalog, settings)
+    fleet = _FleetAudit(connect, catalog, settings, history)
+    run = history.begin_run(datetime.now(timezone.utc).isoformat(timespec="seconds")) if history else 0
     with ThreadPoolExecutor(max_workers=max(1, forks), thread_name_prefix="audit") as pool:
         try:
             for result in _scheduled(pool, fleet, todo, workers=max(1, forks)):
+                if history and result.facts:
+                    # every KB, whatever --kb shows: the fix state splits series the same way in every run
+                    history.write_host(run, host_record(result.facts, assess(result.facts, catalog), catalog))
                 if out:
                     save_result(out, result)
                 results.append(result)

@@ -30,6 +30,8 @@ from .model import (
     Exclusion,
     FileRow,
     Indicator,
+    Noise,
+    PoolTag,
     KbEntry,
     Package,
     Prerequisite,
@@ -427,9 +429,14 @@ def _build(data: dict[str, Any], source: Path) -> KbEntry:
         registry_values=[RegistryValue(**r) for r in data["registry_values"]],
         packages=[Package(**p) for p in data["packages"]],
         indicators=[
-            Indicator(**{**i, "leaking_rate_per_hour": float(i["leaking_rate_per_hour"]), "min_confidence": float(i["min_confidence"])})
+            Indicator(**{**i, "leaking_rate_per_hour": float(i["leaking_rate_per_hour"]),
+                         "min_confidence": float(i["min_confidence"]), "min_span_hours": float(i["min_span_hours"]),
+                         "min_growth": float(i["min_growth"]),
+                         "noise": Noise(float(i["noise"]["wander_per_sqrt_hour"]), float(i["noise"]["jitter"]),
+                                        i["noise"]["basis"])})
             for i in data["indicators"]
         ],
+        pool_tags=[PoolTag(**t) for t in data.get("pool_tags", [])],
         workarounds=[Workaround(**{"scenario": None, **w}) for w in data["workarounds"]],
         uncertainties=[Uncertainty(**u) for u in data["uncertainties"]],
         source=source,

@@ -172,6 +172,29 @@ class Indicator:
     leaking_rate_per_hour: float
     min_confidence: float
     basis: str
+    min_span_hours: float  # a shorter span turns minutes of noise into an hourly rate
+    min_growth: float  # absolute growth (in ``unit``) below which no rate is a leak
+    noise: Noise
+    needs_growing_tag: bool = False  # not specific to one KB: a growing pool tag must account for the growth
+
+
+@dataclass(frozen=True)
+class Noise:
+    """How a healthy host's indicator moves: a random-walk wander (per sqrt hour) and reading-to-reading jitter."""
+
+    wander_per_sqrt_hour: float
+    jitter: float
+    basis: str
+
+
+@dataclass(frozen=True)
+class PoolTag:
+    """A nonpaged pool tag a leak shows under, and the driver that allocates it."""
+
+    tag: str
+    driver: str
+    what: str
+    confidence: Literal["confirmed", "inferred", "unverified"]
 
 
 @dataclass(frozen=True)
@@ -215,6 +238,7 @@ class KbEntry:
     registry_values: list[RegistryValue]
     packages: list[Package]
     indicators: list[Indicator]
+    pool_tags: list[PoolTag]
     workarounds: list[Workaround]
     uncertainties: list[Uncertainty]
     source: Path

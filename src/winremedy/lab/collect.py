@@ -66,6 +66,8 @@ def result(host: HostModel, query: dict[str, Any], times: list[float]) -> dict[s
     for section, read in sections.items():
         if section in query:
             raw[_ANSWER_KEY.get(section, section)] = read()
+    if query.get("indicators") and query.get("pool_table"):
+        raw["pool_tags"] = [[t, _top_tags(host, t, int(query["pool_table"]))] for t in times]
     raw["collected_at"] = iso(times[-1])
     return raw
 
@@ -167,3 +169,9 @@ def _read_and_clear(host: HostModel, path: str) -> list[str]:
     runs = recorder.runs(host)
     recorder.read_until = host.clock.now()
     return [json.dumps(result(host, recorder.query, [t]), ensure_ascii=True, separators=(",", ":")) for t in runs]
+
+
+def _top_tags(host: HostModel, t: float, count: int) -> list[list[Any]]:
+    """The ``count`` largest nonpaged pool tags at ``t``, as the collector's pool table rows."""
+    table = sorted(host.pool_tags(t).items(), key=lambda item: -item[1][0])[:count]
+    return [[tag, size, allocations] for tag, (size, allocations) in table]

@@ -15,9 +15,10 @@ A fleet file is YAML::
         installed: [KB2847346]       # applied before the lab starts
         pending: []                  # installed, waiting for a restart
         products: []                 # lcs2003 | lcs2005 (Windows 2003 only)
-        leak: nsi                    # none | nsi | wfp | lcs, or {scenario: nsi, rate: 8} (MB/hour); nsi and wfp
-                                     # need Vista or later, lcs an LCS product; where the fix cannot be
-                                     # installed (wfp on SP1) the leak has another cause and never stops
+        leak: nsi                    # none | nsi | wfp | lcs | driver, or {scenario: nsi, rate: 8} (MB/hour); nsi
+                                     # and wfp need Vista or later, lcs an LCS product; where the fix cannot be
+                                     # installed (wfp on SP1) the leak has another cause and never stops;
+                                     # driver: a third-party driver no KB fixes, under {tag: Fltr} (wfp: Nbuf)
         credentials: {user: ..., password: ...}
         auth: [ntlm, basic]          # ntlm | basic | kerberos | credssp | certificate; the inventory uses the
                                      # first; kerberos starts the lab's KDC, credssp (WinRM 2.0: needs
@@ -81,7 +82,7 @@ import yaml
 from ..audit.facts import normalize_kb
 from ..remediate.window import parse_window
 from ..instants import parse_instant
-from .dynamics import FIXED_BY, LeakSpec, Scenario
+from .dynamics import DEFAULT_TAG, FIXED_BY, LeakSpec, Scenario
 from .errors import LabError
 from ..errors import WinRemedyError
 from ..filenames import host_file_stem
@@ -393,10 +394,13 @@ def _credentials(check: _Checker, value: Any) -> tuple[str, str]:
 
 
 def _leak(check: _Checker, value: Any, profile: OsProfile, products: tuple[str, ...]) -> LeakSpec:
-    rate = None
+    rate, tag = None, None
     if isinstance(value, dict):
-        check.keys(value, {"scenario", "rate"}, "leak.")
+        check.keys(value, {"scenario", "rate", "tag"}, "leak.")
         rate = check.positive(value, "rate", 1.0, "leak.") if "rate" in value else None
+        tag = value.get("tag")
+        if tag is not None and not (isinstance(tag, str) and 1 <= len(tag) <= 4 and tag.isascii()):
+            raise check.error("key 'leak.tag'", f"expected a pool tag of 1 to 4 ASCII characters, got {tag!r}")
         value = value.get("scenario")
     try:
         scenario = Scenario(value or "none")
@@ -406,7 +410,10 @@ def _leak(check: _Checker, value: Any, profile: OsProfile, products: tuple[str, 
         raise check.error("key 'leak'", f"{scenario.value} leaks in a component of Vista and later, not on Windows 2003")
     if scenario is Scenario.LCS and not products:
         raise check.error("key 'leak'", "an lcs leak needs Live Communications Server in 'products'")
-    return LeakSpec.of(scenario, rate)
+    if tag is not None and scenario not in DEFAULT_TAG:
+        raise check.error("key 'leak.tag'", f"a {scenario.value} leak has no pool tag to choose (only "
+                                            f"{', '.join(s.value for s in DEFAULT_TAG)})")
+    return LeakSpec.of(scenario, rate, tag)
 
 
 def _faults(check: _Checker, value: Any) -> FaultSpec:

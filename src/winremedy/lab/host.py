@@ -376,9 +376,10 @@ class HostModel:
             snapshot.append(process)
         return snapshot
 
-    def pool_tags(self) -> dict[str, int]:
-        """Nonpaged bytes per pool tag (only the tags the audit asks about)."""
-        return {"NSpc": self.indicator(POOL_NSPC)} if POOL_NSPC in self.indicators.names else {}
+    def pool_tags(self, t: float | None = None) -> dict[str, tuple[int, int]]:
+        """The nonpaged pool tag table at host time ``t`` (default now): tag -> (bytes, outstanding allocations)."""
+        self._settle()
+        return self.indicators.pool_tags(self.clock.now() if t is None else t, self._epoch(NONPAGED_POOL))
 
     def qfe(self) -> list[registration.QfeRow]:
         self._settle()

@@ -9,7 +9,10 @@ from typing import Any
 
 from ..audit.assess import Finding, Status, assess
 from ..audit.facts import HostFacts
-from ..catalog import load_catalog
+from ..audit.leaks import analyse
+from ..catalog import Catalog, load_catalog
+from ..history import HistoryStore, open_history
+from ..history.series import joined_samples
 from ..commandline import EXIT_FINDINGS, EXIT_OK, add_format, print_json
 from ..errors import WinRemedyError
 from ..report.table import format_table
@@ -27,6 +30,8 @@ def add_assess_command(commands: Any) -> None:
     offline.add_argument("files", nargs="*", type=Path, metavar="FILE")
     offline.add_argument("--samples", action="store_true", help="assess the sample hosts bundled with winremedy")
     offline.add_argument("--kb", action="append", dest="kbs", metavar="KB", help="only this KB (repeatable)")
+    offline.add_argument("--history", metavar="PATH",
+                         help="a history database (or results directory): leak trends join its samples")
     add_format(offline)
     offline.set_defaults(run=run_assess)
 
@@ -37,7 +42,13 @@ def run_assess(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     kbs = [catalog.get(kb).kb for kb in args.kbs] if args.kbs else None
     paths = list(args.files) + (_sample_paths() if args.samples else [])
-    results = [(facts, assess(facts, catalog, kbs)) for facts in read_facts_files(paths)]
+    history = open_history(args.history) if args.history else None
+    try:
+        results = [(facts, assess(_with_leaks(facts, catalog, history), catalog, kbs))
+                   for facts in read_facts_files(paths)]
+    finally:
+        if history:
+            history.close()
     if args.format == "json":
         print_json({"results": [
             {"host": facts.host, "facts": facts.to_dict(), "findings": [f.to_dict() for f in findings]}
@@ -47,6 +58,13 @@ def run_assess(args: argparse.Namespace) -> int:
         _print_findings_table(results)
     compliant = all(f.status in _COMPLIANT for _, findings in results for f in findings)
     return EXIT_OK if compliant else EXIT_FINDINGS
+
+
+def _with_leaks(facts: HostFacts, catalog: Catalog, history: HistoryStore | None) -> HostFacts:
+    """Leak verdicts from the samples in the file (and the history); verdicts the file carries stay otherwise."""
+    if facts.samples:
+        facts.leaks = analyse(facts, catalog, joined_samples(facts, catalog, history))
+    return facts
 
 
 def _print_findings_table(results: list[tuple[HostFacts, list[Finding]]]) -> None:

@@ -11,9 +11,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..catalog import load_catalog
 from ..errors import WinRemedyError
+from ..history import DEFAULT_DAYS, history_path, open_history
 from ..audit.results import load_results
 from . import FORMATS, exit_code, render
+from .history import read_history
 from .output import write_atomic
 
 
@@ -27,6 +30,9 @@ def add_report_command(subparsers: Any) -> None:
     parser.add_argument("dir", type=Path, metavar="DIR", help="the audit's output directory")
     parser.add_argument("--format", choices=FORMATS, default="table", help="report format (default: table)")
     parser.add_argument("--output", type=Path, metavar="FILE", help="write here (atomically) instead of stdout")
+    parser.add_argument("--history-days", type=float, default=DEFAULT_DAYS, metavar="N",
+                        help=f"days of leak history charted per host, from DIR/history.sqlite (default "
+                             f"{DEFAULT_DAYS:g})")
     parser.set_defaults(run=run_report)
 
 
@@ -34,7 +40,15 @@ def run_report(args: argparse.Namespace) -> int:
     results = load_results(args.dir)
     if not results:
         raise WinRemedyError(f"{args.dir}: no host results in {args.dir / 'hosts'}")
-    text = render(results, args.format)
+    catalog = load_catalog()
+    charts = None
+    if history_path(args.dir).exists():
+        store = open_history(args.dir)
+        try:
+            charts = read_history(store, [r.host for r in results], catalog, args.history_days)
+        finally:
+            store.close()
+    text = render(results, args.format, catalog=catalog, history=charts)
     if args.output is not None:
         write_atomic(args.output, text)
     else:

@@ -1,8 +1,9 @@
 """The HTML report: one self-contained page an operator can mail or open on an air-gapped jump host.
 
 No scripts, fonts, images or style sheets are fetched: CSS is inline, charts
-are inline SVG, and a Content-Security-Policy forbids loading anything, so even
-an escaping slip could not run a script. Catalog article URLs appear as text,
+are inline SVG, and a Content-Security-Policy forbids loading anything and
+running any script but the host table's own (allowed by its hash), so even an
+escaping slip could not run a script. Catalog article URLs appear as text,
 never as links.
 """
 
@@ -12,12 +13,14 @@ from ..audit.assess import Status
 from ..catalog import Catalog
 from ..audit.results import HostResult
 from .escape import h
+from .history import FleetHistory
+from .html_fleet import SCRIPT_HASH, fleet_hosts
 from .html_hosts import host_anchor, host_details
 from .html_parts import Markup, badge, table
 from .summary import Summary, failures, finding_rows, needs_action, os_label, summarize
 from .svg import Bar, Segment, bar_chart
 
-_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+_CSP = f"default-src 'none'; style-src 'unsafe-inline'; script-src '{SCRIPT_HASH}'"
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;margin-top:1.6em}h4{margin:.8em 0 .2em}h5{margin:.5em 0 .2em}
@@ -30,23 +33,27 @@ details{border:1px solid #ddd;margin:.4em 0;padding:.3em .6em}summary{cursor:poi
 .badge{color:#fff;background:var(--c);border-radius:3px;padding:0 5px;font-size:.9em}
 svg text{font-size:11px;fill:#333}svg rect{fill:var(--c)}.chart-title{font-weight:600}
 .grid{stroke:#e3e3e3}.series{fill:none;stroke:#1565c0;stroke-width:1.5}.sample{fill:#1565c0}
-.fit{stroke:#c62828;stroke-width:1.5;stroke-dasharray:5 3}
+.fit{stroke:#c62828;stroke-width:1.5;stroke-dasharray:5 3}.mark{stroke:#6a1b9a;stroke-dasharray:2 2}
 .error{color:#b71c1c}.verdict-ok{color:#2e7d32}.verdict-bad{color:#b71c1c}
 .s-fixed{--c:#2e7d32}.s-not_applicable{--c:#9e9e9e}.s-missing{--c:#e65100}.s-missing_leaking{--c:#b71c1c}
 .s-pending_reboot{--c:#f9a825}.s-unknown{--c:#6a1b9a}.s-error{--c:#424242}.s-hosts{--c:#1565c0}
 """
 
 
-def render_html(results: list[HostResult], summary: Summary, generated_at: str, catalog: Catalog) -> str:
+def render_html(results: list[HostResult], summary: Summary, generated_at: str, catalog: Catalog,
+                history: FleetHistory | None = None) -> str:
     indicators = {i.id: i for kb in catalog for i in kb.indicators}
+    history = history or {}
     anchors = {id(r): host_anchor(n) for n, r in enumerate(results)}
     sections = [
         _heading(summary, generated_at),
         "<h2>Fleet</h2>" + _fleet(summary, catalog),
         _readiness(results, anchors),
+        "<h2>Hosts at a glance</h2>" + fleet_hosts(results, anchors, catalog, history),
         "<h2>Needs action</h2>" + _needs_action(results, anchors),
         "<h2>Failed hosts</h2>" + _failed(results, anchors),
-        "<h2>Hosts</h2>" + "".join(host_details(n, r, indicators) for n, r in enumerate(results)),
+        "<h2>Hosts</h2>" + "".join(host_details(n, r, indicators, history.get(r.host))
+                                   for n, r in enumerate(results)),
     ]
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'

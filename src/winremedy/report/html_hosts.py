@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import json
 from statistics import median
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..audit.assess import Finding
 from ..catalog import Indicator
 from ..audit.facts import HostFacts, LeakVerdict, Sample
 from ..audit.results import HostResult
+from ..instants import iso
 from .escape import h
 from .html_parts import Markup, badge, definitions, table
 from .summary import failure_reason, host_os, needs_action, os_label
 from .svg import line_chart
 
+if TYPE_CHECKING:
+    from ..history import Point
+
 _BYTES_PER_MB = 1_000_000
 _SECONDS_PER_HOUR = 3600.0
+_SECONDS_PER_DAY = 86400.0
 
 
 def host_anchor(index: int) -> str:
@@ -28,7 +34,8 @@ def host_anchor(index: int) -> str:
     return f"host-{index}"
 
 
-def host_details(index: int, result: HostResult, indicators: dict[str, Indicator]) -> str:
+def host_details(index: int, result: HostResult, indicators: dict[str, Indicator],
+                 history: Mapping[str, Sequence[Point]] | None = None) -> str:
     failure = failure_reason(result)
     expanded = failure is not None or any(needs_action(f) for f in result.findings)
     statuses = " ".join(f"{h(f.kb)} {badge(f.status.value)}" for f in result.findings)
@@ -42,6 +49,7 @@ def host_details(index: int, result: HostResult, indicators: dict[str, Indicator
     parts.append(_facts(facts) if facts else "")
     parts += [_finding(f) for f in result.findings]
     parts.append(_leak_charts(facts, indicators) if facts else "")
+    parts.append(_history_charts(history, indicators) if history else "")
     parts.append("</details>")
     return "".join(parts)
 
@@ -102,9 +110,10 @@ def _collected_list(values: list[Any] | None) -> str:
 
 
 def _leak_charts(facts: HostFacts, indicators: dict[str, Indicator]) -> str:
-    """A chart for every indicator that has samples and a leaking verdict: the evidence behind missing_leaking."""
+    """A chart for every indicator that this run sampled more than once and that leaks: the evidence behind
+    missing_leaking (a verdict from one sample and the history has its evidence in the history chart)."""
     charts = [_leak_chart(key, samples, verdict, indicators.get(key)) for key, samples in facts.samples.items()
-              if samples and (verdict := facts.leaks.get(key)) is not None and verdict.leaking]
+              if len(samples) > 1 and (verdict := facts.leaks.get(key)) is not None and verdict.leaking]
     return f'<h4>leak trends</h4><div class="charts">{"".join(charts)}</div>' if charts else ""
 
 
@@ -123,5 +132,31 @@ def _leak_chart(key: str, samples: list[Sample], verdict: LeakVerdict, indicator
     caption = verdict.reason
     if indicator is not None:
         threshold = indicator.leaking_rate_per_hour / scale
-        caption = f"{indicator.what}. Leaking above {threshold:,.2f} {unit}/h. {verdict.reason}"
+        caption = f"{indicator.what}. Threshold {threshold:,.2f} {unit}/h. {verdict.reason}"
     return f'<figure class="trend">{chart}<figcaption>{h(caption)}</figcaption></figure>'
+
+
+def _history_charts(history: Mapping[str, Sequence[Point]], indicators: dict[str, Indicator]) -> str:
+    """Each indicator's samples across audits, by day: a break and a mark where the host rebooted or the fix went in."""
+    charts = [_history_chart(key, points, indicators[key]) for key, points in sorted(history.items())
+              if key in indicators and points]
+    return f'<h4>leak history</h4><div class="charts">{"".join(charts)}</div>' if charts else ""
+
+
+def _history_chart(key: str, points: Sequence[Point], indicator: Indicator) -> str:
+    scale, unit = (_BYTES_PER_MB, "MB") if indicator.unit == "bytes" else (1.0, indicator.metric)
+    ordered = sorted(points, key=lambda p: p.t)
+    start = ordered[0].t
+    marks = []
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        what = [name for name, changed in (("reboot", before.boot != after.boot),
+                                            ("fix", after.fixed and not before.fixed)) if changed]
+        if what:
+            marks.append(((after.t - start) / _SECONDS_PER_DAY, " + ".join(what)))
+    days = (ordered[-1].t - start) / _SECONDS_PER_DAY
+    title = f"{key}: {len(ordered)} samples over {days:.1f} days"
+    chart = line_chart([((p.t - start) / _SECONDS_PER_DAY, p.value / scale) for p in ordered], fit=None,
+                       title=title, x_label="days since first sample", y_label=unit, marks=marks,
+                       css_class="chart-history",
+                       point_titles=[f"{iso(p.t)}: {p.value:,.0f} {indicator.unit}" for p in ordered])
+    return f'<figure class="history">{chart}<figcaption>{h(indicator.what)}</figcaption></figure>'

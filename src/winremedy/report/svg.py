@@ -60,8 +60,13 @@ def bar_chart(bars: Sequence[Bar], *, title: str) -> str:
 
 
 def line_chart(points: Sequence[tuple[float, float]], *, fit: tuple[float, float] | None, title: str,
-               x_label: str, y_label: str) -> str:
-    """Samples as dots joined by a line, and the fitted ``y = slope * x + intercept`` dashed over the same x range."""
+               x_label: str, y_label: str, marks: Sequence[tuple[float, str]] = (),
+               css_class: str = "chart-trend", point_titles: Sequence[str] | None = None) -> str:
+    """Samples as dots joined by a line, and the fitted ``y = slope * x + intercept`` dashed over the same x range.
+
+    ``marks`` are labelled vertical lines at x (a reboot, a fix going in); the line breaks at each of them.
+    ``point_titles`` (one per point) replace the dots' default tooltips, the rounded x and y.
+    """
     xs = [x for x, _ in points]
     ys = [y for _, y in points]
     x_lo, x_hi = min(xs), max(xs)
@@ -76,7 +81,7 @@ def line_chart(points: Sequence[tuple[float, float]], *, fit: tuple[float, float
     def py(y: float) -> float:
         return _TOP + plot_h * (1 - (y - y_ticks[0]) / (y_ticks[-1] - y_ticks[0]))
 
-    parts = [f'<svg class="chart-trend" width="{_WIDTH}" height="{_HEIGHT}" '
+    parts = [f'<svg class="{h(css_class)}" width="{_WIDTH}" height="{_HEIGHT}" '
              f'viewBox="0 0 {_WIDTH} {_HEIGHT}" role="img" aria-label="{h(title)}"><title>{h(title)}</title>',
              f'<text class="chart-title" x="{_LEFT}" y="16">{h(title)}</text>']
     x_step, y_step = x_ticks[1] - x_ticks[0], y_ticks[1] - y_ticks[0]
@@ -94,12 +99,26 @@ def line_chart(points: Sequence[tuple[float, float]], *, fit: tuple[float, float
     if fit:
         parts.append(f'<line class="fit" x1="{px(x_lo):.1f}" y1="{py(fit_ys[0]):.1f}" '
                      f'x2="{px(x_hi):.1f}" y2="{py(fit_ys[1]):.1f}"/>')
-    path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in points)
-    parts.append(f'<polyline class="series" points="{path}"/>')
-    parts += [f'<circle class="sample" cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5"><title>'
-              f'{_tick_text(x, x_step / 100)}: {_tick_text(y, y_step / 100)}</title></circle>' for x, y in points]
+    for x, label in marks:
+        parts.append(f'<line class="mark" x1="{px(x):.1f}" y1="{_TOP}" x2="{px(x):.1f}" y2="{_TOP + plot_h}"/>'
+                     f'<text class="mark-label" x="{px(x) + 3:.1f}" y="{_TOP + 10}">{h(label)}</text>')
+    cuts = sorted(x for x, _ in marks)
+    for piece in _split(points, cuts):
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in piece)
+        parts.append(f'<polyline class="series" points="{path}"/>')
+    titles = point_titles or [f"{_tick_text(x, x_step / 100)}: {_tick_text(y, y_step / 100)}" for x, y in points]
+    parts += [f'<circle class="sample" cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5"><title>{h(title)}</title></circle>'
+              for (x, y), title in zip(points, titles, strict=True)]
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _split(points: Sequence[tuple[float, float]], cuts: Sequence[float]) -> list[list[tuple[float, float]]]:
+    """The points in runs between consecutive cuts (a point at a cut starts the next run)."""
+    runs: dict[int, list[tuple[float, float]]] = {}
+    for x, y in points:
+        runs.setdefault(sum(x >= cut for cut in cuts), []).append((x, y))
+    return [runs[key] for key in sorted(runs)]
 
 
 def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:

@@ -1,6 +1,7 @@
 # winremedy-script: collect 1
 # Answers one audit query in one call: OS, files, registry, CBS packages, QFE,
-# services, processes, and K samples of the leak indicators; each section only
+# services, processes, and K samples of the leak indicators and of the largest
+# nonpaged pool tags (the poolmon view, to name a leak's driver); each section only
 # when the query names it (a later leak sample asks for little). With 'record'
 # it is the on-host sampler: the answer is appended to a bounded file instead of
 # printed; 'recorded' reads and clears that file. PowerShell 2.0 /
@@ -121,8 +122,9 @@ namespace WinRemedy {
         [DllImport("ntdll.dll")]
         static extern int NtQuerySystemInformation(int infoClass, IntPtr buffer, int length, out int needed);
         // SystemPoolTagInformation (22): ULONG Count, then SYSTEM_POOLTAG entries from offset IntPtr.Size.
-        // Entry: x86 28 bytes, NonPagedUsed at 0x18; x64 40 bytes, NonPagedUsed at 0x20.
-        public static long NonPagedBytes(string tag) {
+        // Entry: x86 28 bytes, NonPagedAllocs/Frees/Used at 0x10/0x14/0x18; x64 40 bytes, at 0x18/0x1C/0x20.
+        // Each row: tag, nonpaged bytes, outstanding nonpaged allocations (allocs - frees).
+        public static object[] Table() {
             int size = 0x40000;
             for (int attempt = 0; attempt < 8; attempt++) {
                 IntPtr buffer = Marshal.AllocHGlobal(size);
@@ -132,21 +134,37 @@ namespace WinRemedy {
                     if (status == -1073741820) { size = Math.Max(size * 2, needed + 0x1000); continue; }
                     if (status != 0) { throw new InvalidOperationException("NtQuerySystemInformation status 0x" + status.ToString("X8")); }
                     int count = Marshal.ReadInt32(buffer);
-                    int entry = IntPtr.Size == 8 ? 40 : 28;
-                    int used = IntPtr.Size == 8 ? 0x20 : 0x18;
+                    bool wide = IntPtr.Size == 8;
+                    int entry = wide ? 40 : 28;
+                    int allocs = wide ? 0x18 : 0x10;
                     long first = buffer.ToInt64() + IntPtr.Size;
                     byte[] name = new byte[4];
+                    object[] rows = new object[count];
                     for (int i = 0; i < count; i++) {
                         IntPtr item = new IntPtr(first + (long)i * entry);
                         Marshal.Copy(item, name, 0, 4);
-                        if (System.Text.Encoding.ASCII.GetString(name) == tag) {
-                            return IntPtr.Size == 8 ? Marshal.ReadInt64(item, used) : (long)(uint)Marshal.ReadInt32(item, used);
-                        }
+                        long used = wide ? Marshal.ReadInt64(item, allocs + 8) : (long)(uint)Marshal.ReadInt32(item, allocs + 8);
+                        long open = (long)(uint)Marshal.ReadInt32(item, allocs) - (long)(uint)Marshal.ReadInt32(item, allocs + 4);
+                        rows[i] = new object[] { System.Text.Encoding.ASCII.GetString(name), used, open };
                     }
-                    return 0;
+                    return rows;
                 } finally { Marshal.FreeHGlobal(buffer); }
             }
             throw new InvalidOperationException("pool tag buffer kept growing");
+        }
+        public static long NonPagedBytes(string tag) {
+            foreach (object[] row in Table()) { if ((string)row[0] == tag) { return (long)row[1]; } }
+            return 0;
+        }
+        // The top tags by nonpaged bytes.
+        public static object[] Top(int count) {
+            object[] rows = Table();
+            long[] keys = new long[rows.Length];
+            for (int i = 0; i < rows.Length; i++) { keys[i] = -(long)((object[])rows[i])[1]; }
+            Array.Sort(keys, rows);
+            object[] top = new object[Math.Min(count, rows.Length)];
+            Array.Copy(rows, top, top.Length);
+            return top;
         }
     }
 }
@@ -174,9 +192,10 @@ function Get-WrIndicator($indicator, $services) {
     return $total
 }
 
-function Get-WrSamples($indicators, $count, $interval, $services) {
+function Get-WrSamples($indicators, $count, $interval, $services, $poolTop) {
     $epoch = New-Object DateTime 1970, 1, 1, 0, 0, 0, ([DateTimeKind]::Utc)
     $series = @{}
+    $pool = New-Object System.Collections.ArrayList
     foreach ($indicator in $indicators) { $series[[string]$indicator['id']] = New-Object System.Collections.ArrayList }
     for ($i = 0; $i -lt $count; $i++) {
         if ($i -gt 0) { Start-Sleep -Milliseconds ([int]($interval * 1000)) }
@@ -188,8 +207,11 @@ function Get-WrSamples($indicators, $count, $interval, $services) {
                 if ($null -ne $value) { [void]$series[$id].Add(@($t, $value)) }
             } catch { Add-WrError ('indicator ' + $id) $_ }
         }
+        if ($poolTop -gt 0) {
+            try { [void]$pool.Add(@($t, [WinRemedy.PoolTags]::Top($poolTop))) } catch { Add-WrError 'pool_tags' $_ }
+        }
     }
-    return $series
+    return @{ series = $series; pool = $pool }
 }
 
 function Add-WrRecord([string]$path, [int]$keep, [string]$line) {
@@ -257,13 +279,16 @@ if ($Query.ContainsKey('processes')) {
 
 $indicators = @()
 if ($Query.ContainsKey('indicators')) { $indicators = @($Query['indicators']) }
-$needsPoolTags = $false
+$poolTop = [int]$Query['pool_table']
+$needsPoolTags = $poolTop -gt 0
 foreach ($indicator in $indicators) { if ($indicator['kind'] -eq 'pool_tag') { $needsPoolTags = $true } }
 if ($needsPoolTags) {
     try { Add-Type -TypeDefinition $PoolTagSource -Language CSharp } catch { Add-WrError 'pool_tags' $_ }
 }
 if ($indicators.Count -gt 0) {
-    $Result['samples'] = Get-WrSamples $indicators ([int]$Query['samples']) ([double]$Query['interval']) $services
+    $sampled = Get-WrSamples $indicators ([int]$Query['samples']) ([double]$Query['interval']) $services $poolTop
+    $Result['samples'] = $sampled['series']
+    $Result['pool_tags'] = $sampled['pool']
 }
 if ($Query.ContainsKey('recorded')) {
     try { $Result['recorded'] = Read-WrRecorded ([string]$Query['recorded']) } catch { Add-WrError 'recorded' $_ }
