@@ -16,6 +16,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "interval": {"type": "float", "default": 60.0},
     "results_dir": {"type": "path"},
     "catalog_paths": {"type": "list", "elements": "path", "default": []},
+    "fleet_result": {"type": "dict"},
 }
 
 
@@ -28,6 +29,9 @@ class ActionModule(ActionBase):
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result = super().run(tmp, task_vars)
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        if args["fleet_result"] is not None:  # audited by kb_fleet_audit: its outcome becomes this host's task
+            result.update(args["fleet_result"])
+            return result
         require_engine()
         # Imported only now: it needs the engine, whose absence require_engine reports in one line.
         from ansible_collections.winremedy.windows.plugins.plugin_utils._audit import kb_facts

@@ -1,6 +1,7 @@
 # Copyright: winremedy engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""FOR INTERNAL COLLECTION USE ONLY: the audit's two steps as task results (kb_facts per host, kb_report once).
+"""FOR INTERNAL COLLECTION USE ONLY: the audit's steps as task results (kb_facts per host, kb_fleet_audit and
+kb_report once).
 
 Everything decided here is the engine's (``winremedy.audit.audit_host``,
 ``winremedy.report``); this module only turns its results into what Ansible
@@ -16,16 +17,22 @@ import typing as t
 from pathlib import Path
 
 from ansible_collections.winremedy.windows.plugins.plugin_utils._transport import ConnectionTransport
-from winremedy.audit.run import AuditSettings, audit_host
+from winremedy.audit.command import time_scale
+from winremedy.audit.run import TIME_SCALE_VARIABLE, AuditSettings, audit_fleet, audit_host
 from winremedy.catalog import load_catalog, use_catalog_paths
 from winremedy.errors import WinRemedyError
+from winremedy.inventory import options_from_hostvars
 from winremedy.report import summarize, write_reports
-from winremedy.audit.results import HostResult, load_results, save_result
+from winremedy.transport import WinRMOptions, WinRMTransport
+from winremedy.audit.results import HostResult, load_results, result_path, save_result
 
 if t.TYPE_CHECKING:
     from ansible.plugins.connection import ConnectionBase
 
 CONNECTION_FAILURES = frozenset({"unreachable", "auth", "tls"})  # what Ansible itself reports as UNREACHABLE
+# The connections the engine drives itself (pywinrm, the same ansible_winrm_* options); a host on any other
+# (psrp, ssh, ...) is left to the per-host kb_facts task, which names what it supports.
+FLEET_CONNECTIONS = frozenset({"winrm", "ansible.builtin.winrm"})
 
 
 def kb_facts(connection: ConnectionBase, host: str, *, kbs: list[str], samples: int, interval: float,
@@ -56,6 +63,57 @@ def kb_facts(connection: ConnectionBase, host: str, *, kbs: list[str], samples: 
         except OSError as error:
             return {"failed": True, "msg": f"{host}: cannot save the result in {results_dir}: {error}"}
     return task
+
+
+def kb_fleet_audit(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: list[str], *, kbs: list[str],
+                   samples: int, interval: float, results_dir: str | None, catalog_paths: list[str],
+                   forks: int) -> dict[str, t.Any]:
+    """Audit ``hosts`` concurrently through the engine, each over a connection built from its own ``hostvars``.
+
+    Returns ``hosts``: each audited host's task result, as :func:`kb_facts` would have returned it (the
+    playbook replays it as that host's task), and ``left_out``: the hosts on a connection the engine does not
+    drive, for the per-host task. Each result is saved under ``results_dir/hosts/`` the moment it arrives.
+    """
+    if samples < 1:
+        return {"failed": True, "msg": f"samples must be at least 1, got {samples}"}
+    fleet = [host for host in hosts if _connection(hostvars[host]) in FLEET_CONNECTIONS]
+    options: dict[str, WinRMOptions | WinRemedyError] = {}
+    for host in fleet:
+        try:
+            options[host] = options_from_hostvars(host, hostvars[host])
+        except WinRemedyError as error:  # this host's variables are wrong: it fails with the reason, not the fleet
+            options[host] = error
+    try:
+        use_catalog_paths(catalog_paths)
+        catalog = load_catalog()
+        scale = time_scale({host: {TIME_SCALE_VARIABLE: hostvars[host].get(TIME_SCALE_VARIABLE, 1)} for host in fleet})
+        settings = AuditSettings(samples=samples, interval=interval, kbs=tuple(catalog.get(kb).kb for kb in kbs),
+                                 time_scale=scale)
+    except WinRemedyError as error:  # the task's arguments, the installed catalog or the lab clock: no host's fault
+        return {"failed": True, "msg": f"{error} ({error.code})"}
+
+    def connect(host: str) -> WinRMTransport:
+        chosen = options[host]
+        if isinstance(chosen, WinRemedyError):
+            raise chosen
+        return WinRMTransport(host, chosen)
+
+    out = Path(results_dir) if results_dir else None
+    try:
+        results = audit_fleet(fleet, connect, catalog, settings, forks=forks, out=out)
+    except OSError as error:
+        return {"failed": True, "msg": f"cannot save the results in {results_dir}: {error}"}
+    summary = summarize(results)
+    tasks = {result.host: task_result(result) for result in results}
+    if out:
+        for host, task in tasks.items():
+            task["result_path"] = str(result_path(out, host))
+    return {"changed": False, "hosts": tasks,
+            "left_out": [host for host in hosts if host not in options], "summary": summary.to_dict()}
+
+
+def _connection(variables: t.Mapping[str, t.Any]) -> str:
+    return str(variables.get("ansible_connection", "winrm"))
 
 
 def task_result(result: HostResult) -> dict[str, t.Any]:

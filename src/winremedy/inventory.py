@@ -277,13 +277,27 @@ def _resolve(name: str, raw: dict[str, Any], loader: DataLoader) -> tuple[dict[s
             try:
                 value = templar.template(value)
             except AnsibleError as exc:
-                if key in _CONNECTION_NAMES or key.startswith(_CONNECTION_PREFIXES):
+                if _is_connection_variable(key):
                     failure = _VaultFailure if _undecryptable(exc) else InventoryError
                     raise failure(f"host {name}: variable {key}: {_one_line(exc)}") from None
                 warnings.append(f"{name}: variable {key} left out: {_one_line(exc)}")
                 continue
         resolved[key] = _plain(value)
     return resolved, warnings
+
+
+def options_from_hostvars(name: str, hostvars: Mapping[str, Any]) -> WinRMOptions:
+    """WinRM options from a host's variables as a running play hands them over (templated, vault values decrypted
+    on access): only the connection variables are read, as plain Python values, then read as the CLI reads them.
+
+    Raises :class:`TransportConfigError` naming the host and the variable, as :func:`load_targets` records it.
+    """
+    connection = {key: _plain(hostvars[key]) for key in hostvars if _is_connection_variable(key)}
+    return WinRMOptions.from_hostvars(connection, name)
+
+
+def _is_connection_variable(key: str) -> bool:
+    return key in _CONNECTION_NAMES or key.startswith(_CONNECTION_PREFIXES)
 
 
 class _VaultFailure(InventoryError):

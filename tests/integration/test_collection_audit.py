@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -126,8 +127,70 @@ def test_playbook_writes_every_report_and_one_command_per_host(playbook_run: Any
     for name in REPORTS:
         assert (out / name).stat().st_size > 0, name
     assert len(list((out / "hosts").glob("*.json"))) == 20
-    assert commands == {name: 1 for name in commands}
+    assert commands == {name: SAMPLES for name in commands}  # fleet mode: the CLI's schedule, a command a sample
     assert "changed=0" in run.stdout and "failed=0" in run.stdout
+
+
+def test_the_per_host_mode_takes_every_sample_in_one_command(lab: Path, ansible_env: dict[str, str]) -> None:
+    out = lab.parent / "per-host-report"
+    before = _counters(lab)
+    run = _audit_playbook(lab, out, ansible_env, "-e", "winremedy_audit_mode=per_host", "-e", "winremedy_samples=3",
+                          "-e", f"winremedy_interval={INTERVAL}", "-l", "w7-0001:w7-0002")
+    after = _counters(lab)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert {name: after[name]["commands"] - before[name]["commands"] for name in ("w7-0001", "w7-0002")} == {
+        "w7-0001": 1, "w7-0002": 1}
+    assert "kb_fleet_audit" not in run.stdout and sorted(p.stem for p in (out / "hosts").glob("*.json")) == [
+        "w7-0001", "w7-0002"]
+
+
+RECAP_LINE = re.compile(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$", re.MULTILINE)
+
+
+def _recap(stdout: str) -> dict[str, dict[str, int]]:
+    """The PLAY RECAP: host -> ok, changed, unreachable, failed, skipped, rescued, ignored."""
+    recap = stdout[stdout.rindex("PLAY RECAP"):]
+    return {host: {key: int(value) for key, value in (pair.split("=") for pair in counts.split())}
+            for host, counts in RECAP_LINE.findall(recap)}
+
+
+def test_a_later_play_sees_each_hosts_findings_as_its_facts(lab: Path, ansible_env: dict[str, str]) -> None:
+    out = lab.parent / "later-play"
+    (out / "seen").mkdir(parents=True)
+    (out / "site.yml").write_text(yaml.safe_dump([
+        {"ansible.builtin.import_playbook": "winremedy.windows.audit"},
+        {"name": "Later play", "hosts": "all", "gather_facts": False, "tasks": [
+            {"name": "Write down the host's own facts", "delegate_to": "localhost", "ansible.builtin.copy": {
+                "dest": f"{out / 'seen'}/{{{{ inventory_hostname }}}}.json",
+                "content": "{{ {'statuses': ansible_facts.winremedy.statuses,"
+                           " 'compliant': hostvars[inventory_hostname].winremedy.compliant} | to_json }}"}}]},
+    ]))
+    run = _ansible("ansible-playbook", "-i", str(lab / "inventory.yml"), "site.yml",
+                   "-e", f"winremedy_report_dir={out / 'report'}", env=ansible_env, cwd=out)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "fleet mode" in run.stdout  # the fleet audit is the default
+    cli = _cli_audit(lab)["hosts"]
+    seen = {path.stem: json.loads(path.read_text()) for path in (out / "seen").glob("*.json")}
+    assert seen.keys() == cli.keys() and len(seen) == 20
+    for name, facts in seen.items():
+        assert facts["statuses"] == {f["kb"]: f["status"] for f in cli[name]["findings"]}
+        assert facts["compliant"] is all(f["status"] in ("fixed", "not_applicable") for f in cli[name]["findings"])
+
+
+def test_the_recap_of_the_fleet_mode_is_the_per_host_modes(faulty_lab: Path, ansible_env: dict[str, str]) -> None:
+    """Each host's ok/failed/unreachable/ignored counts in the PLAY RECAP, and the report, are the same in both modes."""
+    runs = {mode: _audit_playbook(faulty_lab, faulty_lab.parent / mode, ansible_env, "--check",
+                                  "-e", f"winremedy_audit_mode={mode}") for mode in ("fleet", "per_host")}
+    # ok and skipped differ by design: the fleet task runs (or is skipped) once, counted on the batch's first host.
+    recaps = {mode: {host: {key: counts[key] for key in ("changed", "unreachable", "failed", "rescued", "ignored")}
+                     for host, counts in _recap(run.stdout).items()} for mode, run in runs.items()}
+    assert recaps["fleet"] == recaps["per_host"], runs["fleet"].stdout[-3000:]
+    # ignore_unreachable/ignore_errors: the hosts that could not be audited are "ignored", the others not
+    assert {host: counts["ignored"] for host, counts in recaps["fleet"].items()} == {
+        "good-01": 0, "bare-01": 0, "dead-01": 1, "badpw-01": 1, "garbled-01": 1}
+    assert "fatal: [dead-01]: UNREACHABLE!" in runs["fleet"].stdout
+    reports = {mode: json.loads((faulty_lab.parent / mode / "report.json").read_text()) for mode in runs}
+    assert _statuses(reports["fleet"]) == _statuses(reports["per_host"])
 
 
 def test_failed_hosts_are_in_the_report_with_the_cli_reasons(faulty_lab: Path, ansible_env: dict[str, str]) -> None:
