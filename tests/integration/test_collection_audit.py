@@ -222,5 +222,31 @@ def test_an_unknown_option_fails_clearly(faulty_lab: Path, ansible_env: dict[str
                    "-a", '{"kbz": ["KB2847346"]}', env=ansible_env, cwd=faulty_lab)
     assert run.returncode == 2
     assert ("Unsupported parameters for (ansible_collections.winremedy.windows.plugins.action.kb_facts) module: kbz. "
-            "Supported parameters include: catalog_paths, interval, kbs, results_dir, samples.") in run.stdout
+            "Supported parameters include: catalog_paths, fleet_result, interval, kbs, results_dir, samples.") in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_the_fleet_mode_reads_each_hosts_own_variables(faulty_lab: Path, ansible_env: dict[str, str],
+                                                       tmp_path: Path) -> None:
+    """A vaulted password (host_vars), a host on psrp left to the per-host task (the engine speaks WinRM through
+    pywinrm only, and kb_facts refuses psrp: it hands stdin to the pipeline), and --limit, in one fleet run."""
+    inventory = yaml.safe_load((faulty_lab / "inventory.yml").read_text())
+    del inventory["all"]["children"]["win7"]["hosts"]["good-01"]["ansible_password"]
+    inventory["all"]["children"]["win2008r2"]["hosts"]["garbled-01"]["ansible_connection"] = "psrp"
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    (tmp_path / "vault-password").write_text("fleet-vault\n")
+    vaulted = _ansible("ansible-vault", "encrypt_string", "--vault-password-file", str(tmp_path / "vault-password"),
+                       "Lab-pass1", "--name", "ansible_password", env=ansible_env, cwd=tmp_path)
+    assert vaulted.returncode == 0, vaulted.stderr
+    (tmp_path / "host_vars").mkdir()
+    (tmp_path / "host_vars" / "good-01.yml").write_text(vaulted.stdout)
+    out = tmp_path / "report"
+    run = _ansible("ansible-playbook", "-i", str(tmp_path / "inventory.yml"), "winremedy.windows.audit",
+                   "--vault-password-file", str(tmp_path / "vault-password"), "-l", "good-01:garbled-01:dead-01",
+                   "-e", f"winremedy_report_dir={out}", env=ansible_env, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "Lab-pass1" not in run.stdout + run.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert {name: host["error_code"] for name, host in report["hosts"].items()} == {
+        "good-01": None, "dead-01": "unreachable", "garbled-01": "transport-config"}
+    assert "garbled-01: connection 'psrp' is not supported; use ansible_connection=winrm" in run.stdout
