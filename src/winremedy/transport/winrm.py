@@ -9,9 +9,11 @@ until :meth:`WinRMTransport.close`, as Ansible's connection plugin does (a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import re
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
@@ -312,6 +314,24 @@ _EXTRAS = {
     "pykerberos is not installed": "Kerberos needs pykerberos",
     "requests-credssp is not installed": "CredSSP needs requests-credssp",
 }
+
+
+# pywinrm builds each requests session with proxies {"no_proxy": "*"}; requests' proxy check then sets and
+# deletes os.environ["no_proxy"] around it (requests.utils.set_environ, used by should_bypass_proxies), so two
+# sessions built at once by a fleet audit's threads delete each other's value (KeyError: 'no_proxy'). The check
+# reads the environment only (no network), so it is made one at a time, process-wide, without slowing the
+# handshakes that follow.
+_ENVIRON_LOCK = threading.RLock()
+_set_environ = requests.utils.set_environ
+
+
+@contextlib.contextmanager
+def _set_environ_one_at_a_time(name: str, value: str | None) -> Iterator[None]:
+    with _ENVIRON_LOCK, _set_environ(name, value):
+        yield
+
+
+requests.utils.set_environ = _set_environ_one_at_a_time  # type: ignore[assignment]
 
 
 def _missing_package(text: str) -> str:
