@@ -57,7 +57,7 @@ options:
     description:
       - This host's entry of RV(winremedy.windows.kb_fleet_audit#module:hosts), from a
         M(winremedy.windows.kb_fleet_audit) task run once for the batch.
-      - Given, nothing is collected and nothing saved (the fleet audit did both): the task reports that result as
+      - Given, nothing is collected and nothing saved (the fleet audit did both); the task reports that result as
         this host's own - its facts, or C(unreachable)/C(failed) with the fleet audit's reason - so the PLAY RECAP
         and later plays see each host as in the per-host mode.
     type: dict
