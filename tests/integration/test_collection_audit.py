@@ -250,3 +250,11 @@ def test_the_fleet_mode_reads_each_hosts_own_variables(faulty_lab: Path, ansible
     assert {name: host["error_code"] for name, host in report["hosts"].items()} == {
         "good-01": None, "dead-01": "unreachable", "garbled-01": "transport-config"}
     assert "garbled-01: connection 'psrp' is not supported; use ansible_connection=winrm" in run.stdout
+
+
+def test_serial_batches_are_one_fleet_audit_each(faulty_lab: Path, ansible_env: dict[str, str]) -> None:
+    out = faulty_lab.parent / "serial"
+    run = _audit_playbook(faulty_lab, out, ansible_env, "-e", "winremedy_serial=2")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert run.stdout.count("TASK [Collect and assess every host of the batch at once") == 3  # 2 + 2 + 1 hosts
+    assert _statuses(json.loads((out / "report.json").read_text())) == _statuses(_cli_audit(faulty_lab))
