@@ -31,6 +31,7 @@ from winremedy import __version__
 from winremedy.lab.dynamics import LeakSpec, Scenario
 from winremedy.audit.command import add_audit_command
 from winremedy.audit.results import load_results
+from winremedy.audit.run import DEFAULT_FORKS
 from test_plugins_transport import failing_winrm_connection, lab_host, winrm_connection
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,8 +52,9 @@ def plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Modu
         import importlib
 
         yield {name: importlib.import_module(f"{PREFIX}.{name}") for name in
-               ("action.kb_facts", "action.kb_report", "action.kb_probe", "modules.kb_facts", "modules.kb_report",
-                "modules.kb_probe", "plugin_utils._engine")}
+               ("action.kb_facts", "action.kb_report", "action.kb_probe", "action.kb_fleet_audit",
+                "modules.kb_facts", "modules.kb_report", "modules.kb_probe", "modules.kb_fleet_audit",
+                "plugin_utils._engine")}
     finally:
         finder._remove()
         AnsibleCollectionConfig._collection_finder = None
@@ -233,7 +235,7 @@ def _options(plugins: dict[str, ModuleType], name: str) -> dict[str, Any]:
     return options
 
 
-@pytest.mark.parametrize("name", ["kb_facts", "kb_report"])
+@pytest.mark.parametrize("name", ["kb_facts", "kb_report", "kb_fleet_audit"])
 def test_documented_options_are_the_argument_spec(plugins: dict[str, ModuleType], name: str) -> None:
     documented = _options(plugins, name)
     spec = plugins[f"action.{name}"].ARGUMENT_SPEC
@@ -245,7 +247,7 @@ def test_documented_options_are_the_argument_spec(plugins: dict[str, ModuleType]
         assert doc.get("required", False) == spec[option].get("required", False), option
 
 
-@pytest.mark.parametrize("name", ["kb_facts", "kb_report"])
+@pytest.mark.parametrize("name", ["kb_facts", "kb_report", "kb_fleet_audit"])
 def test_examples_use_documented_options_only(plugins: dict[str, ModuleType], name: str) -> None:
     documented = set(_options(plugins, name))
     tasks = yaml.safe_load(plugins[f"modules.{name}"].EXAMPLES)
@@ -291,7 +293,7 @@ def _shown(value: Any) -> str:
 
 
 def test_the_audit_playbook_leaves_the_defaults_to_the_modules(plugins: dict[str, ModuleType]) -> None:
-    specs = {name: plugins[f"action.{name}"].ARGUMENT_SPEC for name in ("kb_facts", "kb_report")}
+    specs = {name: plugins[f"action.{name}"].ARGUMENT_SPEC for name in ("kb_facts", "kb_report", "kb_fleet_audit")}
     assert playbook_drift(REPO / "playbooks" / "audit.yml", specs) == []
 
 
@@ -303,6 +305,43 @@ def test_kb_facts_and_winremedy_audit_share_their_defaults(plugins: dict[str, Mo
     assert {option: cli[option] for option in ("samples", "interval")} == {
         option: spec[option]["default"] for option in ("samples", "interval")}
     assert (cli["kbs"] or []) == spec["kbs"]["default"]
+    assert plugins["action.kb_fleet_audit"].ARGUMENT_SPEC["forks"]["default"] == cli["forks"] == DEFAULT_FORKS
+
+
+# --- kb_fleet_audit --------------------------------------------------------------------------------
+
+
+def run_kb_fleet_audit(plugins: dict[str, ModuleType], args: dict[str, Any],
+                       hostvars: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    plugin = action(plugins["action.kb_fleet_audit"], args)
+    return dict(plugin.run(task_vars={"inventory_hostname": next(iter(hostvars)), "hostvars": hostvars,
+                                      "ansible_play_batch": list(hostvars)}))
+
+
+def test_kb_fleet_audit_fails_only_the_host_with_wrong_variables_and_leaves_psrp_out(
+        plugins: dict[str, ModuleType], tmp_path: Path) -> None:
+    hostvars = {"bad-01": {"ansible_connection": "winrm", "ansible_host": "127.0.0.1", "ansible_port": "many"},
+                "ps-01": {"ansible_connection": "psrp", "ansible_host": "127.0.0.1"}}
+    result = run_kb_fleet_audit(plugins, {"results_dir": str(tmp_path)}, hostvars)
+    assert result["left_out"] == ["ps-01"] and set(result["hosts"]) == {"bad-01"}
+    bad = result["hosts"]["bad-01"]
+    assert bad["failed"] is True and bad["error_code"] == "transport-config" and "ansible_port" in bad["msg"]
+    assert "failed" not in result and (tmp_path / "hosts" / "bad-01.json").is_file()
+
+
+def test_kb_fleet_audit_fails_the_task_on_an_unknown_kb(plugins: dict[str, ModuleType], tmp_path: Path) -> None:
+    result = run_kb_fleet_audit(plugins, {"kbs": ["KB1"], "results_dir": str(tmp_path)},
+                                {"w7-01": {"ansible_host": "127.0.0.1"}})
+    assert result["failed"] is True and "unknown KB 'KB1'" in result["msg"] and "error_code" not in result
+    assert not (tmp_path / "hosts").exists()
+
+
+def test_kb_facts_replays_a_fleet_result_without_touching_the_host(plugins: dict[str, ModuleType]) -> None:
+    connection = MagicMock()
+    replayed = {"unreachable": True, "changed": False, "msg": "w7-01: refused (auth)", "error_code": "auth"}
+    result = run_kb_facts(plugins, {"fleet_result": replayed}, connection)
+    assert {key: result[key] for key in replayed} == replayed
+    connection.exec_command.assert_not_called()
 
 
 # --- the engine guard ------------------------------------------------------------------------------
