@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/playbook_audit_bench.py --hosts 200 --forks 50 --json playbook_audit_bench.json
 
+The playbook runs once per ``--modes`` entry (``winremedy_audit_mode``: fleet, the default, and per_host).
+
 Starts a lab (``winremedy lab up --hosts N --seed S --time-scale 3600`` in a
 temporary directory) and runs, as a user would, ``ansible-playbook -i
 LAB/inventory.yml winremedy.windows.audit -f FORKS -e winremedy_report_dir=OUT``
@@ -35,18 +37,20 @@ BIN = Path(sys.executable).parent
 def collection_env(tmp: Path) -> dict[str, str]:
     """ansible-playbook's environment: this checkout as winremedy.windows, nothing else on the collections path."""
     root = tmp / "collections"
-    (root / "ansible_collections" / "winremedy").mkdir(parents=True)
-    (root / "ansible_collections" / "winremedy" / "windows").symlink_to(REPO, target_is_directory=True)
+    if not root.exists():
+        (root / "ansible_collections" / "winremedy").mkdir(parents=True)
+        (root / "ansible_collections" / "winremedy" / "windows").symlink_to(REPO, target_is_directory=True)
     return {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(root), "ANSIBLE_HOME": str(tmp / "ansible-home"),
             "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"), "ANSIBLE_NOCOLOR": "1",
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def playbook_audit(directory: Path, out: Path, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def playbook_audit(directory: Path, out: Path, args: argparse.Namespace, tmp: Path, mode: str) -> dict[str, Any]:
     command = [str(BIN / "ansible-playbook"), "-i", str(directory / "inventory.yml"), "winremedy.windows.audit",
                "-f", str(args.forks), "-e", f"winremedy_report_dir={out}", "-e", f"winremedy_samples={args.samples}",
-               "-e", f"winremedy_interval={args.interval:g}"]
-    run = around(directory, command, tmp / "playbook.log", collection_env(tmp))
+               "-e", f"winremedy_interval={args.interval:g}", "-e", f"winremedy_audit_mode={mode}",
+               "-e", f"winremedy_forks={args.forks}"]
+    run = around(directory, command, tmp / f"playbook-{mode}.log", collection_env(tmp))
     if run["rc"] != 0:
         raise SystemExit(f"ansible-playbook failed (rc {run['rc']}):\n{run['log'][-3000:]}")
     from winremedy.audit.results import load_results
@@ -67,6 +71,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=1, help="leak samples per indicator (default 1)")
     parser.add_argument("--interval", type=float, default=60.0, help="host seconds between samples (default 60)")
     parser.add_argument("--time-scale", type=float, default=3600.0, help="lab host seconds per real second")
+    parser.add_argument("--modes", default="fleet,per_host", help="winremedy_audit_mode values to run, in order")
     parser.add_argument("--no-cli", action="store_true", help="skip the winremedy audit comparison")
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args()
@@ -83,10 +88,13 @@ def main() -> int:
             figures["lab_up_s"] = lab_up(lab, args.hosts, args.seed, args.time_scale)
             figures["lab_idle_rss_mb"] = rss_mb(lab_pid(lab))
             print(f"lab up: {args.hosts} hosts in {figures['lab_up_s']:.1f} s", flush=True)
-            playbook = figures["playbook"] = playbook_audit(lab, tmp / "playbook-out", args, tmp)
-            print(f"ansible-playbook winremedy.windows.audit -f {args.forks}: {playbook['audited']} hosts "
-                  f"({playbook['failed']} failed) in {playbook['wall_s']:.1f} s, load average "
-                  f"{os.getloadavg()[0]:.1f}", flush=True)
+            playbooks: dict[str, dict[str, Any]] = {}
+            for mode in args.modes.split(","):
+                playbook = playbooks[mode] = figures[f"playbook_{mode}"] = playbook_audit(
+                    lab, tmp / f"playbook-{mode}-out", args, tmp, mode)
+                print(f"ansible-playbook winremedy.windows.audit -f {args.forks} ({mode}): {playbook['audited']} "
+                      f"hosts ({playbook['failed']} failed) in {playbook['wall_s']:.1f} s, load average "
+                      f"{os.getloadavg()[0]:.1f}", flush=True)
             cli: dict[str, Any] | None = None
             if not args.no_cli:
                 cli = figures["cli"] = cli_audit(lab, tmp / "cli-out", args, args.samples, tmp)
@@ -95,25 +103,27 @@ def main() -> int:
         finally:
             lab_down(lab)
 
-    columns = [(f"ansible-playbook -f {args.forks}", playbook)]
+    columns = [(f"ansible-playbook -f {args.forks} ({mode})", playbook) for mode, playbook in playbooks.items()]
     if cli:
         columns.append((f"winremedy audit --forks {args.forks}", cli))
     print()
     print(f"{args.hosts} lab hosts, seed {args.seed}, {os.cpu_count()} CPUs, forks {args.forks}, time scale "
           f"{args.time_scale:g}, samples {args.samples}; lab up {figures['lab_up_s']:.1f} s")
     print(table(columns))
-    complete = playbook["audited"] == args.hosts and playbook["failed"] == 0
-    print(f"\n[{'PASS' if complete else 'FAIL'}] every host has its result ({playbook['audited']}/{args.hosts}, "
-          f"{playbook['failed']} failed)")
-    checks = {"every_host": complete}
-    if cli:
-        both = sorted(set(cli["statuses"]) & set(playbook["statuses"]))
-        differ = [h for h in both if cli["statuses"][h] != playbook["statuses"][h]]
-        checks["same_findings"] = not differ and len(both) == args.hosts
-        figures["slower_than_cli"] = playbook["wall_s"] / cli["wall_s"]
-        print(f"[{'PASS' if checks['same_findings'] else 'FAIL'}] same findings as winremedy audit on "
-              f"{len(both) - len(differ)}/{len(both)} hosts" + (f"; differ: {', '.join(differ[:5])}" if differ else ""))
-        print(f"ansible-playbook took {figures['slower_than_cli']:.1f}x the wall time of winremedy audit")
+    checks: dict[str, bool] = {}
+    for mode, playbook in playbooks.items():
+        complete = checks[f"every_host_{mode}"] = playbook["audited"] == args.hosts and playbook["failed"] == 0
+        print(f"\n[{'PASS' if complete else 'FAIL'}] {mode}: every host has its result "
+              f"({playbook['audited']}/{args.hosts}, {playbook['failed']} failed)")
+        if cli:
+            both = sorted(set(cli["statuses"]) & set(playbook["statuses"]))
+            differ = [h for h in both if cli["statuses"][h] != playbook["statuses"][h]]
+            checks[f"same_findings_{mode}"] = not differ and len(both) == args.hosts
+            ratio = figures[f"slower_than_cli_{mode}"] = playbook["wall_s"] / cli["wall_s"]
+            print(f"[{'PASS' if checks[f'same_findings_{mode}'] else 'FAIL'}] {mode}: same findings as winremedy "
+                  f"audit on {len(both) - len(differ)}/{len(both)} hosts"
+                  + (f"; differ: {', '.join(differ[:5])}" if differ else ""))
+            print(f"{mode}: ansible-playbook took {ratio:.2f}x the wall time of winremedy audit")
     figures["checks"] = checks
     save_figures(args.json, figures)
     return 0 if all(checks.values()) else 1
