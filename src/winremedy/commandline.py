@@ -85,3 +85,15 @@ def add_format(parser: argparse.ArgumentParser) -> None:
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
+
+
+def add_inventory_arguments(parser: argparse.ArgumentParser, *, forks: int | None = None, what: str = "hosts") -> None:
+    """The options every fleet command reads its hosts with, as ansible-playbook names them; ``--forks`` when
+    the command works on ``forks`` hosts at once by default."""
+    parser.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY",
+                        help="inventory file or directory (repeatable)")
+    parser.add_argument("-l", "--limit", help="Ansible host pattern, e.g. 'site_a:&win7' or 'all:!lab-0003'")
+    parser.add_argument("--vault-password-file", action="append", default=[], metavar="FILE")
+    if forks is not None:
+        parser.add_argument("-f", "--forks", type=positive_int, default=forks,
+                            help=f"{what} at once (default {forks})")

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import load_catalog
-from ..commandline import EXIT_ERROR, EXIT_OK, positive_int, print_json, seconds, writable_directory
+from ..commandline import (
+    EXIT_ERROR,
+    EXIT_OK,
+    add_inventory_arguments,
+    positive_int,
+    print_json,
+    seconds,
+    writable_directory,
+)
 from ..errors import InventoryError, WinRemedyError
 from ..history import DEFAULT_DAYS, history_path, open_history
 from ..report.history import read_history
@@ -26,12 +34,7 @@ def add_audit_command(commands: Any) -> None:
                     "samples included, then the findings. Reads the same inventory as ansible-playbook "
                     "(ansible_host, ansible_user, ansible_password, ansible_winrm_*).",
     )
-    audit.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY",
-                       help="inventory file or directory (repeatable)")
-    audit.add_argument("-l", "--limit", help="Ansible host pattern, e.g. 'site_a:&win7' or 'all:!lab-0003'")
-    audit.add_argument("--vault-password-file", action="append", default=[], metavar="FILE")
-    audit.add_argument("-f", "--forks", type=positive_int, default=DEFAULT_FORKS,
-                       help=f"hosts audited at once (default {DEFAULT_FORKS})")
+    add_inventory_arguments(audit, forks=DEFAULT_FORKS, what="hosts audited")
     audit.add_argument("--samples", type=positive_int, default=1, help="leak samples per indicator (default 1)")
     audit.add_argument("--interval", type=seconds, default=60.0, help="seconds between samples on the host (default 60)")
     audit.add_argument("--kb", action="append", dest="kbs", metavar="KB", help="only this KB in the findings")
@@ -55,12 +58,7 @@ def add_sampler_command(commands: Any) -> None:
                     "clears that file in its one round trip, so days of samples cost no controller time.",
     )
     sampler.add_argument("action", choices=("install", "status", "remove"))
-    sampler.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY",
-                         help="inventory file or directory (repeatable)")
-    sampler.add_argument("-l", "--limit", help="Ansible host pattern")
-    sampler.add_argument("--vault-password-file", action="append", default=[], metavar="FILE")
-    sampler.add_argument("-f", "--forks", type=positive_int, default=DEFAULT_FORKS,
-                         help=f"hosts at once (default {DEFAULT_FORKS})")
+    add_inventory_arguments(sampler, forks=DEFAULT_FORKS)
     sampler.add_argument("--every", type=positive_int, default=DEFAULT_MINUTES, metavar="MINUTES",
                          help=f"install: minutes between readings (default {DEFAULT_MINUTES})")
     sampler.add_argument("--keep", type=positive_int, default=DEFAULT_KEEP, metavar="N",

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomic
-from ..commandline import EXIT_FINDINGS, EXIT_OK, positive_int
+from ..audit.run import DEFAULT_FORKS
+from ..commandline import EXIT_FINDINGS, EXIT_OK, add_inventory_arguments
 from ..audit.results import READINESS_DIR, result_path
 from ..transport.recording import add_record_options, recorded
 from .readiness import Readiness
 from .report import FORMATS, REPORT_FILES, render
 
-DEFAULT_FORKS = 64
 
 
 def add_probe_command(commands: Any) -> None:
@@ -27,12 +27,7 @@ def add_probe_command(commands: Any) -> None:
                     "adapter. Verdict per host: ready, or not ready with each reason and what to do.",
         epilog="exit codes: 0 every host ready, 1 some not ready, 2 bad input",
     )
-    probe.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY",
-                       help="inventory file or directory (repeatable)")
-    probe.add_argument("-l", "--limit", help="Ansible host pattern")
-    probe.add_argument("--vault-password-file", action="append", default=[], metavar="FILE")
-    probe.add_argument("-f", "--forks", type=positive_int, default=DEFAULT_FORKS,
-                       help=f"hosts probed at once (default {DEFAULT_FORKS})")
+    add_inventory_arguments(probe, forks=DEFAULT_FORKS, what="hosts probed")
     probe.add_argument("--format", choices=FORMATS, default="table")
     probe.add_argument("--out", type=Path, help="save each host's verdict under DIR/probe/ and the reports in DIR")
     add_record_options(probe)

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..commandline import percentage, positive_int, writable_directory
+from ..commandline import add_inventory_arguments, percentage, positive_int, writable_directory
 from ..atomic import write_text_atomic
 from ..catalog import load_catalog
 from ..report.table import format_table
@@ -44,9 +44,7 @@ def add_remediate_command(commands: argparse._SubParsersAction) -> None:
         epilog="exit codes: 0 all compliant or fixed, 1 something remains (failed, not touched, restart pending or "
                "scheduled, a KB of unknown status to review; with --check: work planned or a review needed), 2 error",
     )
-    parser.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
-    parser.add_argument("-l", "--limit", help="Ansible host pattern")
-    parser.add_argument("--vault-password-file", action="append", default=[], metavar="FILE")
+    add_inventory_arguments(parser)
     parser.add_argument("--serial", metavar="N|P%", help="hosts per batch, as Ansible's serial (default: all)")
     parser.add_argument("--max-fail-percentage", type=percentage, metavar="P",
                         help="stop after a batch in which more than P%% of hosts failed (default: only when all did)")
