@@ -1,7 +1,8 @@
 """The stock command-line tools of a host without PowerShell, answered from the host model.
 
 ``set``, ``reg query``, ``wmic`` (os, datafile, service, process, qfe, path Win32_PerfRawData_PerfOS_Memory),
-``sc query``, ``tasklist``, ``net start|stop`` and ``ping`` print what these tools print on the host's
+``sc query``, ``tasklist``, ``net start|stop``, ``ping``, ``type``, ``mkdir``, ``certutil -decode|-hashfile``
+and ``schtasks`` print what these tools print on the host's
 Windows version: on 2003 reg.exe 3.0's ``! REG.EXE VERSION 3.0`` banner and tab separators (PowerShell-Docs
 registry sample), four spaces later; wmic's ``\\r\\r\\n`` line ends and, on its first run on a host, "Please
 wait while WMIC is being installed." (public batch scripts prime it for that reason). ``ping -n N`` waits
@@ -11,7 +12,10 @@ about N-1 seconds and moves the instant the later tools of the same command line
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import hashlib
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -19,7 +23,8 @@ from typing import Any
 
 from .api import CommandResult
 from .dynamics import NONPAGED_POOL
-from .host import HostModel
+from .host import HostModel, ScheduledTask
+from .quirks import LOCALES
 from .tokens import split as _split
 from .tokens import unquote as _unquote
 
@@ -192,9 +197,125 @@ def _net(host: HostModel, line: str) -> CommandResult:
         return CommandResult(b"", b"The requested service has already been started.\r\n", 2)
     host.services[service.name] = dataclasses.replace(service, state="Running")
     host.restart_service(service.name)
+    host.counters.service_restarts += 1  # a stop then a start: the service restarted
     return _ok(f"The {service.display_name} service was started successfully.\r\n\r\n")
 
 
+# --- files: type, mkdir, certutil ----------------------------------------------------------------------
+
+
+def _type(host: HostModel, line: str) -> CommandResult:
+    path = _unquote(" ".join(_split(line)[1:]))
+    data = host.fs.read(path)
+    if data is None:
+        return CommandResult(b"", b"The system cannot find the file specified.\r\n", 1)
+    return CommandResult(data, b"", 0)
+
+
+def _mkdir(host: HostModel, line: str) -> CommandResult:
+    """The lab's file system has no folders: every folder on the host's drive exists."""
+    return _ok("")
+
+
+def _move(host: HostModel, line: str) -> CommandResult:
+    """``move [/y] SOURCE TARGET`` of one file."""
+    paths = [_unquote(t) for t in _split(line)[1:] if not t.startswith("/")]
+    data = host.fs.read(paths[0]) if len(paths) == 2 else None
+    if data is None:
+        return CommandResult(b"", b"The system cannot find the file specified.\r\n", 1)
+    host.fs.write(paths[1], data)
+    host.fs.delete(paths[0])
+    return _ok("        1 file(s) moved.\r\n")
+
+
+def _certutil(host: HostModel, line: str) -> CommandResult:
+    """``certutil -decode IN OUT`` (base64, whitespace and ``-----`` lines ignored; OUT must not exist) and
+    ``certutil -hashfile FILE`` (SHA-1, printed as spaced hex bytes as Windows 2003's certutil prints it)."""
+    tokens = [_unquote(t) for t in _split(line)]
+    verb = (tokens + [""])[1].lower()
+    if verb == "-decode" and len(tokens) == 4:
+        text = host.fs.read(tokens[2])
+        if text is None:
+            return _certutil_failed(verb, "0x80070002 (WIN32: 2)", 2)
+        if host.fs.exists(tokens[3]):
+            return _certutil_failed(verb, "0x80070050 (WIN32: 80)", 0x80070050)
+        lines = [l for l in text.decode("ascii", "replace").splitlines() if not l.startswith("-----")]
+        try:
+            data = base64.b64decode("".join("".join(lines).split()), validate=True)
+        except binascii.Error:
+            return _certutil_failed(verb, "0x80090005 (-2146893819)", 0x80090005)
+        host.fs.write(tokens[3], data)
+        return _ok(f"Input Length = {len(text)}\r\nOutput Length = {len(data)}\r\n"
+                   "CertUtil: -decode command completed successfully.\r\n")
+    if verb == "-hashfile" and len(tokens) == 3:
+        data = host.fs.read(tokens[2])
+        if data is None:
+            return _certutil_failed(verb, "0x80070002 (WIN32: 2)", 2)
+        digest = " ".join(f"{b:02x}" for b in hashlib.sha1(data).digest())
+        return _ok(f"SHA1 hash of file {tokens[2]}:\r\n{digest}\r\n"
+                   "CertUtil: -hashfile command completed successfully.\r\n")
+    return _certutil_failed(verb or "(none)", "0x80070057 (WIN32: 87)", 0x80070057)
+
+
+def _certutil_failed(verb: str, code: str, exit_code: int) -> CommandResult:
+    return CommandResult(f"CertUtil: {verb} command FAILED: {code}\r\n".encode("ascii"), b"", exit_code)
+
+
+# --- schtasks (Task Scheduler 1.0) -------------------------------------------------------------------------
+
+
+def _schtasks(host: HostModel, line: str) -> CommandResult:
+    """``/create /tn N /tr CMD /ru SYSTEM /sc once /st HH:MM:SS /sd DATE`` (DATE in the account's short-date
+    order, as ``schtasks create`` documents), ``/run``, ``/query`` and ``/delete /f`` of one task by name.
+    The lab host's local time is UTC (its wmic LocalDateTime says +000)."""
+    tokens = [_unquote(t) for t in _split(line)]
+    verb = (tokens + [""])[1].lower()
+    options = {tokens[i].lower(): tokens[i + 1] for i in range(2, len(tokens) - 1) if tokens[i].startswith("/")}
+    name = options.get("/tn", "")
+    task = host.tasks.get(name.lower())
+    if verb == "/create":
+        start = _schtasks_start(host, options)
+        if start is None:
+            return CommandResult(b"", b"ERROR: Invalid Start Date (Date should be in the locale's format).\r\n", 1)
+        if options.get("/ru", "").upper() not in ("SYSTEM", "NT AUTHORITY\\SYSTEM"):
+            return CommandResult(b"", b"ERROR: the lab runs tasks as SYSTEM only.\r\n", 1)
+        host.tasks[name.lower()] = ScheduledTask(name, options.get("/tr", ""),
+                                                 next_at=start if start >= host.clock.now() else None)
+        return _ok(f'SUCCESS: The scheduled task "{name}" has successfully been created.\r\n')
+    if task is None:
+        return CommandResult(b"", b"ERROR: The system cannot find the file specified.\r\n", 1)
+    if verb == "/run":
+        if task.started_at is None or task.next_at is None:
+            host.tasks[name.lower()] = ScheduledTask(task.name, task.command, next_at=host.clock.now())
+        return _ok(f'SUCCESS: Attempted to run the scheduled task "{name}".\r\n')
+    if verb == "/delete":
+        del host.tasks[name.lower()]
+        return _ok(f'SUCCESS: The scheduled task "{name}" was successfully deleted.\r\n')
+    if verb == "/query":
+        status = "Running" if task.started_at is not None and task.next_at is not None else ""
+        return _ok(f'\r\nTaskName                             Next Run Time            Status\r\n'
+                   f'==================================== ======================== ===============\r\n'
+                   f'{name:<36} {"Never":<24} {status}\r\n')
+    return CommandResult(b"", b"ERROR: Invalid syntax.\r\n", 1)
+
+
+def _schtasks_start(host: HostModel, options: dict[str, str]) -> float | None:
+    locale = LOCALES[host.spec.locale]
+    order = {0: "mdy", 1: "dmy", 2: "ymd"}[locale.date_order]
+    separator = next((c for c in locale.short_date if not c.isalpha()), "/")
+    parts = options.get("/sd", "").split(separator)
+    if len(parts) != 3 or not all(p.isdigit() for p in parts) or not re.fullmatch(r"\d\d:\d\d:\d\d", options.get("/st", "")):
+        return None
+    fields = dict(zip(order, (int(p) for p in parts)))
+    try:
+        day = datetime(fields["y"], fields["m"], fields["d"], tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    hours, minutes, seconds = (int(x) for x in options["/st"].split(":"))
+    return day.timestamp() + hours * 3600 + minutes * 60 + seconds
+
+
 TOOLS: dict[str, Callable[[HostModel, str], CommandResult]] = {
-    "set": _set, "ping": _ping, "reg": _reg, "wmic": _wmic, "net": _net,
+    "set": _set, "ping": _ping, "reg": _reg, "wmic": _wmic, "net": _net, "type": _type, "mkdir": _mkdir,
+    "md": _mkdir, "move": _move, "certutil": _certutil, "schtasks": _schtasks,
 }

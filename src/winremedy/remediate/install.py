@@ -28,6 +28,7 @@ A failed expand skips the installer with expand's exit code.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -176,7 +177,8 @@ def start_install(transport: Transport, entry: Entry, staged_path: str, family: 
     return start_task(transport, install_task_name(entry.kb), lines, check=check)
 
 
-def finish_install(transport: Transport, kb: str, poller: Poller = DEFAULT_WAIT) -> InstallResult:
+def finish_install(transport: Transport, kb: str, poller: Poller = DEFAULT_WAIT, *,
+                   query: Callable[[str], TaskState] | None = None) -> InstallResult:
     """Wait for the install task of ``kb`` and map its exit code; never starts anything (safe after an interruption).
 
     Raises :class:`CommandTimeoutError` (naming host and task) after the poller's timeout, :class:`InstallError`
@@ -185,7 +187,7 @@ def finish_install(transport: Transport, kb: str, poller: Poller = DEFAULT_WAIT)
     kb = _kb(kb)
     task = install_task_name(kb)
     try:
-        state = wait_task(transport, task, poller)
+        state = wait_task(transport, task, poller, query=query)
     except RemediationError as error:
         raise InstallError(f"{transport.host}: {kb}: {error}", host=transport.host, kb=kb) from None
     if state.exit_code is None:

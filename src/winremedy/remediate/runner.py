@@ -28,12 +28,13 @@ from ..audit.results import HostResult
 from ..transport import Transport
 from ..transport.options import WinRMOptions
 from . import install as installer
-from . import reboot, stage, tasks, workarounds
+from . import reboot, stage, workarounds
 from .journal import Journal
 from .outcome import HostOutcome, HostStatus, Step
 from .plan import Action, HostPlan, KbPlan, Restart, plan_host
 from .poller import Poller
 from .reboot import RebootMode
+from .routes import Route, route_for
 from .settings import Settings
 from .window import Window
 
@@ -212,7 +213,7 @@ class HostRun:
 
     def _stage(self, kb: KbPlan) -> str:
         assert kb.package is not None
-        staged = stage.stage(self.transport, self.source, kb.package, max_envelope_kb=self.context.max_envelope_kb)
+        staged = self._route().stage(self.source, kb.package)
         verified = f", verified on the host with {staged.basis}" if staged.basis else ""
         self._step("stage", kb.package.kb, staged.changed, f"{kb.package.file} {staged.method} -> {staged.path}{verified}")
         self.outcome.staged.append(staged)
@@ -224,14 +225,15 @@ class HostRun:
         what = kb.package.kb
         intent = self.journal.open_intent("install_started", what)
         task = installer.install_task_name(what)
-        if intent is not None and tasks.query_task(self.transport, task).state != "absent":
+        route = self._route()
+        if intent is not None and route.query_task(task).state != "absent":
             self._note(self.host, f"{what}: an install started earlier is still on record; waiting for it")
         else:
             path = self._stage(kb)
             self.journal.record("install_started", what, task=task, package=kb.package.file)
-            installer.start_install(self.transport, kb.package, path, self._plan_family(), method=self._method())
+            route.start_task(task, installer.install_lines(kb.package, path, self._plan_family(), method=self._method()))
         result = installer.finish_install(self.transport, what, self._poller(
-            self.settings.install_timeout, lambda state: f"{what}: installer {state.state}"))
+            self.settings.install_timeout, lambda state: f"{what}: installer {state.state}"), query=route.query_task)
         self.journal.record("install_finished", what, outcome=result.outcome.value, exit_code=result.exit_code)
         adapted = " (expand + DISM: the Windows Update service is disabled)" if self._method() != self.settings.method else ""
         self._step("install", what, result.changed, result.message + adapted)
@@ -269,12 +271,13 @@ class HostRun:
         changed since means the restart happened before the earlier run died."""
         entry = self.catalog.get(kb)
         intent = self.journal.open_intent("service_restart_requested", kb)
-        pid = reboot.kb_service_pid(self.transport, entry)
+        route = self._route()
+        pid = route.service_pid(entry)
         if intent is not None and pid != intent.get("pid"):
             message = f"restart of service {entry.restart_service} requested by an earlier run done"
         else:
             self.journal.record("service_restart_requested", kb, pid=pid)
-            reboot.restart_kb_service(self.transport, entry)
+            route.restart_service(entry)
             message = f"restarted service {entry.restart_service}"
         self.journal.record("service_restart_done", kb)
         self._step("restart_service", kb, True, message)
@@ -392,6 +395,11 @@ class HostRun:
         if mode is RebootMode.WINDOW:
             return f"reboot in the maintenance window {window}" if window else "reboot: NO maintenance window set"
         return "reboot now, then verify" if mode is RebootMode.NOW else "no reboot (--reboot never): restart pending"
+
+    def _route(self) -> Route:
+        """The steps for this host: by PowerShell, or by cmd.exe tools when the audit found no PowerShell."""
+        facts = self.outcome.audit.facts if self.outcome.audit else None
+        return route_for(self.transport, facts.powershell_version if facts else "unknown", self.context.max_envelope_kb)
 
     def _journal_installs(self) -> set[str]:
         return {e["kb"] for e in self.journal.entries() if e["step"] == "install_finished" and e.get("kb")}

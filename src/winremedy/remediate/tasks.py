@@ -26,7 +26,7 @@ registered task that has not started is scheduled.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,10 +104,13 @@ def delete_task(transport: Transport, name: str, *, directory: str = STAGING_DIR
     _call(transport, name, directory, "delete")
 
 
-def wait_task(transport: Transport, name: str, poller: Poller = DEFAULT_WAIT, *, directory: str = STAGING_DIR) -> TaskState:
-    """Poll until the task is done; :class:`CommandTimeoutError` naming host and task after the poller's timeout."""
+def wait_task(transport: Transport, name: str, poller: Poller = DEFAULT_WAIT, *, directory: str = STAGING_DIR,
+              query: Callable[[str], TaskState] | None = None) -> TaskState:
+    """Poll until the task is done; :class:`CommandTimeoutError` naming host and task after the poller's timeout.
+
+    ``query`` reads the task's state by name (default: task.ps1; a host without PowerShell has its own)."""
     def check() -> Answer[TaskState]:
-        state = query_task(transport, name, directory=directory)
+        state = query(name) if query is not None else query_task(transport, name, directory=directory)
         if state.state == "absent":
             raise RemediationError(f"{transport.host}: no task {name} is registered, nothing to wait for", host=transport.host)
         return Answer(state if state.state == "done" else None, state)

@@ -1,0 +1,185 @@
+"""The remediation steps for a host without PowerShell, through cmd.exe tools alone (same plan, other steps).
+
+WMF 2.0 (KB968930) needs Service Pack 2 on Windows 2003, so the 2003 SP1 hosts KB903927 applies to have no
+PowerShell. Their stock tools do the work:
+
+* files: base64 text written by ``echo`` lines (each command line at most 8,191 characters, KB830473; a space
+  before ``>>`` so a trailing digit is not read as a handle number), then ``certutil -decode`` (the Windows
+  2003 certutil has -decode, "Certutil", TechNet cc782874);
+* integrity: ``certutil -hashfile FILE`` with no algorithm argument, so SHA-1, its default: Windows 2003 has no
+  SHA-256 in CryptoAPI without KB938397/KB968730, and what -hashfile's algorithm argument does there is not
+  documented. The SHA-1 is compared with the package's, computed here after its SHA-256 was checked against the
+  manifest;
+* install: a Task Scheduler 1.0 task as SYSTEM (``schtasks /create /ru SYSTEM /sc once /st HH:MM:SS /sd DATE``,
+  DATE "in the format of the locale selected in Regional and Language Options", schtasks create, Microsoft
+  Learn: ``HKCU\\Control Panel\\International`` iDate and sDate), started by ``schtasks /run``; the batch is
+  :func:`winremedy.remediate.tasks.batch_text`'s, so its ``.run`` and ``.rc`` files say its state;
+* service restart: ``net stop`` then ``net start``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from datetime import datetime, timedelta
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..audit.cmdtools import cim_datetime, decode, environment, reg_values, wmic_records
+from ..catalog.model import KbEntry
+from ..errors import RemediationError, StageError
+from ..repo.manifest import Entry
+from ..transport.base import Result, Transport
+from .stage import PART_SUFFIX, STAGING_DIR, Source, StageResult, staged_path
+from .tasks import TaskState, batch_text
+
+MAX_COMMAND_LINE = 8191  # cmd.exe, XP and later (KB830473)
+_ECHO_CHARS = 8000  # base64 characters per echo line: the line stays under MAX_COMMAND_LINE with its path
+HASH_BASIS = "SHA1 (certutil -hashfile, its default algorithm: no SHA-256 on Windows 2003 without KB938397/KB968730)"
+_INTERNATIONAL = "HKCU\\Control Panel\\International"
+_DATE_ORDER = {"0": "mdy", "1": "dmy", "2": "ymd"}  # iDate (LOCALE_IDATE, Microsoft Learn "Locale information")
+_HEX = re.compile(r"^[0-9a-f]{2}(?: ?[0-9a-f]{2}){19}$", re.IGNORECASE)
+
+
+class CmdRoute:
+    """A host's remediation steps by cmd.exe lines over one transport (the counterpart of
+    :class:`winremedy.remediate.routes.PsRoute`)."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport, self.host = transport, transport.host
+
+    # --- stage ---------------------------------------------------------------------------------
+
+    def stage(self, source: Source, entry: Entry) -> StageResult:
+        """Push ``entry`` (echo + certutil -decode), check its SHA-1 on the host, then rename it into place."""
+        if source.kind != "push" or source.repo is None:
+            raise StageError(f"{self.host}: {entry.kb}: a host without PowerShell is staged by push only (a UNC copy "
+                             "from a WinRS logon is the double hop, and there is no downloader)", host=self.host,
+                             kb=entry.kb)
+        local = source.repo / entry.file
+        path = staged_path(entry.file)
+        expected = _sha1(local)
+        if self._sha1_on_host(path) == expected:
+            return StageResult(path, False, "present", entry.sha256, None, 0, HASH_BASIS)
+        data = local.read_bytes()
+        part = path + PART_SUFFIX
+        self.write_file(part, data, kb=entry.kb)
+        found = self._sha1_on_host(part)
+        if found != expected:
+            self._run(f'del /f /q "{part}"', "deleting the partial file")
+            raise StageError(f"{self.host}: {entry.kb}: {entry.file} arrived with SHA-1 {found}, expected {expected}; "
+                             f"{part} was deleted", host=self.host, kb=entry.kb)
+        self._run(f'del /f /q "{path}" 2>nul & move /y "{part}" "{path}"', f"renaming {part}", kb=entry.kb)
+        return StageResult(path, True, "push", entry.sha256, None, len(data), HASH_BASIS)
+
+    def write_file(self, path: str, data: bytes, *, kb: str | None = None) -> None:
+        """``path`` on the host holds exactly ``data``: base64 by echo lines into ``<path>.b64``, then decoded."""
+        text = base64.b64encode(data).decode("ascii")
+        b64 = path + ".b64"
+        self._run(f'mkdir "{STAGING_DIR}" 2>nul & del /f /q "{b64}" "{path}" 2>nul & ver', "preparing", kb=kb)
+        for start in range(0, len(text), _ECHO_CHARS):
+            line = f'echo {text[start:start + _ECHO_CHARS]} >>"{b64}"'
+            assert len(line) <= MAX_COMMAND_LINE, line[:80]
+            self._run(line, f"writing {b64}", kb=kb)
+        self._run(f'certutil -decode "{b64}" "{path}" & del /f /q "{b64}"', f"decoding {b64}", kb=kb)
+
+    def _sha1_on_host(self, path: str) -> str | None:
+        result = self.transport.run_cmd(f'certutil -hashfile "{path}"')
+        lines = [line.strip() for line in decode(result.stdout).split("\n")]
+        digest = next((line.replace(" ", "").lower() for line in lines if _HEX.match(line)), None)
+        return digest if result.rc == 0 else None
+
+    # --- tasks ---------------------------------------------------------------------------------
+
+    def start_task(self, name: str, lines: Sequence[str]) -> TaskState:
+        """Write the batch, register it as a Task Scheduler 1.0 task as SYSTEM, and run it now."""
+        current = self.query_task(name)
+        if current.state == "running":
+            return current
+        base = f"{STAGING_DIR}\\{name}"
+        self._run(f'schtasks /delete /tn {name} /f 2>nul & del /f /q "{base}.run" "{base}.rc" 2>nul & ver',
+                  f"clearing task {name}")
+        self.write_file(base + ".cmd", batch_text(name, lines).encode("ascii"))
+        when = self._host_now()
+        self._run(f'schtasks /create /tn {name} /tr "{self._expanded(base)}.cmd" /ru SYSTEM /sc once '
+                  f'/st {when:%H:%M:%S} /sd {self._short_date(when)}', f"creating task {name}")
+        self._run(f"schtasks /run /tn {name}", f"starting task {name}")
+        return self.query_task(name)
+
+    def query_task(self, name: str) -> TaskState:
+        """From the batch's own files: ``.rc`` means done (its exit code), ``.run`` running, a task scheduled."""
+        base = f"{STAGING_DIR}\\{name}"
+        rc = self.transport.run_cmd(f'type "{base}.rc"')
+        if rc.rc == 0:
+            text = decode(rc.stdout).strip()
+            return TaskState(name, "done", int(text) if re.fullmatch(r"-?\d+", text) else None, None)
+        if self.transport.run_cmd(f'type "{base}.run"').rc == 0:
+            return TaskState(name, "running", None, None)
+        exists = self.transport.run_cmd(f"schtasks /query /tn {name}").rc == 0
+        return TaskState(name, "scheduled" if exists else "absent", None, None)
+
+    def _host_now(self) -> datetime:
+        """The host's local time (wmic os LocalDateTime: local time and its offset)."""
+        records = wmic_records(decode(self._run("wmic os get LocalDateTime /format:list", "reading the clock").stdout))
+        try:
+            stamp = records[0]["LocalDateTime"]
+            utc = cim_datetime(stamp)
+        except (IndexError, KeyError, ValueError):
+            raise RemediationError(f"{self.host}: wmic os gave no LocalDateTime", host=self.host) from None
+        return (utc + timedelta(minutes=int(stamp.strip()[-4:]))).replace(tzinfo=None)
+
+    def _short_date(self, when: datetime) -> str:
+        """``when``'s date as schtasks /sd takes it: the account's iDate order, joined by its sDate."""
+        values = reg_values(decode(self._run(f'reg query "{_INTERNATIONAL}"', "reading the date order").stdout))
+        order = _DATE_ORDER.get(str(values.get("iDate", "")).strip())
+        if order is None:
+            raise RemediationError(f"{self.host}: {_INTERNATIONAL} iDate is {values.get('iDate')!r}, not 0, 1 or 2",
+                                   host=self.host)
+        parts = {"y": f"{when:%Y}", "m": f"{when:%m}", "d": f"{when:%d}"}
+        return str(values.get("sDate") or "/").join(parts[c] for c in order)
+
+    def _expanded(self, path: str) -> str:
+        """schtasks /tr on Windows 2003 takes the path unquoted and unexpanded: the host's %SystemRoot% is put in."""
+        variables = environment(decode(self._run("set", "reading the environment").stdout))
+        root = next((v for k, v in variables.items() if k.lower() == "systemroot"), None)
+        if root is None:
+            raise RemediationError(f"{self.host}: cmd.exe's environment has no SystemRoot", host=self.host)
+        return path.replace("%SystemRoot%", root)
+
+    # --- services ------------------------------------------------------------------------------
+
+    def restart_service(self, entry: KbEntry) -> None:
+        """``net stop`` then ``net start`` of the service ``entry`` names; a failed start is an error naming host,
+        KB and service."""
+        name, kb = entry.restart_service, entry.kb
+        if name is None:
+            raise ValueError(f"{kb} names no service to restart (restart: {entry.restart})")
+        self.transport.run_cmd(f"net stop {name}")  # a stopped service answers 2; the start below decides
+        started = self.transport.run_cmd(f"net start {name}")
+        if started.rc != 0:
+            raise RemediationError(f"{self.host}: service {name} did not start: net start exited {started.rc}: "
+                                   f"{decode(started.stderr + started.stdout).strip()}", host=self.host, kb=kb)
+
+    def service_pid(self, entry: KbEntry) -> int | None:
+        """The process id of the service ``entry`` restarts (``wmic service``); None when the host has no such service."""
+        said = self._run(f"wmic service where \"name='{entry.restart_service}'\" get Name,ProcessId /format:list",
+                         "reading the service's process", kb=entry.kb)
+        name = str(entry.restart_service).lower()
+        records = [r for r in wmic_records(decode(said.stdout)) if r.get("Name", "").lower() == name]
+        pid = records[0].get("ProcessId", "") if records else ""
+        return int(pid) if pid.isdigit() and int(pid) else None
+
+    def _run(self, line: str, doing: str, *, kb: str | None = None) -> Result:
+        result = self.transport.run_cmd(line)
+        if result.rc != 0:
+            said = " ".join(decode(result.stderr + result.stdout).split())[:200]
+            raise RemediationError(f"{self.host}: {kb + ': ' if kb else ''}{doing} failed (exit {result.rc}): {said}",
+                                   host=self.host, kb=kb)
+        return result
+
+
+def _sha1(path: Path) -> str:
+    digest = hashlib.sha1()  # noqa: S324 - compared with certutil's, after the manifest's SHA-256 was checked here
+    digest.update(path.read_bytes())
+    return digest.hexdigest()
