@@ -20,7 +20,9 @@ pytestmark = pytest.mark.integration
 
 KB = "KB903927"
 FAST = ("--poll", "0.05", "--verify-samples", "4", "--verify-interval", "900", "--kb", KB)
-NEEDS_FIX = {h["name"] for h in HOSTS if expected_status(h, KB) == "missing"}
+NEEDS_FIX = {h["name"] for h in HOSTS if expected_status(h, KB).startswith("missing")}
+# LCS on x64 Windows: the article and its package cover x86 only, so the status is unknown and the host needs a person
+UNKNOWN = {h["name"] for h in HOSTS if expected_status(h, KB) == "unknown"}
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +36,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def _remediate(lab: Path) -> dict[str, dict[str, Any]]:
     result = winremedy("remediate", "-i", str(lab / "inventory.yml"), "--repo", str(lab / "repo"), "--format", "json",
                        "--reboot", "now", *FAST)
-    assert result.returncode == 0, (result.stdout, result.stderr)
-    return {h["host"]: h for h in json.loads(result.stdout)["hosts"]}
+    assert result.returncode == (1 if UNKNOWN else 0), (result.stdout, result.stderr)
+    hosts = {h["host"]: h for h in json.loads(result.stdout)["hosts"]}
+    assert {name for name, h in hosts.items() if h["status"] == "needs_review"} == UNKNOWN
+    return hosts
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +49,7 @@ def first_run(lab: Any) -> dict[str, Any]:
 
 
 def test_the_fleet_has_bare_kb903927_hosts_to_fix() -> None:
-    assert {"lcs-leak-1", "lcs-leak-2", "lcs-quiet", "lcs-x64"} <= NEEDS_FIX
+    assert {"lcs-leak-1", "lcs-leak-2", "lcs-quiet"} <= NEEDS_FIX and UNKNOWN == {"lcs-x64"}
     assert all(h.get("powershell", "2.0") is None for h in HOSTS if h["name"] in NEEDS_FIX)
 
 
@@ -56,7 +60,7 @@ def test_every_kb903927_host_is_fixed_through_cmd_exe_with_lcs_restarted_and_no_
         assert after["reboots"] == before["reboots"], name
         assert after["powershell_starts"] == before["powershell_starts"] or host.get("powershell", "2.0"), name
         if name not in NEEDS_FIX:
-            assert outcome["status"] == "compliant" and after["installs"] == before["installs"], (name, outcome)
+            assert outcome["status"] in ("compliant", "needs_review") and after["installs"] == before["installs"], (name, outcome)
             continue
         assert outcome["status"] == "fixed", (name, outcome["message"])
         steps = {s["step"]: s for s in outcome["steps"]}
@@ -80,7 +84,7 @@ def test_a_new_audit_finds_kb903927_fixed_and_rtcsrv_quiet(lab: Any, first_run: 
 def test_a_second_run_changes_nothing(lab: Any, first_run: dict[str, Any]) -> None:
     before = lab_hosts(lab)
     hosts = _remediate(lab)
-    assert {h["status"] for h in hosts.values()} == {"compliant"} and not any(h["changed"] for h in hosts.values())
+    assert {h["status"] for n, h in hosts.items() if n not in UNKNOWN} == {"compliant"} and not any(h["changed"] for h in hosts.values())
     after = lab_hosts(lab)
     for name in before:
         for counter in ("installs", "reboots", "service_restarts", "tasks_run"):
