@@ -248,10 +248,10 @@ def _certutil(host: HostModel, line: str) -> CommandResult:
         return _ok(f"Input Length = {len(text)}\r\nOutput Length = {len(data)}\r\n"
                    "CertUtil: -decode command completed successfully.\r\n")
     if verb == "-hashfile" and len(tokens) == 3:
-        data = host.fs.read(tokens[2])
-        if data is None:
+        hashed = host.fs.read(tokens[2])
+        if hashed is None:
             return _certutil_failed(verb, "0x80070002 (WIN32: 2)", 2)
-        digest = " ".join(f"{b:02x}" for b in hashlib.sha1(data).digest())
+        digest = " ".join(f"{b:02x}" for b in hashlib.sha1(hashed).digest())  # noqa: S324 - certutil's default
         return _ok(f"SHA1 hash of file {tokens[2]}:\r\n{digest}\r\n"
                    "CertUtil: -hashfile command completed successfully.\r\n")
     return _certutil_failed(verb or "(none)", "0x80070057 (WIN32: 87)", 0x80070057)
@@ -306,7 +306,7 @@ def _schtasks_start(host: HostModel, options: dict[str, str]) -> float | None:
     parts = options.get("/sd", "").split(separator)
     if len(parts) != 3 or not all(p.isdigit() for p in parts) or not re.fullmatch(r"\d\d:\d\d:\d\d", options.get("/st", "")):
         return None
-    fields = dict(zip(order, (int(p) for p in parts)))
+    fields = dict(zip(order, (int(p) for p in parts), strict=True))
     try:
         day = datetime(fields["y"], fields["m"], fields["d"], tzinfo=timezone.utc)
     except ValueError:

@@ -26,7 +26,7 @@ A fleet file is YAML::
                                      # [ntlm] on WinRM 1.1 (Basic off there by default)
         allow_unencrypted: false     # WinRM's AllowUnencrypted (default false, as on Windows): true lets
                                      # Basic over http and unsealed NTLM in; also a fleet-wide default
-        powershell: "2.0"            # "2.0" (default), "3.0" (stdin read only for $input), or null: no PowerShell
+        powershell: "2.0"            # "2.0" (default; none on 2003 before SP2), "3.0" (stdin read only for $input), or null
         patch_level: base            # base | gdr (monthly GDR updates applied)
         syn_attack_protect: 1        # Windows 2003 only; absent = not set
         free_disk_mb: 20480          # free space on C:, where packages are staged (default 20480)
@@ -273,9 +273,12 @@ def _host_spec(
     products = check.string_list(host, "products", lambda p: p if p in LCS_PRODUCTS and profile.is_2003 else None)
     auth = check.string_list(host, "auth", lambda a: a.lower() if a.lower() in _AUTH else None) or _DEFAULT_AUTH
     user, password = _credentials(check, host.get("credentials", default_credentials))
-    powershell = host.get("powershell", "2.0")
+    powershell = host.get("powershell", default_powershell(profile.family, profile.sp))
     if powershell not in (*POWERSHELL_VERSIONS, 2.0, 3.0, None):
         raise check.error("key 'powershell'", f"expected \"2.0\", \"3.0\" or null, got {powershell!r}")
+    if powershell is not None and default_powershell(profile.family, profile.sp) is None:
+        raise check.error("key 'powershell'", f"{powershell!r} on Windows 2003 SP{profile.sp}: Windows Management "
+                          "Framework 2.0 (PowerShell 2.0, KB968930) needs Service Pack 2; use null")
     if "credssp" in auth and powershell is None:
         # CredSSP came with WinRM 2.0 (Windows Management Framework, KB968930); WinRM 1.1 has none.
         raise check.error("key 'auth'", "credssp needs WinRM 2.0, which comes with PowerShell 2.0 (powershell: null here)")
@@ -503,9 +506,17 @@ def generate(hosts: int, seed: int = 0, faulty: bool = False, windows: bool = Fa
     return {"seed": seed, "credentials": {"user": "Administrator", "password": f"Lab-{seed}-Pa55"}, "hosts": entries}
 
 
+def default_powershell(family: str, sp: int) -> str | None:
+    """PowerShell 2.0, but none on Windows 2003 before SP2: WMF 2.0 (KB968929, its Core package KB968930) installs
+    on Windows Server 2003 SP2 only, and 2003 has .NET 1.1 in-box ("Windows Management Framework (Windows PowerShell
+    2.0, WinRM 2.0, and BITS 4.0)", Microsoft Support; ".NET Framework versions and dependencies", Microsoft Learn)."""
+    return None if family == "win2003" and sp < 2 else "2.0"
+
+
 def _add_quirks(rng: random.Random, host: dict[str, Any]) -> None:
     """Some of the documented quirks (:mod:`.quirks`), each on a plausible share of the hosts it can occur on."""
-    family, sp, has_powershell = host["os"], host["sp"], host.get("powershell", "2.0") is not None
+    family, sp = host["os"], host["sp"]
+    has_powershell = host.get("powershell", default_powershell(family, sp)) is not None
     if family != "win2003" and rng.random() < 0.1:
         host["windows_update"] = "disabled"  # hardened servers
     if rng.random() < 0.05:
