@@ -114,7 +114,11 @@ def test_generate_is_deterministic_and_valid() -> None:
     checked = fleet_from_dict(yaml.safe_load(yaml.safe_dump(one)), "generated")
     leaking = sum(h.leak.scenario is not Scenario.NONE for h in checked.hosts)
     assert 0.05 <= leaking / 200 <= 0.3
-    assert not any(h.faults.any or h.powershell is None for h in checked.hosts)
+    assert not any(h.faults.any for h in checked.hosts)
+    # only Windows 2003 before SP2 lacks PowerShell (WMF 2.0 needs SP2); and it has WinRM 1.1
+    bare = {h.name for h in checked.hosts if h.powershell is None}
+    assert bare and bare == {h.name for h in checked.hosts if h.profile.family == "win2003" and h.profile.sp < 2}
+    assert all(h.winrm == "1.1" for h in checked.hosts if h.name in bare)
     families = {h.profile.family for h in checked.hosts}
     assert {"win7", "win2008r2", "win2008", "win2003"} <= families
 
@@ -154,6 +158,13 @@ def test_the_quirk_keys_reach_the_host_spec_with_documented_defaults() -> None:
     assert fleet_from_dict(fleet(os="win2003", sp=2, arch="x86"), "f").hosts[0].dotnet == ("1.1", "2.0")
 
 
+def test_windows_2003_before_sp2_has_no_powershell_and_refuses_one() -> None:
+    assert fleet_from_dict(fleet(os="win2003", sp=1, arch="x86"), "f").hosts[0].powershell is None
+    with pytest.raises(LabError, match=r"key 'powershell'.*WMF|key 'powershell'.*Management Framework 2.0.*Service Pack 2"):
+        fleet_from_dict(fleet(os="win2003", sp=1, arch="x86", powershell="2.0"), "f")
+    assert fleet_from_dict(fleet(os="win2003", sp=2, arch="x86"), "f").hosts[0].powershell == "2.0"
+
+
 def test_a_faulty_generated_fleet_mixes_every_quirk_and_a_plain_one_none() -> None:
     quirky = fleet_from_dict(generate(400, 5, faulty=True), "g").hosts
     plain = fleet_from_dict(generate(400, 5), "g").hosts
@@ -165,7 +176,7 @@ def test_a_faulty_generated_fleet_mixes_every_quirk_and_a_plain_one_none() -> No
             "locale": any(h.locale != "en-US" for h in hosts),
             "adapters": any(len(h.adapters) > 1 or h.adapters[0].name != "Local Area Connection" for h in hosts),
             "powershell 3.0": any(h.powershell == "3.0" for h in hosts),
-            "winrm 1.1": any(h.winrm == "1.1" for h in hosts),
+            "winrm 1.1": any(h.winrm == "1.1" for h in hosts if h.powershell is not None or h.profile.sp >= 2),
         }
         assert seen == dict.fromkeys(seen, expect)
 
