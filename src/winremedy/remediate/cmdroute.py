@@ -101,7 +101,9 @@ class CmdRoute:
         self._run(f'schtasks /delete /tn {name} /f 2>nul & del /f /q "{base}.run" "{base}.rc" 2>nul & ver',
                   f"clearing task {name}")
         self.write_file(base + ".cmd", batch_text(name, lines).encode("ascii"))
-        when = self._host_now()
+        # /sc once needs a start; one a day in the past never fires by itself (schtasks warns that the task may
+        # not run), so the task runs once, by /run. (That 2003's schtasks accepts a past date is assumed.)
+        when = self._host_now() - timedelta(days=1)
         self._run(f'schtasks /create /tn {name} /tr "{self._expanded(base)}.cmd" /ru SYSTEM /sc once '
                   f'/st {when:%H:%M:%S} /sd {self._short_date(when)}', f"creating task {name}")
         self._run(f"schtasks /run /tn {name}", f"starting task {name}")
