@@ -25,6 +25,7 @@ from .api import CommandResult
 from .dynamics import NONPAGED_POOL
 from .host import HostModel, ScheduledTask
 from .quirks import LOCALES
+from .stage import read_share
 from .tokens import split as _split
 from .tokens import unquote as _unquote
 
@@ -228,6 +229,19 @@ def _move(host: HostModel, line: str) -> CommandResult:
     return _ok("        1 file(s) moved.\r\n")
 
 
+def _copy(host: HostModel, line: str) -> CommandResult:
+    """``copy /y SOURCE TARGET`` of one file, from the host's disk or a lab share (``\\\\server\\share\\file``)."""
+    paths = [_unquote(t) for t in _split(line)[1:] if not t.startswith("/")]
+    if len(paths) != 2:
+        return CommandResult(b"", b"The syntax of the command is incorrect.\r\n", 1)
+    data, why = read_share(host, paths[0]) if paths[0].startswith("\\\\") else (host.fs.read(paths[0]), "")
+    if data is None:
+        reason = why or "The system cannot find the file specified."
+        return CommandResult(b"        0 file(s) copied.\r\n", f"{reason}\r\n".encode("ascii", "replace"), 1)
+    host.fs.write(paths[1], data)
+    return _ok("        1 file(s) copied.\r\n")
+
+
 def _certutil(host: HostModel, line: str) -> CommandResult:
     """``certutil -decode IN OUT`` (base64, whitespace and ``-----`` lines ignored; OUT must not exist) and
     ``certutil -hashfile FILE`` (SHA-1, printed as spaced hex bytes as Windows 2003's certutil prints it)."""
@@ -317,5 +331,5 @@ def _schtasks_start(host: HostModel, options: dict[str, str]) -> float | None:
 
 TOOLS: dict[str, Callable[[HostModel, str], CommandResult]] = {
     "set": _set, "ping": _ping, "reg": _reg, "wmic": _wmic, "net": _net, "type": _type, "mkdir": _mkdir,
-    "md": _mkdir, "move": _move, "certutil": _certutil, "schtasks": _schtasks,
+    "md": _mkdir, "move": _move, "copy": _copy, "certutil": _certutil, "schtasks": _schtasks,
 }

@@ -146,6 +146,14 @@ def _status_text(error: urllib.error.HTTPError) -> str:
         return str(error.reason)
 
 
+def read_share(host: HostModel, source: str) -> tuple[bytes | None, str]:
+    """A file under one of the lab's shares, or None and why not (cmd.exe's ``copy``)."""
+    try:
+        return _from_share(host, source), ""
+    except _Failure as failure:
+        return None, str(failure)
+
+
 def _from_share(host: HostModel, source: str) -> bytes:
     """A file under one of the lab's shares, as File.Copy reads ``\\\\server\\share\\file``."""
     wanted = source.lower()

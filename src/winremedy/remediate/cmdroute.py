@@ -3,7 +3,7 @@
 WMF 2.0 (KB968930) needs Service Pack 2 on Windows 2003, so the 2003 SP1 hosts KB903927 applies to have no
 PowerShell. Their stock tools do the work:
 
-* files: base64 text written by ``echo`` lines (each command line at most 8,191 characters, KB830473; a space
+* files: ``copy`` from the UNC share, or base64 text written by ``echo`` lines (each command line at most 8,191 characters, KB830473; a space
   before ``>>`` so a trailing digit is not read as a handle number), then ``certutil -decode`` (the Windows
   2003 certutil has -decode, "Certutil", TechNet cc782874);
 * integrity: ``certutil -hashfile FILE`` with no algorithm argument, so SHA-1, its default: Windows 2003 has no
@@ -31,7 +31,7 @@ from ..catalog.model import KbEntry
 from ..errors import RemediationError, StageError
 from ..repo.manifest import Entry
 from ..transport.base import Result, Transport
-from .stage import PART_SUFFIX, STAGING_DIR, Source, StageResult, staged_path
+from .stage import DOUBLE_HOP, PART_SUFFIX, STAGING_DIR, Source, StageResult, staged_path
 from .tasks import TaskState, batch_text
 
 MAX_COMMAND_LINE = 8191  # cmd.exe, XP and later (KB830473)
@@ -53,25 +53,39 @@ class CmdRoute:
 
     def stage(self, source: Source, entry: Entry) -> StageResult:
         """Push ``entry`` (echo + certutil -decode), check its SHA-1 on the host, then rename it into place."""
-        if source.kind != "push" or source.repo is None:
-            raise StageError(f"{self.host}: {entry.kb}: a host without PowerShell is staged by push only (a UNC copy "
-                             "from a WinRS logon is the double hop, and there is no downloader)", host=self.host,
-                             kb=entry.kb)
+        if source.kind == "url" or source.repo is None:
+            raise StageError(f"{self.host}: {entry.kb}: a host without PowerShell has no downloader: stage by push "
+                             "or from a UNC share", host=self.host, kb=entry.kb)
         local = source.repo / entry.file
         path = staged_path(entry.file)
         expected = _sha1(local)
         if self._sha1_on_host(path) == expected:
             return StageResult(path, False, "present", entry.sha256, None, 0, HASH_BASIS)
-        data = local.read_bytes()
         part = path + PART_SUFFIX
-        self.write_file(part, data, kb=entry.kb)
+        sent = 0
+        if source.kind == "push":
+            data = local.read_bytes()
+            self.write_file(part, data, kb=entry.kb)
+            sent = len(data)
+        else:
+            self._copy(source.remote(entry.file), part, entry.kb)
         found = self._sha1_on_host(part)
         if found != expected:
             self._run(f'del /f /q "{part}"', "deleting the partial file")
             raise StageError(f"{self.host}: {entry.kb}: {entry.file} arrived with SHA-1 {found}, expected {expected}; "
                              f"{part} was deleted", host=self.host, kb=entry.kb)
         self._run(f'del /f /q "{path}" 2>nul & move /y "{part}" "{path}"', f"renaming {part}", kb=entry.kb)
-        return StageResult(path, True, "push", entry.sha256, None, len(data), HASH_BASIS)
+        return StageResult(path, True, source.kind, entry.sha256, None, sent, HASH_BASIS)
+
+    def _copy(self, remote: str, part: str, kb: str) -> None:
+        """``copy`` from the share; "Access is denied" from a WinRS logon is the double hop, said so."""
+        self._run(f'mkdir "{STAGING_DIR}" 2>nul & del /f /q "{part}" 2>nul & ver', "preparing", kb=kb)
+        copied = self.transport.run_cmd(f'copy /y "{remote}" "{part}"')
+        if copied.rc != 0:
+            said = " ".join(decode(copied.stderr + copied.stdout).split())
+            hint = DOUBLE_HOP if "denied" in said else ""
+            raise StageError(f"{self.host}: {kb}: copying {remote} to {part} failed (exit {copied.rc}): {said}{hint}",
+                             host=self.host, kb=kb)
 
     def write_file(self, path: str, data: bytes, *, kb: str | None = None) -> None:
         """``path`` on the host holds exactly ``data``: base64 by echo lines into ``<path>.b64``, then decoded."""
