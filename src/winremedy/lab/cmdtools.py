@@ -226,6 +226,7 @@ def _move(host: HostModel, line: str) -> CommandResult:
         return CommandResult(b"", b"The system cannot find the file specified.\r\n", 1)
     host.fs.write(paths[1], data)
     host.fs.delete(paths[0])
+    host.counters.stages += paths[0].lower().endswith(".part")  # a verified package renamed into place
     return _ok("        1 file(s) moved.\r\n")
 
 
@@ -239,6 +240,7 @@ def _copy(host: HostModel, line: str) -> CommandResult:
         reason = why or "The system cannot find the file specified."
         return CommandResult(b"        0 file(s) copied.\r\n", f"{reason}\r\n".encode("ascii", "replace"), 1)
     host.fs.write(paths[1], data)
+    host.counters.bytes_staged += len(data)
     return _ok("        1 file(s) copied.\r\n")
 
 
@@ -259,6 +261,7 @@ def _certutil(host: HostModel, line: str) -> CommandResult:
         except binascii.Error:
             return _certutil_failed(verb, "0x80090005 (-2146893819)", 0x80090005)
         host.fs.write(tokens[3], data)
+        host.counters.bytes_staged += len(data)
         return _ok(f"Input Length = {len(text)}\r\nOutput Length = {len(data)}\r\n"
                    "CertUtil: -decode command completed successfully.\r\n")
     if verb == "-hashfile" and len(tokens) == 3:

@@ -99,7 +99,7 @@ def _execute(host: HostModel, task: ScheduledTask, line: str, t: float, programs
     """One batch line at host time ``t``; returns the host seconds it took."""
     if not line or line.lower() == "@echo off" or line.startswith(":"):
         return 0.0
-    return _run_line(host, task, _expand(line, task.errorlevel), t, programs)
+    return _run_line(host, task, _expand(line, task.errorlevel, host.spec.system_root), t, programs)
 
 
 def _run_line(host: HostModel, task: ScheduledTask, line: str, t: float, programs: Programs) -> float:
@@ -127,12 +127,17 @@ def _run_line(host: HostModel, task: ScheduledTask, line: str, t: float, program
     return seconds
 
 
-def _expand(line: str, errorlevel: int) -> str:
+def _expand(line: str, errorlevel: int, system_root: str) -> str:
+    """``%`` signs as cmd.exe expands them in a batch run as SYSTEM on a host whose Windows is in ``system_root``."""
+    drive = ntpath.splitdrive(system_root)[0]
+    environment = {**_SYSTEM_ENVIRONMENT, "SYSTEMROOT": system_root, "WINDIR": system_root, "SYSTEMDRIVE": drive,
+                   "TEMP": f"{system_root}\\Temp", "TMP": f"{system_root}\\Temp"}
+
     def value(match: re.Match[str]) -> str:
         name = match[1]
         if name is None:
             return "%"
-        return str(errorlevel) if name.upper() == "ERRORLEVEL" else _SYSTEM_ENVIRONMENT.get(name.upper(), "")
+        return str(errorlevel) if name.upper() == "ERRORLEVEL" else environment.get(name.upper(), "")
 
     return _PERCENT_RE.sub(value, line)
 
