@@ -23,7 +23,8 @@ SPAN_SAMPLES, SPAN_INTERVAL = 9, 21600  # 8 intervals of 6 hours: the same two d
 
 
 def _fleet() -> dict[str, Any]:
-    kinds = [("win7", 1, "x64", "nsi", []), ("win2008", 2, "x64", "wfp", []), ("win2003", 1, "x86", "lcs", ["lcs2005"])]
+    kinds = [("win7", 1, "x64", "nsi", []), ("win2008", 2, "x64", "wfp", []), ("win2003", 2, "x86", "lcs", ["lcs2005"])]
+    # (2003 SP2: the on-host sampler is a PowerShell script, and 2003 SP1 has none: WMF 2.0 needs SP2)
     hosts = []
     for index in range(20):
         os_name, sp, arch, leak, products = kinds[index % 3]
