@@ -46,6 +46,10 @@ class CmdRoute:
     """A host's remediation steps by cmd.exe lines over one transport (the counterpart of
     :class:`winremedy.remediate.routes.PsRoute`)."""
 
+    # The install task cannot hash the package again without PowerShell (certutil's output would need find and a
+    # pipe in the batch): the SHA-1 check at staging, right before the task is written, is the check.
+    verifies_in_task = False
+
     def __init__(self, transport: Transport) -> None:
         self.transport, self.host = transport, transport.host
 

@@ -129,10 +129,12 @@ def install_task_name(kb: str) -> str:
 
 
 def install_lines(entry: Entry, staged_path: str, family: str, *, directory: str = STAGING_DIR,
-                  method: str = "auto") -> list[str]:
+                  method: str = "auto", verify: bool = True) -> list[str]:
     """The batch lines that install ``entry`` from ``staged_path`` on an OS of ``family``: first the package's
-    SHA-256 checked again by the SYSTEM task itself (:func:`verify_line`), then the installer."""
-    return [verify_line(entry, staged_path), *_installer_lines(entry, staged_path, family, directory, method)]
+    SHA-256 checked again by the SYSTEM task itself (:func:`verify_line`; ``verify`` False on a host without
+    PowerShell, whose package was checked by certutil when staged), then the installer."""
+    checked = [verify_line(entry, staged_path)] if verify else []
+    return [*checked, *_installer_lines(entry, staged_path, family, directory, method)]
 
 
 def verify_line(entry: Entry, staged_path: str) -> str:

@@ -16,6 +16,8 @@ from .tasks import TaskState
 
 
 class Route(Protocol):
+    verifies_in_task: bool  # the install task hashes the package again itself (PowerShell's verify.ps1)
+
     def stage(self, source: Source, entry: Entry) -> StageResult: ...
     def start_task(self, name: str, lines: Sequence[str]) -> TaskState: ...
     def query_task(self, name: str) -> TaskState: ...
@@ -25,6 +27,8 @@ class Route(Protocol):
 
 class PsRoute:
     """The steps by stage.ps1, task.ps1 and power.ps1 (PowerShell 2.0 and later)."""
+
+    verifies_in_task = True
 
     def __init__(self, transport: Transport, max_envelope_kb: int) -> None:
         self.transport, self.max_envelope_kb = transport, max_envelope_kb

@@ -190,7 +190,8 @@ class HostRun:
             self.outcome.audit = HostResult(self.host, reachable=readiness.error_code != "unreachable",
                                             error=readiness.reasons[0].message, error_code=readiness.error_code)
             raise _Failed(readiness.reasons[0].message, readiness.error_code)
-        if not readiness.ready:
+        # no PowerShell alone is no refusal: the steps then run through cmd.exe (remediate.cmdroute)
+        if any(reason.topic != "powershell" for reason in readiness.reasons):
             raise _Failed(readiness.summary(), "not_ready")
 
     def _plan(self) -> HostPlan:
@@ -231,7 +232,8 @@ class HostRun:
         else:
             path = self._stage(kb)
             self.journal.record("install_started", what, task=task, package=kb.package.file)
-            route.start_task(task, installer.install_lines(kb.package, path, self._plan_family(), method=self._method()))
+            route.start_task(task, installer.install_lines(kb.package, path, self._plan_family(), method=self._method(),
+                                                           verify=route.verifies_in_task))
         result = installer.finish_install(self.transport, what, self._poller(
             self.settings.install_timeout, lambda state: f"{what}: installer {state.state}"), query=route.query_task)
         self.journal.record("install_finished", what, outcome=result.outcome.value, exit_code=result.exit_code)
@@ -378,7 +380,8 @@ class HostRun:
         for kb in plan.kbs:
             if kb.action is Action.INSTALL and kb.package is not None:
                 path = stage.staged_path(kb.package.file)
-                lines = installer.install_lines(kb.package, path, plan.family, method=self._method())
+                lines = installer.install_lines(kb.package, path, plan.family, method=self._method(),
+                                                verify=self._route().verifies_in_task)
                 first = f" first its prerequisite {kb.package.kb} (restart, new audit and plan, then {kb.kb}):" if kb.service_pack else ""
                 parts.append(f"{kb.kb}:{first} stage {kb.package.file} (sha256 {kb.package.sha256[:12]}..., "
                              f"{self.source.kind}) to {path}; install as SYSTEM: {' '.join(f'[{line}]' for line in lines)}")
