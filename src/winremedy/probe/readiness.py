@@ -214,15 +214,11 @@ def _wmi(facts: dict[str, Any], _: str | None, out: Readiness) -> None:
 def _windows_update(facts: dict[str, Any], os_version: str | None, out: Readiness) -> None:
     if facts["windows_update"] != "disabled":
         return
-    # wusa needs wuauserv and fails with 0x80070422 (ERROR_SERVICE_DISABLED) without it; from Windows 7 /
-    # 2008 R2 the engine installs with expand + DISM instead, which go through TrustedInstaller.
-    if os_version == "6.0":
-        out.reasons.append(Check("windows_update", "the Windows Update service (wuauserv) is disabled: wusa fails "
-                                                   "with 0x80070422 on Vista / 2008",
-                                 "set wuauserv to Manual for the patch night (sc config wuauserv start= demand)"))
-    else:
-        out.notes.append(Check("windows_update", "the Windows Update service (wuauserv) is disabled: packages "
-                                                 "are installed without wusa"))
+    # wusa needs wuauserv and fails with 0x80070422 (ERROR_SERVICE_DISABLED) without it (chocolatey/choco #1073);
+    # the engine never runs wusa on such a host: expand + DISM on Windows 7 / 2008 R2, expand + pkgmgr on Vista /
+    # 2008 (both through TrustedInstaller, not wuauserv), update.exe on 2003 (remediate.install).
+    out.notes.append(Check("windows_update", "the Windows Update service (wuauserv) is disabled: packages "
+                                             "are installed without wusa"))
 
 
 def _fips(facts: dict[str, Any], _: str | None, out: Readiness) -> None:
