@@ -86,7 +86,9 @@ scheduled_for:
   type: str
   sample: "2024-03-03T02:00:00Z"
 staged:
-  description: Each package put on the host by this step - its path, SHA-256, what was there before, how it came, and the hash class the host verified it with (basis).
+  description:
+    - Each package put on the host by this step - its path, SHA-256, what was there before, how it came,
+      and the hash class the host verified it with (basis).
   returned: always
   type: list
   elements: dict

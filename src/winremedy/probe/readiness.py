@@ -119,10 +119,11 @@ def unreachable(host: str, channel: Channel | None, error: str, code: str) -> Re
 def no_powershell(host: str, channel: Channel | None) -> Readiness:
     """powershell.exe is unknown on the host (cmd.exe answered 9009)."""
     facts = {**_channel_facts(channel), "reachable": True, "authenticated": True, "powershell": None}
-    return Readiness(host, facts, reasons=[Check(
-        "powershell", "no PowerShell: the audit and remediation scripts need PowerShell 2.0",
-        "install Windows Management Framework 2.0 (KB968930), which needs Windows 2003 SP2, Vista SP1 or "
-        "2008 and .NET 2.0")])
+    return Readiness(host, facts, notes=[Check(
+        "powershell", "no PowerShell: audited and remediated through cmd.exe alone (pool tags cannot be read; "
+        "the probe's other checks need PowerShell)",
+        "Windows Management Framework 2.0 (KB968930; Windows 2003 SP2, Vista SP1 or 2008, .NET 2.0) would "
+        "give the full audit")])
 
 
 def read_probe(output: bytes | str, *, host: str, channel: Channel | None, controller_time: float,

@@ -190,8 +190,7 @@ class HostRun:
             self.outcome.audit = HostResult(self.host, reachable=readiness.error_code != "unreachable",
                                             error=readiness.reasons[0].message, error_code=readiness.error_code)
             raise _Failed(readiness.reasons[0].message, readiness.error_code)
-        # no PowerShell alone is no refusal: the steps then run through cmd.exe (remediate.cmdroute)
-        if any(reason.topic != "powershell" for reason in readiness.reasons):
+        if not readiness.ready:  # no PowerShell alone is ready: the steps run through cmd.exe (remediate.cmdroute)
             raise _Failed(readiness.summary(), "not_ready")
 
     def _plan(self) -> HostPlan:
