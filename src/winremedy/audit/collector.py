@@ -189,7 +189,7 @@ def _with_recorded(samples: dict[str, list[Sample]], raw: dict[str, Any], notes:
             if not same_boot((record.get("os") or {}).get("boot_time"), boot):
                 earlier += 1
                 continue
-            for key, points in _samples(record).items():
+            for key, points in {**_samples(record), **_pool_series(record.get("pool_tags"))}.items():
                 merged.setdefault(key, []).extend(points)
         except (ValueError, TypeError, AttributeError):
             broken += 1

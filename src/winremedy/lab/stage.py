@@ -58,12 +58,12 @@ def answer(host: HostModel, params: dict[str, Any]) -> CommandResult:
             result |= {"free": host.free_disk, "file": _state(host, params["path"]), "part": _state(host, params["part"])}
         elif _committed_already(host, params):
             chunk = base64.b64decode(params.get("data") or "")
-            result |= {"size": int(params["offset"]) + len(chunk), "sha256": params["sha256"], "committed": True}
+            result |= {"size": int(params["offset"]) + len(chunk), "basis": hasher(host),
+                       "digest": _expected(host, params), "committed": True}
         else:
             result["size"] = _write(host, params) if action == "write" else _receive(host, params)
             if params.get("sha256"):
-                expected = params.get("sha1") if hasher(host).startswith("SHA1") else params["sha256"]
-                result |= _commit(host, params["part"], params["path"], expected)
+                result |= _commit(host, params["part"], params["path"], _expected(host, params))
     except _Failure as failure:
         result["error"] = str(failure)
     text = FRAME_SENTINEL + json.dumps(result, ensure_ascii=True, separators=(",", ":"))
@@ -95,8 +95,13 @@ def _committed_already(host: HostModel, params: dict[str, Any]) -> bool:
     """A final chunk sent again (its answer was lost) after its commit renamed ``.part`` into place."""
     if params.get("action") != "write" or not params.get("sha256") or host.fs.exists(params["part"]):
         return False
-    state = _state(host, params["path"])
-    return state is not None and state["sha256"] == str(params["sha256"]).lower()
+    state, expected = _state(host, params["path"]), _expected(host, params)
+    return state is not None and expected is not None and state["digest"] == str(expected).lower()
+
+
+def _expected(host: HostModel, params: dict[str, Any]) -> str | None:
+    """The digest stage.ps1 compares with, by the class the host hashes with."""
+    return params.get("sha1") if hasher(host).startswith("SHA1") else params["sha256"]
 
 
 def _write(host: HostModel, params: dict[str, Any]) -> int:

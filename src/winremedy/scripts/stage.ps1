@@ -51,10 +51,17 @@ function Get-WrMessage($err) {
     return $e.Message
 }
 
+function Get-WrExpected {
+    # The digest to compare with, by the class this host hashes with (SHA-1 only where SHA-256 is not to be had)
+    if ($Basis -like 'SHA1*') { return $A.sha1 }
+    return $A.sha256
+}
+
 function Test-WrCommitted {
     if ($A.action -ne 'write' -or -not $A.sha256 -or [IO.File]::Exists($A.part)) { return $false }
     $state = Get-WrFileState $A.path
-    return ($null -ne $state -and $state.sha256 -eq $A.sha256)
+    $expected = Get-WrExpected
+    return ($null -ne $state -and $expected -and $state.digest -eq $expected)
 }
 
 function Write-WrChunk {
@@ -94,15 +101,15 @@ try {
         $result.part = Get-WrFileState $A.part
     } elseif (Test-WrCommitted) {
         $result.size = $A.offset + [Convert]::FromBase64String($A.data).Length
-        $result.sha256 = $A.sha256
+        $result.basis = $Basis
+        $result.digest = Get-WrExpected
         $result.committed = $true
     } else {
         $folder = [IO.Path]::GetDirectoryName($A.part)
         if (-not [IO.Directory]::Exists($folder)) { [void][IO.Directory]::CreateDirectory($folder) }
         if ($A.action -eq 'write') { $result.size = Write-WrChunk } else { $result.size = Receive-WrFile }
         if ($A.sha256) {
-            $expected = $A.sha256
-            if ($Basis -like 'SHA1*') { $expected = $A.sha1 }
+            $expected = Get-WrExpected
             $result.basis = $Basis
             $result.digest = Get-WrDigest $A.part
             if ($expected -and $result.digest -eq $expected) {
