@@ -93,14 +93,23 @@ def test_kb_probe_returns_the_verdict_and_saves_it(plugins: dict[str, ModuleType
     assert json.loads((tmp_path / "probe" / "w7-0001.json").read_text())["verdict"] == "ready"
 
 
-def test_kb_probe_fails_a_host_without_powershell_only_when_asked(plugins: dict[str, ModuleType]) -> None:
-    bare = lab_host("win2003", 2, "x86", powershell=None, winrm="1.1")
+def test_kb_probe_fails_a_host_that_is_not_ready_only_when_asked(plugins: dict[str, ModuleType]) -> None:
+    full = lab_host("win7", 1, "x64", free_disk_mb=20)  # no room to stage a package
     for fail, failed in ((False, None), (True, True)):
-        connection, _ = winrm_connection(bare)
+        connection, _ = winrm_connection(full)
         plugin = action(plugins["action.kb_probe"], {"fail_when_not_ready": fail}, connection)
-        result = dict(plugin.run(task_vars={"inventory_hostname": "w3-0001"}))
+        result = dict(plugin.run(task_vars={"inventory_hostname": "w7-0001"}))
         assert result["ready"] is False and result.get("failed") is failed
-        assert [r["topic"] for r in result["reasons"]] == ["powershell"] and "KB968930" in result["reasons"][0]["fix"]
+        assert [r["topic"] for r in result["reasons"]] == ["free_space"]
+
+
+def test_kb_probe_a_host_without_powershell_is_ready_through_cmd(plugins: dict[str, ModuleType]) -> None:
+    bare = lab_host("win2003", 2, "x86", powershell=None, winrm="1.1")
+    connection, _ = winrm_connection(bare)
+    plugin = action(plugins["action.kb_probe"], {"fail_when_not_ready": True}, connection)
+    result = dict(plugin.run(task_vars={"inventory_hostname": "w3-0001"}))
+    assert result["ready"] is True and "failed" not in result
+    assert [n["topic"] for n in result["notes"]] == ["powershell"] and "cmd.exe" in result["notes"][0]["message"]
 
 
 def test_kb_probe_an_unreachable_host_is_unreachable(plugins: dict[str, ModuleType]) -> None:
