@@ -17,6 +17,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "results_dir": {"type": "path"},
     "catalog_paths": {"type": "list", "elements": "path", "default": []},
     "fleet_result": {"type": "dict"},
+    "history": {"type": "str"},  # winremedy_history_url in the playbooks (doc fragment winremedy.windows.history)
 }
 
 
@@ -44,5 +45,6 @@ class ActionModule(ActionBase):
             interval=float(args["interval"]),
             results_dir=None if args["results_dir"] is None else str(args["results_dir"]),
             catalog_paths=[str(path) for path in args["catalog_paths"]],
+            history=None if args["history"] is None else str(args["history"]),
         ))
         return result

@@ -39,5 +39,6 @@ class ActionModule(ActionBase):
             interval=float(args["interval"]),
             results_dir=None if args["results_dir"] is None else str(args["results_dir"]),
             catalog_paths=[str(path) for path in args["catalog_paths"]], forks=int(args["forks"]),
+            history=None if args["history"] is None else str(args["history"]),
         ))
         return result

@@ -8,6 +8,7 @@ import typing as t
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.winremedy.windows.plugins.action.kb_facts import ARGUMENT_SPEC as HOST_ARGUMENT_SPEC
 from ansible_collections.winremedy.windows.plugins.plugin_utils._engine import require_engine
 
 DEFAULT_FORMATS = ["json", "csv", "junit", "html"]  # what `winremedy audit --out DIR` writes
@@ -15,6 +16,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "results_dir": {"type": "path", "required": True},
     "formats": {"type": "list", "elements": "str", "default": DEFAULT_FORMATS},
     "catalog_paths": {"type": "list", "elements": "path", "default": []},
+    "history": HOST_ARGUMENT_SPEC["history"],  # the history the reports chart, as the audit's
 }
 
 
@@ -32,5 +34,6 @@ class ActionModule(ActionBase):
         from ansible_collections.winremedy.windows.plugins.plugin_utils._audit import kb_report
 
         result.update(kb_report(str(args["results_dir"]), [str(fmt) for fmt in args["formats"]],
-                                catalog_paths=[str(path) for path in args["catalog_paths"]]))
+                                catalog_paths=[str(path) for path in args["catalog_paths"]],
+                                history=None if args["history"] is None else str(args["history"])))
         return result

@@ -63,6 +63,7 @@ options:
     type: dict
 extends_documentation_fragment:
   - winremedy.windows.catalog
+  - winremedy.windows.history
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts
 attributes:

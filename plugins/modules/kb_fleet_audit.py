@@ -55,6 +55,7 @@ options:
     default: 64
 extends_documentation_fragment:
   - winremedy.windows.catalog
+  - winremedy.windows.history
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

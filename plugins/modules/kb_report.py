@@ -32,6 +32,7 @@ options:
     default: [json, csv, junit, html]
 extends_documentation_fragment:
   - winremedy.windows.catalog
+  - winremedy.windows.history
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

@@ -17,12 +17,16 @@ import typing as t
 from pathlib import Path
 
 from ansible_collections.winremedy.windows.plugins.plugin_utils._transport import ConnectionTransport
+from winremedy.audit.assess import assess
 from winremedy.audit.command import time_scale
 from winremedy.audit.run import TIME_SCALE_VARIABLE, AuditSettings, audit_fleet, audit_host
 from winremedy.catalog import load_catalog, use_catalog_paths
 from winremedy.errors import WinRemedyError
+from winremedy.history import OutageTolerantHistory, open_history
+from winremedy.history.series import host_record
 from winremedy.inventory import options_from_hostvars
 from winremedy.report import summarize, write_reports
+from winremedy.report.history import report_charts
 from winremedy.transport import WinRMOptions, WinRMTransport
 from winremedy.audit.results import HostResult, load_results, result_path, save_result
 
@@ -36,11 +40,12 @@ FLEET_CONNECTIONS = frozenset({"winrm", "ansible.builtin.winrm"})
 
 
 def kb_facts(connection: ConnectionBase, host: str, *, kbs: list[str], samples: int, interval: float,
-             results_dir: str | None, catalog_paths: list[str]) -> dict[str, t.Any]:
+             results_dir: str | None, catalog_paths: list[str], history: str | None = None) -> dict[str, t.Any]:
     """Audit ``host`` in one round trip; save the result under ``results_dir/hosts/`` (failures too) and return it.
 
     A failure is saved before it is returned, so a host that is unreachable
-    still appears in the fleet report.
+    still appears in the fleet report. With ``history``, the trends join the
+    host's earlier samples and this audit's are appended there.
     """
     if samples < 1:
         return {"failed": True, "msg": f"{host}: samples must be at least 1, got {samples}"}
@@ -48,26 +53,49 @@ def kb_facts(connection: ConnectionBase, host: str, *, kbs: list[str], samples: 
         use_catalog_paths(catalog_paths)
         catalog = load_catalog()
         settings = AuditSettings(samples=samples, interval=interval, kbs=tuple(catalog.get(kb).kb for kb in kbs))
-    except WinRemedyError as error:  # the task's arguments or the installed catalog: not this host's fault
+        store = _opened(history)
+    except WinRemedyError as error:  # the task's arguments, the catalog or the history: not this host's fault
         return {"failed": True, "msg": f"{host}: {error} ({error.code})"}
     try:
-        transport = ConnectionTransport(connection, host)
-    except WinRemedyError as error:
-        result = HostResult(host=host, reachable=True, error=str(error), error_code=error.code)
-    else:
-        result = audit_host(transport, catalog, settings)
+        try:
+            transport = ConnectionTransport(connection, host)
+        except WinRemedyError as error:
+            result = HostResult(host=host, reachable=True, error=str(error), error_code=error.code)
+        else:
+            result = audit_host(transport, catalog, settings, store)
+        if store and result.facts:  # as the fleet audit: the history first, then the result file
+            store.write_host(store.begin_run(result.started_at or ""),
+                             host_record(result.facts, assess(result.facts, catalog), catalog))
+    finally:
+        if store:
+            store.close()
     task = task_result(result)
     if results_dir:
         try:
             task["result_path"] = str(save_result(Path(results_dir), result))
         except OSError as error:
             return {"failed": True, "msg": f"{host}: cannot save the result in {results_dir}: {error}"}
-    return task
+    return {**task, **_history_failure(store)}
+
+
+def _opened(history: str | None) -> OutageTolerantHistory | None:
+    """The history, connected and its schema current before any host is audited (or a HistoryError)."""
+    return OutageTolerantHistory(open_history(history)) if history else None
+
+
+def _history_failure(store: OutageTolerantHistory | None) -> dict[str, t.Any]:
+    """The task's failure when the history was lost during the audit (every result is saved by then)."""
+    try:
+        if store:
+            store.check()
+    except WinRemedyError as error:
+        return {"failed": True, "msg": f"{error} ({error.code})"}
+    return {}
 
 
 def kb_fleet_audit(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: list[str], *, kbs: list[str],
                    samples: int, interval: float, results_dir: str | None, catalog_paths: list[str],
-                   forks: int) -> dict[str, t.Any]:
+                   forks: int, history: str | None = None) -> dict[str, t.Any]:
     """Audit ``hosts`` concurrently through the engine, each over a connection built from its own ``hostvars``.
 
     Returns ``hosts``: each audited host's task result, as :func:`kb_facts` would have returned it (the
@@ -89,7 +117,8 @@ def kb_fleet_audit(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: list[
         scale = time_scale({host: {TIME_SCALE_VARIABLE: hostvars[host].get(TIME_SCALE_VARIABLE, 1)} for host in fleet})
         settings = AuditSettings(samples=samples, interval=interval, kbs=tuple(catalog.get(kb).kb for kb in kbs),
                                  time_scale=scale)
-    except WinRemedyError as error:  # the task's arguments, the installed catalog or the lab clock: no host's fault
+        store = _opened(history)
+    except WinRemedyError as error:  # the task's arguments, the catalog, the lab clock or the history: no host's fault
         return {"failed": True, "msg": f"{error} ({error.code})"}
 
     def connect(host: str) -> WinRMTransport:
@@ -100,16 +129,19 @@ def kb_fleet_audit(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: list[
 
     out = Path(results_dir) if results_dir else None
     try:
-        results = audit_fleet(fleet, connect, catalog, settings, forks=forks, out=out)
+        results = audit_fleet(fleet, connect, catalog, settings, forks=forks, out=out, history=store)
     except OSError as error:
         return {"failed": True, "msg": f"cannot save the results in {results_dir}: {error}"}
+    finally:
+        if store:
+            store.close()
     summary = summarize(results)
     tasks = {result.host: task_result(result) for result in results}
     if out:
         for host, task in tasks.items():
             task["result_path"] = str(result_path(out, host))
-    return {"changed": False, "hosts": tasks,
-            "left_out": [host for host in hosts if host not in options], "summary": summary.to_dict()}
+    return {"changed": False, "hosts": tasks, "left_out": [host for host in hosts if host not in options],
+            "summary": summary.to_dict(), **_history_failure(store)}
 
 
 def _connection(variables: t.Mapping[str, t.Any]) -> str:
@@ -133,13 +165,17 @@ def task_result(result: HostResult) -> dict[str, t.Any]:
     return {"changed": False, "ansible_facts": {"winremedy": facts}, **facts}
 
 
-def kb_report(results_dir: str, formats: list[str], catalog_paths: list[str]) -> dict[str, t.Any]:
+def kb_report(results_dir: str, formats: list[str], catalog_paths: list[str],
+              history: str | None = None) -> dict[str, t.Any]:
     """Write the fleet reports from every saved host result, exactly as ``winremedy audit --out`` does."""
     directory = Path(results_dir)
     try:
         use_catalog_paths(catalog_paths)
         results = load_results(directory)
-        paths = write_reports(results, directory, formats)  # renders every format before writing any
+        catalog = load_catalog()
+        charts = report_charts(directory, history, [r.host for r in results], catalog)
+        # renders every format before writing any
+        paths = write_reports(results, directory, formats, catalog=catalog, history=charts)
     except WinRemedyError as error:
         return {"failed": True, "msg": str(error)}
     except OSError as error:

@@ -90,3 +90,21 @@ def kinit(kerberos_realm: Any, tmp_path: Path) -> Iterator[Kinit]:
         os.environ.pop("KRB5CCNAME", None)
     else:
         os.environ["KRB5CCNAME"] = saved
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A private PostgreSQL server on loopback for the session (Debian's postgresql); stopped and removed after.
+
+    Skips only when the PostgreSQL server programs are absent (``.ci/run`` installs them).
+    """
+    from pgserver import PostgresServer, binaries
+
+    bindir = binaries()
+    if bindir is None:
+        pytest.skip("PostgreSQL server programs (initdb, pg_ctl) absent: apt-get install postgresql")
+    server = PostgresServer(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -18,7 +18,7 @@ from ..commandline import (
     writable_directory,
 )
 from ..errors import InventoryError, WinRemedyError
-from ..history import DEFAULT_DAYS, history_path, open_history
+from ..history import DEFAULT_DAYS, LOCATIONS, OutageTolerantHistory, history_path, open_history
 from ..report.history import read_history
 from ..transport.recording import add_record_options, recorded
 from .progress import FleetProgress
@@ -41,8 +41,9 @@ def add_audit_command(commands: Any) -> None:
     audit.add_argument("--out", type=Path, help="save each host's result under DIR/hosts/ as it arrives, "
                                                  "and the reports in DIR at the end")
     audit.add_argument("--resume", action="store_true", help="with --out: skip hosts already audited there")
-    audit.add_argument("--history", metavar="PATH",
-                       help="leak history database to join and append to (default: DIR/history.sqlite with --out)")
+    audit.add_argument("--history", metavar="PATH|URL",
+                       help="leak history to join and append to (default: DIR/history.sqlite with --out): "
+                            + LOCATIONS)
     audit.add_argument("--history-days", type=float, default=DEFAULT_DAYS, metavar="N",
                        help=f"days of history a leak trend uses with this run's samples (default {DEFAULT_DAYS:g})")
     audit.add_argument("--format", choices=("table", "json", "csv", "junit", "html"), default="table")
@@ -116,7 +117,8 @@ def run_audit(args: argparse.Namespace) -> int:
         return recorded(WinRMTransport(name, options), args.record, [options.password, *args.redact])
 
     location = args.history or (history_path(args.out) if args.out else None)
-    history = open_history(location) if location else None
+    # Opened (connected, schema current) before any host is audited: a database that is down fails the run now.
+    history = OutageTolerantHistory(open_history(location)) if location else None
     try:
         results = audit_fleet(
             list(targets), connect, catalog, settings,
@@ -131,6 +133,8 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.out:
         write_reports(results, args.out, ["json", "csv", "junit", "html"], catalog=catalog, history=charts)
     sys.stdout.write(render(results, args.format, catalog=catalog, history=charts))
+    if history:
+        history.check()  # a database lost mid-run fails the run, after every result and report is saved
     return exit_code(results)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..audit.facts import Sample
@@ -15,7 +14,7 @@ from ..commandline import EXIT_OK, print_json
 from ..errors import WinRemedyError
 from ..instants import iso
 from ..report.table import format_table
-from . import DEFAULT_DAYS, Point, open_history
+from . import DEFAULT_DAYS, LOCATIONS, Point, open_history
 from .series import Piece, pieces
 
 _DAY = 86400.0
@@ -26,13 +25,12 @@ def add_history_command(commands: Any) -> None:
     history = commands.add_parser(
         "history", help="leak history of a host across audits (or: history prune --keep-days N)",
         description="Show a host's indicator samples and KB statuses from the history database that audits "
-                    "append to (DIR/history.sqlite under audit --out DIR), split where the host rebooted or a fix "
+                    "append to (DIR/history.sqlite under audit --out DIR, or the PostgreSQL database given to audit --history), split where the host rebooted or a fix "
                     "went in, with the trend of each piece. 'winremedy history prune --keep-days N' forgets "
                     "older samples and compacts the database.",
     )
     history.add_argument("host", metavar="HOST", help=f"the host, or '{_PRUNE}'")
-    history.add_argument("--db", required=True, metavar="PATH",
-                         help="the results directory of the audits, or the history database file")
+    history.add_argument("--db", required=True, metavar="PATH|URL", help=f"the history: {LOCATIONS}")
     history.add_argument("--indicator", metavar="ID", help="only this series (an indicator id, or pool:TAG)")
     history.add_argument("--days", type=float, default=DEFAULT_DAYS,
                          help=f"how far back from the host's newest sample (default {DEFAULT_DAYS:g})")
@@ -42,9 +40,7 @@ def add_history_command(commands: Any) -> None:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    if not Path(str(args.db).removeprefix("sqlite://")).exists():
-        raise WinRemedyError(f"history: {args.db}: no such results directory or database")
-    store = open_history(args.db)
+    store = open_history(args.db, create=False)
     try:
         if args.host == _PRUNE:
             if args.keep_days is None or args.keep_days < 0:

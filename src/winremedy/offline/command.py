@@ -11,7 +11,7 @@ from ..audit.assess import Finding, Status, assess
 from ..audit.facts import HostFacts
 from ..audit.leaks import analyse
 from ..catalog import Catalog, load_catalog
-from ..history import HistoryStore, open_history
+from ..history import LOCATIONS, HistoryStore, open_history
 from ..history.series import joined_samples
 from ..commandline import EXIT_FINDINGS, EXIT_OK, add_format, print_json
 from ..errors import WinRemedyError
@@ -30,8 +30,7 @@ def add_assess_command(commands: Any) -> None:
     offline.add_argument("files", nargs="*", type=Path, metavar="FILE")
     offline.add_argument("--samples", action="store_true", help="assess the sample hosts bundled with winremedy")
     offline.add_argument("--kb", action="append", dest="kbs", metavar="KB", help="only this KB (repeatable)")
-    offline.add_argument("--history", metavar="PATH",
-                         help="a history database (or results directory): leak trends join its samples")
+    offline.add_argument("--history", metavar="PATH|URL", help=f"leak trends join the samples of this history: {LOCATIONS}")
     add_format(offline)
     offline.set_defaults(run=run_assess)
 
@@ -42,7 +41,7 @@ def run_assess(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     kbs = [catalog.get(kb).kb for kb in args.kbs] if args.kbs else None
     paths = list(args.files) + (_sample_paths() if args.samples else [])
-    history = open_history(args.history) if args.history else None
+    history = open_history(args.history, create=False) if args.history else None
     try:
         results = [(facts, assess(_with_leaks(facts, catalog, history), catalog, kbs))
                    for facts in read_facts_files(paths)]

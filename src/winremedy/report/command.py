@@ -13,10 +13,10 @@ from typing import Any
 
 from ..catalog import load_catalog
 from ..errors import WinRemedyError
-from ..history import DEFAULT_DAYS, history_path, open_history
+from ..history import DEFAULT_DAYS, LOCATIONS
 from ..audit.results import load_results
 from . import FORMATS, exit_code, render
-from .history import read_history
+from .history import report_charts
 from .output import write_atomic
 
 
@@ -30,9 +30,11 @@ def add_report_command(subparsers: Any) -> None:
     parser.add_argument("dir", type=Path, metavar="DIR", help="the audit's output directory")
     parser.add_argument("--format", choices=FORMATS, default="table", help="report format (default: table)")
     parser.add_argument("--output", type=Path, metavar="FILE", help="write here (atomically) instead of stdout")
+    parser.add_argument("--history", metavar="PATH|URL",
+                        help=f"the leak history charted per host (default: DIR/history.sqlite if there is one): "
+                             f"{LOCATIONS}")
     parser.add_argument("--history-days", type=float, default=DEFAULT_DAYS, metavar="N",
-                        help=f"days of leak history charted per host, from DIR/history.sqlite (default "
-                             f"{DEFAULT_DAYS:g})")
+                        help=f"days of leak history charted per host (default {DEFAULT_DAYS:g})")
     parser.set_defaults(run=run_report)
 
 
@@ -41,13 +43,7 @@ def run_report(args: argparse.Namespace) -> int:
     if not results:
         raise WinRemedyError(f"{args.dir}: no host results in {args.dir / 'hosts'}")
     catalog = load_catalog()
-    charts = None
-    if history_path(args.dir).exists():
-        store = open_history(args.dir)
-        try:
-            charts = read_history(store, [r.host for r in results], catalog, args.history_days)
-        finally:
-            store.close()
+    charts = report_charts(args.dir, args.history, [r.host for r in results], catalog, args.history_days)
     text = render(results, args.format, catalog=catalog, history=charts)
     if args.output is not None:
         write_atomic(args.output, text)
