@@ -52,7 +52,7 @@ def test_a_file_that_is_not_a_database_is_refused_in_one_line(tmp_path: Path,
 
 def test_unknown_locations_are_refused(tmp_path: Path) -> None:
     with pytest.raises(HistoryError, match="unsupported history location"):
-        open_history("postgresql://db/winremedy")
+        open_history("mysql://db/winremedy")
     store = open_history(f"sqlite://{tmp_path / 'h.sqlite'}")
     assert store.location == str(tmp_path / "h.sqlite")
     store.close()
