@@ -30,6 +30,7 @@ from winremedy.history.postgres import SCHEMA
 
 pytestmark = pytest.mark.integration
 
+REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "Sl1ces share one history"
 Sample = tuple[str, str, float, float]  # host, series, t, value
 
@@ -155,3 +156,47 @@ def test_a_database_lost_mid_run_keeps_every_result_file_and_fails_the_run_in_on
         assert 3 <= len(written) and len(written) + missing == len(hosts)
     finally:
         server.stop()
+
+
+# --- the collection: winremedy_history_url -------------------------------------------------------------------
+
+
+def _playbook(lab: Path, out: Path, url: str, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    root = out.parent / "collections"
+    if not root.exists():  # ansible_collections/winremedy/windows -> the repo (a symlink, not a copy)
+        (root / "ansible_collections" / "winremedy").mkdir(parents=True)
+        (root / "ansible_collections" / "winremedy" / "windows").symlink_to(REPO, target_is_directory=True)
+    env = {**env, "ANSIBLE_COLLECTIONS_PATH": str(root), "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_LOCAL_TEMP": str(root / "tmp"), "ANSIBLE_HOME": str(root / "home")}
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab / "inventory.yml"),
+               "winremedy.windows.audit", "-e", f"winremedy_report_dir={out}", "-e", f"winremedy_history_url={url}",
+               "-e", "winremedy_samples=2", "-e", "winremedy_interval=600", *extra]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=out.parent, timeout=600)
+
+
+def test_the_audit_playbook_writes_the_shared_history_in_both_modes_and_stops_early_on_refused_credentials(
+        tmp_path: Path, postgres_server: Any) -> None:
+    url = postgres_server.database("playbook", "awx", PASSWORD)
+    with running_lab(tmp_path, None, "--hosts", "6", "--seed", "7", "--time-scale", "3600") as lab:
+        hosts = _hosts(lab)
+        for mode in ("fleet", "per_host"):
+            out = tmp_path / mode
+            run = _playbook(lab, out, url, _env(), "-e", f"winremedy_audit_mode={mode}")
+            assert run.returncode == 0, run.stdout[-3000:]
+            saved, stored = _saved(out), _stored(url)
+            assert set(saved) == set(hosts)
+            for host, samples in saved.items():
+                assert samples and samples <= stored[host], (mode, host)
+        assert _rows(url, f"SELECT count(*) = count(DISTINCT (host, series, t)) FROM {SCHEMA}.samples") == [(True,)]
+
+        # a password from a vaulted variable, inside the URL, that the database refuses
+        wrong = "Wr0ng-but-secret"
+        refused = url.replace("awx@", f"awx:{wrong}@")
+        out = tmp_path / "refused"
+        before = _rows(url, f"SELECT count(*) FROM {SCHEMA}.samples")
+        run = _playbook(lab, out, refused, dict(os.environ))
+        assert run.returncode == 2
+        assert f"{url.replace('awx@', 'awx:***@')}: cannot connect to the history database" in run.stdout
+        assert 'password authentication failed for user "awx"' in run.stdout
+        assert wrong not in run.stdout + run.stderr and not (out / "hosts").exists()  # no host audited
+        assert _rows(url, f"SELECT count(*) FROM {SCHEMA}.samples") == before
