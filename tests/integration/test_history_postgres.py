@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from datetime import datetime, timezone
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,12 +149,15 @@ def test_concurrent_writers_lose_nothing_and_duplicate_nothing(database: dict[st
 def test_prune_forgets_old_samples_and_their_runs(database: dict[str, str]) -> None:
     store = open_history(database["url"])
     for night in range(5):
-        store.write_host(store.begin_run(f"2026-12-0{night + 1}T00:00:00+00:00"), _record("h1", night, 10.0 * night))
+        store.write_host(store.begin_run(f"2020-01-0{night + 1}T00:00:00+00:00"), _record("h1", night, 10.0 * night))
     # two days before the newest sample (night 4, +60 s): nights 0 and 1, and night 2's first sample and status
     assert store.prune(keep_days=2) == 2 * 3 + 2
     assert min(p.t for p in store.read("h1", 0.0)["nsi_private_bytes"]) == T0 + 2 * DAY + 60
-    store.close()
     assert _rows(database["url"], f"SELECT count(*) FROM {SCHEMA}.runs") == [(3,)]
+    begun = store.begin_run(datetime.now(timezone.utc).isoformat())  # another controller's run, nothing written yet
+    store.prune(keep_days=0)
+    store.write_host(begun, _record("h1", 5, 60.0))  # its run survived the prune
+    store.close()
 
 
 def test_the_history_command_reads_the_shared_database_with_the_password_from_pgpassword(database: dict[str, str], tmp_path: Path,

@@ -166,7 +166,7 @@ class PostgresHistory:
         return [StatusRecord(at, kb, status) for at, kb, status in rows]
 
     def prune(self, keep_days: float) -> int:
-        """As the SQLite store's, but the space is left to PostgreSQL's autovacuum."""
+        """As the SQLite store's (the space is left to PostgreSQL's autovacuum), while other controllers write."""
         with self._guard("prune"), self._db.transaction():
             newest = self._db.execute(f"SELECT max(t) FROM {SCHEMA}.samples").fetchone()
             if newest is None or newest[0] is None:
@@ -174,8 +174,9 @@ class PostgresHistory:
             cutoff = newest[0] - keep_days * _DAY
             deleted = self._db.execute(f"DELETE FROM {SCHEMA}.samples WHERE t < %s", (cutoff,)).rowcount
             deleted += self._db.execute(f"DELETE FROM {SCHEMA}.statuses WHERE at < %s", (cutoff,)).rowcount
-            self._db.execute(f"DELETE FROM {SCHEMA}.runs WHERE id NOT IN"
-                             f" (SELECT run FROM {SCHEMA}.samples UNION SELECT run FROM {SCHEMA}.statuses)")
+            # a run another controller began but has not written to yet is spared: its rows reference it soon
+            self._db.execute(f"DELETE FROM {SCHEMA}.runs WHERE started_at::timestamptz < now() - interval '1 day'"
+                             f" AND id NOT IN (SELECT run FROM {SCHEMA}.samples UNION SELECT run FROM {SCHEMA}.statuses)")
         return deleted
 
     def close(self) -> None:
