@@ -32,6 +32,7 @@ from winremedy.lab.dynamics import LeakSpec, Scenario
 from winremedy.audit.command import add_audit_command
 from winremedy.audit.results import load_results
 from winremedy.audit.run import DEFAULT_FORKS
+from winremedy.history import open_history
 from test_plugins_transport import failing_winrm_connection, lab_host, winrm_connection
 
 REPO = Path(__file__).resolve().parents[2]
@@ -386,3 +387,37 @@ def test_an_unwritable_results_dir_fails_in_one_line(plugins: dict[str, ModuleTy
     connection, _ = winrm_connection(lab_host())
     result = run_kb_facts(plugins, {"results_dir": str(tmp_path / "file")}, connection)
     assert result["failed"] is True and result["msg"].startswith(f"w7-0001: cannot save the result in {tmp_path}/file: ")
+
+
+# --- the history option ----------------------------------------------------------------------------
+
+
+def test_kb_facts_joins_and_appends_the_history_and_kb_report_charts_it(plugins: dict[str, ModuleType],
+                                                                        tmp_path: Path) -> None:
+    history = str(tmp_path / "shared" / "history.sqlite")
+    host = lab_host(leak=LeakSpec(Scenario.NSI, 5.0))
+    for night in range(2):
+        host.clock.advance(86400.0 * night)
+        result = run_kb_facts(plugins, {"results_dir": str(tmp_path), "samples": 2, "interval": 600,
+                                        "history": history}, winrm_connection(host)[0])
+        assert "failed" not in result
+    store = open_history(history)
+    series = store.read("w7-0001", since=0.0)["nsi_private_bytes"]
+    store.close()
+    assert len(series) == 4  # both nights' samples
+    report = dict(action(plugins["action.kb_report"], {"results_dir": str(tmp_path), "formats": ["html"],
+                                                       "history": history}).run(task_vars={}))
+    assert "failed" not in report and 'class="chart-history"' in (tmp_path / "report.html").read_text()
+
+
+def test_a_history_that_cannot_be_opened_fails_the_task_before_the_host_is_touched(
+        plugins: dict[str, ModuleType], tmp_path: Path) -> None:
+    (tmp_path / "history.sqlite").write_bytes(b"no database, but long enough to have a header" * 40)
+    connection, wire = winrm_connection(lab_host())
+    result = run_kb_facts(plugins, {"results_dir": str(tmp_path / "out"), "history": str(tmp_path)}, connection)
+    assert result["failed"] is True and "error_code" not in result and wire.calls == []
+    assert result["msg"].startswith(f"w7-0001: {tmp_path / 'history.sqlite'}: cannot open the history database")
+    fleet = run_kb_fleet_audit(plugins, {"results_dir": str(tmp_path / "out"), "history": str(tmp_path)},
+                               {"w7-01": {"ansible_host": "127.0.0.1"}})
+    assert fleet["failed"] is True and "cannot open the history database" in fleet["msg"] and "hosts" not in fleet
+    assert not (tmp_path / "out").exists()
