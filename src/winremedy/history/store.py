@@ -1,4 +1,4 @@
-"""What the history holds and the interface of a store that holds it (SQLite today; another database later)."""
+"""What the history holds and the interface of a store that holds it (SQLite embedded, or PostgreSQL shared)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ class HostRecord:
 
 
 class HistoryStore(Protocol):
-    """Where the history lives. Implementations are safe for one writer and many readers at a time."""
+    """Where the history lives. Every implementation takes one writer and many readers at a time; PostgreSQL
+    takes many writers (several controllers), each sample stored once."""
 
     location: str
 
