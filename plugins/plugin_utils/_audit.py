@@ -119,7 +119,7 @@ def kb_fleet_audit(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: list[
         settings = AuditSettings(samples=samples, interval=interval, kbs=tuple(catalog.get(kb).kb for kb in kbs),
                                  time_scale=scale)
         store = _opened(history)
-    except WinRemedyError as error:  # the task's arguments, the catalog, the lab clock or the history: no host's fault
+    except WinRemedyError as error:  # the arguments, the catalog, the lab clock or the history: no host's fault
         return {"failed": True, "msg": f"{error} ({error.code})"}
 
     def connect(host: str) -> WinRMTransport:
