@@ -160,9 +160,8 @@ def test_prune_forgets_old_samples_and_their_runs(database: dict[str, str]) -> N
     store.close()
 
 
-def test_the_history_command_reads_the_shared_database_with_the_password_from_pgpassword(database: dict[str, str], tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_history_command_reads_the_shared_database_with_the_password_from_pgpassword(
+        database: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("PGPASSWORD", PASSWORD)  # the URL carries no password: libpq takes it from the environment
     store = open_history(database["bare"])
     for night in range(3):
@@ -173,7 +172,8 @@ def test_the_history_command_reads_the_shared_database_with_the_password_from_pg
     assert [p["value"] for p in shown["series"]["nsi_private_bytes"][0]["points"]] == [
         100.0, 101.0, 101.0, 102.0, 102.0, 103.0]
     assert main(["history", "prune", "--keep-days", "0", "--db", database["bare"]]) == 0
-    assert capsys.readouterr().out.startswith(f"{database['bare']}: 8 rows older than 0 days deleted")  # all but the newest sample
+    deleted = capsys.readouterr().out
+    assert deleted.startswith(f"{database['bare']}: 8 rows older than 0 days deleted")  # all but the newest sample
 
 
 # --- a database that is down or refuses the credentials -------------------------------------------------------

@@ -25,7 +25,8 @@ def add_history_command(commands: Any) -> None:
     history = commands.add_parser(
         "history", help="leak history of a host across audits (or: history prune --keep-days N)",
         description="Show a host's indicator samples and KB statuses from the history database that audits "
-                    "append to (DIR/history.sqlite under audit --out DIR, or the PostgreSQL database given to audit --history), split where the host rebooted or a fix "
+                    "append to (DIR/history.sqlite under audit --out DIR, or the PostgreSQL database given to "
+                    "audit --history), split where the host rebooted or a fix "
                     "went in, with the trend of each piece. 'winremedy history prune --keep-days N' forgets "
                     "older samples and compacts the database.",
     )

@@ -175,8 +175,8 @@ class PostgresHistory:
             deleted = self._db.execute(f"DELETE FROM {SCHEMA}.samples WHERE t < %s", (cutoff,)).rowcount
             deleted += self._db.execute(f"DELETE FROM {SCHEMA}.statuses WHERE at < %s", (cutoff,)).rowcount
             # a run another controller began but has not written to yet is spared: its rows reference it soon
-            self._db.execute(f"DELETE FROM {SCHEMA}.runs WHERE started_at < now() - interval '1 day'"
-                             f" AND id NOT IN (SELECT run FROM {SCHEMA}.samples UNION SELECT run FROM {SCHEMA}.statuses)")
+            self._db.execute(f"DELETE FROM {SCHEMA}.runs WHERE started_at < now() - interval '1 day' AND id NOT IN"
+                             f" (SELECT run FROM {SCHEMA}.samples UNION SELECT run FROM {SCHEMA}.statuses)")
         return deleted
 
     def close(self) -> None:
