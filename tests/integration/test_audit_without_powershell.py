@@ -15,42 +15,16 @@ import pytest
 import winrm
 import winrm.exceptions
 import yaml
+from bare_fleet import HOSTS, INTERVAL, SAMPLES, fleet, is_bare
 from labcli import lab_hosts, running_lab, winremedy
 from test_audit_lab import KBS, expected_status
 
 pytestmark = pytest.mark.integration
 
-SAMPLES, INTERVAL, TIME_SCALE = 6, 1800, 3600  # 2.5 h of host time: a verdict needs 2 h
-BARE = None  # powershell: null
-
-
-def _host(name: str, os_name: str, sp: int, arch: str, **more: Any) -> dict[str, Any]:
-    return {"name": name, "os": os_name, "sp": sp, "arch": arch, **more}
-
-
-HOSTS = [
-    _host("lcs-leak-1", "win2003", 1, "x86", products=["lcs2005"], leak="lcs", powershell=BARE, winrm="1.1"),
-    _host("lcs-leak-2", "win2003", 1, "x86", products=["lcs2003"], leak="lcs", powershell=BARE,
-          syn_attack_protect=1),
-    _host("lcs-quiet", "win2003", 1, "x86", products=["lcs2005"], powershell=BARE, winrm="1.1"),
-    _host("lcs-fixed", "win2003", 1, "x86", products=["lcs2005"], powershell=BARE, installed=["KB903927"],
-          system_root="C:\\WINNT"),
-    _host("lcs-x64", "win2003", 1, "x64", products=["lcs2005"], powershell=BARE),
-    _host("plain-sp1", "win2003", 1, "x86", powershell=BARE, winrm="1.1"),
-    _host("sp2-bare", "win2003", 2, "x86", powershell=BARE, winrm="1.1"),
-    _host("sp2-wmf2", "win2003", 2, "x86"),
-    _host("sp2-wmf2-lcs", "win2003", 2, "x64", products=["lcs2005"]),
-    _host("core-leak", "win2008", 2, "x64", powershell=BARE, leak="wfp"),
-    _host("core-quiet", "win2008", 1, "x86", powershell=BARE, winrm="1.1"),
-    _host("win7", "win7", 1, "x64", leak="nsi"),
-]
-
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    fleet = {"time_scale": TIME_SCALE, "seed": 12, "credentials": {"user": "Administrator", "password": "Lab-pass1"},
-             "hosts": HOSTS}
-    with running_lab(tmp_path_factory.mktemp("bare"), fleet) as directory:
+    with running_lab(tmp_path_factory.mktemp("bare"), fleet(12)) as directory:
         yield directory
 
 
@@ -65,7 +39,7 @@ def audit(lab: Any) -> dict[str, Any]:
 def _expected(host: dict[str, Any], kb: str) -> str:
     """As with PowerShell, except that cmd.exe reads no pool tag: the pool total alone never calls the WFP leak."""
     status = expected_status(host, kb)
-    bare = host.get("powershell", "2.0") is None
+    bare = is_bare(host)
     return "missing" if bare and kb == "KB979223" and status == "missing_leaking" else status
 
 
@@ -83,7 +57,7 @@ def test_every_host_has_the_statuses_its_definition_implies(audit: dict[str, Any
 def test_bare_hosts_are_audited_without_powershell_and_say_so(audit: dict[str, Any]) -> None:
     for host in HOSTS:
         notes = audit[host["name"]]["facts"]["notes"]
-        bare = host.get("powershell", "2.0") is None
+        bare = is_bare(host)
         assert (notes[:1] == ["audited without PowerShell (cmd.exe path)"]) is bare, (host["name"], notes)
 
 
@@ -100,7 +74,7 @@ def test_no_powershell_starts_on_bare_hosts(lab: Any, audit: dict[str, Any]) -> 
     counters = {name: host["counters"] for name, host in lab_hosts(lab).items()}
     for host in HOSTS:
         count = counters[host["name"]]
-        if host.get("powershell", "2.0") is None:
+        if is_bare(host):
             assert count["powershell_starts"] == 0 and count["scripts"] == {}, (host["name"], count)
             # the PowerShell try (cmd.exe: 9009), set + services, the rest; then each later sample on the fleet's
             # schedule is cmd.exe's alone (the host stays switched): set + services, the indicators
