@@ -54,9 +54,10 @@ def _fleet() -> dict[str, Any]:
 
 
 def expected_topics(host: dict[str, Any]) -> set[str]:
-    """The quirks the fleet sets; without PowerShell the probe script cannot run, and says only that."""
+    """The quirks the fleet sets; without PowerShell the probe script cannot run: cmd.exe tools name the WinRM
+    version (1.1 on every such host of this fleet), and the probe says only that."""
     if host.get("powershell", "2.0") is None:
-        return {"powershell"}
+        return {"powershell", "winrm"}
     return {TOPIC[key] for key in TOPIC if key in host}
 
 

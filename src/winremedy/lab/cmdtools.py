@@ -24,6 +24,7 @@ from typing import Any
 from .api import CommandResult
 from .dynamics import NONPAGED_POOL
 from .host import HostModel, ScheduledTask
+from .probe import wsmsvc_version
 from .quirks import LOCALES
 from .stage import read_share
 from .tokens import split as _split
@@ -34,6 +35,7 @@ _WMIC_BANNER = "Please wait while WMIC is being installed.\r\n"
 _WMIC_PRIMED = "%SystemRoot%\\system32\\wbem\\wmic.primed"  # the lab's mark that wmic ran once on this host
 _REG_MISSING = "ERROR: The system was unable to find the specified registry key or value.\r\n"
 _IDLE_NONPAGED_POOL = 48 * 1024 * 1024
+_WSMSVC = "%SystemRoot%\\System32\\wsmsvc.dll"  # the WinRM service's file, whose version names WinRM's
 
 
 def environment(host: HostModel) -> dict[str, str]:
@@ -44,8 +46,18 @@ def environment(host: HostModel) -> dict[str, str]:
 
 
 def expand(host: HostModel, text: str) -> str:
+    """``%NAME%`` and ``%NAME:old=new%`` (``old`` replaced without regard to case, as set /? describes cmd.exe's
+    "Environment variable substitution"); an unknown variable stays as it is."""
     env = {k.lower(): v for k, v in environment(host).items()}
-    return re.sub(r"%([^%]+)%", lambda m: env.get(m.group(1).lower(), m.group(0)), text)
+
+    def one(match: re.Match[str]) -> str:
+        name, edit, change = match.group(1).partition(":")
+        value = env.get(name.lower())
+        if value is None or (edit and "=" not in change):
+            return match.group(0)
+        old, _, new = change.partition("=")
+        return re.sub(re.escape(old), lambda _: new, value, flags=re.IGNORECASE) if old else value
+    return re.sub(r"%([^%]+)%", one, text)
 
 
 def _now(host: HostModel) -> float:
@@ -108,6 +120,7 @@ def _reg_text(value: Any) -> str:
 
 
 def _wmic(host: HostModel, line: str) -> CommandResult:
+    line = expand(host, line)  # cmd.exe expands the variables before wmic runs
     banner = ""
     if not host.fs.exists(_WMIC_PRIMED):
         host.fs.write(_WMIC_PRIMED, b"")
@@ -145,7 +158,8 @@ def _os(host: HostModel, _: str) -> list[dict[str, Any]]:
 def _datafile(host: HostModel, where: str) -> list[dict[str, Any]]:
     match = re.search(r"(?i)name='((?:[^'\\]|\\.)*)'", where)
     wanted = re.sub(r"\\(.)", r"\1", match.group(1)).lower() if match else ""
-    return [{"Version": version} for path, version in host.files.items() if expand(host, path).lower() == wanted]
+    files = {**host.files, _WSMSVC: wsmsvc_version(host)}
+    return [{"Version": version} for path, version in files.items() if expand(host, path).lower() == wanted]
 
 
 def _service(host: HostModel, _: str) -> list[dict[str, Any]]:

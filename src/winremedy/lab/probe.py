@@ -40,8 +40,7 @@ def answer(host: HostModel, query: dict[str, Any]) -> CommandResult:
         "wmi": {"caption": host.profile.caption, "version": host.profile.version, "sp": host.profile.sp},
         "registry_values": values,
         "registry_subkeys": {path: _subkeys(host, path) for path in query.get("registry_subkeys", [])},
-        "files": {path: _WSMSVC[(spec.winrm, host.profile.is_2003 and spec.winrm == "1.1")]
-                  for path in query.get("files", []) if path.lower().endswith("wsmsvc.dll")},
+        "files": {path: wsmsvc_version(host) for path in query.get("files", []) if path.lower().endswith("wsmsvc.dll")},
         "wsman": {path: str(_limit(host, path)) for path in query.get("wsman", [])},
         "services": {name: _windows_update(spec.windows_update) for name in query.get("services", [])
                      if name.lower() == "wuauserv"},
@@ -52,6 +51,11 @@ def answer(host: HostModel, query: dict[str, Any]) -> CommandResult:
     }
     text = FRAME_SENTINEL + json.dumps(result, ensure_ascii=True, separators=(",", ":"))
     return CommandResult((text + "\r\n").encode("ascii"), b"", 0)
+
+
+def wsmsvc_version(host: HostModel) -> str:
+    """The file version of the host's %SystemRoot%\\System32\\wsmsvc.dll, by its WinRM version and Windows."""
+    return _WSMSVC[(host.spec.winrm, host.profile.is_2003 and host.spec.winrm == "1.1")]
 
 
 def _value(host: HostModel, path: str) -> Any:

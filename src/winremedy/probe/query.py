@@ -2,8 +2,10 @@
 
 Sources of the places read:
 
-* WinRM version: the file version of ``%windir%\\System32\\wsmsvc.dll`` (TechNet ee922649,
-  "Installation and configuration for Windows Remote Management", section 1), see :data:`WSMSVC_VERSIONS`;
+* WinRM version: the file version of ``%windir%\\System32\\wsmsvc.dll`` (TechNet ee922649, "Details on the changes
+  in Windows Remote Management behavior in Windows Server 2008 R2 and Windows 7", section "Detecting which version of
+  WinRM is installed"), see :data:`WSMSVC_VERSIONS`; on a host without PowerShell read by ``wmic datafile``
+  (:data:`WSMSVC_BY_CMD`);
 * WinRM limits: ``WSMan:\\localhost`` MaxEnvelopeSizekb, MaxTimeoutms and ``Shell\\MaxShellsPerUser``,
   ``Shell\\MaxMemoryPerShellMB`` ("Installation and configuration for Windows Remote Management", Microsoft Learn);
 * .NET versions: the subkeys of ``HKLM\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP`` ("How to: Determine
@@ -22,7 +24,12 @@ from typing import Any
 from ..audit.collector import PENDING_REBOOT_KEYS, PENDING_REBOOT_VALUES
 
 WSMSVC = r"%SystemRoot%\System32\wsmsvc.dll"
-# wsmsvc.dll file version -> WinRM version (TechNet ee922649 section 1). The page also maps 6.0.6001.18000
+# The same file's version through cmd.exe alone: cmd.exe expands %SystemRoot:\=\\% before wmic runs, doubling the
+# backslashes ("Environment variable substitution" in set /?, "set (environment variable)", Microsoft Learn) as a
+# WQL string literal needs them ("WHERE Clause (WMI)", Microsoft Learn: the backslash is WQL's escape character).
+WSMSVC_BY_CMD = r"""wmic datafile where "name='%SystemRoot:\=\\%\\System32\\wsmsvc.dll'" get Version /format:list"""
+# wsmsvc.dll file version -> WinRM version (TechNet ee922649, "Detecting which version of WinRM is installed";
+# https://technet.microsoft.com/en-us/library/ee922649(v=ws.10).aspx). The page also maps 6.0.6001.18000
 # (Vista SP1 / 2008 RTM) to "2.0", which contradicts WinRM 2.0 coming only with WMF 2.0 (KB968929): read as 1.1.
 WSMSVC_VERSIONS = {
     "5.2.3790.2075": "0.5",

@@ -116,14 +116,19 @@ def unreachable(host: str, channel: Channel | None, error: str, code: str) -> Re
     return Readiness(host, facts, reasons=[Check("connection", error, fix)], error_code=code)
 
 
-def no_powershell(host: str, channel: Channel | None) -> Readiness:
-    """powershell.exe is unknown on the host (cmd.exe answered 9009)."""
-    facts = {**_channel_facts(channel), "reachable": True, "authenticated": True, "powershell": None}
-    return Readiness(host, facts, notes=[Check(
+def no_powershell(host: str, channel: Channel | None, wsmsvc: str | None = None,
+                  errors: list[str] | None = None) -> Readiness:
+    """powershell.exe is unknown on the host (cmd.exe answered 9009); ``wsmsvc``: wsmsvc.dll's version, read by
+    cmd.exe tools (:data:`.query.WSMSVC_BY_CMD`), names the WinRM version."""
+    facts = {**_channel_facts(channel), "reachable": True, "authenticated": True, "powershell": None,
+             "winrm_version": winrm_version(wsmsvc), "winrm_limits": {}, "errors": list(errors or [])}
+    readiness = Readiness(host, facts, notes=[Check(
         "powershell", "no PowerShell: audited and remediated through cmd.exe alone (pool tags cannot be read; "
         "the probe's other checks need PowerShell)",
         "Windows Management Framework 2.0 (KB968930; Windows 2003 SP2, Vista SP1 or 2008, .NET 2.0) would "
         "give the full audit")])
+    _winrm(facts, None, readiness)
+    return readiness
 
 
 def read_probe(output: bytes | str, *, host: str, channel: Channel | None, controller_time: float,

@@ -10,12 +10,13 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from ..audit.cmdtools import decode, file_version, wmic_records
 from ..errors import ScriptFailedError, WinRemedyError
 from ..scripts import render
 from ..transport import Transport
 from ..transport.delivery import NOT_RECOGNIZED
 from ..transport.options import WinRMOptions
-from .query import build_query
+from .query import WSMSVC_BY_CMD, build_query
 from .readiness import NOT_RECOGNIZED as NOT_RECOGNIZED_TEXT
 from .readiness import Channel, Check, Readiness, no_powershell, read_probe, unreachable
 
@@ -38,7 +39,7 @@ def probe_host(transport: Transport, channel: Channel | None = None) -> Readines
         result = transport.run_ps(script, timeout=PROBE_TIMEOUT)
         controller_time = (started + time.time()) / 2  # the host read its clock somewhere in between
         if result.rc == NOT_RECOGNIZED or NOT_RECOGNIZED_TEXT in result.stderr_text:
-            return no_powershell(host, channel)
+            return no_powershell(host, channel, *_wsmsvc_by_cmd(transport))
         result.check()
         delivery = getattr(transport, "delivery", None)
         return read_probe(result.stdout, host=host, channel=channel, controller_time=controller_time,
@@ -52,6 +53,18 @@ def probe_host(transport: Transport, channel: Channel | None = None) -> Readines
     except Exception as error:  # a bug or an unforeseen library error on one host must not stop the fleet
         _log.exception("unexpected error while probing %s", host)
         return unreachable(host, channel, f"{host}: unexpected {type(error).__name__}: {error}", "internal")
+
+
+def _wsmsvc_by_cmd(transport: Transport) -> tuple[str | None, list[str]]:
+    """wsmsvc.dll's file version by ``wmic datafile`` (the probe's second round trip on a host without PowerShell),
+    and what went wrong reading it; a host where it cannot be read is still probed."""
+    result = transport.run_cmd(WSMSVC_BY_CMD, timeout=PROBE_TIMEOUT)
+    try:
+        records = wmic_records(decode(result.stdout, result.encoding))
+        return (file_version(records[0]["Version"]) if records else None), []
+    except (ValueError, KeyError, UnicodeDecodeError) as exc:
+        return None, [f"{transport.host}: wmic datafile (wsmsvc.dll, exit code {result.rc}): cannot read its "
+                      f"output: {exc}"]
 
 
 def probe_fleet(hosts: Sequence[str], connect: Callable[[str], tuple[Transport, Channel | None]], *,
