@@ -1,7 +1,10 @@
 """Restarts: now, in the host's maintenance window, or never; and the LCS service restart of KB903927.
 
 Everything runs through ``scripts/power.ps1`` (PowerShell 2.0): one call
-reads the host's clock and boot time, one requests the restart. A restart is
+reads the host's clock and boot time, one requests the restart; on a host
+without PowerShell (Windows 2003 without WMF 2.0, 2008 Server Core) the same
+answers come from ``wmic os`` and shutdown.exe run in cmd.exe
+(:mod:`.cmdpower`), chosen by :class:`Power`. A restart is
 confirmed the way Ansible's win_reboot confirms it: the boot time changes.
 While the host is down every try fails (refused, reset, half-started WinRM);
 that is expected, so :func:`wait_for_boot` resets the transport and tries
@@ -29,6 +32,8 @@ from ..instants import parse_instant
 from ..psdata import decode_frame
 from ..scripts import render
 from ..transport.base import Transport
+from ..transport.delivery import NOT_RECOGNIZED
+from . import cmdpower
 from .poller import DEFAULT_WAIT, Answer, Poller
 from .tasks import TaskState, start_task
 from .window import Window
@@ -76,15 +81,44 @@ class RebootResult:
     message: str = ""
 
 
-def read_clock(transport: Transport, *, timeout: float | None = None) -> HostClock:
-    """One power.ps1 call that changes nothing."""
-    answer = _power(transport, {"action": "clock"}, timeout=timeout)
-    return HostClock(float(answer["now"]), str(answer["boot_time"]), float(answer.get("utc_offset") or 0.0))
+class Power:
+    """The host's clock and shutdown.exe: by power.ps1, or by cmd.exe tools (:mod:`.cmdpower`) on a host without
+    PowerShell, known from its audit (``powershell=False``) or found by cmd.exe's 9009 on the first call (None:
+    not known yet), and then kept for the rest of the run."""
+
+    def __init__(self, transport: Transport, powershell: bool | None = None) -> None:
+        self.transport, self.powershell = transport, powershell
+
+    def clock(self, *, timeout: float | None = None) -> HostClock:
+        """One call that changes nothing."""
+        if self.powershell is not False:
+            answer = _power_answer(self.transport, {"action": "clock"}, timeout=timeout)
+            self.powershell = answer is not None
+        if not self.powershell:
+            answer = cmdpower.read_clock(self.transport, timeout=timeout)
+        assert answer is not None
+        return HostClock(float(answer["now"]), str(answer["boot_time"]), float(answer.get("utc_offset") or 0.0))
+
+    def request(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A restart (``action`` reboot, with delay and comment) or its abort: never resent; the boot time before
+        and shutdown.exe's exit code and text."""
+        if self.powershell is not False:
+            answer = _power_answer(self.transport, params, idempotent=False)
+            self.powershell = answer is not None
+            if answer is not None:
+                return answer
+        line = shutdown_line(params["comment"], params["delay"]) if params["action"] == "reboot" else "shutdown.exe /a"
+        return cmdpower.run_shutdown(self.transport, line, boot_time=self.clock().boot_time)
 
 
-def host_clock(transport: Transport) -> tuple[float, str]:
-    """(host now as UTC epoch, boot time ISO) in one script call."""
-    clock = read_clock(transport)
+def read_clock(transport: Transport, *, timeout: float | None = None, power: Power | None = None) -> HostClock:
+    """One call that changes nothing (by ``power``, else by power.ps1 with cmd.exe as the fallback)."""
+    return (power or Power(transport)).clock(timeout=timeout)
+
+
+def host_clock(transport: Transport, *, power: Power | None = None) -> tuple[float, str]:
+    """(host now as UTC epoch, boot time ISO) in one call."""
+    clock = read_clock(transport, power=power)
     return clock.now, clock.boot_time
 
 
@@ -99,7 +133,8 @@ def shutdown_line(comment: str, delay: int = 0) -> str:
     return f'shutdown.exe /r /t {_delay(delay)} /c "{shutdown_comment(comment)}" /d p:2:17 /f'
 
 
-def request_reboot(transport: Transport, *, comment: str, delay: int = 5, poller: Poller = DEFAULT_WAIT) -> str:
+def request_reboot(transport: Transport, *, comment: str, delay: int = 5, poller: Poller = DEFAULT_WAIT,
+                   power: Power | None = None) -> str:
     """Ask the host to restart in ``delay`` seconds; returns the boot time before.
 
     A shutdown someone else scheduled (1190 on Vista and later; 1115 on Windows 2003, which has no
@@ -108,45 +143,53 @@ def request_reboot(transport: Transport, *, comment: str, delay: int = 5, poller
     the boot time, read again after the delay, shows the host did not restart: shutdown.exe's exit
     codes differ between versions, the boot time does not lie.
     """
+    power = power or Power(transport)
     params = {"action": "reboot", "delay": _delay(delay), "comment": shutdown_comment(comment)}
-    answer = _request(transport, params)
+    answer = _request(power, params)
     before = str(answer["boot_time"])
     if answer["shutdown"]["rc"] in (SHUTDOWN_IS_SCHEDULED, SHUTDOWN_IN_PROGRESS):
-        if _request(transport, {"action": "abort"})["shutdown"]["rc"] != 0:
+        if _request(power, {"action": "abort"})["shutdown"]["rc"] != 0:
             return before  # too late to abort: the restart is under way
-        answer = _request(transport, params)
+        answer = _request(power, params)
     rc = answer["shutdown"]["rc"]
     if rc not in (0, SHUTDOWN_IN_PROGRESS):
         output = answer["shutdown"].get("output") or "no output"
         check = dataclasses.replace(poller, timeout=min(poller.timeout, _delay(delay) + 3 * poller.poll))
-        try:
-            wait_for_boot(transport, before, check)
-        except RebootError:
-            raise RebootError(f"{transport.host}: shutdown.exe /r exited {rc}: {output}; the boot time {before} "
-                              f"had not changed {check.timeout:.0f} s later", host=transport.host) from None
+
+        def refused(last: str, elapsed: float) -> Exception:
+            return RebootError(f"{transport.host}: shutdown.exe /r exited {rc}: {output}; the boot time {before} "
+                               f"had not changed {elapsed:.0f} s later", host=transport.host)
+        check.wait(_boot_check(transport, before, check, power, going_down=True), refused)
     return before
 
 
-def wait_for_boot(transport: Transport, boot_time_before: str, poller: Poller = DEFAULT_WAIT) -> str:
+def wait_for_boot(transport: Transport, boot_time_before: str, poller: Poller = DEFAULT_WAIT, *,
+                  power: Power | None = None) -> str:
     """Poll until the boot time differs from ``boot_time_before``; returns the new one.
 
     Failures while the host is down are expected and only remembered for the message;
     :class:`RebootError` names the host and how long it was waited for.
     """
-    def check() -> Answer[str]:
-        transport.reset()  # the shell of before the restart is gone
-        try:
-            boot = read_clock(transport, timeout=max(poller.poll * 3, 30.0)).boot_time
-            moved = abs(parse_instant(boot) - parse_instant(boot_time_before)) > BOOT_TIME_SLACK
-        except WinRemedyError as exc:
-            return Answer(None, f"not answering: {exc}")
-        return Answer(boot) if moved else Answer(None, f"answering, boot time still {boot}")
-
     def timed_out(last: str, elapsed: float) -> Exception:
         return RebootError(f"{transport.host}: did not come back from its restart within {elapsed:.0f} s "
                            f"(timeout {poller.timeout:.0f} s; boot time before {boot_time_before}; last {last})",
                            host=transport.host)
-    return poller.wait(check, timed_out)
+    return poller.wait(_boot_check(transport, boot_time_before, poller, power or Power(transport)), timed_out)
+
+
+def _boot_check(transport: Transport, boot_time_before: str, poller: Poller, power: Power, *,
+                going_down: bool = False) -> Callable[[], Answer[str]]:
+    """One look at the boot time: done when it moved (or, with ``going_down``, when the host stopped answering:
+    a restart under way, whatever shutdown.exe's exit code said)."""
+    def check() -> Answer[str]:
+        transport.reset()  # the shell of before the restart is gone
+        try:
+            boot = read_clock(transport, timeout=max(poller.poll * 3, 30.0), power=power).boot_time
+            moved = abs(parse_instant(boot) - parse_instant(boot_time_before)) > BOOT_TIME_SLACK
+        except WinRemedyError as exc:
+            return Answer("down" if going_down else None, f"not answering: {exc}")
+        return Answer(boot) if moved else Answer(None, f"answering, boot time still {boot}")
+    return check
 
 
 def schedule_reboot(
@@ -166,6 +209,7 @@ def reboot_host(
     delay: int = 5,
     poller: Poller = DEFAULT_WAIT,
     intent: Callable[[str, str, float | None], None] | None = None,
+    power: Power | None = None,
 ) -> RebootResult:
     """Restart now, in ``window`` (host clock decides: inside -> now, outside -> a task at its next start), or never.
 
@@ -182,7 +226,8 @@ def reboot_host(
     if mode is RebootMode.WINDOW and window is None:
         raise RebootError(f"{host}: --reboot window, but the host has no maintenance window "
                           "(inventory variable winremedy_maintenance_window)", host=host)
-    now = read_clock(transport)
+    power = power or Power(transport)
+    now = read_clock(transport, power=power)
     if window is not None and mode is RebootMode.WINDOW and not window.contains(now.now):
         at = window.next_start(now.now)
         when = window.local_iso(at)
@@ -190,6 +235,9 @@ def reboot_host(
         if check:
             return RebootResult(host, mode, "would_schedule", False, now.boot_time, scheduled_at=at,
                                 scheduled_local=when, message=f"{host}: would schedule a restart at {when}{note}")
+        if power.powershell is False:
+            raise RebootError(f"{host}: no PowerShell: a restart at the window's next start ({when}) cannot be "
+                              "scheduled through cmd.exe yet; run with --reboot now inside the window", host=host)
         if intent:
             intent("reboot_scheduled", now.boot_time, at)
         schedule_reboot(transport, at, comment=comment, check=False)
@@ -199,9 +247,9 @@ def reboot_host(
         return RebootResult(host, mode, "would_reboot", False, now.boot_time, message=f"{host}: would restart now")
     if intent:
         intent("reboot_requested", now.boot_time, None)
-    before = request_reboot(transport, comment=comment, delay=delay, poller=poller)
+    before = request_reboot(transport, comment=comment, delay=delay, poller=poller, power=power)
     started = poller.clock()
-    after = wait_for_boot(transport, before, poller)
+    after = wait_for_boot(transport, before, poller, power=power)
     elapsed = poller.clock() - started
     return RebootResult(host, mode, "rebooted", True, before, after, elapsed=elapsed,
                         message=f"{host}: restarted, back after {elapsed:.0f} s (boot time {after})")
@@ -258,26 +306,39 @@ def _kb_service(entry: KbEntry) -> tuple[str, str | None]:
     return entry.restart_service, image
 
 
-def _request(transport: Transport, params: dict[str, Any]) -> dict[str, Any]:
-    """A power.ps1 call that changes something: never resent, and its shutdown result checked for shape."""
+def _request(power: Power, params: dict[str, Any]) -> dict[str, Any]:
+    """A restart or abort request: never resent, and its shutdown result checked for shape."""
+    host = power.transport.host
     try:
-        answer = _power(transport, params, idempotent=False)
+        answer = power.request(params)
     except (RemediationError, ProtocolError) as exc:
-        raise RebootError(f"{transport.host}: restart request failed: {exc}", host=transport.host) from None
+        raise RebootError(f"{host}: restart request failed: {exc}", host=host) from None
     except WinRemedyError as exc:
-        raise RebootError(f"{transport.host}: no answer to the restart request ({exc}); it may or may not have "
-                          "been accepted: check the host before trying again", host=transport.host) from None
+        raise RebootError(f"{host}: no answer to the restart request ({exc}); it may or may not have "
+                          "been accepted: check the host before trying again", host=host) from None
     if not isinstance(answer.get("shutdown"), dict) or not isinstance(answer["shutdown"].get("rc"), int):
-        raise RebootError(f"{transport.host}: power.ps1 {params['action']}: no shutdown.exe exit code in the answer",
-                          host=transport.host)
+        raise RebootError(f"{host}: {params['action']}: no shutdown.exe exit code in the answer", host=host)
     return answer
 
 
 def _power(transport: Transport, params: dict[str, Any], *, timeout: float | None = None,
            idempotent: bool = True) -> dict[str, Any]:
+    answer = _power_answer(transport, params, timeout=timeout, idempotent=idempotent)
+    if answer is None:
+        raise RemediationError(f"{transport.host}: power.ps1 {params['action']} did not run: the host has no "
+                               "PowerShell (cmd.exe: 9009)", host=transport.host)
+    return answer
+
+
+def _power_answer(transport: Transport, params: dict[str, Any], *, timeout: float | None = None,
+                  idempotent: bool = True) -> dict[str, Any] | None:
+    """power.ps1's answer; None when cmd.exe answered 9009 (no PowerShell: nothing ran)."""
     host = transport.host
+    output = transport.run_ps(render("power", params), timeout=timeout, idempotent=idempotent)
+    if output.rc == NOT_RECOGNIZED:
+        return None
     try:
-        output = transport.run_ps(render("power", params), timeout=timeout, check=True, idempotent=idempotent)
+        output.check()
     except ScriptFailedError as exc:
         raise RemediationError(f"{host}: power.ps1 {params['action']} did not run: {exc}", host=host) from None
     answer = decode_frame(output.stdout, host=host)

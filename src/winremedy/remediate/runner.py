@@ -292,7 +292,7 @@ class HostRun:
             return False
         result = reboot.reboot_host(
             self.transport, self.settings.reboot, window=self.context.window, comment=self._comment(),
-            poller=self._reboot_poller(), intent=self._intent)
+            poller=self._reboot_poller(), intent=self._intent, power=self._power())
         if result.action == "scheduled":
             assert result.scheduled_at is not None
             self._step("schedule_reboot", None, True, result.message)
@@ -315,21 +315,22 @@ class HostRun:
         If the process died between recording the intent and sending the request, the request is sent
         again: Windows answers that one is pending (1190; 1115 on 2003) and ours replaces it, so the host restarts once.
         """
+        power = self._power()
         try:
-            _, boot_time = reboot.host_clock(self.transport)
+            _, boot_time = reboot.host_clock(self.transport, power=power)
         except UnreachableError:
-            return self._wait_for_boot(intent["boot_time"])  # going down or coming back
+            return self._wait_for_boot(intent["boot_time"], power)  # going down or coming back
         if boot_time != intent["boot_time"]:
             return self._rebooted(boot_time)
         if intent["step"] == "reboot_scheduled":
             self.outcome.scheduled_for = iso(intent["at"])
             self._end(HostStatus.REBOOT_SCHEDULED, f"{self.host}: restart still scheduled for {iso(intent['at'])}")
             return False
-        reboot.request_reboot(self.transport, comment=self._comment(), poller=self._reboot_poller())
-        return self._wait_for_boot(intent["boot_time"])
+        reboot.request_reboot(self.transport, comment=self._comment(), poller=self._reboot_poller(), power=power)
+        return self._wait_for_boot(intent["boot_time"], power)
 
-    def _wait_for_boot(self, boot_time: str) -> bool:
-        return self._rebooted(reboot.wait_for_boot(self.transport, boot_time, self._reboot_poller()))
+    def _wait_for_boot(self, boot_time: str, power: reboot.Power) -> bool:
+        return self._rebooted(reboot.wait_for_boot(self.transport, boot_time, self._reboot_poller(), power=power))
 
     def _rebooted(self, boot_time: str) -> bool:
         """The restart an earlier run requested is done, whether the host was found up or waited for."""
@@ -402,6 +403,12 @@ class HostRun:
         """The steps for this host: by PowerShell, or by cmd.exe tools when the audit found no PowerShell."""
         facts = self.outcome.audit.facts if self.outcome.audit else None
         return route_for(self.transport, facts.powershell_version if facts else "unknown", self.context.max_envelope_kb)
+
+    def _power(self) -> reboot.Power:
+        """The host's clock and restarts: by PowerShell, or by cmd.exe when the audit found none (before any audit,
+        as when resuming a restart, the first answer tells)."""
+        facts = self.outcome.audit.facts if self.outcome.audit else None
+        return reboot.Power(self.transport, None if facts is None else facts.powershell_version is not None)
 
     def _journal_installs(self) -> set[str]:
         return {e["kb"] for e in self.journal.entries() if e["step"] == "install_finished" and e.get("kb")}
