@@ -3,10 +3,15 @@
 Windows Management Framework 2.0 (KB968930) needs Service Pack 2 on Server 2003 and Server 2008 Server Core
 has no .NET, so such hosts answer ``powershell`` with cmd.exe's 9009 "not recognized" (MSG_DIR_BAD_COMMAND_OR_FILE).
 Their audit takes two commands: ``set`` with the services (the environment expands the query's ``%SystemRoot%``
-paths for WQL, the services give the PIDs of service indicators), then everything else in as few command lines
-as cmd.exe's 8,191 characters allow (KB830473), with the samples spaced on the host by ``ping -n N+1 127.0.0.1``
-(about N seconds). Each tool's output follows an ``echo`` marker; everything is parsed here, into the raw shape
-collect.ps1 prints, so :func:`.collector.facts_from_raw` reads both the same way.
+paths for WQL; ``sc queryex``/``sc qc`` give each named service's state, process id and image, and ``tasklist
+/svc`` the services hosted by a product's image: both ask the service control manager, not WMI, so they answer
+before wmic's first run and where WMI is broken), then everything else in as few command lines as cmd.exe's 8,191
+characters allow (KB830473), with the samples spaced on the host by ``ping -n N+1 127.0.0.1`` (about N seconds).
+wmic stays where only WMI has the figure (file versions, QFE rows, private bytes, the nonpaged pool, the clock).
+When ``wmic os`` answers nothing (wmic's first run can fail on a host; WMI can be broken), ``systeminfo`` is the
+last resort for the OS, its boot time and its hotfixes, in one more command. Each tool's output follows an
+``echo`` marker; everything is parsed here, into the raw shape collect.ps1 prints, so
+:func:`.collector.facts_from_raw` reads both the same way.
 
 What cmd.exe cannot see is named in the facts: pool tags (they need NtQuerySystemInformation) are
 ``unavailable`` indicators with that reason, never zeros.
@@ -17,9 +22,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
 
-from ..errors import ProtocolError
+from ..errors import FactsError, ProtocolError
+from ..offline.reader import parse_facts_text
 from ..transport.base import Result
 from . import cmdtools
 from .collector import facts_from_raw
@@ -34,8 +41,11 @@ _OS_FIELDS = "Caption,CSDVersion,LastBootUpTime,LocalDateTime,ProductType,Servic
 _PROCESS_FIELDS = "HandleCount,Name,PrivatePageCount,ProcessId,WorkingSetSize"
 _METRICS = {"private_bytes": "PrivatePageCount", "working_set": "WorkingSetSize", "handles": "HandleCount"}
 _ENV_RE = re.compile(r"%([^%]+)%")
+SERVICE_PROCESSES = "tasklist /svc /fo csv /nh"
+CLOCK = "wmic os get LocalDateTime /format:list"
 
 RunLine = Callable[[str], Result]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,16 +59,18 @@ class Section:
 
 def collect(run_line: RunLine, query: dict[str, Any], *, host: str) -> HostFacts:
     """Run the cmd.exe audit on ``host`` (``run_line`` runs one cmd.exe line) and read it as HostFacts."""
-    first = _run(run_line, [Section("env", "", "set"),
-                            Section("services", "", "wmic service get Name,PathName,ProcessId,State /format:list")],
-                 host)
+    first = _run(run_line, [Section("env", "", "set"), Section("tasks", "", SERVICE_PROCESSES),
+                            *(Section(kind, name, f"sc {verb} {name}") for name in query.get("services", [])
+                              for kind, verb in (("sc", "queryex"), ("sc_config", "qc")))], host)
     env = cmdtools.environment(first[0][1])
-    services = _services(_wmic(first[1][1], host), query)
+    services = _read(host, "service control manager", lambda: _services(first[1:], query))
     sections = build_sections(query, env, services)
     outputs: list[tuple[Section, str]] = []
     for line in pack(sections):
         outputs += _run(run_line, line, host)
     raw = read_sections(outputs, query, env, services, host=host)
+    if "os" not in raw:
+        _from_systeminfo(run_line, raw, env, host)
     facts = facts_from_raw(raw, host=host)
     facts.notes.insert(0, WITHOUT_POWERSHELL)
     return facts
@@ -137,8 +149,10 @@ def _read_one(section: Section, text: str, raw: dict[str, Any], env: dict[str, s
               snapshots: dict[str, list[dict[str, str]]], pools: dict[str, float]) -> None:
     kind, item = section.kind, section.item
     if kind == "os":
-        raw["os"] = _os(cmdtools.wmic_records(text), env)
-        raw["collected_at"] = cmdtools.cim_datetime(cmdtools.wmic_records(text)[0]["LocalDateTime"]).isoformat()
+        records = cmdtools.wmic_records(text)
+        if records:  # none: wmic failed (its first run, or WMI): systeminfo is asked next
+            raw["os"] = _os(records, env)
+            raw["collected_at"] = cmdtools.cim_datetime(records[0]["LocalDateTime"]).isoformat()
     elif kind == "file":
         records = cmdtools.wmic_records(text)
         raw["files"][item] = cmdtools.file_version(records[0]["Version"]) if records else None
@@ -181,7 +195,7 @@ def _samples(raw: dict[str, Any], query: dict[str, Any], services: dict[str, Any
 def _process_total(processes: list[dict[str, str]], kind: str, target: str, metric: str,
                    services: dict[str, Any]) -> float | None:
     if kind == "service_process":
-        pid = str((services.get(target) or {}).get("pid") or "")
+        pid = str(_service(services, target).get("pid") or "")
         chosen = [p for p in processes if pid and p.get("ProcessId") == pid]
     else:
         chosen = [p for p in processes if p.get("Name", "").lower() == target.lower()]
@@ -191,23 +205,84 @@ def _process_total(processes: list[dict[str, str]], kind: str, target: str, metr
 def _process_filter(query: dict[str, Any], services: dict[str, Any]) -> str:
     names = {*query.get("processes", []),
              *(i["target"] for i in query.get("indicators", []) if i["kind"] == "process")}
-    pids = {str(services[i["target"]]["pid"]) for i in query.get("indicators", [])
-            if i["kind"] == "service_process" and (services.get(i["target"]) or {}).get("pid")}
+    pids = {str(_service(services, i["target"])["pid"]) for i in query.get("indicators", [])
+            if i["kind"] == "service_process" and _service(services, i["target"]).get("pid")}
     clauses = [f"name='{_wql(name)}'" for name in sorted(names)] + [f"processid={pid}" for pid in sorted(pids)]
     return " or ".join(clauses)
 
 
-def _services(records: list[dict[str, str]], query: dict[str, Any]) -> dict[str, Any]:
-    """The services the query names, or whose image it names, as collect.ps1 reports them."""
-    names = {name.lower() for name in query.get("services", [])}
-    images = [image.lower() for image in query.get("service_images", [])]
-    found = {}
-    for record in records:
-        path = record.get("PathName", "")
-        if record.get("Name", "").lower() in names or any(image in path.lower() for image in images):
-            found[record["Name"]] = {"pid": int(record.get("ProcessId") or 0), "state": record.get("State"),
-                                     "path": path}
+def _services(outputs: Sequence[tuple[Section, str]], query: dict[str, Any]) -> dict[str, Any]:
+    """The services the query names (``sc queryex`` and ``sc qc``), and those hosted by an image it names
+    (``tasklist /svc``), as collect.ps1 reports them."""
+    status = {s.item: cmdtools.sc_records(text) for s, text in outputs if s.kind == "sc"}
+    config = {s.item: cmdtools.sc_records(text) for s, text in outputs if s.kind == "sc_config"}
+    found: dict[str, Any] = {}
+    for name, records in status.items():
+        for record in records:
+            path = next((c.get("BINARY_PATH_NAME", "") for c in config.get(name, [])), "")
+            state = cmdtools.sc_state(record["STATE"])
+            found[record["SERVICE_NAME"]] = {"pid": int(record.get("PID") or 0) if state == "Running" else 0,
+                                             "state": state, "path": path}
+    images = {image.lower() for image in query.get("service_images", [])}
+    for image, pid, hosted in (row[:3] for s, text in outputs if s.kind == "tasks"
+                               for row in cmdtools.tasklist_rows(text)):
+        if image.lower() in images:
+            for name in (n for n in hosted.split(",") if n and n != "N/A"):
+                found.setdefault(name, {"pid": int(pid), "state": "Running", "path": image})
     return found
+
+
+def _service(services: dict[str, Any], name: str) -> dict[str, Any]:
+    """A service by name as Windows matches it, without regard to case."""
+    return next((v for k, v in services.items() if k.lower() == name.lower()), {})
+
+
+def _from_systeminfo(run_line: RunLine, raw: dict[str, Any], env: dict[str, str], host: str) -> None:
+    """``wmic os`` answered nothing: the OS, boot time and hotfixes from ``systeminfo`` (English or localized),
+    the host's clock read right after it for the boot time (2003 prints only the uptime, later versions the
+    boot time in local time without its offset)."""
+    (_, text), (_, clock) = _run(run_line, [Section("systeminfo", "", "systeminfo"), Section("time", "", CLOCK)],
+                                 host)
+    try:
+        [facts] = parse_facts_text(text, f"{host}: systeminfo")
+    except (FactsError, ValueError) as exc:
+        raise ProtocolError(f"{host}: wmic os answered nothing and systeminfo cannot be read: {exc}") from None
+    if facts.os is None:
+        raise ProtocolError(f"{host}: wmic os answered nothing and systeminfo names no OS")
+    stamp = next((r.get("LocalDateTime", "") for r in _read(host, "wmic os (clock)",
+                                                            lambda: cmdtools.wmic_records(clock))), "")
+    now = _read(host, "wmic os (clock)", lambda: cmdtools.cim_datetime(stamp)) if stamp else None
+    raw["os"] = {"caption": facts.os.caption, "version": facts.os.version, "csd_version": facts.os.csd_version,
+                 "sp": facts.os.sp, "product_type": facts.os.product_type,
+                 "processor_architecture": _architecture(env), "boot_time": _boot_time(text, facts.boot_time, stamp)}
+    if now is not None:
+        raw.setdefault("collected_at", now.isoformat())
+    known = {row["id"].lower() for row in raw["qfe"]}
+    raw["qfe"] += [{"id": fix.kb or fix.id, "sp_in_effect": None, "installed_on": None, "description": None}
+                   for fix in facts.hotfixes or [] if (fix.kb or fix.id).lower() not in known]
+    raw["errors"].append("wmic os answered nothing: the OS, boot time and hotfixes are systeminfo's")
+    raw["errors"] += [f"systeminfo: {note}" for note in facts.notes if "boot time" not in note]
+    if raw["os"]["boot_time"] is None:
+        raw["errors"].append("boot time unknown: systeminfo gives none that can be placed in UTC")
+
+
+def _boot_time(text: str, local_boot: str | None, stamp: str) -> str | None:
+    """UTC boot time from 2003's uptime or a later Windows' local boot time, by the clock read after systeminfo."""
+    if not stamp:
+        return None
+    now = cmdtools.cim_datetime(stamp)
+    uptime = cmdtools.uptime_seconds(text)
+    if uptime is not None:
+        return (now - timedelta(seconds=uptime)).replace(microsecond=0).isoformat()
+    if local_boot is None:
+        return None
+    offset = timedelta(minutes=int(stamp.strip()[-4:]))
+    return (datetime.fromisoformat(local_boot) - offset).replace(tzinfo=timezone.utc).isoformat()
+
+
+def _architecture(env: dict[str, str]) -> str | None:
+    # A 32-bit cmd.exe on x64 sees PROCESSOR_ARCHITECTURE=x86 and the machine's in PROCESSOR_ARCHITEW6432.
+    return env.get("PROCESSOR_ARCHITEW6432") or env.get("PROCESSOR_ARCHITECTURE")
 
 
 def _os(records: list[dict[str, str]], env: dict[str, str]) -> dict[str, Any]:
@@ -218,8 +293,7 @@ def _os(records: list[dict[str, str]], env: dict[str, str]) -> dict[str, Any]:
         "caption": record["Caption"].strip(), "version": record["Version"].strip(),
         "csd_version": record.get("CSDVersion") or None, "sp": int(record.get("ServicePackMajorVersion") or 0),
         "product_type": int(record["ProductType"]),
-        # A 32-bit cmd.exe on x64 sees PROCESSOR_ARCHITECTURE=x86 and the machine's in PROCESSOR_ARCHITEW6432.
-        "processor_architecture": env.get("PROCESSOR_ARCHITEW6432") or env.get("PROCESSOR_ARCHITECTURE"),
+        "processor_architecture": _architecture(env),
         "boot_time": cmdtools.cim_datetime(record["LastBootUpTime"]).isoformat(),
     }
 
@@ -229,11 +303,12 @@ def _metrics(process: dict[str, str]) -> dict[str, Any]:
             "working_set": int(process["WorkingSetSize"]), "handles": int(process["HandleCount"])}
 
 
-def _wmic(text: str, host: str) -> list[dict[str, str]]:
+def _read(host: str, tool: str, reader: Callable[[], T]) -> T:
+    """``reader()``, its ValueError an error naming the host and the tool."""
     try:
-        return cmdtools.wmic_records(text)
-    except ValueError as exc:
-        raise ProtocolError(f"{host}: wmic service: cannot read its output: {exc}") from None
+        return reader()
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ProtocolError(f"{host}: {tool}: cannot read its output: {exc}") from None
 
 
 def expand(path: str, env: dict[str, str]) -> str:

@@ -1,5 +1,6 @@
 """Readers for what stock Windows Server 2003 command-line tools print: ``set``, ``reg query``,
-``wmic /format:list`` and their file version strings.
+``wmic /format:list`` and their file version strings, ``sc queryex``/``sc qc``, ``tasklist /fo csv`` and the
+uptime line of 2003's ``systeminfo``.
 
 The shapes come from real hosts: wmic prints "Please wait while WMIC is being installed." on its first run
 (public batch scripts prime it with ``wmic foo >nul``), writes UTF-16LE when redirected to a file and ends lines
@@ -10,6 +11,7 @@ Every reader raises :class:`ValueError` on what it cannot read; the caller names
 
 from __future__ import annotations
 
+import csv
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -22,6 +24,12 @@ _REG_TAB_RE = re.compile(r"^\s*(?P<name>[^\t]*)\t(?P<type>REG_[A-Z_]+)\t?(?P<dat
 _REG_SPACE_RE = re.compile(r"^\s+(?P<name>.*?) {4}(?P<type>REG_[A-Z_]+)(?: {4}(?P<data>.*))?$")
 _VERSION_RE = re.compile(r"^\s*(\d+(?:\.\d+){1,3})")
 _CIM_DATETIME_RE = re.compile(r"^(\d{14})\.(\d{6})([+-])(\d{3})$")
+# sc.exe: "        STATE              : 4  RUNNING"; a continuation line "(STOPPABLE, ...)" has no colon.
+_SC_FIELD_RE = re.compile(r"^\s*(?P<name>[A-Z_0-9]+)\s*:\s?(?P<value>.*)$")
+_SC_FAILED_RE = re.compile(r"^\[SC\] \S+ FAILED (?P<code>\d+):")
+# systeminfo on Windows 2003 (Vista and later print "System Boot Time" instead).
+_UPTIME_RE = re.compile(r"^System Up Time:\s+(\d+) Days?, (\d+) Hours?, (\d+) Minutes?, (\d+) Seconds?\s*$",
+                        re.MULTILINE)
 
 
 def decode(data: bytes, encoding: str = "cp437") -> str:
@@ -115,3 +123,61 @@ def environment(text: str) -> dict[str, str]:
         if sep and name.strip():
             env[name.strip().upper()] = value
     return env
+
+
+def sc_records(text: str) -> list[dict[str, str]]:
+    """``sc queryex``/``sc qc`` (one service or an enumeration): one ``FIELD -> value`` record per SERVICE_NAME;
+    none for 1060 (no such service). Any other failure or shape is a ValueError."""
+    records: list[dict[str, str]] = []
+    last = ""
+    for line in text.split("\n"):
+        stripped = line.strip()
+        failed = _SC_FAILED_RE.match(stripped)
+        if failed:
+            if failed["code"] != "1060":  # ERROR_SERVICE_DOES_NOT_EXIST: the answer is "none"
+                raise ValueError(f"sc failed: {stripped[:80]!r}")
+            return []
+        if not stripped or stripped.startswith(("(", "[SC] ")) or stripped.lower().startswith("the specified"):
+            continue
+        if stripped.startswith(":") and records and last:  # a further DEPENDENCIES entry
+            records[-1][last] += "," + stripped[1:].strip()
+            continue
+        match = _SC_FIELD_RE.match(stripped)
+        if not match:
+            raise ValueError(f"not an sc line: {stripped[:80]!r}")
+        if match["name"] == "SERVICE_NAME":
+            records.append({})
+        elif not records:
+            raise ValueError(f"an sc field before SERVICE_NAME: {stripped[:80]!r}")
+        last = match["name"]
+        records[-1][last] = match["value"].strip()
+    return records
+
+
+def sc_state(value: str) -> str:
+    """sc's ``4  RUNNING`` as Win32_Service.State says it: Running (``START_PENDING``: Start Pending)."""
+    parts = value.split()
+    if len(parts) < 2 or not parts[0].isdigit():
+        raise ValueError(f"not an sc state: {value!r}")
+    return " ".join(word.capitalize() for word in parts[1].split("_"))
+
+
+def tasklist_rows(text: str) -> list[list[str]]:
+    """``tasklist /fo csv /nh``: the quoted fields of each process; "INFO: ..." (no process matched) is none."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(lines) == 1 and lines[0].startswith("INFO:"):
+        return []
+    rows = list(csv.reader(lines))
+    if any(not line.startswith('"') or len(row) < 2 or not row[1].isdigit() for line, row in zip(lines, rows,
+                                                                                                  strict=True)):
+        raise ValueError(f"not tasklist /fo csv /nh output: {lines[0][:80]!r}")
+    return rows
+
+
+def uptime_seconds(text: str) -> int | None:
+    """Windows 2003 systeminfo's "System Up Time: D Days, H Hours, M Minutes, S Seconds" in seconds (None without)."""
+    match = _UPTIME_RE.search(text)
+    if match is None:
+        return None
+    days, hours, minutes, seconds = (int(part) for part in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds

@@ -1,9 +1,9 @@
 """The stock command-line tools of a host without PowerShell, answered from the host model.
 
 ``set``, ``reg query``, ``wmic`` (os, datafile, service, process, qfe, path Win32_PerfRawData_PerfOS_Memory),
-``sc query``, ``tasklist``, ``net start|stop``, ``ping``, ``type``, ``mkdir``, ``certutil -decode|-hashfile``
-and ``schtasks`` print what these tools print on the host's
-Windows version: on 2003 reg.exe 3.0's ``! REG.EXE VERSION 3.0`` banner and tab separators (PowerShell-Docs
+``sc query|queryex|qc``, ``tasklist [/svc] [/fi ...] [/fo csv|table] [/nh]``, ``net start|stop``, ``ping``,
+``type``, ``mkdir``, ``certutil -decode|-hashfile`` and ``schtasks`` print what these tools print on the host's
+Windows version (``ver`` and the other built-ins are :mod:`.cmdline`'s): on 2003 reg.exe 3.0's ``! REG.EXE VERSION 3.0`` banner and tab separators (PowerShell-Docs
 registry sample), four spaces later; wmic's ``\\r\\r\\n`` line ends and, on its first run on a host, "Please
 wait while WMIC is being installed." (public batch scripts prime it for that reason). ``ping -n N`` waits
 about N-1 seconds and moves the instant the later tools of the same command line read
@@ -125,6 +125,8 @@ def _wmic(host: HostModel, line: str) -> CommandResult:
     if not host.fs.exists(_WMIC_PRIMED):
         host.fs.write(_WMIC_PRIMED, b"")
         banner = _WMIC_BANNER
+        if host.spec.faults.wmic_first_run_fails:  # ASSUMED shape: the banner, then nothing but an exit code
+            return CommandResult(banner.encode("ascii"), b"", 1)
     alias = (_split(line) + ["", ""])[1].lower()
     klass = (_split(line) + ["", "", ""])[2].lower() if alias == "path" else alias
     reader = _WMIC_CLASSES.get(klass)
@@ -214,6 +216,173 @@ def _net(host: HostModel, line: str) -> CommandResult:
     host.restart_service(service.name)
     host.counters.service_restarts += 1  # a stop then a start: the service restarted
     return _ok(f"The {service.display_name} service was started successfully.\r\n\r\n")
+
+
+# --- systeminfo ----------------------------------------------------------------------------------------
+# Its /FO LIST shape as real captures show it (WES-NG's validation set): labels padded to one value column;
+# Windows 2003 prints "System Up Time: 0 Days, 5 Hours, 1 Minutes, 50 Seconds", Vista and later "System Boot
+# Time: 3/4/2019, 8:42:38 AM"; hotfixes as "[01]: KB903927 - Update" rows. English (en-US dates) only here.
+
+
+def _systeminfo(host: HostModel, _: str) -> CommandResult:
+    info, now = host.profile.os_info(), _now(host)
+    configuration = {1: "Standalone Workstation", 2: "Primary Domain Controller"}.get(info.product_type or 3,
+                                                                                     "Standalone Server")
+    version = f"{info.version} {info.csd_version or 'N/A'} Build {info.build}"
+    if host.profile.is_2003:
+        up = int(now - host.boot_time)
+        boot = ("System Up Time", f"{up // 86400} Days, {up % 86400 // 3600} Hours, {up % 3600 // 60} Minutes, "
+                                  f"{up % 60} Seconds")
+    else:
+        booted = datetime.fromtimestamp(host.boot_time, timezone.utc)
+        boot = ("System Boot Time", f"{booted.month}/{booted.day}/{booted.year}, {booted:%I:%M:%S %p}".replace(
+            ", 0", ", ", 1))
+    root = host.spec.system_root
+    fields = [("Host Name", host.name.upper()), ("OS Name", info.caption), ("OS Version", version),
+              ("OS Manufacturer", "Microsoft Corporation"), ("OS Configuration", configuration),
+              ("OS Build Type", "Multiprocessor Free"), ("Registered Owner", "Administrator"),
+              ("Registered Organization", ""), ("Product ID", "69712-641-3792491-45378"),
+              ("Original Install Date", "4/23/2014, 10:51:23 PM"), boot,
+              ("System Manufacturer", "VMware, Inc."), ("System Model", "VMware Virtual Platform"),
+              ("System Type", "x64-based PC" if host.profile.arch == "x64" else "X86-based PC"),
+              ("Processor(s)", "1 Processor(s) Installed."), ("BIOS Version", "INTEL  - 6040000"),
+              ("Windows Directory", root), ("System Directory", f"{root}\\system32"),
+              ("Boot Device", "\\Device\\HarddiskVolume1"), ("System Locale", "en-us;English (United States)"),
+              ("Input Locale", "en-us;English (United States)"), ("Time Zone", "(GMT) Greenwich Mean Time"),
+              ("Total Physical Memory", "4,095 MB"), ("Available Physical Memory", "2,048 MB"),
+              ("Page File: Max Size", "6,143 MB"), ("Page File: Available", "4,096 MB"),
+              ("Page File: In Use", "2,047 MB"), ("Page File Location(s)", "C:\\pagefile.sys"),
+              ("Domain", "WORKGROUP"), ("Logon Server", f"\\\\{host.name.upper()}")]
+    rows = [f"{label + ':':<27}{value}".rstrip() for label, value in fields]
+    rows.insert(15, f"{'':27}[01]: x86 Family 6 Model 14 Stepping 3 GenuineIntel ~2496 Mhz")
+    fixes = host.qfe()
+    rows.append(f"{'Hotfix(s):':<27}{len(fixes)} Hotfix(s) Installed." if fixes else f"{'Hotfix(s):':<27}N/A")
+    rows += [f"{'':27}[{index:02d}]: {row.hotfix_id}" + (f" - {row.description}" if row.description else "")
+             for index, row in enumerate(fixes, 1)]
+    rows += [f"{'Network Card(s):':<27}1 NIC(s) Installed.", f"{'':27}[01]: Intel(R) PRO/1000 MT Network Connection"]
+    return _ok("\r\n" + "\r\n".join(rows) + "\r\n")
+
+
+# --- sc and tasklist ------------------------------------------------------------------------------------
+# What sc.exe and tasklist.exe print, from public transcripts: sc writes everything (failures too) to stdout and
+# exits with the Win32 error (1060, ERROR_SERVICE_DOES_NOT_EXIST); 2003's ``sc qc`` heads its answer "[SC]
+# GetServiceConfig SUCCESS", Vista's "[SC] QueryServiceConfig SUCCESS". tasklist's CSV quotes every field;
+# services run in session 0, "Console" on XP / 2003 and "Services" from Vista on; its Mem Usage is the working
+# set in K with the thousands separator (en-US here). When no process matches a filter, 2003's tasklist prints
+# "INFO: No tasks running with the specified criteria.", Vista's "INFO: No tasks are running which match the
+# specified criteria.".
+
+_SC_STATES = {"Running": ("4  RUNNING", "(STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)"),
+              "Stopped": ("1  STOPPED", "(NOT_STOPPABLE, NOT_PAUSABLE, IGNORES_SHUTDOWN)")}
+_SC_START = {"Auto": "2   AUTO_START", "Manual": "3   DEMAND_START", "Disabled": "4   DISABLED"}
+_SC_MISSING = "FAILED 1060:\r\n\r\nThe specified service does not exist as an installed service.\r\n\r\n"
+_SC_FIELD = "        {:<19}: {}\r\n"
+_TASKLIST_COLUMNS = ((25, "<"), (6, ">"), (16, "<"), (8, ">"), (12, ">"))  # width, alignment
+_TASKLIST_SVC_COLUMNS = ((25, "<"), (6, ">"), (44, "<"))
+
+
+def _sc(host: HostModel, line: str) -> CommandResult:
+    """``sc query|queryex [NAME]`` (no name: every running service; ``state= all``: every one) and ``sc qc NAME``."""
+    tokens = [_unquote(t) for t in _split(line)]
+    verb = (tokens + [""])[1].lower()
+    words = [t.lower() for t in tokens[2:]]
+    names = [t for t in tokens[2:] if not t.endswith("=") and t.lower() not in ("service", "all", "active",
+                                                                               "inactive", "driver")]
+    if verb not in ("query", "queryex", "qc") or len(names) > 1 or (verb == "qc" and not names):
+        return CommandResult(b"ERROR:  Unrecognized command\r\n", b"", 1)
+    if names:
+        service = host.service(names[0])
+        if service is None:
+            failed = "[SC] OpenService " if verb == "qc" else "[SC] EnumQueryServicesStatus:OpenService "
+            return CommandResult((failed + _SC_MISSING).encode("ascii"), b"", 1060)
+        if verb == "qc":
+            return _ok(_sc_config(host, service))
+        return _ok(_sc_status(host, service, extended=verb == "queryex", listed=False))
+    every = "all" in words
+    chosen = [s for s in host.services.values() if every or s.state == "Running"]
+    return _ok("".join(_sc_status(host, s, extended=verb == "queryex", listed=True) for s in chosen))
+
+
+def _sc_status(host: HostModel, service: Any, *, extended: bool, listed: bool) -> str:
+    state, controls = _SC_STATES.get(service.state, _SC_STATES["Stopped"])
+    text = f"\r\nSERVICE_NAME: {service.name}\r\n"
+    if listed:  # an enumeration names the display name too
+        text += f"DISPLAY_NAME: {service.display_name}\r\n"
+    text += (_SC_FIELD.format("TYPE", _sc_type(host, service)) + _SC_FIELD.format("STATE", state + " ")
+             + f"{'':32}{controls}\r\n" + _SC_FIELD.format("WIN32_EXIT_CODE", "0  (0x0)")
+             + _SC_FIELD.format("SERVICE_EXIT_CODE", "0  (0x0)") + _SC_FIELD.format("CHECKPOINT", "0x0")
+             + _SC_FIELD.format("WAIT_HINT", "0x0"))
+    if extended:
+        text += _SC_FIELD.format("PID", _service_pid(host, service)) + _SC_FIELD.format("FLAGS", "")
+    return text
+
+
+def _sc_config(host: HostModel, service: Any) -> str:
+    process = host.processes.get(service.process)
+    head = "GetServiceConfig" if host.profile.is_2003 else "QueryServiceConfig"
+    rows = [("TYPE", _sc_type(host, service)), ("START_TYPE", _SC_START.get(service.start_mode, _SC_START["Auto"])),
+            ("ERROR_CONTROL", "1   NORMAL"), ("BINARY_PATH_NAME", process.command_line if process else ""),
+            ("LOAD_ORDER_GROUP", ""), ("TAG", "0"), ("DISPLAY_NAME", service.display_name), ("DEPENDENCIES", ""),
+            ("SERVICE_START_NAME", "LocalSystem")]
+    return f"[SC] {head} SUCCESS\r\n\r\nSERVICE_NAME: {service.name}\r\n" + "".join(
+        _SC_FIELD.format(name, value) for name, value in rows)
+
+
+def _sc_type(host: HostModel, service: Any) -> str:
+    shared = sum(s.process == service.process for s in host.services.values()) > 1
+    return "20  WIN32_SHARE_PROCESS " if shared else "10  WIN32_OWN_PROCESS "
+
+
+def _service_pid(host: HostModel, service: Any) -> int:
+    process = host.processes.get(service.process)
+    return process.pid if process is not None and service.state == "Running" else 0
+
+
+def _tasklist(host: HostModel, line: str) -> CommandResult:
+    """``tasklist [/svc] [/fi "IMAGENAME|PID|SERVICES eq X"]... [/fo csv|table] [/nh]``."""
+    tokens = [_unquote(t) for t in _split(line)]
+    lowered = [t.lower() for t in tokens]
+    services = "/svc" in lowered
+    form = lowered[lowered.index("/fo") + 1] if "/fo" in lowered[:-1] else "table"
+    filters = [tokens[i + 1] for i, t in enumerate(lowered[:-1]) if t == "/fi"]
+    if form not in ("csv", "table") or any(not re.fullmatch(r"(?i)(imagename|pid|services) eq \S.*", f)
+                                           for f in filters):
+        return CommandResult(b"", b"ERROR: Invalid argument/option.\r\n", 1)
+    hosted: dict[int, list[str]] = {}
+    for service in host.services.values():
+        if _service_pid(host, service):
+            hosted.setdefault(_service_pid(host, service), []).append(service.name)
+    rows = []
+    for process in host.process_snapshot(_now(host)):
+        names = hosted.get(process.pid, [])
+        if all(_tasklist_matches(f, process.name, process.pid, names) for f in filters):
+            session = "Console" if host.profile.is_2003 else "Services"
+            rows.append([process.name, str(process.pid), ",".join(names) or "N/A"] if services else
+                        [process.name, str(process.pid), session, "0", f"{process.working_set // 1024:,} K"])
+    if not rows:
+        none = ("No tasks running with the specified criteria." if host.profile.is_2003 else
+                "No tasks are running which match the specified criteria.")
+        return _ok(f"INFO: {none}\r\n")
+    header = ["Image Name", "PID", "Services"] if services else ["Image Name", "PID", "Session Name", "Session#",
+                                                                 "Mem Usage"]
+    if form == "csv":
+        rows = rows if "/nh" in lowered else [header, *rows]
+        return _ok("".join(",".join(f'"{cell}"' for cell in row) + "\r\n" for row in rows))
+    widths = _TASKLIST_SVC_COLUMNS if services else _TASKLIST_COLUMNS
+    if "/nh" not in lowered:
+        rows = [header, ["=" * width for width, _ in widths], *rows]
+    return _ok("\r\n" + "".join(" ".join(f"{cell:{align}{width}}" for cell, (width, align) in zip(row, widths,
+                                                                                                 strict=True)).rstrip()
+                                 + "\r\n" for row in rows))
+
+
+def _tasklist_matches(text: str, image: str, pid: int, services: list[str]) -> bool:
+    field, value = re.split(r"(?i)\s+eq\s+", text.strip(), maxsplit=1)
+    if field.lower() == "imagename":
+        return image.lower() == value.lower()
+    if field.lower() == "pid":
+        return value.isdigit() and pid == int(value)
+    return value.lower() in {s.lower() for s in services}
 
 
 # --- files: type, mkdir, certutil ----------------------------------------------------------------------
@@ -348,5 +517,6 @@ def _schtasks_start(host: HostModel, options: dict[str, str]) -> float | None:
 
 TOOLS: dict[str, Callable[[HostModel, str], CommandResult]] = {
     "set": _set, "ping": _ping, "reg": _reg, "wmic": _wmic, "net": _net, "type": _type, "mkdir": _mkdir,
-    "md": _mkdir, "move": _move, "copy": _copy, "certutil": _certutil, "schtasks": _schtasks,
+    "md": _mkdir, "move": _move, "copy": _copy, "certutil": _certutil, "schtasks": _schtasks, "sc": _sc,
+    "tasklist": _tasklist, "systeminfo": _systeminfo,
 }

@@ -26,6 +26,7 @@ class FaultSpec:
     bad_auth: bool = False  # no credentials are ever accepted
     no_return: bool = False  # after a reboot the host never comes back
     garbled: bool = False  # the project's scripts answer with truncated, non-UTF-8 output
+    wmic_first_run_fails: bool = False  # wmic's first run prints its banner and fails (later runs answer)
 
     @property
     def any(self) -> bool:

@@ -43,7 +43,8 @@ A fleet file is YAML::
         replay: recorded/web01.json  # answer the project's scripts as a recorded host did (`--record DIR`;
                                      # a file, or a directory with <name>.json; relative to the fleet file)
         faults: {slow: 0.5, reset: {probability: 0.1}, http500: {burst: 3, after: 10},
-                 bad_auth: true, no_return: true, unreachable: true, garbled: true}
+                 bad_auth: true, no_return: true, unreachable: true, garbled: true,
+                 wmic_first_run_fails: true}   # wmic's first run shows its banner and fails; later runs answer
 
 Any unknown key or bad value is a one-line :class:`LabError` naming the file,
 the host and the key.
@@ -110,7 +111,7 @@ _HOST_KEYS = {"name", "os", "sp", "arch", "installed", "pending", "products", "l
               "powershell", "patch_level", "syn_attack_protect", "faults", "free_disk_mb",
               "timezone", "maintenance_window", "windows_update", "fips", "system_root", "locale", "adapters",
               "dotnet", "winrm", "replay"}
-_FAULT_KEYS = {"unreachable", "slow", "reset", "http500", "bad_auth", "no_return", "garbled"}
+_FAULT_KEYS = {"unreachable", "slow", "reset", "http500", "bad_auth", "no_return", "garbled", "wmic_first_run_fails"}
 _AUTH = ("ntlm", "basic", "kerberos", "credssp", "certificate")
 _SYSTEM_ROOT_RE = re.compile(r"^[A-Za-z]:\\[A-Za-z0-9_. -]+$")
 _DEFAULT_AUTH = ("ntlm", "basic")
@@ -447,6 +448,7 @@ def _faults(check: _Checker, value: Any) -> FaultSpec:
         bad_auth=check.value(value, "bad_auth", bool, False, "faults."),
         no_return=check.value(value, "no_return", bool, False, "faults."),
         garbled=check.value(value, "garbled", bool, False, "faults."),
+        wmic_first_run_fails=check.value(value, "wmic_first_run_fails", bool, False, "faults."),
     )
 
 
