@@ -97,3 +97,21 @@ def test_winrm_11_hosts_refuse_basic_take_encrypted_ntlm_and_the_inventory_says_
                          message_encryption="always")
     answer = ntlm.run_cmd("ver")
     assert answer.status_code == 0 and b"5.2.3790" in answer.std_out
+
+
+def test_a_failed_first_wmic_run_is_audited_by_systeminfo_to_the_same_statuses(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """wmic's first run on a host can fail (its banner, then nothing): the OS and boot time come from systeminfo."""
+    hosts = [{**h, "faults": {"wmic_first_run_fails": True}} for h in HOSTS if h["name"] in ("lcs-leak-1", "core-quiet")]
+    with running_lab(tmp_path_factory.mktemp("wmic-first-run"), {**fleet(13), "hosts": hosts}) as lab:
+        result = winremedy("audit", "-i", str(lab / "inventory.yml"), "--format", "json", "--samples", str(SAMPLES),
+                           "--interval", str(INTERVAL))
+        state = lab_hosts(lab)
+    audit = json.loads(result.stdout)["hosts"]
+    for host in hosts:
+        report = audit[host["name"]]
+        assert report["error"] is None, report["error"]
+        assert {f["kb"]: f["status"] for f in report["findings"]} == {kb: _expected(host, kb) for kb in KBS}
+        assert "wmic os answered nothing: the OS, boot time and hotfixes are systeminfo's" in report["facts"]["notes"]
+        assert report["facts"]["boot_time"].startswith(state[host["name"]]["boot_time"][:19]), (report["facts"], state)
+    assert audit["lcs-leak-1"]["facts"]["leaks"]["rtcsrv_private_bytes"]["leaking"] is True
