@@ -110,7 +110,8 @@ def test_kb_probe_a_host_without_powershell_is_ready_through_cmd(plugins: dict[s
     plugin = action(plugins["action.kb_probe"], {"fail_when_not_ready": True}, connection)
     result = dict(plugin.run(task_vars={"inventory_hostname": "w3-0001"}))
     assert result["ready"] is True and "failed" not in result
-    assert [n["topic"] for n in result["notes"]] == ["powershell"] and "cmd.exe" in result["notes"][0]["message"]
+    assert [n["topic"] for n in result["notes"]] == ["powershell", "winrm"] and "cmd.exe" in result["notes"][0]["message"]
+    assert result["notes"][1]["message"].startswith("WinRM 1.1:")  # wsmsvc.dll's version, read by wmic datafile
 
 
 def test_kb_probe_an_unreachable_host_is_unreachable(plugins: dict[str, ModuleType]) -> None:
