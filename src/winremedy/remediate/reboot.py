@@ -91,24 +91,25 @@ class Power:
 
     def clock(self, *, timeout: float | None = None) -> HostClock:
         """One call that changes nothing."""
-        if self.powershell is not False:
-            answer = _power_answer(self.transport, {"action": "clock"}, timeout=timeout)
-            self.powershell = answer is not None
-        if not self.powershell:
+        answer = self._script({"action": "clock"}, timeout=timeout)
+        if answer is None:
             answer = cmdpower.read_clock(self.transport, timeout=timeout)
-        assert answer is not None
         return HostClock(float(answer["now"]), str(answer["boot_time"]), float(answer.get("utc_offset") or 0.0))
 
     def request(self, params: dict[str, Any]) -> dict[str, Any]:
         """A restart (``action`` reboot, with delay and comment) or its abort: never resent; the boot time before
         and shutdown.exe's exit code and text."""
-        if self.powershell is not False:
-            answer = _power_answer(self.transport, params, idempotent=False)
-            self.powershell = answer is not None
-            if answer is not None:
-                return answer
+        answer = self._script(params, idempotent=False)
+        if answer is not None:
+            return answer
         line = shutdown_line(params["comment"], params["delay"]) if params["action"] == "reboot" else "shutdown.exe /a"
         return cmdpower.run_shutdown(self.transport, line, boot_time=self.clock().boot_time)
+
+    def _script(self, params: dict[str, Any], **options: Any) -> dict[str, Any] | None:
+        """power.ps1's answer, or None on a host without PowerShell (then known for the rest of the run)."""
+        answer = _power_answer(self.transport, params, **options) if self.powershell is not False else None
+        self.powershell = answer is not None
+        return answer
 
 
 def read_clock(transport: Transport, *, timeout: float | None = None, power: Power | None = None) -> HostClock:
