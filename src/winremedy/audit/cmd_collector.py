@@ -261,6 +261,7 @@ def _from_systeminfo(run_line: RunLine, raw: dict[str, Any], env: dict[str, str]
     raw["qfe"] += [{"id": fix.kb or fix.id, "sp_in_effect": None, "installed_on": None, "description": None}
                    for fix in facts.hotfixes or [] if (fix.kb or fix.id).lower() not in known]
     raw["errors"].append("wmic os answered nothing: the OS, boot time and hotfixes are systeminfo's")
+    # The reader's own boot time notes speak of a saved file, whose moment is unknown; here the clock places it.
     raw["errors"] += [f"systeminfo: {note}" for note in facts.notes if "boot time" not in note]
     if raw["os"]["boot_time"] is None:
         raw["errors"].append("boot time unknown: systeminfo gives none that can be placed in UTC")
