@@ -82,8 +82,8 @@ def _systeminfo(name: str, clock: str = CLOCK) -> dict[str, object]:
     text = (DATA / "realdata" / "wesng" / name).read_bytes()
 
     def run_line(line: str) -> Result:
-        return Result("h1", 0, f"{cmd_collector.MARKER} systeminfo\r\n".encode() + cmdtools.decode(text).encode()
-                      + f"{cmd_collector.MARKER} time\r\n{clock}".encode(), b"")
+        return Result("h1", 0, f"{cmd_collector.MARKER} time\r\n{clock}{cmd_collector.MARKER} systeminfo\r\n".encode()
+                      + cmdtools.decode(text).encode() + f"{cmd_collector.MARKER} time\r\n{clock}".encode(), b"")
 
     raw: dict[str, object] = {"errors": [], "qfe": []}
     cmd_collector._from_systeminfo(run_line, raw, {"PROCESSOR_ARCHITECTURE": "x86"}, "h1")
@@ -115,8 +115,8 @@ def test_localized_systeminfo_is_read_by_structure_and_its_boot_time_left_unknow
 
 def test_unreadable_systeminfo_is_an_error_naming_host_and_tools() -> None:
     def run_line(line: str) -> Result:
-        return Result("h1", 0, f"{cmd_collector.MARKER} systeminfo\r\nAccess denied\r\n{cmd_collector.MARKER} time\r\n"
-                      .encode(), b"")
+        return Result("h1", 0, f"{cmd_collector.MARKER} time\r\n{cmd_collector.MARKER} systeminfo\r\nAccess denied\r\n"
+                      f"{cmd_collector.MARKER} time\r\n".encode(), b"")
     with pytest.raises(ProtocolError, match=r"^h1: wmic os answered nothing and systeminfo cannot be read: "):
         cmd_collector._from_systeminfo(run_line, {"errors": [], "qfe": []}, {}, "h1")
 

@@ -239,24 +239,23 @@ def _service(services: dict[str, Any], name: str) -> dict[str, Any]:
 
 def _from_systeminfo(run_line: RunLine, raw: dict[str, Any], env: dict[str, str], host: str) -> None:
     """``wmic os`` answered nothing: the OS, boot time and hotfixes from ``systeminfo`` (English or localized),
-    the host's clock read right after it for the boot time (2003 prints only the uptime, later versions the
-    boot time in local time without its offset)."""
-    (_, text), (_, clock) = _run(run_line, [Section("systeminfo", "", "systeminfo"), Section("time", "", CLOCK)],
-                                 host)
+    with the host's clock read just before and after it to place the boot time (2003 prints only the uptime,
+    read somewhere during systeminfo's run of a few seconds; later versions the local boot time, no offset)."""
+    outputs = _run(run_line, [Section("time", "before", CLOCK), Section("systeminfo", "", "systeminfo"),
+                              Section("time", "after", CLOCK)], host)
+    text = outputs[1][1]
     try:
         [facts] = parse_facts_text(text, f"{host}: systeminfo")
     except (FactsError, ValueError) as exc:
         raise ProtocolError(f"{host}: wmic os answered nothing and systeminfo cannot be read: {exc}") from None
     if facts.os is None:
         raise ProtocolError(f"{host}: wmic os answered nothing and systeminfo names no OS")
-    stamp = next((r.get("LocalDateTime", "") for r in _read(host, "wmic os (clock)",
-                                                            lambda: cmdtools.wmic_records(clock))), "")
-    now = _read(host, "wmic os (clock)", lambda: cmdtools.cim_datetime(stamp)) if stamp else None
+    stamps = [_stamp(host, outputs[0][1]), _stamp(host, outputs[2][1])]
     raw["os"] = {"caption": facts.os.caption, "version": facts.os.version, "csd_version": facts.os.csd_version,
-                 "sp": facts.os.sp, "product_type": facts.os.product_type,
-                 "processor_architecture": _architecture(env), "boot_time": _boot_time(text, facts.boot_time, stamp)}
-    if now is not None:
-        raw.setdefault("collected_at", now.isoformat())
+                 "sp": facts.os.sp, "product_type": facts.os.product_type, "processor_architecture": _architecture(env),
+                 "boot_time": _read(host, "wmic os (clock)", lambda: _boot_time(text, facts.boot_time, stamps))}
+    if all(stamps):
+        raw.setdefault("collected_at", cmdtools.cim_datetime(stamps[1]).isoformat())
     known = {row["id"].lower() for row in raw["qfe"]}
     raw["qfe"] += [{"id": fix.kb or fix.id, "sp_in_effect": None, "installed_on": None, "description": None}
                    for fix in facts.hotfixes or [] if (fix.kb or fix.id).lower() not in known]
@@ -267,17 +266,24 @@ def _from_systeminfo(run_line: RunLine, raw: dict[str, Any], env: dict[str, str]
         raw["errors"].append("boot time unknown: systeminfo gives none that can be placed in UTC")
 
 
-def _boot_time(text: str, local_boot: str | None, stamp: str) -> str | None:
-    """UTC boot time from 2003's uptime or a later Windows' local boot time, by the clock read after systeminfo."""
-    if not stamp:
+def _stamp(host: str, text: str) -> str:
+    """The CIM DATETIME of ``wmic os get LocalDateTime``; empty when wmic answered nothing."""
+    records = _read(host, "wmic os (clock)", lambda: cmdtools.wmic_records(text))
+    return records[0].get("LocalDateTime", "") if records else ""
+
+
+def _boot_time(text: str, local_boot: str | None, stamps: list[str]) -> str | None:
+    """UTC boot time from 2003's uptime (taken at the middle of the two clock readings around systeminfo) or a
+    later Windows' local boot time (placed by the clock's UTC offset)."""
+    if not all(stamps):
         return None
-    now = cmdtools.cim_datetime(stamp)
+    before, after = (cmdtools.cim_datetime(stamp) for stamp in stamps)
     uptime = cmdtools.uptime_seconds(text)
     if uptime is not None:
-        return (now - timedelta(seconds=uptime)).replace(microsecond=0).isoformat()
+        return (before + (after - before) / 2 - timedelta(seconds=uptime)).replace(microsecond=0).isoformat()
     if local_boot is None:
         return None
-    offset = timedelta(minutes=int(stamp.strip()[-4:]))
+    offset = timedelta(minutes=int(stamps[1].strip()[-4:]))
     return (datetime.fromisoformat(local_boot) - offset).replace(tzinfo=timezone.utc).isoformat()
 
 
