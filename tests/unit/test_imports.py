@@ -135,7 +135,7 @@ LAB_LAYERS = (
     ("protocols, result types and data", ("api", "clock", "dynamics", "errors", "faults", "filesystem", "layout",
                                           "noise", "profiles", "quirks", "registration", "tokens", "updates")),
     ("host model", ("host",)),
-    ("scheduler and programs", ("scheduler", "installers", "restarts")),
+    ("scheduler and programs", ("scheduler", "installers", "restarts", "schtasks")),
     ("script stand-ins", ("collect", "sampler", "stage", "task", "power", "probe", "replay")),
     ("command line", ("cmdline", "cmdtools", "console_host")),
 )

@@ -20,12 +20,13 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .api import CommandResult
 from .dynamics import NONPAGED_POOL
 from .host import HostModel, ScheduledTask
 from .probe import wsmsvc_version
-from .quirks import LOCALES
+from .schtasks import EXIT_REFUSED, StartRefused, start_of
 from .stage import read_share
 from .tokens import split as _split
 from .tokens import unquote as _unquote
@@ -146,14 +147,17 @@ def _where(line: str) -> str:
     return match.group(1) if match else ""
 
 
-def _cim(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y%m%d%H%M%S.%f") + "+000"
+def _cim(host: HostModel, t: float) -> str:
+    """A CIM DATETIME: the host's local time and its offset in minutes (``20240301010000.000000+060``)."""
+    local = datetime.fromtimestamp(t, ZoneInfo(host.spec.timezone))
+    offset = local.utcoffset()
+    return local.strftime("%Y%m%d%H%M%S.%f") + f"{int(offset.total_seconds() // 60) if offset else 0:+04d}"
 
 
 def _os(host: HostModel, _: str) -> list[dict[str, Any]]:
     info = host.profile.os_info()
-    return [{"Caption": info.caption, "CSDVersion": info.csd_version or "", "LastBootUpTime": _cim(host.boot_time),
-             "LocalDateTime": _cim(_now(host)), "ProductType": info.product_type,
+    return [{"Caption": info.caption, "CSDVersion": info.csd_version or "", "LastBootUpTime": _cim(host, host.boot_time),
+             "LocalDateTime": _cim(host, _now(host)), "ProductType": info.product_type,
              "ServicePackMajorVersion": info.sp, "Version": info.version}]
 
 
@@ -465,18 +469,18 @@ def _certutil_failed(verb: str, code: str, exit_code: int) -> CommandResult:
 
 
 def _schtasks(host: HostModel, line: str) -> CommandResult:
-    """``/create /tn N /tr CMD /ru SYSTEM /sc once /st HH:MM:SS /sd DATE`` (DATE in the account's short-date
-    order, as ``schtasks create`` documents), ``/run``, ``/query`` and ``/delete /f`` of one task by name.
-    The lab host's local time is UTC (its wmic LocalDateTime says +000)."""
+    """``/create /tn N /tr CMD /ru SYSTEM /sc once /st HH:MM:SS [/sd DATE]`` (read as :mod:`.schtasks` says),
+    ``/run``, ``/query`` and ``/delete /f`` of one task by name."""
     tokens = [_unquote(t) for t in _split(line)]
     verb = (tokens + [""])[1].lower()
     options = {tokens[i].lower(): tokens[i + 1] for i in range(2, len(tokens) - 1) if tokens[i].startswith("/")}
     name = options.get("/tn", "")
     task = host.tasks.get(name.lower())
     if verb == "/create":
-        start = _schtasks_start(host, options)
-        if start is None:
-            return CommandResult(b"", b"ERROR: Invalid Start Date (Date should be in the locale's format).\r\n", 1)
+        try:
+            start = start_of(host, options.get("/sd"), options.get("/st"))
+        except StartRefused as refused:
+            return CommandResult(b"", f"{refused}\r\n".encode("ascii"), EXIT_REFUSED)
         if options.get("/ru", "").upper() not in ("SYSTEM", "NT AUTHORITY\\SYSTEM"):
             return CommandResult(b"", b"ERROR: the lab runs tasks as SYSTEM only.\r\n", 1)
         host.tasks[name.lower()] = ScheduledTask(name, options.get("/tr", ""),
@@ -497,22 +501,6 @@ def _schtasks(host: HostModel, line: str) -> CommandResult:
                    f'==================================== ======================== ===============\r\n'
                    f'{name:<36} {"Never":<24} {status}\r\n')
     return CommandResult(b"", b"ERROR: Invalid syntax.\r\n", 1)
-
-
-def _schtasks_start(host: HostModel, options: dict[str, str]) -> float | None:
-    locale = LOCALES[host.spec.locale]
-    order = {0: "mdy", 1: "dmy", 2: "ymd"}[locale.date_order]
-    separator = next((c for c in locale.short_date if not c.isalpha()), "/")
-    parts = options.get("/sd", "").split(separator)
-    if len(parts) != 3 or not all(p.isdigit() for p in parts) or not re.fullmatch(r"\d\d:\d\d:\d\d", options.get("/st", "")):
-        return None
-    fields = dict(zip(order, (int(p) for p in parts), strict=True))
-    try:
-        day = datetime(fields["y"], fields["m"], fields["d"], tzinfo=timezone.utc)
-    except ValueError:
-        return None
-    hours, minutes, seconds = (int(x) for x in options["/st"].split(":"))
-    return day.timestamp() + hours * 3600 + minutes * 60 + seconds
 
 
 TOOLS: dict[str, Callable[[HostModel, str], CommandResult]] = {

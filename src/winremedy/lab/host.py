@@ -45,13 +45,13 @@ from .dynamics import (
     LeakSpec,
     Scenario,
 )
+from ..remediate.schtasks import INTERNATIONAL  # the WinRM account's regional settings
 from .faults import FaultInjector, FaultSpec
 from .filesystem import FileSystem, environment
 from .profiles import ALL_PATHS, OsProfile, PatchLevel
 from .quirks import DEFAULT_ADAPTERS, DEFAULT_LOCALE, DEFAULT_SYSTEM_ROOT, LOCALES, Adapter
 
 LCS_PRODUCTS = ("lcs2003", "lcs2005")
-INTERNATIONAL = "HKCU\\Control Panel\\International"  # the WinRM account's regional settings
 LOOPBACK = "127.0.0.1"
 _CLR_VERSIONS = {"6.1.7601": "2.0.50727.5420", "6.1.7600": "2.0.50727.4927"}
 _CLR_LEGACY = "2.0.50727.3053"  # .NET 2.0 SP2, as WMF 2.0 needs on Vista/2008/2003
@@ -566,7 +566,7 @@ class HostModel:
         locale = LOCALES[self.spec.locale]
         separator = next((c for c in locale.short_date if not c.isalpha()), "/")
         return {
-            INTERNATIONAL + "\\iDate": str(locale.date_order),  # REG_SZ, as schtasks reads it (see task.ps1)
+            INTERNATIONAL + "\\iDate": str(locale.date_order),  # REG_SZ, as schtasks reads it (remediate.schtasks)
             INTERNATIONAL + "\\sShortDate": locale.short_date,
             INTERNATIONAL + "\\sDate": separator,
             hostsettings.WUAUSERV_START: hostsettings.SERVICE_DISABLED if disabled else 2,

@@ -11,8 +11,7 @@ PowerShell. Their stock tools do the work:
   documented. The SHA-1 is compared with the package's, computed here after its SHA-256 was checked against the
   manifest;
 * install: a Task Scheduler 1.0 task as SYSTEM (``schtasks /create /ru SYSTEM /sc once /st HH:MM:SS /sd DATE``,
-  DATE "in the format of the locale selected in Regional and Language Options", schtasks create, Microsoft
-  Learn: ``HKCU\\Control Panel\\International`` iDate and sDate), started by ``schtasks /run``; the batch is
+  DATE in the account's date order, "/" between its fields: :mod:`.schtasks`), started by ``schtasks /run``; the batch is
   :func:`winremedy.remediate.tasks.batch_text`'s, so its ``.run`` and ``.rc`` files say its state;
 * service restart: ``net stop`` then ``net start``.
 """
@@ -31,14 +30,13 @@ from ..catalog.model import KbEntry
 from ..errors import RemediationError, StageError
 from ..repo.manifest import Entry
 from ..transport.base import Result, Transport
+from . import schtasks
 from .stage import DOUBLE_HOP, PART_SUFFIX, STAGING_DIR, Source, StageResult, staged_path
 from .tasks import TaskState, batch_text
 
 MAX_COMMAND_LINE = 8191  # cmd.exe, XP and later (KB830473)
 _ECHO_CHARS = 8000  # base64 characters per echo line: the line stays under MAX_COMMAND_LINE with its path
 HASH_BASIS = "SHA1 (certutil -hashfile, its default algorithm: no SHA-256 on Windows 2003 without KB938397/KB968730)"
-_INTERNATIONAL = "HKCU\\Control Panel\\International"
-_DATE_ORDER = {"0": "mdy", "1": "dmy", "2": "ymd"}  # iDate (LOCALE_IDATE, Microsoft Learn "Locale information")
 _HEX = re.compile(r"^[0-9a-f]{2}(?: ?[0-9a-f]{2}){19}$", re.IGNORECASE)
 
 
@@ -123,7 +121,7 @@ class CmdRoute:
         # not run), so the task runs once, by /run. (That 2003's schtasks accepts a past date is assumed.)
         when = self._host_now() - timedelta(days=1)
         self._run(f'schtasks /create /tn {name} /tr "{self._expanded(base)}.cmd" /ru SYSTEM /sc once '
-                  f'/st {when:%H:%M:%S} /sd {self._short_date(when)}', f"creating task {name}")
+                  f'/st {schtasks.start_time(when)} /sd {self._start_date(when)}', f"creating task {name}")
         self._run(f"schtasks /run /tn {name}", f"starting task {name}")
         return self.query_task(name)
 
@@ -149,15 +147,13 @@ class CmdRoute:
             raise RemediationError(f"{self.host}: wmic os gave no LocalDateTime", host=self.host) from None
         return (utc + timedelta(minutes=int(stamp.strip()[-4:]))).replace(tzinfo=None)
 
-    def _short_date(self, when: datetime) -> str:
-        """``when``'s date as schtasks /sd takes it: the account's iDate order, joined by its sDate."""
-        values = reg_values(decode(self._run(f'reg query "{_INTERNATIONAL}"', "reading the date order").stdout))
-        order = _DATE_ORDER.get(str(values.get("iDate", "")).strip())
-        if order is None:
-            raise RemediationError(f"{self.host}: {_INTERNATIONAL} iDate is {values.get('iDate')!r}, not 0, 1 or 2",
-                                   host=self.host)
-        parts = {"y": f"{when:%Y}", "m": f"{when:%m}", "d": f"{when:%d}"}
-        return str(values.get("sDate") or "/").join(parts[c] for c in order)
+    def _start_date(self, when: datetime) -> str:
+        """``when``'s date as schtasks /sd takes it: in the date order of the account's locale."""
+        said = self._run(f'reg query "{schtasks.INTERNATIONAL}"', "reading the date order")
+        try:
+            return schtasks.start_date(when, reg_values(decode(said.stdout)).get("iDate"))
+        except ValueError as bad:
+            raise RemediationError(f"{self.host}: {bad}", host=self.host) from None
 
     def _expanded(self, path: str) -> str:
         """schtasks /tr on Windows 2003 takes the path unquoted and unexpanded: the host's %SystemRoot% is put in."""

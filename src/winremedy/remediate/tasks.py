@@ -11,7 +11,9 @@ a task running as SYSTEM works. :func:`start_task` writes a batch file
     > "<directory>\\<name>.rc" echo %ERRORLEVEL%
 
 and registers a task that runs it (``scripts/task.ps1``: Task Scheduler 2.0
-on Vista and later, schtasks.exe on Windows 2003). A line may end with
+on Vista and later, schtasks.exe on Windows 2003, whose ``/sd`` and ``/st``
+for a task that runs later are written here (:mod:`.schtasks`) from what the
+query before the start read on the host). A line may end with
 ``|| goto winremedy_done`` (:data:`ON_FAILURE`) so a failed step skips the
 rest with its exit code. The redirection comes first in the ``.rc`` line
 because ``echo 5> file`` would redirect handle 5. ``%ERRORLEVEL%`` prints
@@ -28,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..errors import CommandTimeoutError, ProtocolError, RemediationError, ScriptFailedError
@@ -35,6 +38,7 @@ from ..instants import parse_instant
 from ..psdata import decode_frame
 from ..scripts import render
 from ..transport.base import Transport
+from . import schtasks
 from .poller import DEFAULT_WAIT, Answer, Poller
 from .stage import STAGING_DIR
 
@@ -89,14 +93,16 @@ def start_task(
     state returned. Check mode only reads the current state.
     """
     script = batch_text(name, lines, directory)
-    current = query_task(transport, name, directory=directory)
+    before = _call(transport, name, directory, "query", at=at)
+    current = task_state(name, before["task"])
     if check or current.state == "running":
         return current
-    return _call(transport, name, directory, "start", script=script, at=at)
+    start = _schtasks_start(transport.host, name, before, at)
+    return task_state(name, _call(transport, name, directory, "start", script=script, at=at, **start)["task"])
 
 
 def query_task(transport: Transport, name: str, *, directory: str = STAGING_DIR) -> TaskState:
-    return _call(transport, name, directory, "query")
+    return task_state(name, _call(transport, name, directory, "query")["task"])
 
 
 def delete_task(transport: Transport, name: str, *, directory: str = STAGING_DIR) -> None:
@@ -137,7 +143,21 @@ def task_state(name: str, facts: dict[str, Any]) -> TaskState:
     return TaskState(name, "scheduled" if facts.get("exists") else "absent", None, next_run)
 
 
-def _call(transport: Transport, name: str, directory: str, action: str, **params: Any) -> TaskState:
+def _schtasks_start(host: str, name: str, answer: dict[str, Any], at: float | None) -> dict[str, str]:
+    """``sd`` and ``st`` for schtasks (Windows 2003, a task for later): ``at`` on the host's clock, in the
+    account's date order, as the query read them; nothing for Task Scheduler 2.0 or a task that runs now."""
+    facts = answer.get("schtasks")
+    if at is None or not isinstance(facts, dict):
+        return {}
+    try:
+        local = datetime.fromisoformat(str(facts["at_local"]))
+        return {"sd": schtasks.start_date(local, facts.get("date_order")), "st": schtasks.start_time(local)}
+    except (KeyError, ValueError) as bad:
+        raise RemediationError(f"{host}: task {name}: no schtasks start date: {bad}", host=host) from None
+
+
+def _call(transport: Transport, name: str, directory: str, action: str, **params: Any) -> dict[str, Any]:
+    """task.ps1's answer, which holds the task's facts; an error names host, task and action."""
     host = transport.host
     try:
         output = transport.run_ps(render("task", {"action": action, "name": name, "directory": directory, **params}),
@@ -149,7 +169,7 @@ def _call(transport: Transport, name: str, directory: str, action: str, **params
         raise RemediationError(f"{host}: task {name}: {action}: task.ps1 answered without the task's facts", host=host)
     if answer.get("error"):
         raise RemediationError(f"{host}: task {name}: {action} failed: {answer['error']}", host=host)
-    return task_state(name, answer["task"])
+    return answer
 
 
 def _check(name: str, lines: Sequence[str], directory: str) -> None:

@@ -2,14 +2,14 @@
 # One-shot scheduled tasks running as SYSTEM: wusa refuses a WinRM (network) logon
 # (KB2773898), a task does not. PowerShell 2.0 only. Parameters ($WinRemedyArgs):
 #   action 'start' | 'query' | 'delete'; name; directory; script (start: the whole .cmd
-#   text, written by winremedy.remediate.tasks); at (start: UTC epoch seconds, or $null
-#   for now).
+#   text, written by winremedy.remediate.tasks); at (UTC epoch seconds, or $null for
+#   now); sd, st (start on Windows 2003 with at: schtasks' /sd and /st).
 # Vista and later: Task Scheduler 2.0 (Schedule.Service COM). Windows 2003: Task
-# Scheduler 1.0 through schtasks.exe, whose /sd takes the date "in the format of the
-# locale selected in Regional and Language Options" (schtasks create, Microsoft Learn):
-# the running account's HKCU\Control Panel\International iDate (0 M/D/Y, 1 D/M/Y,
-# 2 Y/M/D; LOCALE_IDATE) and sDate separator, read here as schtasks reads them; a task
-# that runs at once gets no /sd at all (schtasks takes today) and is started by /run.
+# Scheduler 1.0 through schtasks.exe, whose /sd follows the locale of the account it
+# runs as: the controller writes /sd and /st (winremedy.remediate.schtasks) from the
+# 'schtasks' facts a query with 'at' reports (the account's iDate, as schtasks reads
+# it, and 'at' on this host's clock). A task that runs at once gets no /sd at all
+# (schtasks takes today) and is started by /run.
 # Output: the raw facts (exists, started_at, rc, next_run, boot_time); the controller
 # decides the state from them.
 $ProgressPreference = 'SilentlyContinue'
@@ -45,12 +45,10 @@ function Invoke-WrSchtasks([string[]]$arguments) {
     if ($LASTEXITCODE -ne 0) { throw ('schtasks ' + $arguments[0] + ' exited ' + $LASTEXITCODE + ': ' + ($output -join ' ')) }
 }
 
-function Format-WrSchtasksDate([datetime]$t) {
+function Get-WrSchtasksFacts {
     $international = Get-ItemProperty 'HKCU:\Control Panel\International'
-    $y = $t.ToString('yyyy', $Invariant); $m = $t.ToString('MM', $Invariant); $d = $t.ToString('dd', $Invariant)
-    $order = @{ '0' = @($m, $d, $y); '1' = @($d, $m, $y); '2' = @($y, $m, $d) }[[string]$international.iDate]
-    if ($null -eq $order) { throw ('HKCU\Control Panel\International iDate is ' + $international.iDate + ', not 0, 1 or 2') }
-    return [string]::Join([string]$international.sDate, [string[]]$order)
+    $local = $Epoch.AddSeconds([double]$WinRemedyArgs['at']).ToLocalTime()
+    return @{ date_order = [string]$international.iDate; at_local = $local.ToString("yyyy-MM-dd'T'HH:mm:ss", $Invariant) }
 }
 
 function Remove-WrTask($scheduler) {
@@ -90,7 +88,7 @@ function Register-WrTask($scheduler, $at) {
         Invoke-WrSchtasks ($create + @('/st', '00:00:00'))
         Invoke-WrSchtasks @('/run', '/tn', $Name)
     } else {
-        Invoke-WrSchtasks ($create + @('/st', $local.ToString('HH:mm:ss', $Invariant), '/sd', (Format-WrSchtasksDate $local)))
+        Invoke-WrSchtasks ($create + @('/st', [string]$WinRemedyArgs['st'], '/sd', [string]$WinRemedyArgs['sd']))
     }
 }
 
@@ -110,6 +108,7 @@ try {
     $scheduler = Get-WrScheduler
     $Result['scheduler'] = 1
     if ($null -ne $scheduler) { $Result['scheduler'] = 2 }
+    if ($null -eq $scheduler -and $null -ne $WinRemedyArgs['at']) { $Result['schtasks'] = Get-WrSchtasksFacts }
     if ($WinRemedyArgs['action'] -eq 'start') {
         Remove-WrTask $scheduler
         if (-not [IO.Directory]::Exists($Directory)) { [void][IO.Directory]::CreateDirectory($Directory) }
