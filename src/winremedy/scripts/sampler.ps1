@@ -17,35 +17,8 @@ $RecorderPath = $Directory + '\' + $Name + '.ps1'
 $CmdPath = $Directory + '\' + $Name + '.cmd'
 $SamplesPath = [string]$WinRemedyArgs['file']
 
-function Get-WrScheduler {
-    try {
-        $service = New-Object -ComObject Schedule.Service
-        $service.Connect()
-        return $service
-    } catch { return $null }
-}
-
-function Get-WrTask($scheduler) {
-    if ($null -eq $scheduler) { return $null }
-    try { return $scheduler.GetFolder('\').GetTask($Name) } catch { return $null }
-}
-
-function Invoke-WrSchtasks([string[]]$arguments) {
-    $ErrorActionPreference = 'Continue'  # PowerShell 2.0 turns a native command's stderr into a terminating error under Stop
-    $output = & schtasks.exe $arguments 2>&1
-    if ($LASTEXITCODE -ne 0) { throw ('schtasks ' + $arguments[0] + ' exited ' + $LASTEXITCODE + ': ' + ($output -join ' ')) }
-}
-
-function Test-WrInstalled($scheduler) {
-    if ($null -ne $scheduler) { return $null -ne (Get-WrTask $scheduler) }
-    return [IO.File]::Exists($env:SystemRoot + '\Tasks\' + $Name + '.job')  # Task Scheduler 1.0 keeps <name>.job
-}
-
 function Remove-WrSampler($scheduler) {
-    if (Test-WrInstalled $scheduler) {
-        if ($null -ne $scheduler) { $scheduler.GetFolder('\').DeleteTask($Name, 0) }
-        else { Invoke-WrSchtasks @('/delete', '/tn', $Name, '/f') }
-    }
+    Unregister-WrTask $scheduler $Name
     foreach ($path in @($RecorderPath, $CmdPath, $SamplesPath)) { if ([IO.File]::Exists($path)) { [IO.File]::Delete($path) } }
 }
 
@@ -75,8 +48,8 @@ function Register-WrSampler($scheduler, [int]$minutes) {
 }
 
 function Get-WrSamplerFacts($scheduler) {
-    $facts = @{ installed = (Test-WrInstalled $scheduler); samples = 0; last_run = $null }
-    $task = Get-WrTask $scheduler
+    $facts = @{ installed = (Test-WrTask $scheduler $Name); samples = 0; last_run = $null }
+    $task = Get-WrTask $scheduler $Name
     if ($null -ne $task -and $task.LastRunTime.Year -gt 1900) { $facts['last_run'] = $task.LastRunTime }
     if ([IO.File]::Exists($SamplesPath)) { $facts['samples'] = @([IO.File]::ReadAllLines($SamplesPath)).Count }
     return $facts
@@ -85,8 +58,7 @@ function Get-WrSamplerFacts($scheduler) {
 $Result = @{ script = 'sampler'; action = $WinRemedyArgs['action'] }
 try {
     $scheduler = Get-WrScheduler
-    $Result['scheduler'] = 1
-    if ($null -ne $scheduler) { $Result['scheduler'] = 2 }
+    $Result['scheduler'] = 1 + [int]($null -ne $scheduler)
     if ($WinRemedyArgs['action'] -eq 'install') {
         Remove-WrSampler $scheduler
         if (-not [IO.Directory]::Exists($Directory)) { [void][IO.Directory]::CreateDirectory($Directory) }

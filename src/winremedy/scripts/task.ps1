@@ -21,30 +21,6 @@ $RunPath = $Directory + '\' + $Name + '.run'
 $RcPath = $Directory + '\' + $Name + '.rc'
 $Epoch = New-Object DateTime 1970, 1, 1, 0, 0, 0, ([DateTimeKind]::Utc)
 
-function Get-WrScheduler {
-    try {
-        $service = New-Object -ComObject Schedule.Service
-        $service.Connect()
-        return $service
-    } catch { return $null }
-}
-
-function Get-WrTask($scheduler) {
-    if ($null -eq $scheduler) { return $null }
-    try { return $scheduler.GetFolder('\').GetTask($Name) } catch { return $null }
-}
-
-function Test-WrTask1 {
-    # Task Scheduler 1.0 keeps each task as %SystemRoot%\Tasks\<name>.job.
-    return [IO.File]::Exists($env:SystemRoot + '\Tasks\' + $Name + '.job')
-}
-
-function Invoke-WrSchtasks([string[]]$arguments) {
-    $ErrorActionPreference = 'Continue'  # PowerShell 2.0 turns a native command's stderr into a terminating error under Stop
-    $output = & schtasks.exe $arguments 2>&1
-    if ($LASTEXITCODE -ne 0) { throw ('schtasks ' + $arguments[0] + ' exited ' + $LASTEXITCODE + ': ' + ($output -join ' ')) }
-}
-
 function Get-WrSchtasksFacts {
     $international = Get-ItemProperty 'HKCU:\Control Panel\International'
     $local = $Epoch.AddSeconds([double]$WinRemedyArgs['at']).ToLocalTime()
@@ -52,8 +28,7 @@ function Get-WrSchtasksFacts {
 }
 
 function Remove-WrTask($scheduler) {
-    if ($null -ne (Get-WrTask $scheduler)) { $scheduler.GetFolder('\').DeleteTask($Name, 0) }
-    elseif ($null -eq $scheduler -and (Test-WrTask1)) { Invoke-WrSchtasks @('/delete', '/tn', $Name, '/f') }
+    Unregister-WrTask $scheduler $Name
     foreach ($path in @($CmdPath, $RunPath, $RcPath)) { if ([IO.File]::Exists($path)) { [IO.File]::Delete($path) } }
 }
 
@@ -93,8 +68,8 @@ function Register-WrTask($scheduler, $at) {
 }
 
 function Get-WrTaskFacts($scheduler) {
-    $task = Get-WrTask $scheduler
-    $facts = @{ exists = ($null -ne $task) -or ($null -eq $scheduler -and (Test-WrTask1)); started_at = $null; rc = $null; next_run = $null }
+    $task = Get-WrTask $scheduler $Name
+    $facts = @{ exists = (Test-WrTask $scheduler $Name); started_at = $null; rc = $null; next_run = $null }
     if ($null -ne $task -and $task.NextRunTime.Year -gt 1900) { $facts['next_run'] = $task.NextRunTime }
     if ([IO.File]::Exists($RunPath)) { $facts['started_at'] = [IO.File]::GetLastWriteTimeUtc($RunPath) }
     if ([IO.File]::Exists($RcPath)) { $facts['rc'] = ([IO.File]::ReadAllText($RcPath)).Trim() }
@@ -106,8 +81,7 @@ function Get-WrTaskFacts($scheduler) {
 $Result = @{ script = 'task'; action = $WinRemedyArgs['action'] }
 try {
     $scheduler = Get-WrScheduler
-    $Result['scheduler'] = 1
-    if ($null -ne $scheduler) { $Result['scheduler'] = 2 }
+    $Result['scheduler'] = 1 + [int]($null -ne $scheduler)
     if ($null -eq $scheduler -and $null -ne $WinRemedyArgs['at']) { $Result['schtasks'] = Get-WrSchtasksFacts }
     if ($WinRemedyArgs['action'] -eq 'start') {
         Remove-WrTask $scheduler
