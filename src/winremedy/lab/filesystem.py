@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ntpath
 
-from .quirks import DEFAULT_SYSTEM_ROOT
+from ..inbox import DEFAULT_SYSTEM_ROOT
 
 
 def environment(system_root: str) -> dict[str, str]:

@@ -88,19 +88,18 @@ from .errors import LabError
 from ..errors import WinRemedyError
 from ..filenames import host_file_stem
 from ..transport.recording import load_recording
+from ..inbox import DEFAULT_SYSTEM_ROOT, default_dotnet
 from .faults import FaultSpec
 from .host import LCS_PRODUCTS, HostSpec
 from .profiles import FAMILIES, OsProfile, profile_problem
 from .quirks import (
     DEFAULT_ADAPTERS,
     DEFAULT_LOCALE,
-    DEFAULT_SYSTEM_ROOT,
     DOTNET_VERSIONS,
     LOCALES,
     WINDOWS_UPDATE_STATES,
     WINRM_VERSIONS,
     Adapter,
-    default_dotnet,
     default_winrm,
 )
 from .updates import effect
@@ -337,7 +336,7 @@ def _quirks(check: _Checker, host: dict[str, Any], profile: OsProfile, powershel
     if not _SYSTEM_ROOT_RE.match(system_root):
         raise check.error("key 'system_root'", f"expected a drive and folder such as C:\\WINNT, got {system_root!r}")
     dotnet = check.string_list(host, "dotnet", lambda v: v if v in DOTNET_VERSIONS else None)
-    dotnet = dotnet or default_dotnet(profile.family, powershell)
+    dotnet = dotnet or default_dotnet(profile.version, powershell is not None) or ()
     if powershell and "2.0" not in dotnet:
         raise check.error("key 'dotnet'", "PowerShell 2.0 needs .NET 2.0 (about_Remote_Requirements)")
     winrm = str(check.choice(host, "winrm", WINRM_VERSIONS, default_winrm(profile.family, powershell)))
@@ -533,7 +532,7 @@ def _add_quirks(rng: random.Random, host: dict[str, Any]) -> None:
         if rng.random() < 0.5:
             host["adapters"].append({"name": "Backup Network"})
     if has_powershell and family in ("win2003", "win2008") and rng.random() < 0.25:
-        host["dotnet"] = [*default_dotnet(family, "2.0"), "3.5"]
+        host["dotnet"] = [*(default_dotnet(OsProfile(family, sp, host["arch"]).version, True) or ()), "3.5"]
     if has_powershell and (family, sp) in {("win7", 1), ("win2008r2", 1), ("win2008", 2)} and rng.random() < 0.1:
         host["powershell"] = "3.0"  # WMF 3.0 needs 7 SP1, 2008 R2 SP1 or 2008 SP2
 

@@ -45,11 +45,12 @@ from .dynamics import (
     LeakSpec,
     Scenario,
 )
+from ..inbox import DEFAULT_SYSTEM_ROOT
 from ..remediate.schtasks import INTERNATIONAL  # the WinRM account's regional settings
 from .faults import FaultInjector, FaultSpec
 from .filesystem import FileSystem, environment
 from .profiles import ALL_PATHS, OsProfile, PatchLevel
-from .quirks import DEFAULT_ADAPTERS, DEFAULT_LOCALE, DEFAULT_SYSTEM_ROOT, LOCALES, Adapter
+from .quirks import DEFAULT_ADAPTERS, DEFAULT_LOCALE, LOCALES, Adapter
 
 LCS_PRODUCTS = ("lcs2003", "lcs2005")
 LOOPBACK = "127.0.0.1"

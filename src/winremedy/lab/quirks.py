@@ -7,9 +7,7 @@ read them from the host model. Sources:
   Language Options" (Microsoft Learn, "schtasks create"); the account's pattern is
   ``HKCU\\Control Panel\\International`` ``sShortDate`` with ``iDate`` 0 = M/D/Y, 1 = D/M/Y, 2 = Y/M/D
   ("Locale information", LOCALE_IDATE, Microsoft Learn);
-* .NET in the box: Windows 2003 1.1 (2003 R2: 2.0), Vista 3.0, Windows 7 3.5; 2008 needs 3.0 and
-  2008 R2 3.5 turned on as features ("Versions and dependencies", .NET Framework docs);
-  PowerShell 2.0 needs .NET 2.0 (about_Remote_Requirements; KB968929);
+* .NET: what each Windows version has in the box is :mod:`winremedy.inbox`'s (the probe's too);
 * WinRM: Windows Management Framework 2.0 (KB968929) brings WinRM 2.0 with PowerShell 2.0;
   Windows 7 / 2008 R2 ship it in the box; without it 2003 R2 / 2003 with KB936059, Vista SP1 and
   2008 run WinRM 1.1 ("What's new in WinRM", Microsoft Learn; TechNet ee922649).
@@ -18,6 +16,8 @@ read them from the host model. Sources:
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ..inbox import DEFAULT_ADAPTER
 
 
 @dataclass(frozen=True)
@@ -48,20 +48,10 @@ class Adapter:
     default_route: bool = False
 
 
-DEFAULT_ADAPTERS = (Adapter("Local Area Connection", default_route=True),)
+DEFAULT_ADAPTERS = (Adapter(DEFAULT_ADAPTER, default_route=True),)
 DOTNET_VERSIONS = ("1.1", "2.0", "3.0", "3.5", "4.0")
 WINRM_VERSIONS = ("1.1", "2.0")
 WINDOWS_UPDATE_STATES = ("running", "disabled")
-DEFAULT_SYSTEM_ROOT = "C:\\Windows"
-
-
-def default_dotnet(family: str, powershell: str | None) -> tuple[str, ...]:
-    """The .NET versions a host of ``family`` has without anyone adding one (PowerShell implies 2.0)."""
-    in_box = {"win2003": ("1.1",), "vista": ("2.0", "3.0"), "win2008": ("2.0", "3.0"),
-              "win7": ("2.0", "3.0", "3.5"), "win2008r2": ("2.0", "3.0", "3.5")}[family]
-    if powershell and "2.0" not in in_box:
-        in_box = (*in_box, "2.0")
-    return in_box
 
 
 def default_winrm(family: str, powershell: str | None) -> str:

@@ -16,21 +16,17 @@ from typing import Any
 from ..audit.collector import PENDING_REBOOT_KEYS, PENDING_REBOOT_VALUES, pending_reboot_reasons
 from ..psdata import decode_frame
 from ..errors import ProtocolError
+from ..inbox import DEFAULT_ADAPTER, DEFAULT_SYSTEM_ROOT, default_dotnet
 from ..remediate.stage import FREE_MARGIN
 from ..transport.winrm import STDIN_CHUNK
 from .query import FIPS_VALUES, NDP, SHORT_DATE, WINDOWS_UPDATE, WSMSVC, winrm_version
 
-DEFAULT_SYSTEM_ROOT = "C:\\Windows"
-DEFAULT_ADAPTER = "Local Area Connection"  # the name Windows gives the first wired adapter
 US_SHORT_DATE = "M/d/yyyy"  # en-US sShortDate, the order scripts written on US hosts assume
 # Kerberos refuses tickets beyond 5 minutes' skew ("Maximum tolerance for computer clock synchronization",
 # Microsoft Learn).
 KERBEROS_SKEW = 300.0
 # One stdin Send carries STDIN_CHUNK bytes as base64 (4/3) plus the SOAP envelope (a few KB).
 ENVELOPE_NEEDED_KB = math.ceil(STDIN_CHUNK * 4 / 3 / 1024) + 8
-# .NET in the box per Windows version ("Versions and dependencies", .NET Framework docs): 2003 1.1 (R2: 2.0),
-# Vista / 2008 3.0, 7 / 2008 R2 3.5; PowerShell 2.0 brings 2.0 (KB968929).
-IN_BOX_DOTNET = {"5.2": ("1.1", "2.0"), "6.0": ("2.0", "3.0"), "6.1": ("2.0", "3.0", "3.5")}
 NOT_RECOGNIZED = "is not recognized"
 _NDP_VERSION = re.compile(r"^v(\d+)(?:\.(\d+))?", re.IGNORECASE)
 
@@ -239,7 +235,8 @@ def _fips(facts: dict[str, Any], _: str | None, out: Readiness) -> None:
 
 
 def _dotnet_extra(facts: dict[str, Any], os_version: str | None, out: Readiness) -> None:
-    extra = [v for v in facts["dotnet"] if v not in IN_BOX_DOTNET.get(os_version or "", facts["dotnet"])]
+    usual = default_dotnet(os_version or "", bool(facts.get("powershell"))) or facts["dotnet"]
+    extra = [v for v in facts["dotnet"] if v not in usual]
     if extra:
         out.notes.append(Check("dotnet", f".NET {', '.join(extra)} added to this Windows version's own"))
 
