@@ -21,9 +21,9 @@ CATALOG = load_catalog()
 DAY = 86400.0
 
 
-def _host(leak: LeakSpec | None = None) -> EmulatedHost:
-    spec = HostSpec(name="w7", profile=OsProfile("win7", 1, "x64"), user="u", password="p", seed=3,
-                    leak=leak or LeakSpec())
+def _host(leak: LeakSpec | None = None, **spec_keys: object) -> EmulatedHost:
+    keys: dict[str, object] = {"profile": OsProfile("win7", 1, "x64"), **spec_keys}
+    spec = HostSpec(name="w7", user="u", password="p", seed=3, leak=leak or LeakSpec(), **keys)  # type: ignore[arg-type]
     return EmulatedHost(spec, ManualClock(1.79e9, scale=3600.0))
 
 
@@ -67,6 +67,19 @@ def test_the_file_keeps_the_newest_readings_and_a_restart_starts_them_again() ->
     host.clock.advance(3600)  # type: ignore[attr-defined]
     after = _sampler(host, "status").samples
     assert 0 < after <= 6  # only the readings since the host came back (90 s of downtime)
+
+
+def test_the_sampler_lives_under_the_hosts_own_system_root() -> None:
+    # Windows 2003 upgraded from 2000 keeps C:\WINNT; a path written for C:\Windows misses it.
+    host = _host(profile=OsProfile("win2003", 2, "x86"), system_root="C:\\WINNT")
+    _sampler(host, "install")
+    written = host.fs.listdir("C:\\WINNT\\Temp\\winremedy\\sampler")
+    assert sorted(path.rsplit("\\", 1)[1] for path in written) == [f"{TASK_NAME}.cmd", f"{TASK_NAME}.ps1"]
+    assert host.fs.listdir("C:\\Windows\\Temp\\winremedy\\sampler") == []
+    assert SAMPLES_FILE.startswith("%SystemRoot%\\Temp\\")
+    assert not _sampler(host, "remove").installed and host.fs.listdir("C:\\WINNT\\Temp\\winremedy\\sampler") == []
+    elsewhere = _host(profile=OsProfile("win2003", 2, "x86"), system_root="D:\\Windows")
+    assert _sampler(elsewhere, "install").installed
 
 
 def test_remove_stops_the_readings() -> None:

@@ -22,6 +22,7 @@ from .leaks import POOL_ALLOCS_PREFIX, POOL_TAG_PREFIX
 from .facts import ARCHES, CbsState, HostFacts, Hotfix, OsInfo, Sample, normalize_kb
 from . import hostsettings
 from ..psdata import decode_frame
+from ..remediate.stage import STAGING_DIR
 
 CBS = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing"
 _WU = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update"
@@ -45,7 +46,9 @@ _ACTIVE_NAME = rf"{_COMPUTER}\ActiveComputerName\ComputerName"
 _PENDING_NAME = rf"{_COMPUTER}\ComputerName\ComputerName"
 
 # The on-host sampler's file (winremedy.audit.sampler): every audit reads and clears it in its one round trip.
-SAMPLER_DIR = r"C:\Windows\Temp\winremedy\sampler"
+# Under the host's own %SystemRoot% (C:\WINNT on a 2003 upgraded from 2000, or another drive), as staging is;
+# the scripts expand it on the host.
+SAMPLER_DIR = STAGING_DIR + r"\sampler"
 SAMPLES_FILE = SAMPLER_DIR + r"\samples.jsonl"
 _SAME_BOOT_SECONDS = 5.0  # LastBootUpTime is derived from the uptime and may move by a second between reads
 # The largest nonpaged pool tags read at each sample: a leak that matters soon ranks among them; the history

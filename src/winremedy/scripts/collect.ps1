@@ -215,7 +215,8 @@ function Get-WrSamples($indicators, $count, $interval, $services, $poolTop) {
 }
 
 function Add-WrRecord([string]$path, [int]$keep, [string]$line) {
-    # The on-host sampler's file: one answer per line, the newest $keep lines only.
+    # The on-host sampler's file (under %SystemRoot%): one answer per line, the newest $keep lines only.
+    $path = [Environment]::ExpandEnvironmentVariables($path)
     $lines = New-Object System.Collections.ArrayList
     if ([IO.File]::Exists($path)) { foreach ($old in [IO.File]::ReadAllLines($path)) { [void]$lines.Add($old) } }
     [void]$lines.Add($line)
@@ -225,6 +226,7 @@ function Add-WrRecord([string]$path, [int]$keep, [string]$line) {
 
 function Read-WrRecorded([string]$path) {
     # What the on-host sampler recorded since the last audit; read once, then cleared.
+    $path = [Environment]::ExpandEnvironmentVariables($path)
     if (-not [IO.File]::Exists($path)) { return ,@() }
     $lines = [IO.File]::ReadAllLines($path)
     [IO.File]::Delete($path)

@@ -12,10 +12,10 @@
 $ProgressPreference = 'SilentlyContinue'
 $ErrorActionPreference = 'Stop'
 $Name = [string]$WinRemedyArgs['name']
-$Directory = [string]$WinRemedyArgs['directory']
+$Directory = [Environment]::ExpandEnvironmentVariables([string]$WinRemedyArgs['directory'])  # %SystemRoot%\Temp\...
 $RecorderPath = $Directory + '\' + $Name + '.ps1'
 $CmdPath = $Directory + '\' + $Name + '.cmd'
-$SamplesPath = [string]$WinRemedyArgs['file']
+$SamplesPath = [Environment]::ExpandEnvironmentVariables([string]$WinRemedyArgs['file'])
 
 function Remove-WrSampler($scheduler) {
     Unregister-WrTask $scheduler $Name
