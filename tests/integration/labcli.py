@@ -1,4 +1,5 @@
-"""The commands integration tests run, as an operator types them: ``winremedy ...`` and a lab up/down."""
+"""The commands integration tests run, as an operator types them: ``winremedy ...`` and a lab up/down; and the
+fleet file read as the oracle of what the probe must name on each host."""
 
 from __future__ import annotations
 
@@ -11,6 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from winremedy.lab.fleet import default_powershell
+
+# Each fleet key that makes a host differ from a default install, and the topic the probe names it under.
+QUIRK_TOPICS = {"free_disk_mb": "free_space", "windows_update": "windows_update", "fips": "fips",
+                "system_root": "system_root", "locale": "locale", "adapters": "adapters", "dotnet": "dotnet",
+                "powershell": "powershell", "winrm": "powershell"}
+
+
+def expected_topics(host: dict[str, Any]) -> set[str]:
+    """The quirks the fleet sets on ``host``; without PowerShell (2003 SP1 unless said otherwise) the probe script
+    cannot run: cmd.exe tools name the WinRM version (1.1 on every such host of the test fleets), and the probe says
+    only that."""
+    if host.get("powershell", default_powershell(host["os"], host["sp"])) is None:
+        return {"powershell", "winrm"}
+    return {QUIRK_TOPICS[key] for key in QUIRK_TOPICS if key in host}
 
 
 def winremedy(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labcli import lab_hosts, running_lab, winremedy
+from labcli import QUIRK_TOPICS, expected_topics, lab_hosts, running_lab, winremedy
 
 pytestmark = pytest.mark.integration
 
@@ -29,8 +29,6 @@ QUIRKS: list[tuple[str, Any, Any]] = [
     ("powershell", "3.0", lambda os_name: os_name in ("win7", "win2008r2")),
     ("powershell", None, lambda os_name: os_name == "win2003"),
 ]
-TOPIC = {"free_disk_mb": "free_space", "windows_update": "windows_update", "fips": "fips", "system_root": "system_root", "locale": "locale",
-         "adapters": "adapters", "dotnet": "dotnet", "powershell": "powershell", "winrm": "powershell"}
 
 
 def _fleet() -> dict[str, Any]:
@@ -51,14 +49,6 @@ def _fleet() -> dict[str, Any]:
             host["free_disk_mb"] = 20  # no room to stage: the one quirk the engine cannot work around
         hosts.append(host)
     return {"seed": 3, "credentials": {"user": "Administrator", "password": "Lab-pass1"}, "hosts": hosts}
-
-
-def expected_topics(host: dict[str, Any]) -> set[str]:
-    """The quirks the fleet sets; without PowerShell the probe script cannot run: cmd.exe tools name the WinRM
-    version (1.1 on every such host of this fleet), and the probe says only that."""
-    if host.get("powershell", "2.0") is None:
-        return {"powershell", "winrm"}
-    return {TOPIC[key] for key in TOPIC if key in host}
 
 
 def expected_ready(host: dict[str, Any]) -> bool:
@@ -84,8 +74,8 @@ def probed(lab: Any) -> dict[str, dict[str, Any]]:
 
 def test_the_fleet_has_every_quirk_on_some_hosts_and_default_hosts_too(lab: Any) -> None:
     _, fleet = lab
-    keys = [set(TOPIC) & set(h) for h in fleet["hosts"]]
-    assert set().union(*keys) == set(TOPIC) and sum(not k for k in keys) >= 8
+    keys = [set(QUIRK_TOPICS) & set(h) for h in fleet["hosts"]]
+    assert set().union(*keys) == set(QUIRK_TOPICS) and sum(not k for k in keys) >= 8
 
 
 def test_probe_names_every_quirk_on_its_host_and_nothing_on_the_others(lab: Any, probed: dict[str, Any]) -> None:

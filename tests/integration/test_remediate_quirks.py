@@ -1,9 +1,11 @@
 """`winremedy remediate --reboot now` on a 30-host lab fleet with every quirk key, through the real CLI and pywinrm.
 
-Each quirk sits on some hosts and not on others: the Windows Update service disabled (7 / 2008 R2 install with
-expand + DISM), the FIPS policy with and without .NET 3.5 (the host verifies with the hash class it has), Windows
-in C:\\WINNT or on D:, other locales, renamed and second adapters, WinRM 1.1 without PowerShell. Every host ends
-fixed, compliant, or refused before any change with a reason; a second run changes nothing.
+Each quirk key sits on some hosts and not on others: the Windows Update service disabled (7 / 2008 R2 install with
+expand + DISM), the FIPS policy with and without .NET 3.5 (the host verifies with the hash class it has), .NET
+added, Windows in C:\\WINNT or on D:, other locales (schtasks dates on the cmd.exe route), renamed and second
+adapters, PowerShell 3.0, WinRM 1.1 without PowerShell, and a full disk (the one quirk the engine cannot work
+around). The preflight probe names every quirk on its host and nothing on the others; every host ends fixed,
+compliant, or refused before any change with the probe's reason; a second run changes nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labcli import lab_hosts, running_lab, winremedy
+from labcli import QUIRK_TOPICS, expected_topics, lab_hosts, running_lab, winremedy
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +32,14 @@ QUIRKS: list[dict[str, Any]] = [
     {"system_root": "D:\\Windows", "locale": "de-DE"},
     {"adapters": [{"name": "Ethernet 2", "default_route": True}, {"name": "Backup Network"}], "locale": "ja-JP"},
 ]
+# Keys a host gets on top of its QUIRKS entry, by index.
+EXTRAS: dict[int, dict[str, Any]] = {
+    2: {"dotnet": ["2.0", "3.0", "3.5"]},  # 2008 under FIPS with .NET 3.5: SHA256CryptoServiceProvider
+    14: {"free_disk_mb": 20},  # 2008: no room to stage, refused before any change
+    17: {"dotnet": ["1.1", "2.0", "3.5"]},  # 2003 SP2 under FIPS with .NET 3.5
+    19: {"powershell": "3.0"},  # 2008 R2 with WMF 3.0
+    20: {"dotnet": ["2.0", "3.0", "3.5"]},  # 2008 with .NET 3.5 added, no FIPS
+}
 
 
 def _fleet() -> dict[str, Any]:
@@ -37,13 +47,12 @@ def _fleet() -> dict[str, Any]:
     for index, ((family, sp, arch), quirks) in enumerate(zip(itertools.cycle(PROFILES), itertools.cycle(QUIRKS))):
         if index == 29:
             break
-        host: dict[str, Any] = {"name": f"q{index:02d}-{family}"[:15], "os": family, "sp": sp, "arch": arch, **quirks}
+        host: dict[str, Any] = {"name": f"q{index:02d}-{family}"[:15], "os": family, "sp": sp, "arch": arch, **quirks,
+                                **EXTRAS.get(index, {})}
         if family == "win2003":
             host["products"] = ["lcs2005"]
             if index % 2:
                 host["system_root"] = "C:\\WINNT"  # upgraded from Windows 2000
-        if quirks.get("fips") and family in ("win2003", "win2008") and index % 4 == 0:
-            host["dotnet"] = ["2.0", "3.0", "3.5"] if family == "win2008" else ["1.1", "2.0", "3.5"]
         if index % 3 == 0:
             host["leak"] = {"win7": "nsi", "win2008r2": "nsi", "vista": "wfp", "win2008": "wfp", "win2003": "lcs"}[family]
         hosts.append(host)
@@ -82,14 +91,44 @@ def _steps(host: dict[str, Any], step: str) -> list[str]:
     return [s["message"] for s in host["steps"] if s["step"] == step]
 
 
+def _refused(spec: dict[str, Any]) -> bool:
+    """A full disk is the one quirk the engine does not work around: the host is refused before any change."""
+    return "free_disk_mb" in spec
+
+
+def test_the_fleet_sets_every_quirk_key_on_some_hosts_and_leaves_others_default(lab: Any) -> None:
+    _, fleet = lab
+    keys = [set(QUIRK_TOPICS) & set(spec) for spec in fleet["hosts"]]
+    assert set().union(*keys) == set(QUIRK_TOPICS) and sum(not k for k in keys) >= 4
+    assert {spec.get("powershell", "2.0") for spec in fleet["hosts"]} >= {"3.0", None}
+
+
+def test_the_preflight_probe_names_every_quirk_on_its_host_and_nothing_on_the_others(lab: Any,
+                                                                                     first_run: dict[str, Any]) -> None:
+    _, fleet = lab
+    for spec in fleet["hosts"]:
+        readiness = first_run["hosts"][spec["name"]]["readiness"]
+        # The fleet's hosts run TIME_SCALE times faster than the controller: their clocks are off by design.
+        topics = {check["topic"] for check in readiness["reasons"] + readiness["notes"]} - {"clock"}
+        assert topics == expected_topics(spec), (spec, readiness["reasons"], readiness["notes"])
+        assert (readiness["verdict"] == "ready") is not _refused(spec), (spec["name"], readiness)
+
+
 def test_every_quirky_host_ends_fixed_or_refused_before_any_change(lab: Any, first_run: dict[str, Any]) -> None:
     directory, fleet = lab
     state = lab_hosts(directory)
     for spec in fleet["hosts"]:
         name, host = spec["name"], first_run["hosts"][spec["name"]]
+        counters = state[name]["counters"]
+        if _refused(spec):
+            assert (host["status"], host["error_code"]) == ("failed", "not_ready"), (name, host["message"])
+            assert all(check["message"] in host["message"] for check in host["readiness"]["reasons"]), host["message"]
+            assert counters["stages"] == counters["installs"] == counters["reboots"] == 0, (name, counters)
+            assert state[name]["boot_time"] == first_run["before"][name]["boot_time"], name
+            continue
         assert host["status"] in ("fixed", "compliant"), (name, host["status"], host["message"])
         if _bare(spec):  # remediated through cmd.exe: no powershell.exe ever started
-            assert state[name]["counters"]["powershell_starts"] == 0, name
+            assert counters["powershell_starts"] == 0, name
     fixed = [spec for spec in fleet["hosts"] if first_run["hosts"][spec["name"]]["status"] == "fixed"]
     assert len(fixed) >= 20
 
@@ -117,7 +156,14 @@ def test_each_quirk_shows_in_how_the_host_was_fixed(lab: Any, first_run: dict[st
         if root and stages:
             assert "-> %SystemRoot%\\Temp\\winremedy\\" in stages, (spec["name"], stages)
             seen.add("system_root")
-    assert {"windows_update", "fips:SHA1CryptoServiceProvider", "system_root"} <= seen, seen
+        if spec.get("locale", "en-US") != "en-US" and _bare(spec):  # schtasks /sd in the account's date order
+            assert installs and host["status"] == "fixed", (spec["name"], host["message"])
+            seen.add(f"locale:{spec['locale']}")
+        if spec.get("powershell") == "3.0":  # stdin read only by a script that names $input
+            assert installs, spec["name"]
+            seen.add("powershell:3.0")
+    assert {"windows_update", "fips:SHA1CryptoServiceProvider", "fips:SHA256CryptoServiceProvider", "system_root",
+            "locale:de-DE", "locale:ja-JP", "powershell:3.0"} <= seen, seen
 
 
 def test_the_packages_are_on_the_hosts_own_system_drive(lab: Any, first_run: dict[str, Any]) -> None:
@@ -134,7 +180,9 @@ def test_a_second_run_changes_nothing(lab: Any, first_run: dict[str, Any]) -> No
     _, report = _remediate(directory)
     hosts = {h["host"]: h for h in report["hosts"]}
     for spec in fleet["hosts"]:
-        assert hosts[spec["name"]]["status"] == "compliant", (spec["name"], hosts[spec["name"]]["message"])
+        expected = ("failed", "not_ready") if _refused(spec) else ("compliant", None)
+        assert (hosts[spec["name"]]["status"], hosts[spec["name"]]["error_code"]) == expected, (
+            spec["name"], hosts[spec["name"]]["message"])
         assert not hosts[spec["name"]]["changed"], spec["name"]
     after = lab_hosts(directory)
     for name in before:

@@ -10,7 +10,8 @@ be in "yyyy/mm/dd" format).`` (saltstack/salt issue 26906). Which order the acco
 as LOCALE_IDATE, ``HKCU\\Control Panel\\International`` ``iDate`` of the account schtasks runs as: 0 month-day-
 year, 1 day-month-year, 2 year-month-day ("Locale information constants", Microsoft Learn).
 
-``/st``: "HH:MM:SS 24-hour format" on Windows 2003 (cc772785); later schtasks versions take HH:mm.
+``/st``: HH:MM:SS on Windows XP / 2003, whose ``schtasks /create /?`` says "The time format is HH:MM:SS (24 hour
+time)" (as batch files of that time quote it); the current page gives HH:MM, the form of later versions.
 """
 
 from __future__ import annotations
