@@ -18,7 +18,16 @@ the right package, and an interrupted run leaves at most a ``.part``.
   logon cannot pass its credentials to another server (the "double hop"), so
   the share must let the host's computer account (or everyone) read it.
 
-Check mode stops after the probe (and the free-space check) and writes nothing.
+SYSTEM later runs what the staging folder holds (the install task, maybe hours later in a maintenance
+window), so the folder is the project's own: created with an ACL of SYSTEM and Administrators alone and
+nothing inherited from ``%SystemRoot%\\Temp`` (where every member of Users may create files and owns what it
+creates). A folder, package or ``.part`` already there whose owner or a write entry is anyone else's is
+refused with the reason, never used, repaired or deleted: a local user prepared it, whatever it holds is
+not to be trusted, removing it would race that user (who may create it again at once) and hide the
+evidence; the operator looks and deletes it. (A ``.part`` left by an interrupted run of this project is
+ours and is continued.)
+
+Check mode stops after the probe (and the free-space and ownership checks) and writes nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..catalog import load_catalog
-from ..errors import ProtocolError, RepoError, ScriptFailedError, StageError, WinRemedyError
+from ..errors import ProtocolError, RemediationError, RepoError, ScriptFailedError, StageError, WinRemedyError
 from ..psdata import decode_frame
 from ..repo.manifest import MANIFEST, Entry, Manifest, check_package_name, load_manifest
 from ..repo.signature import ROOTS
@@ -58,11 +67,19 @@ PARAMS_ALLOWANCE = 2048  # bytes of $WinRemedyArgs besides the chunk: action, pa
 # "Installation and configuration for Windows Remote Management"; a host variable may say more
 WINRM2_ENVELOPE_KB = 150
 MANIFEST_TIMEOUT = 30.0  # seconds to fetch a manifest from a URL
+# Who may own or write the staging folder and its files, by well-known SID: names are localized (KB157234;
+# "Well-known SIDs", Microsoft Learn); what the project creates there is owned by Administrators.
+SYSTEM_SID = "S-1-5-18"
+ADMINISTRATORS_SID = "S-1-5-32-544"
+TRUSTED_SIDS = (SYSTEM_SID, ADMINISTRATORS_SID)
+OWNERSHIP = {"trusted": list(TRUSTED_SIDS), "owner": ADMINISTRATORS_SID}  # stage.ps1's parameters for both
 DOUBLE_HOP = (
     " (the double hop: a WinRM logon by NTLM, or Kerberos without delegation, has no credentials to pass to the "
     "share; use CredSSP or Kerberos delegation, let the computer accounts read the share, or stage by push or URL)"
 )  # "Making the second hop in PowerShell Remoting", Microsoft Learn
 _URL = re.compile(r"^https?://", re.IGNORECASE)
+NOT_OURS = ("; a local user could change what later runs there as SYSTEM: look at what it holds, delete it "
+            "and run again")
 
 
 @dataclass(frozen=True)
@@ -216,6 +233,7 @@ def stage(
     local = None if source.repo is None else source.repo / entry.file
     step = _Step(transport, entry, staged_path(entry.file, directory), None if local is None else _sha1(local))
     probe = step.call({"action": "probe", "directory": directory}, f"probing {step.path}")
+    step.refuse_foreign(probe.get("foreign"), directory)
     found = probe.get("file") or {}
     before = found.get("digest") if _is_sha256(found.get("basis")) else None
     if found and step.matches(found):
@@ -241,6 +259,27 @@ def stage(
     return StageResult(step.path, True, source.kind, entry.sha256, before, sent, basis)
 
 
+def secure_folder(transport: Transport, directory: str = STAGING_DIR) -> None:
+    """The staging folder exists and is the project's own (created so when missing), before a task's batch is
+    written there; a folder someone else owns or may write is refused (:class:`RemediationError` naming host
+    and folder)."""
+    try:
+        output = transport.run_ps(render("stage", {"action": "folder", "directory": directory, **OWNERSHIP}), check=True)
+        answer = decode_frame(output.stdout, host=transport.host)
+    except (ScriptFailedError, ProtocolError) as failure:
+        raise RemediationError(f"{transport.host}: preparing {directory} failed: stage.ps1 did not run: {failure}",
+                               host=transport.host) from None
+    error = answer.get("error") if isinstance(answer, dict) else "stage.ps1 answered without a result"
+    if error:
+        raise RemediationError(f"{transport.host}: refusing the staging folder: {error}{NOT_OURS}", host=transport.host)
+
+
+def foreign_reason(what: str, path: str, reasons: Any) -> str:
+    """Why ``path`` is refused: its owner and write entries outside SYSTEM and Administrators."""
+    listed = ", ".join(reasons) if isinstance(reasons, list) else str(reasons)
+    return f"refusing {what} {path}: {listed}{NOT_OURS}"
+
+
 class _Step:
     """Calls of stage.ps1 for one host and package, with errors that name both."""
 
@@ -257,7 +296,7 @@ class _Step:
 
         ``budget``: the most stdin bytes the command may take (a push chunk must fit one envelope).
         """
-        script = render("stage", {**params, "path": self.path, "part": self.part})
+        script = render("stage", {**params, "path": self.path, "part": self.part, **OWNERSHIP})
         if budget is not None and len(encode_script(script)) > budget:
             raise self.error(f"the staging path {self.path} is too long: a chunk no longer fits one envelope")
         try:
@@ -270,6 +309,19 @@ class _Step:
         if answer.get("error"):
             raise self.error(f"{doing} failed: {answer['error']}")
         return answer
+
+    def refuse_foreign(self, foreign: Any, directory: str) -> None:
+        """The probe's findings: a staging folder, package or ``.part`` that is not ours stops the stage."""
+        if not foreign:
+            return
+        if not isinstance(foreign, dict):
+            raise self.error(f"stage.ps1 reported {foreign!r} as not ours, not an object")
+        places = {"folder": ("the staging folder", directory), "file": ("the staged file", self.path),
+                  "part": ("the partial file", self.part)}
+        for key, (what, path) in places.items():
+            if key in foreign:
+                raise self.error(foreign_reason(what, path, foreign[key]))
+        raise self.error(f"stage.ps1 reported {', '.join(sorted(map(str, foreign)))} as not ours")
 
     def require_free(self, free: int) -> None:
         need = 2 * self.entry.size + FREE_MARGIN

@@ -36,7 +36,7 @@ from ..psdata import decode_frame
 from ..scripts import render
 from ..transport.base import Transport
 from .poller import DEFAULT_WAIT, Answer, Poller
-from .stage import STAGING_DIR
+from .stage import STAGING_DIR, secure_folder
 
 DONE_LABEL = "winremedy_done"
 ON_FAILURE = f"|| goto {DONE_LABEL}"  # appended to a line whose failure ends the batch with its exit code
@@ -86,12 +86,14 @@ def start_task(
     """Run ``lines`` as SYSTEM now (``at`` None) or at the UTC epoch ``at`` (the host converts to its local time).
 
     A task of that name that is not running is replaced; a running one is left alone and its
-    state returned. Check mode only reads the current state.
+    state returned. The batch goes into ``directory`` only once that folder is the project's own
+    (:func:`winremedy.remediate.stage.secure_folder`: SYSTEM runs it). Check mode only reads the current state.
     """
     script = batch_text(name, lines, directory)
     current = query_task(transport, name, directory=directory)
     if check or current.state == "running":
         return current
+    secure_folder(transport, directory)
     return _call(transport, name, directory, "start", script=script, at=at)
 
 
