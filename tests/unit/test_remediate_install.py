@@ -333,6 +333,6 @@ def test_the_system_task_refuses_a_package_swapped_after_staging(tmp_path: Path)
     lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
     lab.host.fs.write(lab.path, lab.host.fs.read(lab.path) + b"MZ payload")  # still a package the installer takes
     result = lab.install()
-    assert result.outcome is Outcome.FAILED and "SHA-256 changed after staging" in result.message
+    assert result.outcome is Outcome.FAILED and "digest changed after staging" in result.message
     assert result.exit_code is not None and result.exit_code & 0xFFFFFFFF == 0x80096010
     assert lab.host.counters.installs == 0 and lab.host.installed() == {}

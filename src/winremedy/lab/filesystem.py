@@ -120,6 +120,10 @@ class FileSystem:
         """Record a folder someone created, with its owner and writers (an existing one is left as it is)."""
         self._folders.setdefault(self.normalize(path), security)
 
+    def set_folder(self, path: str, security: Security) -> None:
+        """A recorded folder's owner and writers after its DACL was replaced."""
+        self._folders[self.normalize(path)] = security
+
     def user_write(self, path: str, data: bytes, user: str) -> bool:
         """A local user (``user``, a SID) writes ``path`` if the ACLs let it: a new file where the folder's DACL lets
         users create files (a folder nobody created yet: the user creates it, as under Temp), its own file, or any

@@ -28,7 +28,7 @@ A failed expand skips the installer with expand's exit code.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -83,7 +83,7 @@ _CODES: dict[int, tuple[Outcome, str]] = {
 }
 # Failures worth a name in the message (the outcome stays FAILED).
 _FAILURES = {
-    BAD_DIGEST: "the staged package's SHA-256 changed after staging (TRUST_E_BAD_DIGEST); the installer did not run",
+    BAD_DIGEST: "the staged package's digest changed after staging (TRUST_E_BAD_DIGEST); the installer did not run",
     2: "the system cannot find the file specified",
     0x80070002: "the system cannot find the file specified",
     0x80070570: "the file is corrupt or unreadable",
@@ -128,13 +128,16 @@ def install_task_name(kb: str) -> str:
     return f"winremedy-install-{_kb(kb)}"
 
 
+def powershell_verify(entry: Entry, staged_path: str) -> list[str]:
+    return [verify_line(entry, staged_path)]
+
+
 def install_lines(entry: Entry, staged_path: str, family: str, *, directory: str = STAGING_DIR,
-                  method: str = "auto", verify: bool = True) -> list[str]:
+                  method: str = "auto", verify: Callable[[Entry, str], Sequence[str]] = powershell_verify) -> list[str]:
     """The batch lines that install ``entry`` from ``staged_path`` on an OS of ``family``: first the package's
-    SHA-256 checked again by the SYSTEM task itself (:func:`verify_line`; ``verify`` False on a host without
-    PowerShell, whose package was checked by certutil when staged), then the installer."""
-    checked = [verify_line(entry, staged_path)] if verify else []
-    return [*checked, *_installer_lines(entry, staged_path, family, directory, method)]
+    digest checked again by the SYSTEM task itself (``verify``: the route's lines, PowerShell's
+    :func:`verify_line` by default, certutil's on a host without it), then the installer."""
+    return [*verify(entry, staged_path), *_installer_lines(entry, staged_path, family, directory, method)]
 
 
 def verify_line(entry: Entry, staged_path: str) -> str:

@@ -231,7 +231,8 @@ def stage(
     """Make ``directory\\<file>`` on the host exactly ``entry`` (hash checked on the host); see the module doc."""
     _check_name(entry)
     local = None if source.repo is None else source.repo / entry.file
-    step = _Step(transport, entry, staged_path(entry.file, directory), None if local is None else _sha1(local))
+    step = _Step(transport, entry, staged_path(entry.file, directory), None if local is None or not local.is_file()
+                 else sha1_of(local))
     probe = step.call({"action": "probe", "directory": directory}, f"probing {step.path}")
     step.refuse_foreign(probe.get("foreign"), directory)
     found = probe.get("file") or {}
@@ -406,11 +407,8 @@ def _is_sha256(basis: Any) -> bool:
     return str(basis or "").startswith("SHA256")
 
 
-def _sha1(path: Path) -> str | None:
-    """The package's SHA-1, for hosts that can only hash with SHA1CryptoServiceProvider (FIPS without .NET 3.5);
-    None when the file is not here (a URL source: such a host then cannot verify, and nothing is committed)."""
-    if not path.is_file():
-        return None
+def sha1_of(path: Path) -> str:
+    """The package's SHA-1, for hosts that can only hash with SHA-1 (FIPS without .NET 3.5; Windows 2003's certutil)."""
     digest = hashlib.sha1()  # noqa: S324 - compared with the host's, after the manifest's SHA-256 was checked here
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
