@@ -133,7 +133,7 @@ class CommandLine:
                                  results[-1].exit_code, sum(r.delay for r in results))
         parts = _CONDITIONAL_RE.split(line)
         result = self._run_pipeline(host, parts[0], stdin)
-        for operator, command in zip(parts[1::2], parts[2::2]):
+        for operator, command in zip(parts[1::2], parts[2::2], strict=True):
             if (result.exit_code == 0) == (operator == "&&"):  # && runs after a success, || after a failure
                 after = self._run_pipeline(host, command, stdin)
                 result = CommandResult(result.stdout + after.stdout, result.stderr + after.stderr, after.exit_code,

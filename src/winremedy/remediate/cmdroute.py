@@ -36,7 +36,6 @@ import base64
 import re
 from datetime import datetime, timedelta
 from collections.abc import Sequence
-from pathlib import Path
 
 from ..audit.cmdtools import cim_datetime, decode, environment, reg_values, wmic_records
 from ..catalog.model import KbEntry
