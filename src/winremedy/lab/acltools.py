@@ -56,6 +56,11 @@ def account(host: HostModel, sid: str) -> str:
     return f"{domain}\\{name}" if domain else name
 
 
+def labelled(host: HostModel, sid: str) -> str:
+    """``sid (DOMAIN\\name)`` as stage.ps1 shows an account it can name, else the SID alone."""
+    return f"{sid} ({account(host, sid)})" if sid in _names(host) else sid
+
+
 def _sid(host: HostModel, name: str) -> str | None:
     """The SID of ``name``, given bare or as ``DOMAIN\\name``, as LookupAccountName finds it (any case)."""
     wanted = name.lower()

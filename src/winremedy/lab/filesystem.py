@@ -21,6 +21,7 @@ Users may create files and the creator owns what it creates (CREATOR OWNER: full
 from __future__ import annotations
 
 import ntpath
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .quirks import DEFAULT_SYSTEM_ROOT
@@ -50,10 +51,10 @@ class Security:
         """Whether a local user ``sid`` may write here (every local user is a member of Users)."""
         return sid in self.writers or USERS in self.writers
 
-    def foreign(self, trusted: frozenset[str]) -> list[str]:
-        """Its owner and writers outside ``trusted``, as stage.ps1 reports them (empty: ours)."""
-        return ([f"owner {self.owner}"] if self.owner not in trusted else []) + [
-            f"write for {sid}" for sid in sorted(self.writers - trusted)]
+    def foreign(self, trusted: frozenset[str], shown: Callable[[str], str] = str) -> list[str]:
+        """Its owner and writers outside ``trusted``, each SID as ``shown`` puts it (empty: ours)."""
+        return ([f"owner {shown(self.owner)}"] if self.owner not in trusted else []) + [
+            f"write for {shown(sid)}" for sid in sorted(self.writers - trusted)]
 
 
 def environment(system_root: str) -> dict[str, str]:

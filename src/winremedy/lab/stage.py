@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..psdata import FRAME_SENTINEL
+from .acltools import labelled
 from .api import LOGON_DELEGATED, CommandResult
 from .filesystem import ADMINISTRATORS, PRIVATE, Security
 from .host import HostModel
@@ -120,7 +121,7 @@ def _trusted(params: dict[str, Any]) -> frozenset[str]:
 
 def _foreign(host: HostModel, path: str, trusted: frozenset[str], *, folder: bool = False) -> list[str]:
     security = host.fs.folder(path) if folder else host.fs.file_security(path)
-    return [] if security is None else security.foreign(trusted)
+    return [] if security is None else security.foreign(trusted, lambda sid: labelled(host, sid))
 
 
 def _foreign_of(host: HostModel, params: dict[str, Any]) -> dict[str, list[str]]:
