@@ -36,6 +36,7 @@ from winremedy.remediate.poller import Poller
 from winremedy.remediate.stage import STAGING_DIR
 from winremedy.repo.manifest import Entry
 from winremedy.repo.verify import verify_package
+from winremedy.scripts import render
 
 START = 1_709_251_200.0  # 2024-03-01T00:00:00Z
 
@@ -336,3 +337,17 @@ def test_the_system_task_refuses_a_package_swapped_after_staging(tmp_path: Path)
     assert result.outcome is Outcome.FAILED and "digest changed after staging" in result.message
     assert result.exit_code is not None and result.exit_code & 0xFFFFFFFF == 0x80096010
     assert lab.host.counters.installs == 0 and lab.host.installed() == {}
+
+
+@pytest.mark.parametrize("dotnet, installs", [(("2.0", "3.0", "3.5"), True), (("2.0", "3.0"), False)])
+def test_the_system_tasks_hash_check_on_a_fips_host(tmp_path: Path, dotnet: tuple[str, ...], installs: bool) -> None:
+    """Under the FIPS policy SHA256Managed (what SHA256.Create() gives, and what verify.ps1 used on main) throws:
+    the task hashes with SHA256CryptoServiceProvider (.NET 3.5); without it the install fails with the reason."""
+    lab = Lab(tmp_path, "KB2847346", "win2008r2", 1, "x64", fips=True, dotnet=dotnet)
+    result = lab.install()
+    if installs:
+        assert result.outcome is Outcome.REBOOT_REQUIRED and lab.host.installed()
+    else:
+        assert result.outcome is Outcome.FAILED and "NTE_BAD_ALGID" in result.message and "install .NET 3.5" in result.message
+        assert lab.host.counters.installs == 0
+    assert "SHA256CryptoServiceProvider" in render("verify", {"path": lab.path, "sha256": lab.entry.sha256}, common=False)

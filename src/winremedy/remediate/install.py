@@ -43,6 +43,7 @@ from .tasks import ON_FAILURE, TaskState, batch_quoted, start_task, wait_task
 
 # scripts/verify.ps1's exit code when the staged package is not the manifest's any more
 BAD_DIGEST = 0x80096010  # TRUST_E_BAD_DIGEST, "Common HRESULT Values", Microsoft Learn
+BAD_ALGID = 0x80090008  # NTE_BAD_ALGID, the same table: verify.ps1 has no SHA-256 class it may use
 POWERSHELL_EXE = r"%SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe"
 
 _PROPERTIES_SUFFIX = "-pkgproperties.txt"
@@ -84,6 +85,8 @@ _CODES: dict[int, tuple[Outcome, str]] = {
 # Failures worth a name in the message (the outcome stays FAILED).
 _FAILURES = {
     BAD_DIGEST: "the staged package's digest changed after staging (TRUST_E_BAD_DIGEST); the installer did not run",
+    BAD_ALGID: "the SYSTEM task cannot compute SHA-256 here (NTE_BAD_ALGID: the FIPS policy forbids SHA256Managed "
+               "and .NET 3.5 is missing); the installer did not run: install .NET 3.5",
     2: "the system cannot find the file specified",
     0x80070002: "the system cannot find the file specified",
     0x80070570: "the file is corrupt or unreadable",

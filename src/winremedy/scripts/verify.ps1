@@ -3,10 +3,17 @@
 # hours after staging perhaps (maintenance windows): the staged package ('path') must still have the
 # manifest's SHA-256 ('sha256'), else the task ends with exit code 0x80096010 (TRUST_E_BAD_DIGEST) and
 # the installer never runs. A missing file ends it with 0x80070002 (file not found), an unreadable one with 1.
+# The class is stage.ps1's: SHA256CryptoServiceProvider (System.Core 3.5), else SHA256Managed, which the FIPS
+# policy forbids (SHA256.Create() is that one too); a host with neither ends with 0x80090008 (NTE_BAD_ALGID).
 $ErrorActionPreference = 'Stop'
 $A = $WinRemedyArgs
 if (-not [IO.File]::Exists($A.path)) { exit -2147024894 }
-$sha = [Security.Cryptography.SHA256]::Create()
+try {
+    Add-Type -AssemblyName 'System.Core, Version=3.5.0.0, Culture=neutral, PublicKeyToken=b77a5c561934e089'
+    $sha = New-Object Security.Cryptography.SHA256CryptoServiceProvider
+} catch {
+    try { $sha = New-Object Security.Cryptography.SHA256Managed } catch { exit -2146893816 }
+}
 $stream = [IO.File]::Open($A.path, [IO.FileMode]::Open, [IO.FileAccess]::Read, [IO.FileShare]::Read)
 try { $hash = [BitConverter]::ToString($sha.ComputeHash($stream)).Replace('-', '') } finally { $stream.Close() }
 if ($hash -ne $A.sha256) { exit -2146869232 }
