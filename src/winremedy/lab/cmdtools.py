@@ -414,8 +414,7 @@ def _move(host: HostModel, line: str) -> CommandResult:
     data = host.fs.read(paths[0]) if len(paths) == 2 else None
     if data is None:
         return CommandResult(b"", b"The system cannot find the file specified.\r\n", 1)
-    host.fs.write(paths[1], data)
-    host.fs.delete(paths[0])
+    host.fs.move(paths[0], paths[1])  # the file keeps its owner
     host.counters.stages += paths[0].lower().endswith(".part")  # a verified package renamed into place
     return _ok("        1 file(s) moved.\r\n")
 
