@@ -114,7 +114,7 @@ def test_a_task_batch_is_never_written_into_someone_elses_folder() -> None:
     """Main: task.ps1 wrote the .cmd SYSTEM runs into whatever folder was there."""
     host = _host()
     host.fs.user_write(f"{STAGING_DIR}\\x.txt", b"", LOCAL_USER)
-    with pytest.raises(RemediationError, match=rf"refusing the staging folder: .*is not ours: owner {LOCAL_USER}"):
+    with pytest.raises(RemediationError, match=rf"preparing the staging folder .* failed: .* is not ours: owner {LOCAL_USER}.*a local user could"):
         start_task(LocalTransport(host), "winremedy-test", ["echo"])
     assert host.tasks == {} and not host.fs.exists(f"{STAGING_DIR}\\winremedy-test.cmd")
 
@@ -191,3 +191,22 @@ def test_cmd_route_system_task_installs_the_package_it_checked(repo: Path, bare_
     host.clock.advance(600)
     result = install.finish_install(route.transport, bare_entry.kb, query=route.query_task)
     assert result.outcome is Outcome.INSTALLED and host.counters.installs == 1
+
+
+# --- the lab's cmd.exe as these tests use it -------------------------------------------------------
+
+
+def test_the_labs_cmd_exe_pipes_and_conditionals_and_cacls_asking_first() -> None:
+    transport = LocalTransport(_bare_host())
+    failed = transport.run_cmd("cmd /c exit -2146869232 || echo failed")
+    assert (failed.rc, failed.stdout) == (0, b"failed\r\n")
+    assert transport.run_cmd("cmd /c exit 3 && echo never").rc == 3
+    assert transport.run_cmd('echo abc| findstr /l /i /c:"B"').stdout == b"abc\r\n"
+    assert transport.run_cmd('echo abc| findstr /c:"x" >nul || echo none').stdout == b"none\r\n"
+    folder = "C:\\Windows\\Temp\\elsewhere"
+    assert transport.run_cmd(f'mkdir "{folder}"').rc == 0 and transport.run_cmd(f'mkdir "{folder}"').rc == 1
+    transport.run_cmd(f'cacls "{folder}" /g "SYSTEM":F')  # no "y" on stdin: nothing changes
+    assert "BUILTIN\\Users:(CI)(special access:)" in transport.run_cmd(f'cacls "{folder}"').stdout.decode("cp437")
+    assert transport.run_cmd(f'echo y| cacls "{folder}" /g "Administrateurs":F').rc == 1332  # not this host's name
+    assert transport.run_cmd(f'echo y| cacls "{folder}" /g "SYSTEM":F').rc == 0
+    assert transport.run_cmd(f'cacls "{folder}"').stdout.decode("cp437") == f"{folder} NT AUTHORITY\\SYSTEM:(OI)(CI)F\r\n\r\n"

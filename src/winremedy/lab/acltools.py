@@ -3,9 +3,9 @@
 * ``cacls PATH`` prints the DACL, one entry a line after the path, as "Cacls" (TechNet cc755611, Windows
   Server 2003) and the Windows 2000 Resource Kit ("File Systems", TechNet cc938925) show it:
   ``ACCOUNT:(OI)(CI)F``, or ``ACCOUNT:(CI)(special access:)`` followed by one right a line.
-  ``cacls PATH /g ACCOUNT:PERM ...`` without ``/e`` replaces the DACL; it asks "Are you sure (Y/N)?" and
-  reads the answer from stdin, so a script pipes it ``echo y|`` (cc938925); any other answer changes
-  nothing. A name it cannot look up fails with "No mapping between account names and security IDs was
+  ``cacls PATH /g ACCOUNT:PERM ...`` without ``/e`` replaces the DACL; it asks to be sure and reads the
+  answer from stdin, so a script pipes it ``echo y|`` (cc938925); any other answer changes nothing [the
+  prompt's wording and exit code here: INF]. A name it cannot look up fails with "No mapping between account names and security IDs was
   done." (ERROR_NONE_MAPPED, 1332). cacls never changes the owner.
 * ``dir /a /q /-c PATH`` lists a folder with each entry's owner ("Dir", TechNet cc773112: /q "Displays
   file ownership information"); the owner column is 22 characters wide and a longer name is cut there

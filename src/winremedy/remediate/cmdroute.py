@@ -16,8 +16,8 @@ PowerShell. Their stock tools do the work:
   folder's ACL is what keeps a local user from the package; the hash catches any change after staging;
 * ownership: the staging folder is the project's own before anything is written there
   (:meth:`CmdRoute.secure_folder`): created by ``mkdir``, then ``echo y| cacls FOLDER /g "SYSTEM":F
-  "Administrators":F`` replaces its DACL (without /e cacls replaces the whole list and asks "Are you sure
-  (Y/N)?", answered by ``echo y|``: TechNet cc938925); the names are the host's own for the well-known SIDs
+  "Administrators":F`` replaces its DACL (without /e cacls replaces the whole list and asks for a yes, which
+  it has no switch for: a batch pipes it ``echo y|`` with no space before the pipe, TechNet cc938925); the names are the host's own for the well-known SIDs
   S-1-5-18 and S-1-5-32-544 (``wmic path Win32_Account``: names are localized, KB157234). Whether 2003's
   cacls also marks the new DACL as not inheriting is not documented, so what counts is what the host shows
   afterwards: ``cacls FOLDER`` must list no one else with a write right and ``dir /a /q`` no other owner of the

@@ -78,6 +78,7 @@ DOUBLE_HOP = (
     "share; use CredSSP or Kerberos delegation, let the computer accounts read the share, or stage by push or URL)"
 )  # "Making the second hop in PowerShell Remoting", Microsoft Learn
 _URL = re.compile(r"^https?://", re.IGNORECASE)
+NOT_OURS_MARK = " is not ours: "  # how stage.ps1 refuses a folder or file (the lab's stand-in says the same)
 NOT_OURS = ("; a local user could change what later runs there as SYSTEM: look at what it holds, delete it "
             "and run again")
 
@@ -231,6 +232,7 @@ def stage(
     """Make ``directory\\<file>`` on the host exactly ``entry`` (hash checked on the host); see the module doc."""
     _check_name(entry)
     local = None if source.repo is None else source.repo / entry.file
+    # no local file (a URL source): a host that can only hash with SHA-1 cannot verify, and nothing is committed
     step = _Step(transport, entry, staged_path(entry.file, directory), None if local is None or not local.is_file()
                  else sha1_of(local))
     probe = step.call({"action": "probe", "directory": directory}, f"probing {step.path}")
@@ -272,7 +274,9 @@ def secure_folder(transport: Transport, directory: str = STAGING_DIR) -> None:
                                host=transport.host) from None
     error = answer.get("error") if isinstance(answer, dict) else "stage.ps1 answered without a result"
     if error:
-        raise RemediationError(f"{transport.host}: refusing the staging folder: {error}{NOT_OURS}", host=transport.host)
+        hint = NOT_OURS if NOT_OURS_MARK in str(error) else ""
+        raise RemediationError(f"{transport.host}: preparing the staging folder {directory} failed: {error}{hint}",
+                               host=transport.host)
 
 
 def foreign_reason(what: str, path: str, reasons: Any) -> str:
