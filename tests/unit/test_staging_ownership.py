@@ -23,9 +23,9 @@ from winremedy.lab.fleet import fleet_from_dict
 from winremedy.lab.local import LocalTransport
 from winremedy.lab.packages import write_repository
 from winremedy.remediate import install
-from winremedy.remediate.cmdroute import DIGEST_SUFFIX, CmdRoute
+from winremedy.remediate.cmdroute import CmdRoute
 from winremedy.remediate.install import BAD_DIGEST, Outcome
-from winremedy.remediate.stage import STAGING_DIR, Source, open_source, stage
+from winremedy.remediate.stage import DIGEST_SUFFIX, STAGING_DIR, Source, open_source, stage
 from winremedy.remediate.tasks import start_task
 from winremedy.repo import Entry, pick
 

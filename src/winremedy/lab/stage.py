@@ -75,6 +75,8 @@ def answer(host: HostModel, params: dict[str, Any]) -> CommandResult:
             result["size"] = _write(host, params) if action == "write" else _receive(host, params)
             if params.get("sha256"):
                 result |= _commit(host, params["part"], params["path"], _expected(host, params))
+                if result["committed"] and params.get("digests"):
+                    host.fs.write(params["digests"], str(params.get("sha1", "")).encode("ascii"))
     except _Failure as failure:
         result["error"] = str(failure)
     text = FRAME_SENTINEL + json.dumps(result, ensure_ascii=True, separators=(",", ":"))

@@ -44,11 +44,9 @@ from ..repo.manifest import Entry
 from ..transport.base import Result, Transport
 from .cmdacl import is_account, parse_cacls, parse_dir_owners
 from .install import BAD_DIGEST
-from .stage import (DOUBLE_HOP, PART_SUFFIX, STAGING_DIR, TRUSTED_SIDS, Source, StageResult, foreign_reason, sha1_of,
-                    staged_path)
+from .stage import (DIGEST_SUFFIX, DOUBLE_HOP, PART_SUFFIX, STAGING_DIR, TRUSTED_SIDS, Source, StageResult,
+                    foreign_reason, sha1_of, staged_path)
 from .tasks import ON_FAILURE, TaskState, batch_quoted, batch_text
-
-DIGEST_SUFFIX = ".sha1"  # beside the staged package: what the SYSTEM task compares certutil's output with
 
 MAX_COMMAND_LINE = 8191  # cmd.exe, XP and later (KB830473)
 _ECHO_CHARS = 8000  # base64 characters per echo line: the line stays under MAX_COMMAND_LINE with its path

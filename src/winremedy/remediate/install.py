@@ -38,7 +38,7 @@ from ..repo.manifest import Entry
 from ..scripts import render
 from ..transport.base import Transport
 from .poller import DEFAULT_WAIT, Poller
-from .stage import STAGING_DIR
+from .stage import DIGEST_SUFFIX, STAGING_DIR
 from .tasks import ON_FAILURE, TaskState, batch_quoted, start_task, wait_task
 
 # scripts/verify.ps1's exit code when the staged package is not the manifest's any more
@@ -85,8 +85,9 @@ _CODES: dict[int, tuple[Outcome, str]] = {
 # Failures worth a name in the message (the outcome stays FAILED).
 _FAILURES = {
     BAD_DIGEST: "the staged package's digest changed after staging (TRUST_E_BAD_DIGEST); the installer did not run",
-    BAD_ALGID: "the SYSTEM task cannot compute SHA-256 here (NTE_BAD_ALGID: the FIPS policy forbids SHA256Managed "
-               "and .NET 3.5 is missing); the installer did not run: install .NET 3.5",
+    BAD_ALGID: "the SYSTEM task has no digest it can check here (NTE_BAD_ALGID: the FIPS policy forbids SHA256Managed, "
+               ".NET 3.5 is missing and no SHA-1 was written beside the package); the installer did not run: stage "
+               "it again",
     2: "the system cannot find the file specified",
     0x80070002: "the system cannot find the file specified",
     0x80070570: "the file is corrupt or unreadable",
@@ -147,7 +148,8 @@ def verify_line(entry: Entry, staged_path: str) -> str:
     """PowerShell 2.0 hashing the staged package right before the installer runs; a mismatch ends the batch.
 
     -EncodedCommand (base64 of UTF-16LE) keeps cmd.exe from expanding anything in the path."""
-    script = render("verify", {"path": staged_path, "sha256": entry.sha256}, common=False)
+    script = render("verify", {"path": staged_path, "sha256": entry.sha256, "digests": staged_path + DIGEST_SUFFIX},
+                    common=False)
     encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
     return f"{POWERSHELL_EXE} -NoProfile -NonInteractive -EncodedCommand {encoded} {ON_FAILURE}"
 

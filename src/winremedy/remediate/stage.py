@@ -60,6 +60,9 @@ from ..transport.bootstrap import encode_script
 # [Environment]::ExpandEnvironmentVariables.
 STAGING_DIR = r"%SystemRoot%\Temp\winremedy"
 PART_SUFFIX = ".part"
+# Beside a committed package: its SHA-1, one digest a line, for the SYSTEM task of a host that can only hash with
+# SHA-1 (verify.ps1 under FIPS without .NET 3.5; certutil on Windows 2003, which also reads the spaced form)
+DIGEST_SUFFIX = ".sha1"
 FREE_MARGIN = 64 * 1024 * 1024  # bytes kept free beyond twice the package (the installer unpacks it)
 SOAP_OVERHEAD = 4096  # bytes of a Send envelope around its stream (pywinrm's: 1,745; Ansible adds a few headers)
 PARAMS_ALLOWANCE = 2048  # bytes of $WinRemedyArgs besides the chunk: action, paths, offset, SHA-256
@@ -337,8 +340,10 @@ class _Step:
             )
 
     def digests(self) -> dict[str, str]:
-        """What the host compares the file with, by the class it can use (stage.ps1 picks)."""
-        return {"sha256": self.entry.sha256} | ({"sha1": self.sha1} if self.sha1 else {})
+        """What the host compares the file with, by the class it can use (stage.ps1 picks); with a SHA-1, where
+        the commit writes it for the install task."""
+        with_sha1 = {"sha1": self.sha1, "digests": self.path + DIGEST_SUFFIX} if self.sha1 else {}
+        return {"sha256": self.entry.sha256, **with_sha1}
 
     def expected(self, basis: Any) -> str | None:
         return self.entry.sha256 if _is_sha256(basis) else self.sha1 if str(basis or "").startswith("SHA1") else None

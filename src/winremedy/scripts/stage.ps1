@@ -16,7 +16,8 @@
 # 'part' outside 'trusted'; write, url, unc and folder create a missing folder with its own ACL ('trusted'
 # full control, nothing inherited from %SystemRoot%\Temp, where Users may create files) and refuse a folder
 # or file that is not ours, before anything is written.
-# After write, url or unc, when 'sha256' is given: 'part' is hashed; if it matches it replaces 'path',
+# After write, url or unc, when 'sha256' is given: 'part' is hashed; if it matches it replaces 'path'
+# (and 'sha1' is written to 'digests', for the install task of a host that hashes with SHA-1: verify.ps1),
 # otherwise it is deleted. The hash is the first the host can compute: SHA256CryptoServiceProvider
 # (System.Core 3.5; FIPS-validated), else SHA256Managed (throws under the FIPS policy: "This
 # implementation is not part of the Windows Platform FIPS validated cryptographic algorithms."), else
@@ -187,6 +188,7 @@ try {
             if ($expected -and $result.digest -eq $expected) {
                 if ([IO.File]::Exists($A.path)) { [IO.File]::Delete($A.path) }
                 [IO.File]::Move($A.part, $A.path)
+                if ($A.digests) { [IO.File]::WriteAllText($A.digests, [string]$A.sha1, [Text.Encoding]::ASCII) }
                 $result.committed = $true
             } else {
                 [IO.File]::Delete($A.part)
