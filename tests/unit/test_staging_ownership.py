@@ -153,6 +153,21 @@ def test_cmd_route_refuses_a_folder_a_local_user_created(repo: Path, bare_entry:
     assert host.fs.read(_path(bare_entry)) == b"MZ not the package" and host.counters.bytes_staged == 0
 
 
+def test_cmd_route_finishes_a_folder_a_run_stopped_between_mkdir_and_cacls(repo: Path, bare_entry: Entry) -> None:
+    """Killed after mkdir: the folder is ours, with Temp's ACL; the rerun locks it (crash safety) unless anything
+    in it is someone else's."""
+    host = _bare_host()
+    transport = LocalTransport(host)
+    assert transport.run_cmd(f'mkdir "{STAGING_DIR}"').rc == 0
+    CmdRoute(transport).stage(Source("push", repo, None), bare_entry)
+    assert host.fs.folder(STAGING_DIR) == Security(ADMINISTRATORS, PRIVATE)
+    other = _bare_host()
+    assert LocalTransport(other).run_cmd(f'mkdir "{STAGING_DIR}"').rc == 0
+    assert other.fs.user_write(f"{STAGING_DIR}\\{bare_entry.file}.part", b"planted", LOCAL_USER)
+    with pytest.raises(StageError, match=r"owner H-1\\squatter of WindowsServer2003-KB903927-x86-ENU\.exe\.part"):
+        CmdRoute(LocalTransport(other)).stage(Source("push", repo, None), bare_entry)
+
+
 def test_cmd_route_refuses_a_file_someone_else_owns_in_its_folder(repo: Path, bare_entry: Entry) -> None:
     host = _bare_host()
     route = CmdRoute(LocalTransport(host))

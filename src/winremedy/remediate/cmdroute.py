@@ -22,7 +22,7 @@ PowerShell. Their stock tools do the work:
   cacls also marks the new DACL as not inheriting is not documented, so what counts is what the host shows
   afterwards: ``cacls FOLDER`` must list no one else with a write right and ``dir /a /q`` no other owner of the
   folder or of anything in it; otherwise the stage is refused with the reason (never repaired or deleted: see
-  :mod:`.stage`);
+  :mod:`.stage`), but for a folder a stopped run left between mkdir and cacls, which gets its ACL again;
 * install: a Task Scheduler 1.0 task as SYSTEM (``schtasks /create /ru SYSTEM /sc once /st HH:MM:SS /sd DATE``,
   DATE "in the format of the locale selected in Regional and Language Options", schtasks create, Microsoft
   Learn: ``HKCU\\Control Panel\\International`` iDate and sDate), started by ``schtasks /run``; the batch is
@@ -67,26 +67,40 @@ class CmdRoute:
 
     def secure_folder(self, kb: str | None = None) -> None:
         """The staging folder exists, with SYSTEM and Administrators alone able to write in it and owning it
-        and everything in it; else :class:`StageError` with what is someone else's."""
+        and everything in it; else :class:`StageError` with what is someone else's.
+
+        mkdir and cacls are two commands: a run stopped between them leaves the folder ours (owned by
+        Administrators, everything in it too) but with Temp's ACL. Such a folder gets the ACL again: nothing a
+        user made can be in it, since a user owns what it creates. Anything someone else owns is refused."""
         names = self._trusted_names(kb)
+        if self._owners(kb) is None:
+            self._run(f'mkdir "{STAGING_DIR}"', "creating the staging folder", kb=kb)
+            self._lock(names, kb)
+        owners, writers = self._foreign(names, kb)
+        if writers and not owners:
+            self._lock(names, kb)
+            owners, writers = self._foreign(names, kb)
+        if owners or writers:
+            raise StageError(f"{self._where(kb)}{foreign_reason('the staging folder', STAGING_DIR, owners + writers)}",
+                             host=self.host, kb=kb)
+
+    def _lock(self, names: list[str], kb: str | None) -> None:
+        grants = " ".join(f'"{name}":F' for name in names)
+        self._run(f'echo y| cacls "{STAGING_DIR}" /g {grants}', "setting the staging folder's ACL", kb=kb)
+
+    def _foreign(self, names: list[str], kb: str | None) -> tuple[list[str], list[str]]:
+        """The other owners of the folder and what is in it, and the others its ACL lets write."""
         owners = self._owners(kb)
         if owners is None:
-            grants = " ".join(f'"{name}":F' for name in names)
-            self._run(f'mkdir "{STAGING_DIR}"', "creating the staging folder", kb=kb)
-            self._run(f'echo y| cacls "{STAGING_DIR}" /g {grants}', "setting the staging folder's ACL", kb=kb)
-            owners = self._owners(kb) or {}
+            raise StageError(f"{self._where(kb)}{STAGING_DIR} is not there after it was created", host=self.host, kb=kb)
         foreign = [f"owner {owner} of {'the folder' if name == '.' else name}"
                    for name, owner in owners.items() if name != ".." and not is_account(owner, names, cut=True)]
-        folder = self._expanded(STAGING_DIR)
+        said = self._run(f'cacls "{STAGING_DIR}"', "reading the staging folder's ACL", kb=kb)
         try:
-            acl = parse_cacls(decode(self._run(f'cacls "{STAGING_DIR}"', "reading the staging folder's ACL", kb=kb).stdout),
-                              folder)
+            acl = parse_cacls(decode(said.stdout), self._expanded(STAGING_DIR))
         except ValueError as error:
             raise StageError(f"{self._where(kb)}reading the ACL of {STAGING_DIR}: {error}", host=self.host, kb=kb) from None
-        foreign += [f"write for {entry.account}" for entry in acl if entry.writes() and not is_account(entry.account, names)]
-        if foreign:
-            raise StageError(f"{self._where(kb)}{foreign_reason('the staging folder', STAGING_DIR, foreign)}",
-                             host=self.host, kb=kb)
+        return foreign, [f"write for {e.account}" for e in acl if e.writes() and not is_account(e.account, names)]
 
     def _trusted_names(self, kb: str | None) -> list[str]:
         """The host's names of SYSTEM and Administrators, looked up by their well-known SIDs."""

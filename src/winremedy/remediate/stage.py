@@ -25,7 +25,7 @@ creates). A folder, package or ``.part`` already there whose owner or a write en
 refused with the reason, never used, repaired or deleted: a local user prepared it, whatever it holds is
 not to be trusted, removing it would race that user (who may create it again at once) and hide the
 evidence; the operator looks and deletes it. (A ``.part`` left by an interrupted run of this project is
-ours and is continued.)
+ours and is continued; so is a folder the cmd.exe route left between its mkdir and its cacls.)
 
 Check mode stops after the probe (and the free-space and ownership checks) and writes nothing.
 """
