@@ -136,7 +136,7 @@ LAB_LAYERS = (
                                           "noise", "profiles", "quirks", "registration", "tokens", "updates")),
     ("host model", ("host",)),
     ("scheduler and programs", ("scheduler", "installers", "restarts", "schtasks")),
-    ("script stand-ins", ("collect", "sampler", "stage", "task", "power", "probe", "replay")),
+    ("script stand-ins", ("collect", "sampler", "stage", "task", "power", "probe", "replay", "acltools")),
     ("command line", ("cmdline", "cmdtools", "console_host")),
 )
 

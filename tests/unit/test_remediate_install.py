@@ -33,9 +33,10 @@ from winremedy.remediate.install import (
     verify_line,
 )
 from winremedy.remediate.poller import Poller
-from winremedy.remediate.stage import STAGING_DIR
+from winremedy.remediate.stage import DIGEST_SUFFIX, STAGING_DIR, Source, stage
 from winremedy.repo.manifest import Entry
 from winremedy.repo.verify import verify_package
+from winremedy.scripts import render
 
 START = 1_709_251_200.0  # 2024-03-01T00:00:00Z
 
@@ -333,6 +334,29 @@ def test_the_system_task_refuses_a_package_swapped_after_staging(tmp_path: Path)
     lab = Lab(tmp_path, "KB2847346", "win7", 1, "x64")
     lab.host.fs.write(lab.path, lab.host.fs.read(lab.path) + b"MZ payload")  # still a package the installer takes
     result = lab.install()
-    assert result.outcome is Outcome.FAILED and "SHA-256 changed after staging" in result.message
+    assert result.outcome is Outcome.FAILED and "digest changed after staging" in result.message
     assert result.exit_code is not None and result.exit_code & 0xFFFFFFFF == 0x80096010
     assert lab.host.counters.installs == 0 and lab.host.installed() == {}
+
+
+@pytest.mark.parametrize("dotnet, staged, installs", [
+    (("2.0", "3.0", "3.5"), False, True),  # SHA256CryptoServiceProvider
+    (("2.0", "3.0"), True, True),  # SHA-1, against the digest the stage's commit wrote beside the package
+    (("2.0", "3.0"), False, False),  # SHA-1 and nothing to compare it with
+])
+def test_the_system_tasks_hash_check_on_a_fips_host(tmp_path: Path, dotnet: tuple[str, ...], staged: bool,
+                                                    installs: bool) -> None:
+    """Under the FIPS policy SHA256Managed (what SHA256.Create() gives, and what verify.ps1 used on main, so no FIPS
+    host could install) throws: the task hashes as stage.ps1 does, with SHA-1 where SHA-256 is not to be had."""
+    lab = Lab(tmp_path, "KB2847346", "win2008r2", 1, "x64", fips=True, dotnet=dotnet)
+    if staged:
+        lab.host.fs.delete(lab.path)
+        result = stage(lab.transport, Source("push", tmp_path, None), lab.entry)
+        assert result.basis == "SHA1CryptoServiceProvider" and lab.host.fs.exists(lab.path + DIGEST_SUFFIX)
+    outcome = lab.install()
+    if installs:
+        assert outcome.outcome is Outcome.REBOOT_REQUIRED and lab.host.installed()
+    else:
+        assert outcome.outcome is Outcome.FAILED and "NTE_BAD_ALGID" in outcome.message
+        assert lab.host.counters.installs == 0
+    assert "SHA256CryptoServiceProvider" in render("verify", {"path": lab.path, "sha256": lab.entry.sha256}, common=False)

@@ -25,6 +25,7 @@ from winremedy.lab.profiles import OsProfile
 from winremedy.psdata import decode_frame
 from winremedy.remediate.stage import (
     FREE_MARGIN,
+    OWNERSHIP,
     SOAP_OVERHEAD,
     STAGING_DIR,
     Source,
@@ -208,7 +209,7 @@ def test_a_foreign_part_file_is_restarted_from_the_beginning(repo: Path, entry: 
 def test_the_lab_refuses_a_chunk_after_a_gap() -> None:
     host = make_host()
     part = f"{STAGING_DIR}\\x.msu.part"
-    params = {"action": "write", "path": f"{STAGING_DIR}\\x.msu", "part": part, "offset": 10, "data": "QUJD"}
+    params = {"action": "write", "path": f"{STAGING_DIR}\\x.msu", "part": part, "offset": 10, "data": "QUJD", **OWNERSHIP}
     answer = decode_frame(lab_stage.answer(host, params).stdout, host="w7-0001")
     assert answer["error"] == f"{part} has 0 bytes, the chunk starts at byte 10"
 

@@ -3,7 +3,9 @@
 Three kinds of command are understood:
 
 * cmd.exe built-ins and tiny tools (``hostname``, ``ver``, ``ipconfig``,
-  ``whoami``, ``cmd /c ...``), answered as cmd.exe would;
+  ``whoami``, ``exit N``, ``cmd /c ...``), answered as cmd.exe would, joined by
+  ``&``, ``&&``, ``||`` and pipes (``echo y| cacls ...``: what one prints is the next one's
+  stdin), ``|`` binding tighter than ``&&`` and ``||``, and those tighter than ``&``;
 * ``powershell ... -EncodedCommand X`` (decoded, UTF-16LE base64; Ansible
   wraps twice and adds exit-code lines, which are unwrapped) and
   ``powershell ... -Command -`` (script read from stdin);
@@ -44,7 +46,7 @@ from xml.sax.saxutils import escape
 from ..psdata import read_ps_data
 from ..scripts import identify
 from ..transport.delivery import NOT_RECOGNIZED
-from . import cmdtools, console_host
+from . import acltools, cmdtools, console_host
 from .api import CommandResult
 from .host import HostModel
 from .scheduler import Programs, RunContext, run_program
@@ -58,7 +60,10 @@ Scripts = Mapping[str, ScriptHandler]  # project script name -> its stand-in
 
 _log = logging.getLogger(__name__)
 MAX_COMMAND_LINE = 8191  # cmd.exe's limit, in characters
-_CHAIN_RE = re.compile(r'\s&\s(?=(?:[^"]*"[^"]*")*[^"]*$)')  # an '&' outside quotes
+_OUTSIDE_QUOTES = r'(?=(?:[^"]*"[^"]*")*[^"]*$)'
+_CHAIN_RE = re.compile(r'\s&\s' + _OUTSIDE_QUOTES)  # an '&' outside quotes
+_CONDITIONAL_RE = re.compile(r'\s*(&&|\|\|)\s*' + _OUTSIDE_QUOTES)  # '&&' and '||' outside quotes
+_PIPE_RE = re.compile(r'\s*(?<!\|)\|(?!\|)\s*' + _OUTSIDE_QUOTES)  # one '|' outside quotes
 # A trailing redirection: ' >>"file"', ' 2>nul'. A handle digit counts only after a space, as in cmd.exe.
 _REDIRECT_RE = re.compile(r'\s(?P<fd>[12]?)(?P<op>>>?)\s*(?P<target>"[^"]*"|[^\s"]+)\s*$')
 # Lines Ansible and pywinrm wrap around a raw command; they change nothing the lab answers.
@@ -126,8 +131,24 @@ class CommandLine:
             results = [self._run_line(host, command.strip(), stdin) for command in commands]
             return CommandResult(b"".join(r.stdout for r in results), b"".join(r.stderr for r in results),
                                  results[-1].exit_code, sum(r.delay for r in results))
-        line, redirects = _redirections(line)
-        return _redirect(host, self._run_simple(host, line, stdin), redirects)
+        parts = _CONDITIONAL_RE.split(line)
+        result = self._run_pipeline(host, parts[0], stdin)
+        for operator, command in zip(parts[1::2], parts[2::2], strict=True):
+            if (result.exit_code == 0) == (operator == "&&"):  # && runs after a success, || after a failure
+                after = self._run_pipeline(host, command, stdin)
+                result = CommandResult(result.stdout + after.stdout, result.stderr + after.stderr, after.exit_code,
+                                       result.delay + after.delay)
+        return result
+
+    def _run_pipeline(self, host: HostModel, line: str, stdin: bytes) -> CommandResult:
+        """``a | b``: what ``a`` prints is ``b``'s stdin; the last one's exit code and the errors of all."""
+        stderr, delay = b"", 0.0
+        result = CommandResult(b"", b"", 0)
+        for command in _PIPE_RE.split(line):
+            command, redirects = _redirections(command.strip())
+            result = _redirect(host, self._run_simple(host, command, stdin), redirects)
+            stdin, stderr, delay = result.stdout, stderr + result.stderr, delay + result.delay
+        return CommandResult(result.stdout, stderr, result.exit_code, delay)
 
     def _run_simple(self, host: HostModel, line: str, stdin: bytes) -> CommandResult:
         tokens = _split(line)
@@ -146,7 +167,13 @@ class CommandLine:
             return self._run_line(host, rest[1].strip(), stdin) if len(rest) == 2 else _ok(_cmd_banner(host))
         if program == "powershell" and host.spec.powershell is not None:
             return self._powershell(host, tokens[1:], stdin)
-        tool = cmdtools.TOOLS.get(program)
+        if program == "exit":  # cmd /c exit N: a batch's way to end with a chosen exit code
+            code = tokens[1] if len(tokens) > 1 else "0"
+            return CommandResult(b"", b"", int(code) & 0xFFFFFFFF if re.fullmatch(r"-?\d+", code) else 0)
+        reads_stdin = acltools.READS_STDIN.get(program)
+        if reads_stdin is not None:
+            return reads_stdin(host, line, stdin)
+        tool = cmdtools.TOOLS.get(program) or acltools.TOOLS.get(program)
         if tool is not None:
             return tool(host, line)
         builtin = _BUILTINS.get(program)

@@ -22,8 +22,10 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import acltools
 from .api import CommandResult
 from .dynamics import NONPAGED_POOL
+from .filesystem import ADMINISTRATORS, Security
 from .host import HostModel, ScheduledTask
 from .probe import wsmsvc_version
 from .schtasks import EXIT_REFUSED, StartRefused, start_of
@@ -197,7 +199,7 @@ def _memory(host: HostModel, _: str) -> list[dict[str, Any]]:
 
 _WMIC_CLASSES: dict[str, Callable[[HostModel, str], list[dict[str, Any]]]] = {
     "os": _os, "datafile": _datafile, "service": _service, "process": _process, "qfe": _qfe,
-    "win32_perfrawdata_perfos_memory": _memory,
+    "win32_perfrawdata_perfos_memory": _memory, "win32_account": acltools.accounts,
 }
 
 
@@ -401,7 +403,12 @@ def _type(host: HostModel, line: str) -> CommandResult:
 
 
 def _mkdir(host: HostModel, line: str) -> CommandResult:
-    """The lab's file system has no folders: every folder on the host's drive exists."""
+    """A folder the file system has recorded exists already; any other is created by the WinRM account (an
+    administrator), inheriting its parent's ACL (under %SystemRoot%\\Temp: Users may create files)."""
+    path = _unquote(" ".join(_split(line)[1:]))
+    if host.fs.folder(path) is not None:
+        return CommandResult(b"", f"A subdirectory or file {path} already exists.\r\n".encode("cp437", "replace"), 1)
+    host.fs.make_folder(path, Security.inherited_from_temp(ADMINISTRATORS))
     return _ok("")
 
 
@@ -411,8 +418,7 @@ def _move(host: HostModel, line: str) -> CommandResult:
     data = host.fs.read(paths[0]) if len(paths) == 2 else None
     if data is None:
         return CommandResult(b"", b"The system cannot find the file specified.\r\n", 1)
-    host.fs.write(paths[1], data)
-    host.fs.delete(paths[0])
+    host.fs.move(paths[0], paths[1])  # the file keeps its owner
     host.counters.stages += paths[0].lower().endswith(".part")  # a verified package renamed into place
     return _ok("        1 file(s) moved.\r\n")
 

@@ -62,8 +62,10 @@ class EmulatedHost(HostModel):
         return result
 
     def run_task_step(self, task: ScheduledTask) -> None:
-        """The task's due batch line, run with the programs of this host's command line and its powershell.exe."""
-        run_step(self, task, {**self.command_line.programs, "powershell": self._powershell})
+        """The task's due batch line, run with the programs of this host's command line and its powershell.exe;
+        any other line as this host's cmd.exe runs it."""
+        run_step(self, task, {**self.command_line.programs, "powershell": self._powershell},
+                 lambda line: self.command_line.run(self, line, [], b"").exit_code)
 
     def _powershell(self, host: HostModel, args: list[str], ctx: RunContext) -> tuple[int, float]:
         """powershell.exe run by a batch: the command line's own (not recognized on a host without it)."""

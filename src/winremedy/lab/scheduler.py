@@ -19,7 +19,9 @@ in a task the logon is ``"system"``. A staged ``.exe`` run by its path is the
 
 The batch interpreter knows what the project writes: ``@echo off``, labels,
 ``goto``, ``> "file" echo text``, ``mkdir``, ``if not exist "path" <command>``
-and ``<program> <args> || goto <label>``. Before a line is parsed its ``%``
+and ``<program> <args> || goto <label>``; a line that names no program of the
+table (``certutil ... | findstr ...``) is run as the host's cmd.exe runs it
+(the ``shell`` handed in: tools, pipes, ``&&`` and ``||``). Before a line is parsed its ``%``
 signs are expanded as cmd.exe expands them in a batch file, quotes or not:
 ``%%`` is one ``%``, ``%NAME%`` the variable's value, or nothing when it is
 not set ("Using batch parameters" and "set" in Microsoft's command-line reference).
@@ -55,6 +57,7 @@ class RunContext:
 
 Program = Callable[[HostModel, list[str], RunContext], tuple[int, float]]  # (exit code, host seconds taken)
 Programs = Mapping[str, Program]  # lowercased name without ".exe" -> program
+Shell = Callable[[str], int]  # a whole cmd.exe line (tools, pipes) -> its exit code
 
 
 def run_program(host: HostModel, argv: list[str], ctx: RunContext, programs: Programs) -> tuple[int, float] | None:
@@ -76,7 +79,7 @@ def signed(code: int) -> int:
     return code - (1 << 32) if code & 0x80000000 else code
 
 
-def run_step(host: HostModel, task: ScheduledTask, programs: Programs) -> None:
+def run_step(host: HostModel, task: ScheduledTask, programs: Programs, shell: Shell | None = None) -> None:
     """Run the task's next line at its step time; lines that take no time run on at once."""
     assert task.next_at is not None
     t = task.next_at
@@ -88,21 +91,23 @@ def run_step(host: HostModel, task: ScheduledTask, programs: Programs) -> None:
     while task.pc < len(task.lines):
         line = task.lines[task.pc].strip()
         task.pc += 1
-        seconds = _execute(host, task, line, t, programs)
+        seconds = _execute(host, task, line, t, programs, shell)
         if seconds > 0:
             task.next_at = t + seconds
             return
     task.next_at = None
 
 
-def _execute(host: HostModel, task: ScheduledTask, line: str, t: float, programs: Programs) -> float:
+def _execute(host: HostModel, task: ScheduledTask, line: str, t: float, programs: Programs,
+             shell: Shell | None) -> float:
     """One batch line at host time ``t``; returns the host seconds it took."""
     if not line or line.lower() == "@echo off" or line.startswith(":"):
         return 0.0
-    return _run_line(host, task, _expand(line, task.errorlevel, host.spec.system_root), t, programs)
+    return _run_line(host, task, _expand(line, task.errorlevel, host.spec.system_root), t, programs, shell)
 
 
-def _run_line(host: HostModel, task: ScheduledTask, line: str, t: float, programs: Programs) -> float:
+def _run_line(host: HostModel, task: ScheduledTask, line: str, t: float, programs: Programs,
+              shell: Shell | None) -> float:
     """A line whose ``%`` signs are expanded (once: ``if not exist`` runs its command as it stands)."""
     match = _ECHO_RE.match(line)
     if match:
@@ -111,7 +116,7 @@ def _run_line(host: HostModel, task: ScheduledTask, line: str, t: float, program
         return 0.0
     match = _IF_NOT_EXIST_RE.match(line)
     if match:
-        return 0.0 if host.fs.exists(match["path"]) else _run_line(host, task, match["rest"], t, programs)
+        return 0.0 if host.fs.exists(match["path"]) else _run_line(host, task, match["rest"], t, programs, shell)
     match = _GOTO_RE.match(line)
     if match:
         _goto(task, match["label"])
@@ -120,7 +125,7 @@ def _run_line(host: HostModel, task: ScheduledTask, line: str, t: float, program
     match = _ON_FAILURE_RE.match(line)
     if match:
         line, label = match["command"], match["label"]
-    code, seconds = _command(host, line, t, programs)
+    code, seconds = _command(host, line, t, programs, shell)
     task.errorlevel = signed(code)
     if label is not None and code != 0:
         _goto(task, label)
@@ -142,11 +147,13 @@ def _expand(line: str, errorlevel: int, system_root: str) -> str:
     return _PERCENT_RE.sub(value, line)
 
 
-def _command(host: HostModel, line: str, t: float, programs: Programs) -> tuple[int, float]:
+def _command(host: HostModel, line: str, t: float, programs: Programs, shell: Shell | None) -> tuple[int, float]:
     argv = split_command(line)
     if argv and argv[0].lower() in ("mkdir", "md"):
         return 0, 0.0
     outcome = run_program(host, argv, RunContext(t, "system"), programs)
+    if outcome is None and shell is not None:
+        return shell(line), 0.0
     return outcome if outcome is not None else (NOT_RECOGNIZED, 0.0)
 
 

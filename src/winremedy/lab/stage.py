@@ -10,6 +10,10 @@ and serves it over HTTP with ``lab.repository.RepositoryServer``).
 Failures carry the text Windows would give (WebClient's "The remote server
 returned an error: (404) Not Found.", "The network path was not found.").
 Free space falls as files are written and rises as they are deleted.
+Owners and ACLs are the file system's (``lab.filesystem``): ``probe`` reports what in the staging folder is
+not the project's own (an owner or a writer outside ``trusted``, the SIDs the controller sends); ``write``,
+``url``, ``unc`` and ``folder`` create a missing folder with the project's ACL (SYSTEM and Administrators
+only) and refuse a folder or file that is not its own, as the script does.
 Files are hashed as the script hashes them on this host (:func:`hasher`): the FIPS
 policy and the .NET versions of the host decide the class, and so the digest.
 
@@ -26,6 +30,7 @@ import base64
 import binascii
 import hashlib
 import json
+import ntpath
 import socket
 import urllib.error
 import urllib.parse
@@ -35,7 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from ..psdata import FRAME_SENTINEL
+from .acltools import labelled
 from .api import LOGON_DELEGATED, CommandResult
+from .filesystem import ADMINISTRATORS, PRIVATE, Security
 from .host import HostModel
 
 LAB_SHARE = "\\\\winremedy-lab\\repo"  # readable by everyone, the hosts' computer accounts included
@@ -55,15 +62,21 @@ def answer(host: HostModel, params: dict[str, Any]) -> CommandResult:
     result: dict[str, Any] = {"action": action}
     try:
         if action == "probe":
-            result |= {"free": host.free_disk, "file": _state(host, params["path"]), "part": _state(host, params["part"])}
+            result |= {"free": host.free_disk, "file": _state(host, params["path"]), "part": _state(host, params["part"]),
+                       "foreign": _foreign_of(host, params)}
+        elif action == "folder":
+            _private_folder(host, params)
         elif _committed_already(host, params):
             chunk = base64.b64decode(params.get("data") or "")
             result |= {"size": int(params["offset"]) + len(chunk), "basis": hasher(host),
                        "digest": _expected(host, params), "committed": True}
         else:
+            _private_folder(host, params)
             result["size"] = _write(host, params) if action == "write" else _receive(host, params)
             if params.get("sha256"):
                 result |= _commit(host, params["part"], params["path"], _expected(host, params))
+                if result["committed"] and params.get("digests"):
+                    host.fs.write(params["digests"], str(params.get("sha1", "")).encode("ascii"))
     except _Failure as failure:
         result["error"] = str(failure)
     text = FRAME_SENTINEL + json.dumps(result, ensure_ascii=True, separators=(",", ":"))
@@ -102,6 +115,35 @@ def _committed_already(host: HostModel, params: dict[str, Any]) -> bool:
 def _expected(host: HostModel, params: dict[str, Any]) -> str | None:
     """The digest stage.ps1 compares with, by the class the host hashes with."""
     return params.get("sha1") if hasher(host).startswith("SHA1") else params["sha256"]
+
+
+def _trusted(params: dict[str, Any]) -> frozenset[str]:
+    return frozenset(str(sid) for sid in params.get("trusted") or ())
+
+
+def _foreign(host: HostModel, path: str, trusted: frozenset[str], *, folder: bool = False) -> list[str]:
+    security = host.fs.folder(path) if folder else host.fs.file_security(path)
+    return [] if security is None else security.foreign(trusted, lambda sid: labelled(host, sid))
+
+
+def _foreign_of(host: HostModel, params: dict[str, Any]) -> dict[str, list[str]]:
+    """What of the staging folder, the package and its ``.part`` is not the project's own (stage.ps1's probe)."""
+    trusted = _trusted(params)
+    found = {"folder": _foreign(host, params["directory"], trusted, folder=True),
+             "file": _foreign(host, params["path"], trusted), "part": _foreign(host, params["part"], trusted)}
+    return {what: reasons for what, reasons in found.items() if reasons}
+
+
+def _private_folder(host: HostModel, params: dict[str, Any]) -> None:
+    """Create the folder with SYSTEM and Administrators alone if it is missing; refuse one, or a file to be
+    written, that is not the project's own."""
+    folder = ntpath.dirname(str(params.get("part") or params["directory"] + "\\"))
+    host.fs.make_folder(folder, Security(ADMINISTRATORS, PRIVATE))
+    trusted = _trusted(params)
+    for path, is_folder in ((folder, True), (params.get("part"), False), (params.get("path"), False)):
+        reasons = _foreign(host, path, trusted, folder=is_folder) if path else []
+        if reasons:
+            raise _Failure(f"{path} is not ours: {', '.join(reasons)}")
 
 
 def _write(host: HostModel, params: dict[str, Any]) -> int:
@@ -184,8 +226,7 @@ def _commit(host: HostModel, part: str, path: str, expected: str | None) -> dict
         _delete(host, part)
         return found | {"committed": False}
     _delete(host, path)
-    host.fs.delete(part)
-    host.fs.write(path, data)  # a rename: free space does not change
+    host.fs.move(part, path)  # a rename: free space does not change, the owner stays
     host.counters.stages += 1
     return found | {"committed": True}
 

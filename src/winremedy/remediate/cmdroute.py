@@ -9,7 +9,20 @@ PowerShell. Their stock tools do the work:
 * integrity: ``certutil -hashfile FILE`` with no algorithm argument, so SHA-1, its default: Windows 2003 has no
   SHA-256 in CryptoAPI without KB938397/KB968730, and what -hashfile's algorithm argument does there is not
   documented. The SHA-1 is compared with the package's, computed here after its SHA-256 was checked against the
-  manifest;
+  manifest, once when the package arrives and again by the SYSTEM task itself right before the installer
+  (:meth:`CmdRoute.verify_lines`: certutil's output through ``findstr`` against ``<package>.sha1``, written
+  beside it at staging; a mismatch ends the task with 0x80096010 and the installer never runs). SHA-1 is
+  the strongest digest a stock 2003 computes: a collision made in advance is possible in principle, so the
+  folder's ACL is what keeps a local user from the package; the hash catches any change after staging;
+* ownership: the staging folder is the project's own before anything is written there
+  (:meth:`CmdRoute.secure_folder`): created by ``mkdir``, then ``echo y| cacls FOLDER /g "SYSTEM":F
+  "Administrators":F`` replaces its DACL (without /e cacls replaces the whole list and asks for a yes, which
+  it has no switch for: a batch pipes it ``echo y|`` with no space before the pipe, TechNet cc938925); the names are the host's own for the well-known SIDs
+  S-1-5-18 and S-1-5-32-544 (``wmic path Win32_Account``: names are localized, KB157234). Whether 2003's
+  cacls also marks the new DACL as not inheriting is not documented, so what counts is what the host shows
+  afterwards: ``cacls FOLDER`` must list no one else with a write right and ``dir /a /q`` no other owner of the
+  folder or of anything in it; otherwise the stage is refused with the reason (never repaired or deleted: see
+  :mod:`.stage`), but for a folder a stopped run left between mkdir and cacls, which gets its ACL again;
 * install: a Task Scheduler 1.0 task as SYSTEM (``schtasks /create /ru SYSTEM /sc once /st HH:MM:SS /sd DATE``,
   DATE in the account's date order, "/" between its fields: :mod:`.schtasks`), started by ``schtasks /run``; the batch is
   :func:`winremedy.remediate.tasks.batch_text`'s, so its ``.run`` and ``.rc`` files say its state;
@@ -19,11 +32,9 @@ PowerShell. Their stock tools do the work:
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 from datetime import datetime, timedelta
 from collections.abc import Sequence
-from pathlib import Path
 
 from ..audit.cmdtools import cim_datetime, decode, environment, reg_values, wmic_records
 from ..catalog.model import KbEntry
@@ -31,8 +42,11 @@ from ..errors import RemediationError, StageError
 from ..repo.manifest import Entry
 from ..transport.base import Result, Transport
 from . import schtasks
-from .stage import DOUBLE_HOP, PART_SUFFIX, STAGING_DIR, Source, StageResult, staged_path
-from .tasks import TaskState, batch_text
+from .cmdacl import is_account, parse_cacls, parse_dir_owners
+from .install import BAD_DIGEST
+from .stage import (DIGEST_SUFFIX, DOUBLE_HOP, PART_SUFFIX, STAGING_DIR, TRUSTED_SIDS, Source, StageResult,
+                    foreign_reason, sha1_of, staged_path)
+from .tasks import ON_FAILURE, TaskState, batch_quoted, batch_text
 
 MAX_COMMAND_LINE = 8191  # cmd.exe, XP and later (KB830473)
 _ECHO_CHARS = 8000  # base64 characters per echo line: the line stays under MAX_COMMAND_LINE with its path
@@ -44,12 +58,75 @@ class CmdRoute:
     """A host's remediation steps by cmd.exe lines over one transport (the counterpart of
     :class:`winremedy.remediate.routes.PsRoute`)."""
 
-    # The install task cannot hash the package again without PowerShell (certutil's output would need find and a
-    # pipe in the batch): the SHA-1 check at staging, right before the task is written, is the check.
-    verifies_in_task = False
-
     def __init__(self, transport: Transport) -> None:
         self.transport, self.host = transport, transport.host
+
+    # --- ownership -------------------------------------------------------------------------------
+
+    def secure_folder(self, kb: str | None = None) -> None:
+        """The staging folder exists, with SYSTEM and Administrators alone able to write in it and owning it
+        and everything in it; else :class:`StageError` with what is someone else's.
+
+        mkdir and cacls are two commands: a run stopped between them leaves the folder ours (owned by
+        Administrators, everything in it too) but with Temp's ACL. Such a folder gets the ACL again: nothing a
+        user made can be in it, since a user owns what it creates. Anything someone else owns is refused."""
+        names = self._trusted_names(kb)
+        if self._owners(kb) is None:
+            self._run(f'mkdir "{STAGING_DIR}"', "creating the staging folder", kb=kb)
+            self._lock(names, kb)
+        owners, writers = self._foreign(names, kb)
+        if writers and not owners:
+            self._lock(names, kb)
+            owners, writers = self._foreign(names, kb)
+        if owners or writers:
+            raise StageError(f"{self._where(kb)}{foreign_reason('the staging folder', STAGING_DIR, owners + writers)}",
+                             host=self.host, kb=kb)
+
+    def _lock(self, names: list[str], kb: str | None) -> None:
+        grants = " ".join(f'"{name}":F' for name in names)
+        self._run(f'echo y| cacls "{STAGING_DIR}" /g {grants}', "setting the staging folder's ACL", kb=kb)
+
+    def _foreign(self, names: list[str], kb: str | None) -> tuple[list[str], list[str]]:
+        """The other owners of the folder and what is in it, and the others its ACL lets write."""
+        owners = self._owners(kb)
+        if owners is None:
+            raise StageError(f"{self._where(kb)}{STAGING_DIR} is not there after it was created", host=self.host, kb=kb)
+        foreign = [f"owner {owner} of {'the folder' if name == '.' else name}"
+                   for name, owner in owners.items() if name != ".." and not is_account(owner, names, cut=True)]
+        said = self._run(f'cacls "{STAGING_DIR}"', "reading the staging folder's ACL", kb=kb)
+        try:
+            acl = parse_cacls(decode(said.stdout), self._expanded(STAGING_DIR))
+        except ValueError as error:
+            raise StageError(f"{self._where(kb)}reading the ACL of {STAGING_DIR}: {error}", host=self.host, kb=kb) from None
+        return foreign, [f"write for {e.account}" for e in acl if e.writes() and not is_account(e.account, names)]
+
+    def _trusted_names(self, kb: str | None) -> list[str]:
+        """The host's names of SYSTEM and Administrators, looked up by their well-known SIDs."""
+        where = " or ".join(f"SID='{sid}'" for sid in TRUSTED_SIDS)
+        said = self._run(f'wmic path Win32_Account where "{where}" get Name,SID /format:list', "naming SYSTEM and "
+                         "Administrators", kb=kb)
+        names = {r.get("SID", ""): r.get("Name", "") for r in wmic_records(decode(said.stdout))}
+        if not all(names.get(sid) for sid in TRUSTED_SIDS):
+            raise StageError(f"{self._where(kb)}wmic named no account for {', '.join(s for s in TRUSTED_SIDS if not names.get(s))}",
+                             host=self.host, kb=kb)
+        return [names[sid] for sid in TRUSTED_SIDS]
+
+    def _owners(self, kb: str | None) -> dict[str, str] | None:
+        """The owner of the staging folder (``.``) and of each entry in it; None when there is no such folder."""
+        listed = self.transport.run_cmd(f'dir /a /q /-c "{STAGING_DIR}"')
+        if listed.rc != 0:
+            return None
+        owners = parse_dir_owners(decode(listed.stdout))
+        if "." not in owners:
+            raise StageError(f"{self._where(kb)}dir /q showed no owner of {STAGING_DIR}", host=self.host, kb=kb)
+        return owners
+
+    def verify_lines(self, entry: Entry, staged_path: str) -> list[str]:
+        """The SYSTEM task's own check, right before the installer: certutil's SHA-1 of the package must be one of
+        the lines of ``<package>.sha1`` (written at staging), else the task ends with 0x80096010."""
+        digests = batch_quoted(staged_path + DIGEST_SUFFIX)
+        return [f"certutil -hashfile {batch_quoted(staged_path)} | findstr /l /i /g:{digests} >nul "
+                f"|| cmd /c exit {BAD_DIGEST - (1 << 32)} {ON_FAILURE}"]  # exit takes it signed
 
     # --- stage ---------------------------------------------------------------------------------
 
@@ -60,8 +137,10 @@ class CmdRoute:
                              "or from a UNC share", host=self.host, kb=entry.kb)
         local = source.repo / entry.file
         path = staged_path(entry.file)
-        expected = _sha1(local)
+        expected = sha1_of(local)
+        self.secure_folder(entry.kb)
         if self._sha1_on_host(path) == expected:
+            self.write_file(path + DIGEST_SUFFIX, _digest_lines(expected), kb=entry.kb)
             return StageResult(path, False, "present", entry.sha256, None, 0, HASH_BASIS)
         part = path + PART_SUFFIX
         sent = 0
@@ -77,11 +156,12 @@ class CmdRoute:
             raise StageError(f"{self.host}: {entry.kb}: {entry.file} arrived with SHA-1 {found}, expected {expected}; "
                              f"{part} was deleted", host=self.host, kb=entry.kb)
         self._run(f'del /f /q "{path}" 2>nul & move /y "{part}" "{path}"', f"renaming {part}", kb=entry.kb)
+        self.write_file(path + DIGEST_SUFFIX, _digest_lines(expected), kb=entry.kb)
         return StageResult(path, True, source.kind, entry.sha256, None, sent, HASH_BASIS)
 
     def _copy(self, remote: str, part: str, kb: str) -> None:
         """``copy`` from the share; "Access is denied" from a WinRS logon is the double hop, said so."""
-        self._run(f'mkdir "{STAGING_DIR}" 2>nul & del /f /q "{part}" 2>nul & ver', "preparing", kb=kb)
+        self._run(f'del /f /q "{part}" 2>nul & ver', "preparing", kb=kb)
         copied = self.transport.run_cmd(f'copy /y "{remote}" "{part}"')
         if copied.rc != 0:
             said = " ".join(decode(copied.stderr + copied.stdout).split())
@@ -93,7 +173,7 @@ class CmdRoute:
         """``path`` on the host holds exactly ``data``: base64 by echo lines into ``<path>.b64``, then decoded."""
         text = base64.b64encode(data).decode("ascii")
         b64 = path + ".b64"
-        self._run(f'mkdir "{STAGING_DIR}" 2>nul & del /f /q "{b64}" "{path}" 2>nul & ver', "preparing", kb=kb)
+        self._run(f'del /f /q "{b64}" "{path}" 2>nul & ver', "preparing", kb=kb)
         for start in range(0, len(text), _ECHO_CHARS):
             line = f'echo {text[start:start + _ECHO_CHARS]} >>"{b64}"'
             assert len(line) <= MAX_COMMAND_LINE, line[:80]
@@ -114,6 +194,7 @@ class CmdRoute:
         if current.state == "running":
             return current
         base = f"{STAGING_DIR}\\{name}"
+        self.secure_folder()
         self._run(f'schtasks /delete /tn {name} /f 2>nul & del /f /q "{base}.run" "{base}.rc" 2>nul & ver',
                   f"clearing task {name}")
         self.write_file(base + ".cmd", batch_text(name, lines).encode("ascii"))
@@ -186,6 +267,9 @@ class CmdRoute:
         pid = records[0].get("ProcessId", "") if records else ""
         return int(pid) if pid.isdigit() and int(pid) else None
 
+    def _where(self, kb: str | None) -> str:
+        return f"{self.host}: {kb + ': ' if kb else ''}"
+
     def _run(self, line: str, doing: str, *, kb: str | None = None) -> Result:
         result = self.transport.run_cmd(line)
         if result.rc != 0:
@@ -195,7 +279,7 @@ class CmdRoute:
         return result
 
 
-def _sha1(path: Path) -> str:
-    digest = hashlib.sha1()  # noqa: S324 - compared with certutil's, after the manifest's SHA-256 was checked here
-    digest.update(path.read_bytes())
-    return digest.hexdigest()
+def _digest_lines(sha1: str) -> bytes:
+    """``<package>.sha1``: the digest as Windows 2003's certutil prints it (bytes apart) and as later ones do."""
+    spaced = " ".join(sha1[i:i + 2] for i in range(0, len(sha1), 2))
+    return f"{spaced}\r\n{sha1}\r\n".encode("ascii")

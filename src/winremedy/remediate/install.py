@@ -28,7 +28,7 @@ A failed expand skips the installer with expand's exit code.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -38,11 +38,12 @@ from ..repo.manifest import Entry
 from ..scripts import render
 from ..transport.base import Transport
 from .poller import DEFAULT_WAIT, Poller
-from .stage import STAGING_DIR
+from .stage import DIGEST_SUFFIX, STAGING_DIR
 from .tasks import ON_FAILURE, TaskState, batch_quoted, start_task, wait_task
 
 # scripts/verify.ps1's exit code when the staged package is not the manifest's any more
 BAD_DIGEST = 0x80096010  # TRUST_E_BAD_DIGEST, "Common HRESULT Values", Microsoft Learn
+BAD_ALGID = 0x80090008  # NTE_BAD_ALGID, the same table: verify.ps1 has no SHA-256 class it may use
 POWERSHELL_EXE = r"%SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe"
 
 _PROPERTIES_SUFFIX = "-pkgproperties.txt"
@@ -83,7 +84,10 @@ _CODES: dict[int, tuple[Outcome, str]] = {
 }
 # Failures worth a name in the message (the outcome stays FAILED).
 _FAILURES = {
-    BAD_DIGEST: "the staged package's SHA-256 changed after staging (TRUST_E_BAD_DIGEST); the installer did not run",
+    BAD_DIGEST: "the staged package's digest changed after staging (TRUST_E_BAD_DIGEST); the installer did not run",
+    BAD_ALGID: "the SYSTEM task has no digest it can check here (NTE_BAD_ALGID: the FIPS policy forbids SHA256Managed, "
+               ".NET 3.5 is missing and no SHA-1 was written beside the package); the installer did not run: stage "
+               "it again",
     2: "the system cannot find the file specified",
     0x80070002: "the system cannot find the file specified",
     0x80070570: "the file is corrupt or unreadable",
@@ -128,20 +132,24 @@ def install_task_name(kb: str) -> str:
     return f"winremedy-install-{_kb(kb)}"
 
 
+def powershell_verify(entry: Entry, staged_path: str) -> list[str]:
+    return [verify_line(entry, staged_path)]
+
+
 def install_lines(entry: Entry, staged_path: str, family: str, *, directory: str = STAGING_DIR,
-                  method: str = "auto", verify: bool = True) -> list[str]:
+                  method: str = "auto", verify: Callable[[Entry, str], Sequence[str]] = powershell_verify) -> list[str]:
     """The batch lines that install ``entry`` from ``staged_path`` on an OS of ``family``: first the package's
-    SHA-256 checked again by the SYSTEM task itself (:func:`verify_line`; ``verify`` False on a host without
-    PowerShell, whose package was checked by certutil when staged), then the installer."""
-    checked = [verify_line(entry, staged_path)] if verify else []
-    return [*checked, *_installer_lines(entry, staged_path, family, directory, method)]
+    digest checked again by the SYSTEM task itself (``verify``: the route's lines, PowerShell's
+    :func:`verify_line` by default, certutil's on a host without it), then the installer."""
+    return [*verify(entry, staged_path), *_installer_lines(entry, staged_path, family, directory, method)]
 
 
 def verify_line(entry: Entry, staged_path: str) -> str:
     """PowerShell 2.0 hashing the staged package right before the installer runs; a mismatch ends the batch.
 
     -EncodedCommand (base64 of UTF-16LE) keeps cmd.exe from expanding anything in the path."""
-    script = render("verify", {"path": staged_path, "sha256": entry.sha256}, common=False)
+    script = render("verify", {"path": staged_path, "sha256": entry.sha256, "digests": staged_path + DIGEST_SUFFIX},
+                    common=False)
     encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
     return f"{POWERSHELL_EXE} -NoProfile -NonInteractive -EncodedCommand {encoded} {ON_FAILURE}"
 

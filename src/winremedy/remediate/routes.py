@@ -9,14 +9,15 @@ from typing import Protocol
 from ..catalog.model import KbEntry
 from ..repo.manifest import Entry
 from ..transport.base import Transport
-from . import reboot, stage, tasks
+from . import install, reboot, stage, tasks
 from .cmdroute import CmdRoute
 from .stage import Source, StageResult
 from .tasks import TaskState
 
 
 class Route(Protocol):
-    verifies_in_task: bool  # the install task hashes the package again itself (PowerShell's verify.ps1)
+    def verify_lines(self, entry: Entry, staged_path: str) -> list[str]:
+        """The install task's first lines: the package hashed again by the SYSTEM task itself."""
 
     def stage(self, source: Source, entry: Entry) -> StageResult: ...
     def start_task(self, name: str, lines: Sequence[str]) -> TaskState: ...
@@ -28,10 +29,11 @@ class Route(Protocol):
 class PsRoute:
     """The steps by stage.ps1, task.ps1 and power.ps1 (PowerShell 2.0 and later)."""
 
-    verifies_in_task = True
-
     def __init__(self, transport: Transport, max_envelope_kb: int) -> None:
         self.transport, self.max_envelope_kb = transport, max_envelope_kb
+
+    def verify_lines(self, entry: Entry, staged_path: str) -> list[str]:
+        return install.powershell_verify(entry, staged_path)
 
     def stage(self, source: Source, entry: Entry) -> StageResult:
         return stage.stage(self.transport, source, entry, max_envelope_kb=self.max_envelope_kb)

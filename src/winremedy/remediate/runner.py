@@ -232,7 +232,7 @@ class HostRun:
             path = self._stage(kb)
             self.journal.record("install_started", what, task=task, package=kb.package.file)
             route.start_task(task, installer.install_lines(kb.package, path, self._plan_family(), method=self._method(),
-                                                           verify=route.verifies_in_task))
+                                                           verify=route.verify_lines))
         result = installer.finish_install(self.transport, what, self._poller(
             self.settings.install_timeout, lambda state: f"{what}: installer {state.state}"), query=route.query_task)
         self.journal.record("install_finished", what, outcome=result.outcome.value, exit_code=result.exit_code)
@@ -381,7 +381,7 @@ class HostRun:
             if kb.action is Action.INSTALL and kb.package is not None:
                 path = stage.staged_path(kb.package.file)
                 lines = installer.install_lines(kb.package, path, plan.family, method=self._method(),
-                                                verify=self._route().verifies_in_task)
+                                                verify=self._route().verify_lines)
                 first = f" first its prerequisite {kb.package.kb} (restart, new audit and plan, then {kb.kb}):" if kb.service_pack else ""
                 parts.append(f"{kb.kb}:{first} stage {kb.package.file} (sha256 {kb.package.sha256[:12]}..., "
                              f"{self.source.kind}) to {path}; install as SYSTEM: {' '.join(f'[{line}]' for line in lines)}")

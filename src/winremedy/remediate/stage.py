@@ -18,7 +18,16 @@ the right package, and an interrupted run leaves at most a ``.part``.
   logon cannot pass its credentials to another server (the "double hop"), so
   the share must let the host's computer account (or everyone) read it.
 
-Check mode stops after the probe (and the free-space check) and writes nothing.
+SYSTEM later runs what the staging folder holds (the install task, maybe hours later in a maintenance
+window), so the folder is the project's own: created with an ACL of SYSTEM and Administrators alone and
+nothing inherited from ``%SystemRoot%\\Temp`` (where every member of Users may create files and owns what it
+creates). A folder, package or ``.part`` already there whose owner or a write entry is anyone else's is
+refused with the reason, never used, repaired or deleted: a local user prepared it, whatever it holds is
+not to be trusted, removing it would race that user (who may create it again at once) and hide the
+evidence; the operator looks and deletes it. (A ``.part`` left by an interrupted run of this project is
+ours and is continued; so is a folder the cmd.exe route left between its mkdir and its cacls.)
+
+Check mode stops after the probe (and the free-space and ownership checks) and writes nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..catalog import load_catalog
-from ..errors import ProtocolError, RepoError, ScriptFailedError, StageError, WinRemedyError
+from ..errors import ProtocolError, RemediationError, RepoError, ScriptFailedError, StageError, WinRemedyError
 from ..psdata import decode_frame
 from ..repo.manifest import MANIFEST, Entry, Manifest, check_package_name, load_manifest
 from ..repo.signature import ROOTS
@@ -51,6 +60,9 @@ from ..transport.bootstrap import encode_script
 # [Environment]::ExpandEnvironmentVariables.
 STAGING_DIR = r"%SystemRoot%\Temp\winremedy"
 PART_SUFFIX = ".part"
+# Beside a committed package: its SHA-1, one digest a line, for the SYSTEM task of a host that can only hash with
+# SHA-1 (verify.ps1 under FIPS without .NET 3.5; certutil on Windows 2003, which also reads the spaced form)
+DIGEST_SUFFIX = ".sha1"
 FREE_MARGIN = 64 * 1024 * 1024  # bytes kept free beyond twice the package (the installer unpacks it)
 SOAP_OVERHEAD = 4096  # bytes of a Send envelope around its stream (pywinrm's: 1,745; Ansible adds a few headers)
 PARAMS_ALLOWANCE = 2048  # bytes of $WinRemedyArgs besides the chunk: action, paths, offset, SHA-256
@@ -58,11 +70,20 @@ PARAMS_ALLOWANCE = 2048  # bytes of $WinRemedyArgs besides the chunk: action, pa
 # "Installation and configuration for Windows Remote Management"; a host variable may say more
 WINRM2_ENVELOPE_KB = 150
 MANIFEST_TIMEOUT = 30.0  # seconds to fetch a manifest from a URL
+# Who may own or write the staging folder and its files, by well-known SID: names are localized (KB157234;
+# "Well-known SIDs", Microsoft Learn); what the project creates there is owned by Administrators.
+SYSTEM_SID = "S-1-5-18"
+ADMINISTRATORS_SID = "S-1-5-32-544"
+TRUSTED_SIDS = (SYSTEM_SID, ADMINISTRATORS_SID)
+OWNERSHIP = {"trusted": list(TRUSTED_SIDS), "owner": ADMINISTRATORS_SID}  # stage.ps1's parameters for both
 DOUBLE_HOP = (
     " (the double hop: a WinRM logon by NTLM, or Kerberos without delegation, has no credentials to pass to the "
     "share; use CredSSP or Kerberos delegation, let the computer accounts read the share, or stage by push or URL)"
 )  # "Making the second hop in PowerShell Remoting", Microsoft Learn
 _URL = re.compile(r"^https?://", re.IGNORECASE)
+NOT_OURS_MARK = " is not ours: "  # how stage.ps1 refuses a folder or file (the lab's stand-in says the same)
+NOT_OURS = ("; a local user could change what later runs there as SYSTEM: look at what it holds, delete it "
+            "and run again")
 
 
 @dataclass(frozen=True)
@@ -214,8 +235,11 @@ def stage(
     """Make ``directory\\<file>`` on the host exactly ``entry`` (hash checked on the host); see the module doc."""
     _check_name(entry)
     local = None if source.repo is None else source.repo / entry.file
-    step = _Step(transport, entry, staged_path(entry.file, directory), None if local is None else _sha1(local))
+    # no local file (a URL source): a host that can only hash with SHA-1 cannot verify, and nothing is committed
+    step = _Step(transport, entry, staged_path(entry.file, directory), None if local is None or not local.is_file()
+                 else sha1_of(local))
     probe = step.call({"action": "probe", "directory": directory}, f"probing {step.path}")
+    step.refuse_foreign(probe.get("foreign"), directory)
     found = probe.get("file") or {}
     before = found.get("digest") if _is_sha256(found.get("basis")) else None
     if found and step.matches(found):
@@ -241,6 +265,29 @@ def stage(
     return StageResult(step.path, True, source.kind, entry.sha256, before, sent, basis)
 
 
+def secure_folder(transport: Transport, directory: str = STAGING_DIR) -> None:
+    """The staging folder exists and is the project's own (created so when missing), before a task's batch is
+    written there; a folder someone else owns or may write is refused (:class:`RemediationError` naming host
+    and folder)."""
+    try:
+        output = transport.run_ps(render("stage", {"action": "folder", "directory": directory, **OWNERSHIP}), check=True)
+        answer = decode_frame(output.stdout, host=transport.host)
+    except (ScriptFailedError, ProtocolError) as failure:
+        raise RemediationError(f"{transport.host}: preparing {directory} failed: stage.ps1 did not run: {failure}",
+                               host=transport.host) from None
+    error = answer.get("error") if isinstance(answer, dict) else "stage.ps1 answered without a result"
+    if error:
+        hint = NOT_OURS if NOT_OURS_MARK in str(error) else ""
+        raise RemediationError(f"{transport.host}: preparing the staging folder {directory} failed: {error}{hint}",
+                               host=transport.host)
+
+
+def foreign_reason(what: str, path: str, reasons: Any) -> str:
+    """Why ``path`` is refused: its owner and write entries outside SYSTEM and Administrators."""
+    listed = ", ".join(reasons) if isinstance(reasons, list) else str(reasons)
+    return f"refusing {what} {path}: {listed}{NOT_OURS}"
+
+
 class _Step:
     """Calls of stage.ps1 for one host and package, with errors that name both."""
 
@@ -257,7 +304,7 @@ class _Step:
 
         ``budget``: the most stdin bytes the command may take (a push chunk must fit one envelope).
         """
-        script = render("stage", {**params, "path": self.path, "part": self.part})
+        script = render("stage", {**params, "path": self.path, "part": self.part, **OWNERSHIP})
         if budget is not None and len(encode_script(script)) > budget:
             raise self.error(f"the staging path {self.path} is too long: a chunk no longer fits one envelope")
         try:
@@ -271,6 +318,19 @@ class _Step:
             raise self.error(f"{doing} failed: {answer['error']}")
         return answer
 
+    def refuse_foreign(self, foreign: Any, directory: str) -> None:
+        """The probe's findings: a staging folder, package or ``.part`` that is not ours stops the stage."""
+        if not foreign:
+            return
+        if not isinstance(foreign, dict):
+            raise self.error(f"stage.ps1 reported {foreign!r} as not ours, not an object")
+        places = {"folder": ("the staging folder", directory), "file": ("the staged file", self.path),
+                  "part": ("the partial file", self.part)}
+        for key, (what, path) in places.items():
+            if key in foreign:
+                raise self.error(foreign_reason(what, path, foreign[key]))
+        raise self.error(f"stage.ps1 reported {', '.join(sorted(map(str, foreign)))} as not ours")
+
     def require_free(self, free: int) -> None:
         need = 2 * self.entry.size + FREE_MARGIN
         if free < need:
@@ -280,8 +340,10 @@ class _Step:
             )
 
     def digests(self) -> dict[str, str]:
-        """What the host compares the file with, by the class it can use (stage.ps1 picks)."""
-        return {"sha256": self.entry.sha256} | ({"sha1": self.sha1} if self.sha1 else {})
+        """What the host compares the file with, by the class it can use (stage.ps1 picks); with a SHA-1, where
+        the commit writes it for the install task."""
+        with_sha1 = {"sha1": self.sha1, "digests": self.path + DIGEST_SUFFIX} if self.sha1 else {}
+        return {"sha256": self.entry.sha256, **with_sha1}
 
     def expected(self, basis: Any) -> str | None:
         return self.entry.sha256 if _is_sha256(basis) else self.sha1 if str(basis or "").startswith("SHA1") else None
@@ -354,11 +416,8 @@ def _is_sha256(basis: Any) -> bool:
     return str(basis or "").startswith("SHA256")
 
 
-def _sha1(path: Path) -> str | None:
-    """The package's SHA-1, for hosts that can only hash with SHA1CryptoServiceProvider (FIPS without .NET 3.5);
-    None when the file is not here (a URL source: such a host then cannot verify, and nothing is committed)."""
-    if not path.is_file():
-        return None
+def sha1_of(path: Path) -> str:
+    """The package's SHA-1, for hosts that can only hash with SHA-1 (FIPS without .NET 3.5; Windows 2003's certutil)."""
     digest = hashlib.sha1()  # noqa: S324 - compared with the host's, after the manifest's SHA-256 was checked here
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):

@@ -40,7 +40,7 @@ from ..scripts import render
 from ..transport.base import Transport
 from . import schtasks
 from .poller import DEFAULT_WAIT, Answer, Poller
-from .stage import STAGING_DIR
+from .stage import STAGING_DIR, secure_folder
 
 DONE_LABEL = "winremedy_done"
 ON_FAILURE = f"|| goto {DONE_LABEL}"  # appended to a line whose failure ends the batch with its exit code
@@ -90,13 +90,15 @@ def start_task(
     """Run ``lines`` as SYSTEM now (``at`` None) or at the UTC epoch ``at`` (the host converts to its local time).
 
     A task of that name that is not running is replaced; a running one is left alone and its
-    state returned. Check mode only reads the current state.
+    state returned. The batch goes into ``directory`` only once that folder is the project's own
+    (:func:`winremedy.remediate.stage.secure_folder`: SYSTEM runs it). Check mode only reads the current state.
     """
     script = batch_text(name, lines, directory)
     before = _call(transport, name, directory, "query", at=at)
     current = task_state(name, before["task"])
     if check or current.state == "running":
         return current
+    secure_folder(transport, directory)
     start = _schtasks_start(transport.host, name, before, at)
     return task_state(name, _call(transport, name, directory, "start", script=script, at=at, **start)["task"])
 

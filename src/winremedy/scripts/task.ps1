@@ -85,7 +85,7 @@ try {
     if ($null -eq $scheduler -and $null -ne $WinRemedyArgs['at']) { $Result['schtasks'] = Get-WrSchtasksFacts }
     if ($WinRemedyArgs['action'] -eq 'start') {
         Remove-WrTask $scheduler
-        if (-not [IO.Directory]::Exists($Directory)) { [void][IO.Directory]::CreateDirectory($Directory) }
+        # The folder exists and is ours (SYSTEM and Administrators only): stage.ps1 made sure just before
         [IO.File]::WriteAllText($CmdPath, [string]$WinRemedyArgs['script'], [Text.Encoding]::ASCII)
         Register-WrTask $scheduler $WinRemedyArgs['at']
     } elseif ($WinRemedyArgs['action'] -eq 'delete') {
