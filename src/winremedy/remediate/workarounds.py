@@ -28,7 +28,7 @@ from ..catalog import load_catalog
 from ..catalog.model import KbEntry
 from ..audit.facts import HostFacts
 from ..audit.results import HostResult
-from ..errors import RemediationError, WinRemedyError
+from ..errors import RemediationError, UnreachableError, WinRemedyError, WinRMFaultError
 from ..psdata import decode_frame
 from ..scripts import render
 from ..transport.base import Transport
@@ -109,7 +109,14 @@ def schedule_nic_bounce(
     UTC epoch ``at``. Now: waited for, and a non-zero exit code of netsh is a RemediationError. Check mode only reads."""
     host = transport.host
     interface = interface or default_route_adapter(transport)
-    task = start_task(transport, NIC_BOUNCE_TASK, nic_bounce_lines(interface), at=at, check=check)
+    try:
+        task = start_task(transport, NIC_BOUNCE_TASK, nic_bounce_lines(interface), at=at, check=check)
+    except (UnreachableError, WinRMFaultError) as lost:
+        if at is not None or check:
+            raise
+        # the bounce run now may cut the host off before the answer to its start leaves: its task tells
+        _log.info("%s: the answer to the bounce's start was lost (%s); asking its task", host, lost)
+        return _bounced(transport, interface, _wait_offline_task(transport, poller, lost=lost))
     if check:
         return NicBounce(host, False, task, NIC_BOUNCE_WARNING,
                          f"{host}: would bounce adapter {interface!r} (task {NIC_BOUNCE_TASK}); {NIC_BOUNCE_WARNING}")
@@ -117,7 +124,12 @@ def schedule_nic_bounce(
     if at is not None:
         return NicBounce(host, True, task, NIC_BOUNCE_WARNING,
                          f"{host}: adapter {interface!r} bounce scheduled at {task.next_run or at} (task {NIC_BOUNCE_TASK})")
-    done = _wait_offline_task(transport, poller)
+    return _bounced(transport, interface, _wait_offline_task(transport, poller))
+
+
+def _bounced(transport: Transport, interface: str, done: TaskState) -> NicBounce:
+    """The bounce that ran now, once its task is done: a non-zero exit code of netsh is a RemediationError."""
+    host = transport.host
     if done.exit_code != 0:
         raise RemediationError(f"{host}: the bounce of adapter {interface!r} failed: netsh exited {done.exit_code} "
                                f"(task {NIC_BOUNCE_TASK})", host=host, kb=NSI_KB)
@@ -125,14 +137,18 @@ def schedule_nic_bounce(
                      f"{host}: adapter {interface!r} bounced (netsh exit code 0, task {NIC_BOUNCE_TASK})")
 
 
-def _wait_offline_task(transport: Transport, poller: Poller) -> TaskState:
-    """Wait for the bounce task; the host does not answer while its adapter is down, which is expected."""
+def _wait_offline_task(transport: Transport, poller: Poller, *, lost: WinRemedyError | None = None) -> TaskState:
+    """Wait for the bounce task; the host does not answer while its adapter is down, which is expected.
+    After a ``lost`` answer to its start, a host that answers without the task never registered it."""
     def check() -> Answer[TaskState]:
         transport.reset()
         try:
             state = query_task(transport, NIC_BOUNCE_TASK)
         except WinRemedyError as exc:
             return Answer(None, f"not answering: {exc}")
+        if lost is not None and state.state == "absent":
+            raise RemediationError(f"{transport.host}: the adapter bounce (task {NIC_BOUNCE_TASK}) was not registered: "
+                                   f"{lost}", host=transport.host, kb=NSI_KB)
         return Answer(state if state.state == "done" else None, state.state)
 
     def timed_out(last: str, elapsed: float) -> Exception:
