@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from winremedy.lab.local import LocalTransport
 from winremedy.lab.restarts import LINK_SETTLE
 from winremedy.lab.profiles import OsProfile
 from winremedy.lab.quirks import Adapter
-from winremedy.errors import RemediationError
+from winremedy.errors import RemediationError, UnreachableError
 from winremedy.remediate.poller import Poller
 from winremedy.remediate.tasks import query_task
 from winremedy.remediate.workarounds import (
@@ -87,6 +88,39 @@ def test_nic_bounce_now_bounces_the_default_route_adapter_by_its_name_and_reads_
     assert result.changed and result.task.state == "done" and result.task.exit_code == 0
     assert "adapter 'Ethernet 2' bounced (netsh exit code 0" in result.message
     assert host.is_up() and host.indicator(NSI_PRIVATE_BYTES) < grown - 50 * MB
+
+
+class LosesTheStartAnswer(LocalTransport):
+    """The bounce cuts the host off before the answer to its task's start leaves (the start itself may not happen)."""
+
+    def __init__(self, lab_host: EmulatedHost, *, started: bool) -> None:
+        super().__init__(lab_host)
+        self.started = started
+
+    def run_ps(self, script: str, **options: Any) -> Any:
+        if f"'action' = 'start'; 'name' = '{NIC_BOUNCE_TASK}'" in script:
+            if self.started:
+                super().run_ps(script, **options)
+            raise UnreachableError(f"{self.host}: cannot connect to http://127.0.0.1:1/wsman: connection reset")
+        return super().run_ps(script, **options)
+
+
+@pytest.mark.parametrize("started", [True, False])
+def test_a_bounce_whose_start_answer_is_lost_is_read_from_its_task(started: bool) -> None:
+    clock = ManualClock(START)
+    spec = HostSpec(name="w7-0001", profile=OsProfile("win7", 1, "x64"), user="a", password="p", seed=11,
+                    leak=LeakSpec.of(Scenario.NSI, 8.0))
+    transport = LosesTheStartAnswer(EmulatedHost(spec, clock), started=started)
+    poller = Poller(timeout=600, poll=2, sleep=clock.advance, clock=clock.now)
+    if started:
+        result = schedule_nic_bounce(transport, poller=poller)
+        assert result.changed and result.task.exit_code == 0 and "bounced (netsh exit code 0" in result.message
+        assert transport.lab_host.counters.nic_bounces == 1
+    else:
+        with pytest.raises(RemediationError, match=r"^w7-0001: the adapter bounce \(task winremedy-nic-bounce\) was "
+                                                   r"not registered: w7-0001: cannot connect"):
+            schedule_nic_bounce(transport, poller=poller)
+        assert transport.lab_host.counters.nic_bounces == 0
 
 
 def test_a_failed_bounce_is_an_error_not_scheduled() -> None:
