@@ -43,3 +43,17 @@ def test_journal_entries_name_their_host_and_are_private(tmp_path: Path, host: s
     entries = [json.loads(line) for line in journal.path.read_text().splitlines()]
     assert [(e["host"], e["kb"]) for e in entries] == [(host, "KB2847346")]
     assert Journal(tmp_path, host).open_intent("install_started", "KB979223") is None
+
+
+def test_a_record_after_a_torn_line_is_read_back(tmp_path: Path) -> None:
+    """A crash while a record was written leaves a line without its end; the next run's records must not join it."""
+    journal = Journal(tmp_path, "w7-0001")
+    journal.record("install_started", "KB2847346", task="t")
+    assert journal.path is not None
+    with open(journal.path, "a", encoding="utf-8") as stream:
+        stream.write('{"host": "w7-0001", "step": "service_restart_req')  # killed here
+    Journal(tmp_path, "w7-0001").record("install_finished", "KB2847346", outcome="installed")
+    again = Journal(tmp_path, "w7-0001")
+    assert [e["step"] for e in again.entries()] == ["install_started", "install_finished"]
+    assert again.open_intent("install_started", "KB2847346") is None
+    assert len(journal.path.read_text().splitlines()) == 3

@@ -41,6 +41,7 @@ class Journal:
     def __init__(self, directory: Path | None, host: str) -> None:
         self.host = host
         self.path = None if directory is None else directory / "journal" / f"{host_file_stem(host)}.jsonl"
+        self._torn = False  # the file ends inside a line (a crash while writing it)
         self._entries: list[dict[str, Any]] = self._read()
 
     def record(self, step: str, kb: str | None = None, **data: Any) -> None:
@@ -53,7 +54,9 @@ class Journal:
         handle = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, _PRIVATE)
         os.fchmod(handle, _PRIVATE)  # also a journal an older version left at the umask's mode
         with os.fdopen(handle, "a", encoding="utf-8") as stream:
-            stream.write(json.dumps(entry, sort_keys=True) + "\n")
+            # after a line torn by a crash, start a new line: the torn one stays unreadable, this one does not
+            stream.write(("\n" if self._torn else "") + json.dumps(entry, sort_keys=True) + "\n")
+            self._torn = False
             stream.flush()
             os.fsync(stream.fileno())
 
@@ -82,8 +85,10 @@ class Journal:
     def _read(self) -> list[dict[str, Any]]:
         if self.path is None or not self.path.is_file():
             return []
+        text = self.path.read_bytes().decode("utf-8", "replace")
+        self._torn = bool(text) and not text.endswith("\n")
         entries = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for line in text.splitlines():
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError:
