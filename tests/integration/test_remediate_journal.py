@@ -118,3 +118,30 @@ def test_a_kill_around_the_nic_bounce_bounces_once(
     settle.run_ps("exit 0")
     settle.close()
     assert host.counters.installs == 1 and host.counters.nic_bounces == 1 and host.counters.reboots == 0
+
+
+def test_a_kill_between_the_install_and_the_nic_bounce_still_bounces_once(
+    tmp_path: Path, wire_serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the install, before the bounce's intent: the rerun finds KB2847346 waiting for its restart
+    (nothing to install) and still owes the bounce."""
+    spec = HostSpec("w7-0001", OsProfile("win7", 1, "x64"), USER, PASSWORD, leak=LeakSpec.of(Scenario.NSI))
+    host, run = _lab(tmp_path, wire_serve, spec, reboot="never", nic_bounce=True)
+    record = Journal.record
+
+    def dies(journal: Journal, step: str, kb: str | None = None, **data: Any) -> None:
+        record(journal, step, kb, **data)
+        if step == "install_finished":
+            raise _Killed
+
+    monkeypatch.setattr(Journal, "record", dies)
+    with pytest.raises(_Killed):
+        run().run()
+    monkeypatch.setattr(Journal, "record", record)
+    outcome = run().run()
+    assert outcome.status is HostStatus.RESTART_PENDING, outcome.message
+    assert [s.step for s in outcome.steps] == ["workaround"]
+    settle = run().transport
+    settle.run_ps("exit 0")
+    settle.close()
+    assert host.counters.installs == 1 and host.counters.nic_bounces == 1 and host.counters.reboots == 0

@@ -341,7 +341,8 @@ class HostRun:
     def _workaround_without_reboot(self) -> None:
         plan = self.outcome.plan
         intent = self.journal.open_intent("nic_bounce_requested", "KB2847346")  # an earlier run died around it
-        if intent is None and not (self.settings.nic_bounce and plan and any(k.kb == "KB2847346" for k in plan.installs)):
+        # installed now or waiting for its restart (an earlier run died after the install, before the bounce)
+        if intent is None and not (self.settings.nic_bounce and plan and "KB2847346" in _acted(plan)):
             return
         _, boot_time = reboot.host_clock(self.transport)
         if any(e["step"] == "nic_bounce_registered" and e.get("boot_time") == boot_time for e in self.journal.entries()):
