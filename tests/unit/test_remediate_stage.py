@@ -231,6 +231,20 @@ def test_preflight_refuses_content_of_another_architecture(repo: Path, entry: En
     assert transport.commands == 0
 
 
+def test_preflight_and_scan_refuse_a_package_whose_identity_sources_disagree(repo: Path, entry: Entry) -> None:
+    """Signed by the trusted CA, named and sized right, but its unattend .xml installs another KB."""
+    kb_entry = load_catalog().get(KB)
+    package = next(p for p in kb_entry.packages if p.file == FILE)
+    (repo / FILE).write_bytes(package_bytes(kb_entry, package, padding=PADDING,
+                                            altered=("unattend.xml", "Package_for_KB2847346", "Package_for_KB979223")))
+    reason = (f"{repo / FILE}: identity mismatch: Windows6.1-KB2847346-x64-pkgProperties.txt says KB2847346, "
+              "Windows6.1-KB2847346-x64.xml says 'Package_for_KB979223'")
+    with pytest.raises(RepoError) as caught:
+        preflight(Source("push", repo, None), entry)
+    assert str(caught.value) == reason
+    assert [str(refused) for refused in scan(repo).refused] == [reason]
+
+
 def test_preflight_refuses_a_changed_or_missing_file(repo: Path, entry: Entry) -> None:
     corrupt(repo / FILE)
     with pytest.raises(RepoError, match="altered after signing") as caught:

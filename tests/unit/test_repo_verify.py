@@ -9,15 +9,17 @@ import pytest
 from winremedy.catalog import load_catalog
 from winremedy.errors import RepoError
 from winremedy.catalog.service_packs import SERVICE_PACKS
-from winremedy.lab.packages import package_bytes, pe_stub, service_pack_bytes
+from winremedy.lab.packages import package_bytes, pe_stub, service_pack_bytes, sfx_strings
 from winremedy.lab.signing import lab_signer, make_signer
 from winremedy.repo.cab import Cabinet, locate, write_cab
-from winremedy.repo.identity import families_named, parse_keyed_text, read_identity
+from winremedy.repo.identity import NT_VERSIONS, families_named, parse_keyed_text, read_identity
 from winremedy.repo.manifest import Build
 from winremedy.repo.verify import verify_package
 
 CATALOG = load_catalog()
 STUB = pe_stub()
+KB903927_EXE = "WindowsServer2003-KB903927-x86-ENU.exe"
+SFX = pe_stub(sfx_strings("KB903927", "Hotfix for Windows Server 2003", KB903927_EXE))  # its version resource agrees
 
 # The shape of a real Windows6.1-KBnnnnnn-x64-pkgProperties.txt: UTF-16LE with a BOM, CRLF, quoted values.
 REAL_PROPERTIES = (
@@ -53,6 +55,10 @@ def msu(tmp_path: Path, name: str, properties: str = REAL_PROPERTIES, inner: boo
         for key, default in (("KB Article Number", "2847346"), ("Processor Architecture", "amd64")):
             value = next((line.split("=", 1)[1].strip('"') for line in properties.splitlines() if line.startswith(key)), default)
             mum = mum.replace(default, value)
+        applies = next((line.split("=", 1)[1].strip('"') for line in properties.splitlines() if line.startswith("Applies to")), "")
+        families = families_named(applies)
+        if families:
+            mum = mum.replace('version="6.1.', f'version="{NT_VERSIONS[families[0]]}.')
     files = [(f"{stem}.cab", write_cab([("update.mum", mum.encode())]))] if inner else []
     files.append((f"{stem}-pkgProperties.txt", b"\xff\xfe" + properties.encode("utf-16-le")))
     return signed(tmp_path / name, write_cab(files))
@@ -193,7 +199,7 @@ def test_update_exe_for_a_service_pack_the_catalog_does_not_cover(tmp_path: Path
         cab = Cabinet(stream, "lab.exe", locate(stream) or 0)
         inf = cab.read(cab.members[0]).replace(b"ServicePackVersion=256", b"ServicePackVersion=512")
     path = tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe"
-    signed(path, STUB + write_cab([("update\\update.inf", inf)]))
+    signed(path, SFX + write_cab([("update\\update.inf", inf)]))
     assert refusal(path) == "OS not covered: the content targets SP2-SP2, which the catalog's WindowsServer2003-KB903927-x86-ENU.exe does not install on"
 
 
@@ -246,7 +252,8 @@ def test_a_crafted_update_exe_with_a_hand_written_update_inf_is_refused(tmp_path
         inf = cab.read(cab.members[0])
     path = tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe"
     path.write_bytes(b"MZ" + b"payload".ljust(400, b"\0") + write_cab([("update\\update.inf", inf)]))
-    assert read_identity(path).kb == "KB903927"  # its text alone would pass
+    with pytest.raises(RepoError, match="not a valid PE image"):  # nor is its text alone enough any more
+        read_identity(path)
     assert refusal(path).startswith("signature refused: ")
 
 
@@ -287,6 +294,69 @@ def test_an_update_inf_whose_titles_name_two_kbs_is_refused(tmp_path: Path) -> N
         inf = cab.read(cab.members[0]).replace(b"$NtUninstallKB903927$", b"$NtUninstallKB979223$")
     path = signed(tmp_path / "WindowsServer2003-KB903927-x86-ENU.exe", STUB + write_cab([("update\\update.inf", inf)]))
     assert refusal(path) == "identity mismatch: update\\update.inf names KB903927 and, in UNINSTALL_DIR, KB979223"
+
+
+MSU_X64 = "Windows6.1-KB2847346-x64.msu"
+PROPERTIES_X64 = "Windows6.1-KB2847346-x64-pkgProperties.txt"
+
+
+def altered_file(tmp_path: Path, kb: str, catalog_file: str, altered: tuple[str, str, str]) -> Path:
+    """The lab package, signed, with one identity source edited (a genuine signature over a crafted content)."""
+    entry = CATALOG.get(kb)
+    package = next(p for p in entry.packages if p.file == catalog_file)
+    path = tmp_path / catalog_file
+    path.write_bytes(package_bytes(entry, package, altered=altered))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("altered", "reason"),
+    [(("VERSIONINFO", "(KB903927)", "(KB979223)"),
+      "identity mismatch: update\\update.inf says KB903927, the PE version resource (FileDescription) says KB979223"),
+     (("VERSIONINFO", "-x86-", "-x64-"),
+      "identity mismatch: update\\update.inf says x86, the PE version resource (OriginalFilename "
+      f"'{KB903927_EXE.replace('x86', 'x64')}') says x64"),
+     (("update.inf", "SP_SHORT_TITLE=\"KB903927\"", "SP_SHORT_TITLE=\"KB979223\""),
+      "identity mismatch: update\\update.inf names KB979223 and, in SP_TITLE, KB903927")],
+)
+def test_an_update_exe_whose_version_resource_or_update_inf_disagrees_is_refused(
+    tmp_path: Path, altered: tuple[str, str, str], reason: str
+) -> None:
+    assert refusal(altered_file(tmp_path, "KB903927", KB903927_EXE, altered)) == reason
+
+
+def test_an_update_exe_without_a_version_resource_is_refused(tmp_path: Path) -> None:
+    genuine = lab_file(tmp_path, "KB903927", KB903927_EXE, name="genuine.exe")
+    with open(genuine, "rb") as stream:
+        cab = Cabinet(stream, "genuine.exe", locate(stream) or 0)
+        inf = cab.read(cab.members[0])
+    path = signed(tmp_path / KB903927_EXE, STUB + write_cab([("update\\update.inf", inf)]))
+    assert refusal(path) == "the PE has no version resource (VERSIONINFO): its identity cannot be cross-checked"
+
+
+@pytest.mark.parametrize(
+    ("altered", "reason"),
+    [(("unattend.xml", "Package_for_KB2847346", "Package_for_KB979223"),
+      f"identity mismatch: {PROPERTIES_X64} says KB2847346, Windows6.1-KB2847346-x64.xml says 'Package_for_KB979223'"),
+     (("unattend.xml", 'processorArchitecture="amd64"', 'processorArchitecture="x86"'),
+      f"identity mismatch: {PROPERTIES_X64} says x64, Windows6.1-KB2847346-x64.xml says 'x86'"),
+     (("unattend.xml", "x64.CAB", "x86.CAB"),
+      "identity mismatch: Windows6.1-KB2847346-x64.xml installs '%configsetroot%\\Windows6.1-KB2847346-x86.CAB', "
+      "which is not an update .cab of this package (windows6.1-kb2847346-x64.cab)"),
+     (("update.mum", 'version="6.1.1.0"', 'version="6.0.1.0"'),
+      f"identity mismatch: {PROPERTIES_X64} says NT 6.1 (win7), Windows6.1-KB2847346-x64.cab!update.mum says "
+      "version '6.0.1.0'")],
+)
+def test_an_msu_whose_unattend_xml_or_update_mum_disagrees_is_refused(
+    tmp_path: Path, altered: tuple[str, str, str], reason: str
+) -> None:
+    assert refusal(altered_file(tmp_path, "KB2847346", MSU_X64, altered)) == reason
+
+
+def test_the_lab_packages_identity_sources_all_agree(tmp_path: Path) -> None:
+    """Each of the above differs from a package that is accepted only in the one source it edits."""
+    assert verify_package(lab_file(tmp_path, "KB903927", KB903927_EXE), CATALOG, lab_signer().roots).kb == "KB903927"
+    assert verify_package(lab_file(tmp_path, "KB2847346", MSU_X64), CATALOG, lab_signer().roots).kb == "KB2847346"
 
 
 # --- service packs (a catalog prerequisite's own package) -----------------------------------------

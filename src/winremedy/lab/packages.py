@@ -5,20 +5,20 @@ An .msu here is a real CAB holding the update's own CAB (a tiny one with an
 (UTF-16LE with a BOM, the real keys). A Windows 2003 package is an ``MZ`` stub
 followed by a CAB with ``update\\update.inf`` naming the KB, NT version, service
 pack range and architecture (the stub a minimal, valid PE, so it can carry a
-signature). A service pack's standalone installer (``lab up --service-packs``)
+signature, with a version resource naming the KB and the package). A service pack's standalone installer (``lab up --service-packs``)
 is the stub followed by a CAB holding its update .cab, whose ``update.mum`` says
 ``releaseType="Service Pack"``. Every package is Authenticode signed by the lab's own CA
 (:mod:`.signing`), which a lab repository trusts. One file per package the
 catalog lists, so the lab repository is read by the same code, and refused for
 the same reasons, as a user's. :func:`package_bytes` with another ``arch``
-makes a mislabelled file.
+makes a mislabelled file, with ``altered`` one whose identity sources disagree.
 """
 
 from __future__ import annotations
 
 import shutil
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -36,52 +36,121 @@ from .signing import lab_signer
 BUILD_DATE = "2013/06/01"
 _CBS_ARCH = {"x86": "x86", "x64": "amd64", "ia64": "ia64"}
 _FILE_ALIGNMENT = 0x200
+_SECTION_ALIGNMENT = 0x1000
+SFX_VERSION = "6.3.13.0"  # the lab's self-extractor version (update.exe's own, not the fix's)
 
 
-def pe_stub() -> bytes:
-    """The smallest valid PE32 image (one section holding ``ret``): what a signature tool accepts as an .exe.
+def pe_stub(strings: Mapping[str, str] | None = None, version: str = SFX_VERSION) -> bytes:
+    """The smallest valid PE32 image (one section holding ``ret``): what a signature tool accepts as an .exe; with
+    ``strings``, a second section holds a version resource (VERSIONINFO) with them and the file ``version``.
 
     Layout per Microsoft's "PE Format" specification: DOS header with ``e_lfanew``, ``PE\\0\\0``, the COFF
-    header (i386, one section, 224-byte optional header), the PE32 optional header with 16 empty data
-    directories, one section header, the section.
+    header (i386, one or two sections, 224-byte optional header), the PE32 optional header with 16 data
+    directories (the third one: the resource table), the section headers, the sections.
     """
+    resource = b"" if strings is None else _resource_section(_version_info(strings, version), 2 * _SECTION_ALIGNMENT)
+    sections = 2 if resource else 1
+    image_size = (sections + 1) * _SECTION_ALIGNMENT
     dos = bytearray(0x40)
     dos[0:2] = b"MZ"
     struct.pack_into("<I", dos, 0x3C, len(dos))
-    coff = struct.pack("<HHIIIHH", 0x14C, 1, 0, 0, 0, 0xE0, 0x0102)
+    coff = struct.pack("<HHIIIHH", 0x14C, sections, 0, 0, 0, 0xE0, 0x0102)
+    directories = bytearray(16 * 8)
+    if resource:
+        struct.pack_into("<II", directories, 2 * 8, 2 * _SECTION_ALIGNMENT, len(resource))
     optional = struct.pack(
-        "<HBBIIIIIIIIIHHHHHHIIIIHHIIIIII", 0x10B, 9, 0, _FILE_ALIGNMENT, 0, 0, 0x1000, 0x1000, 0x2000, 0x400000,
-        0x1000, _FILE_ALIGNMENT, 5, 2, 0, 0, 5, 2, 0, 0x2000, _FILE_ALIGNMENT, 0, 2, 0, 0x100000, 0x1000, 0x100000,
-        0x1000, 0, 16,
-    ) + bytes(16 * 8)
-    section = struct.pack("<8sIIIIIIHHI", b".text", 1, 0x1000, _FILE_ALIGNMENT, _FILE_ALIGNMENT, 0, 0, 0, 0, 0x60000020)
-    headers = (bytes(dos) + b"PE\0\0" + coff + optional + section).ljust(_FILE_ALIGNMENT, b"\0")
-    return headers + b"\xc3".ljust(_FILE_ALIGNMENT, b"\0")
+        "<HBBIIIIIIIIIHHHHHHIIIIHHIIIIII", 0x10B, 9, 0, _FILE_ALIGNMENT, len(resource), 0, 0x1000, 0x1000, 0x2000,
+        0x400000, _SECTION_ALIGNMENT, _FILE_ALIGNMENT, 5, 2, 0, 0, 5, 2, 0, image_size, _FILE_ALIGNMENT, 0, 2, 0,
+        0x100000, 0x1000, 0x100000, 0x1000, 0, 16,
+    ) + bytes(directories)
+    headers = struct.pack("<8sIIIIIIHHI", b".text", 1, 0x1000, _FILE_ALIGNMENT, _FILE_ALIGNMENT, 0, 0, 0, 0, 0x60000020)
+    raw = _aligned(resource)
+    if resource:
+        headers += struct.pack("<8sIIIIIIHHI", b".rsrc", len(resource), 2 * _SECTION_ALIGNMENT, len(raw),
+                               2 * _FILE_ALIGNMENT, 0, 0, 0, 0, 0x40000040)
+    return (bytes(dos) + b"PE\0\0" + coff + optional + headers).ljust(_FILE_ALIGNMENT, b"\0") + _aligned(b"\xc3") + raw
+
+
+def sfx_strings(kb: str, title: str, file: str) -> dict[str, str]:
+    """The version strings of a lab update.exe: its description names the KB, its original name the package."""
+    return {"CompanyName": "Microsoft Corporation", "FileDescription": f"{title} ({kb})", "FileVersion": SFX_VERSION,
+            "InternalName": "sfxcab", "OriginalFilename": file, "ProductName": "Microsoft(R) Windows(R) Operating System",
+            "ProductVersion": SFX_VERSION}
+
+
+def _version_info(strings: Mapping[str, str], version: str) -> bytes:
+    """VS_VERSIONINFO: VS_FIXEDFILEINFO, then a StringFileInfo (US English, Unicode) and a VarFileInfo
+    ("VS_VERSIONINFO structure", "VS_FIXEDFILEINFO structure", Microsoft Learn)."""
+    parts = [int(part) for part in version.split(".")]
+    fixed = struct.pack("<13I", 0xFEEF04BD, 0x00010000, parts[0] << 16 | parts[1], parts[2] << 16 | parts[3],
+                        parts[0] << 16 | parts[1], parts[2] << 16 | parts[3], 0x3F, 0, 0x40004, 1, 0, 0, 0)
+    table = [_block(key, (value + "\0").encode("utf-16-le"), 1, value_length=len(value) + 1)
+             for key, value in strings.items()]
+    string_info = _block("StringFileInfo", b"", 1, [_block("040904B0", b"", 1, table)])
+    var_info = _block("VarFileInfo", b"", 1, [_block("Translation", struct.pack("<HH", 0x0409, 0x04B0), 0)])
+    return _block("VS_VERSION_INFO", fixed, 0, [string_info, var_info])
+
+
+def _block(key: str, value: bytes, kind: int, children: Sequence[bytes] = (), value_length: int | None = None) -> bytes:
+    """One version-resource node: wLength, wValueLength, wType, szKey, padding, Value, padding, Children."""
+    head = _pad(struct.pack("<HHH", 0, len(value) if value_length is None else value_length, kind)
+                + (key + "\0").encode("utf-16-le"))
+    body = head + _pad(value) + b"".join(_pad(child) for child in children)
+    return struct.pack("<H", len(body)) + body[2:]
+
+
+def _resource_section(data: bytes, rva: int) -> bytes:
+    """A resource tree with one entry, type RT_VERSION (16), id 1, language 0x409, holding ``data``."""
+    def directory(entry_id: int, target: int) -> bytes:
+        return struct.pack("<IIHHHH", 0, 0, 0, 0, 0, 1) + struct.pack("<II", entry_id, target)
+    tree = directory(16, 0x80000000 | 24) + directory(1, 0x80000000 | 48) + directory(0x409, 72)
+    return tree + struct.pack("<IIII", rva + 88, len(data), 0, 0) + data
+
+
+def _pad(data: bytes) -> bytes:
+    return data + bytes(-len(data) % 4)
+
+
+def _aligned(data: bytes) -> bytes:
+    return data.ljust(-(-len(data) // _FILE_ALIGNMENT) * _FILE_ALIGNMENT, b"\0")
 
 
 _STUB = pe_stub()
 
 
+Altered = tuple[str, str, str]  # (identity source, text, replacement): one source edited, as a crafted package's
+
+
 def package_bytes(
-    kb_entry: KbEntry, package: Package, arch: str | None = None, *, signed: bool = True, padding: int = 0
+    kb_entry: KbEntry, package: Package, arch: str | None = None, *, signed: bool = True, padding: int = 0,
+    altered: Altered | None = None,
 ) -> bytes:
     """The lab file for a catalog package, signed by the lab's CA unless ``signed`` is false; ``arch`` other
     than the package's makes content that contradicts its name; ``padding`` bytes of an extra member make
-    a large one (several push chunks)."""
-    return _package_bytes(kb_entry.kb, package.file, arch or package.arch, signed, padding)
+    a large one (several push chunks); ``altered`` (source, text, replacement) edits one identity source
+    (``VERSIONINFO``, ``update.inf``, ``update.mum``, ``unattend.xml``), so it contradicts the others."""
+    return _package_bytes(kb_entry.kb, package.file, arch or package.arch, signed, padding, altered)
 
 
 @cache
-def _package_bytes(kb: str, file: str, arch: str, signed: bool, padding: int) -> bytes:
+def _package_bytes(kb: str, file: str, arch: str, signed: bool, padding: int, altered: Altered | None) -> bytes:
     kb_entry = load_catalog().get(kb)
     package = next(p for p in kb_entry.packages if p.file == file)
     extra = [("padding.bin", bytes(range(256)) * (padding // 256) + bytes(padding % 256))] if padding else []
     if package.kind == "exe":
-        members = [("update\\update.inf", _update_inf(kb_entry, package, arch)), ("update\\update.exe", _STUB)]
-        data = _STUB + write_cab(members + extra)
+        inf = _alter("update.inf", _update_inf(kb_entry, package, arch), altered).encode("ascii")
+        members = [("update\\update.inf", inf), ("update\\update.exe", _STUB)]
+        strings = sfx_strings(kb, f"Hotfix for {PRODUCT_NAMES[package.os[0]]}", file.replace(f"-{package.arch}-", f"-{arch}-"))
+        stub = pe_stub({key: _alter("VERSIONINFO", value, altered) for key, value in strings.items()})
+        data = stub + write_cab(members + extra)
     else:
-        data = _msu(kb_entry, package, arch, extra)
+        data = _msu(kb_entry, package, arch, extra, altered)
     return lab_signer().sign(data, "." + package.kind) if signed else data
+
+
+def _alter(source: str, text: str, altered: Altered | None) -> str:
+    """``text`` of identity source ``source``, edited when ``altered`` names that source."""
+    return text.replace(altered[1], altered[2]) if altered and altered[0] == source else text
 
 
 def service_pack_bytes(pack: ServicePack, package: Package) -> bytes:
@@ -96,7 +165,9 @@ def service_pack_bytes(pack: ServicePack, package: Package) -> bytes:
         f'  <package identifier="{pack.kb}" releaseType="Service Pack" restart="required"/>\r\n</assembly>\r\n'
     )
     inner = write_cab([("update.mum", mum.encode()), ("update.ses", b"")], "mszip")
-    return lab_signer().sign(_STUB + write_cab([(package.file.replace(".exe", ".cab"), inner), ("spinstall.exe", _STUB)]), ".exe")
+    title = f"{' and '.join(PRODUCT_NAMES[family] for family in package.os)} Service Pack {pack.sp}"
+    stub = pe_stub(sfx_strings(pack.kb, title, package.file))
+    return lab_signer().sign(stub + write_cab([(package.file.replace(".exe", ".cab"), inner), ("spinstall.exe", _STUB)]), ".exe")
 
 
 def lab_packages(*, service_packs: bool = False) -> Iterator[tuple[str, bytes]]:
@@ -128,7 +199,7 @@ def corrupt(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def _msu(kb_entry: KbEntry, package: Package, arch: str, extra: list[tuple[str, bytes]]) -> bytes:
+def _msu(kb_entry: KbEntry, package: Package, arch: str, extra: list[tuple[str, bytes]], altered: Altered | None) -> bytes:
     nt = package.versions[0][:3]
     stem = f"Windows{nt}-{kb_entry.kb}-{arch}"
     number = kb_entry.kb[2:]
@@ -166,15 +237,15 @@ def _msu(kb_entry: KbEntry, package: Package, arch: str, extra: list[tuple[str, 
     text = "".join(f'{key}="{value}"\r\n' for key, value in properties.items())
     return write_cab(
         [
-            (f"{stem}.cab", write_cab([("update.mum", mum.encode())], "mszip")),
-            (f"{stem}.xml", unattend.encode()),
+            (f"{stem}.cab", write_cab([("update.mum", _alter("update.mum", mum, altered).encode())], "mszip")),
+            (f"{stem}.xml", _alter("unattend.xml", unattend, altered).encode()),
             (f"{stem}-pkgProperties.txt", "\ufeff".encode("utf-16-le") + text.encode("utf-16-le")),
             *extra,
         ]
     )
 
 
-def _update_inf(kb_entry: KbEntry, package: Package, arch: str) -> bytes:
+def _update_inf(kb_entry: KbEntry, package: Package, arch: str) -> str:
     """update.inf of a 2003 hotfix: NT version, build and SP range to update, architecture, titles naming the KB."""
     major, minor, build = package.versions[0].split(".")
     sps = [rule.sp for rule in kb_entry.applies_to if rule.version == package.versions[0] and rule.verify != "service_pack"]
@@ -194,7 +265,7 @@ def _update_inf(kb_entry: KbEntry, package: Package, arch: str) -> bytes:
         f'SP_TITLE="Hotfix for {PRODUCT_NAMES[package.os[0]]} ({kb_entry.kb})"',
         f'UNINSTALL_DIR="$NtUninstall{kb_entry.kb}$"',
     ]
-    return "\r\n".join(lines).encode("ascii") + b"\r\n"
+    return "\r\n".join(lines) + "\r\n"
 
 
 def _file_version(kb_entry: KbEntry, package: Package) -> str:

@@ -6,8 +6,12 @@ repository trusts only what is inside: an .msu's properties text (the line
 (or another .inf/.txt) in the CAB that a Windows 2003 update.exe carries. Every
 other identity source inside must agree with it, or the package is refused: an
 .msu's ``update.mum`` (the CBS package manifest in its update CAB: package
-identifier and processor architecture), an update.inf's short title, title and
-uninstall folder (each names the KB). A service pack's standalone installer is an
+identifier, processor architecture and NT version) and its unattend ``.xml`` (the
+package wusa hands to CBS, and the update CAB it installs from); an update.inf's
+short title, title and uninstall folder (each names the KB); an update.exe's own
+version resource (:mod:`.peinfo`: the KB it names, the architecture of its original
+file name). The catalog then decides whether that KB, OS and architecture is one of
+its packages (:mod:`.verify`). A service pack's standalone installer is an
 .exe whose embedded CAB holds its update .cab (windows6.1-KB976932-X64.exe holds
 windows6.1-KB976932-X64.cab); that CAB's ``update.mum`` is its identity, with
 ``releaseType="Service Pack"`` [INF: the layout is seen in public slipstream
@@ -26,6 +30,7 @@ from typing import BinaryIO, Literal
 from ..errors import RepoError
 from ..audit.facts import normalize_kb
 from .cab import Cabinet, Member, locate, parse_header
+from .peinfo import VersionResource, read_version_resource
 
 Kind = Literal["msu", "exe"]
 
@@ -40,6 +45,7 @@ PRODUCT_NAMES = {
 NT_VERSIONS = {"win2008r2": "6.1", "win7": "6.1", "win2008": "6.0", "vista": "6.0", "win2003": "5.2"}
 ARCHITECTURES = {"x86": "x86", "amd64": "x64", "x64": "x64", "ia64": "ia64"}
 _KB_ANYWHERE = re.compile(r"KB(\d{6,7})(?![0-9])", re.IGNORECASE)
+NAMED_ARCH = re.compile(r"(?<![a-z0-9])(x86|x64|amd64|ia64)(?![a-z0-9])", re.IGNORECASE)  # in a file name
 _NESTED_CAB_LIMIT = 64 << 20  # bytes of a service pack's inner update .cab read to find its update.mum
 _SP_UNIT = 256  # update.inf encodes service pack n as n * 256
 _PROPERTIES_SIZE_LIMIT = 1 << 20
@@ -81,7 +87,9 @@ def read_identity(path: Path) -> Identity:
         with open(path, "rb") as stream:
             magic = stream.read(4)
             if magic[:2] == b"MZ":
-                return _exe_identity(stream, label)
+                identity = _exe_identity(stream, label)
+                _check_version_resource(identity, read_version_resource(path, label), label)
+                return identity
             return _msu_identity(Cabinet(stream, label), label)
     except OSError as error:
         raise RepoError(label, f"cannot read: {error.strerror or error}") from None
@@ -136,12 +144,15 @@ def _msu_identity(cab: Cabinet, label: str) -> Identity:
         raise RepoError(label, "no properties .txt with a KB Article Number inside")
     kb = _kb(values["kb article number"], source, label)
     arch = _arch(values.get("processor architecture", ""), source, label)
-    for member in updates:
-        _check_update_manifest(cab, member, kb, arch, source, label)
     families = families_named(values.get("applies to", "") or values.get("product name", ""))
     if not families:
         raise RepoError(label, f"{source} names no Windows version this tool knows (Applies to {values.get('applies to')!r})")
-    return Identity("msu", kb, arch, _one_nt_version(families, source, label), families, None, source, values)
+    identity = Identity("msu", kb, arch, _one_nt_version(families, source, label), families, None, source, values)
+    for member in updates:
+        _check_update_manifest(cab, member, identity, label)
+    for member in (m for m in cab.members if m.name.lower().endswith(".xml")):
+        _check_unattend(cab, member, identity, {m.name.lower() for m in updates}, label)
+    return identity
 
 
 def _exe_identity(stream: BinaryIO, label: str) -> Identity:
@@ -183,8 +194,8 @@ def _inf_identity(values: dict[str, str], source: str, label: str) -> Identity |
     return Identity("exe", kb, _arch(arch_text, source, label), nt_version, families, sps, source, values)
 
 
-def _check_update_manifest(cab: Cabinet, member: Member, kb: str, arch: str, source: str, label: str) -> None:
-    """The update CAB's ``update.mum`` must name the same KB and architecture as the properties text.
+def _check_update_manifest(cab: Cabinet, member: Member, identity: Identity, label: str) -> None:
+    """The update CAB's ``update.mum`` must name the same KB, architecture and NT version as the properties text.
 
     A folder compressed with LZX or Quantum (which this reader does not inflate) is left to the signature.
     """
@@ -193,26 +204,70 @@ def _check_update_manifest(cab: Cabinet, member: Member, kb: str, arch: str, sou
     if mum is None:
         raise RepoError(label, f"{member.name} holds no update.mum: the package's identity cannot be cross-checked")
     try:
-        root = ElementTree.fromstring(inner.read(mum, _PROPERTIES_SIZE_LIMIT))
+        root = _xml(inner.read(mum, _PROPERTIES_SIZE_LIMIT), f"{member.name}!update.mum", label)
     except RepoError as error:
         if "compressed (" in error.reason:
             return
         raise
-    except ElementTree.ParseError as error:
-        raise RepoError(label, f"{member.name}!update.mum is not XML ({error})") from None
     where = f"{member.name}!update.mum"
-    identity = next((e for e in root.iter() if e.tag.endswith("assemblyIdentity")), None)
     package = next((e for e in root.iter() if e.tag.endswith("package")), None)
-    named = [text for text in (package.get("identifier") if package is not None else None,
-                               identity.get("name") if identity is not None else None) if text]
-    if not named:
+    _check_assembly(root, identity, where, label, package.get("identifier") if package is not None else None)
+
+
+def _check_unattend(cab: Cabinet, member: Member, identity: Identity, updates: set[str], label: str) -> None:
+    """The pkgmgr unattend ``.xml`` (what wusa hands to CBS) names the package and its update CAB: both must be
+    this package's (the ``source location`` one of the update CABs inside)."""
+    root = _xml(cab.read(member, _PROPERTIES_SIZE_LIMIT), member.name, label)
+    _check_assembly(root, identity, member.name, label)
+    for source in (e for e in root.iter() if e.tag.endswith("source")):
+        location = source.get("location", "")
+        cab_name = re.split(r"[\\/]", location)[-1].lower()
+        if cab_name not in updates:
+            raise RepoError(label, f"identity mismatch: {member.name} installs '{location}', which is not an "
+                                   f"update .cab of this package ({', '.join(sorted(updates))})")
+
+
+def _check_assembly(root: ElementTree.Element, identity: Identity, where: str, label: str,
+                    package: str | None = None) -> None:
+    """A CBS ``assemblyIdentity`` (and the ``package`` identifier, when given) must name the properties' KB,
+    architecture and NT version: ``Package_for_KB2847346``, ``amd64``, ``6.1.x.y``."""
+    assembly = next((e for e in root.iter() if e.tag.endswith("assemblyIdentity")), None)
+    named = [text for text in (package, assembly.get("name") if assembly is not None else None) if text]
+    if assembly is None or not named:
         raise RepoError(label, f"{where} names no package")
+    source = identity.source
     for text in named:
-        if normalize_kb(text) != kb:
-            raise RepoError(label, f"identity mismatch: {source} says {kb}, {where} says {text!r}")
-    mum_arch = identity.get("processorArchitecture", "") if identity is not None else ""
-    if ARCHITECTURES.get(mum_arch.lower()) != arch:
-        raise RepoError(label, f"identity mismatch: {source} says {arch}, {where} says {mum_arch!r}")
+        if normalize_kb(text) != identity.kb:
+            raise RepoError(label, f"identity mismatch: {source} says {identity.kb}, {where} says {text!r}")
+    arch = assembly.get("processorArchitecture", "")
+    if ARCHITECTURES.get(arch.lower()) != identity.arch:
+        raise RepoError(label, f"identity mismatch: {source} says {identity.arch}, {where} says {arch!r}")
+    version = assembly.get("version")
+    if version is not None and not f"{version}.".startswith(f"{identity.nt_version}."):
+        raise RepoError(label, f"identity mismatch: {source} says NT {identity.nt_version} "
+                               f"({', '.join(identity.families)}), {where} says version {version!r}")
+
+
+def _check_version_resource(identity: Identity, resource: VersionResource, label: str) -> None:
+    """Every KB the PE's version resource names, and the architecture of its original file name, must be
+    what the CAB inside says."""
+    for key, value in resource.strings.items():
+        for number in _KB_ANYWHERE.findall(value):
+            if f"KB{number}" != identity.kb:
+                raise RepoError(label, f"identity mismatch: {identity.source} says {identity.kb}, the PE version "
+                                       f"resource ({key}) says KB{number}")
+    original = resource.strings.get("OriginalFilename", "")
+    named = {ARCHITECTURES[m.lower()] for m in NAMED_ARCH.findall(original)}
+    if named and named != {identity.arch}:
+        raise RepoError(label, f"identity mismatch: {identity.source} says {identity.arch}, the PE version resource "
+                               f"(OriginalFilename {original!r}) says {'/'.join(sorted(named))}")
+
+
+def _xml(data: bytes, where: str, label: str) -> ElementTree.Element:
+    try:
+        return ElementTree.fromstring(data)
+    except ElementTree.ParseError as error:
+        raise RepoError(label, f"{where} is not XML ({error})") from None
 
 
 def read_mum(data: bytes) -> MumIdentity | None:

@@ -13,18 +13,16 @@ table says which build it installs on.
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 from ..catalog import Catalog, KbEntry, Package
 from ..catalog.service_packs import ServicePack, service_pack
 from ..errors import RepoError
 from ..audit.facts import normalize_kb
-from .identity import ARCHITECTURES, Identity, read_identity
+from .identity import ARCHITECTURES, NAMED_ARCH, Identity, read_identity
 from .manifest import Build, Entry, check_package_name
 from .signature import verify_signature
 
-_NAME_ARCH = re.compile(r"(?<![a-z0-9])(x86|x64|amd64|ia64)(?![a-z0-9])", re.IGNORECASE)
 _HASH_CHUNK = 1 << 20
 
 
@@ -81,7 +79,7 @@ def _check_name(name: str, identity: Identity, label: str) -> None:
     named_kb = normalize_kb(name)
     if named_kb and named_kb != identity.kb:
         raise RepoError(label, f"mislabelled: the name says {named_kb}, the content ({identity.source}) says {identity.kb}")
-    named_arch = {ARCHITECTURES[m.lower()] for m in _NAME_ARCH.findall(name)}
+    named_arch = {ARCHITECTURES[m.lower()] for m in NAMED_ARCH.findall(name)}
     if named_arch and named_arch != {identity.arch}:
         raise RepoError(
             label, f"architecture mismatch: the name says {'/'.join(sorted(named_arch))}, the content ({identity.source}) says {identity.arch}"
