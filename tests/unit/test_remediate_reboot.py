@@ -5,11 +5,12 @@ from __future__ import annotations
 import enum
 import time
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from winremedy.catalog import load_catalog
-from winremedy.errors import RebootError, RemediationError
+from winremedy.errors import RebootError, RemediationError, UnreachableError
 from winremedy.lab import power
 from winremedy.lab.api import CommandResult
 from winremedy.instants import iso
@@ -35,6 +36,7 @@ from winremedy.remediate.reboot import (
     wait_for_boot,
 )
 from winremedy.remediate.tasks import query_task
+from winremedy.transport.base import Result
 from winremedy.remediate.window import parse_window
 
 START = 1_709_251_200.0  # Friday 2024-03-01T00:00:00Z
@@ -278,3 +280,35 @@ def test_a_nonzero_exit_code_without_a_restart_fails_after_reading_the_boot_time
         reboot_host(transport, "now", comment="ours", poller=Poller(timeout=600, poll=30, sleep=clock.advance,
                                                                      clock=clock.now))
     assert transport.lab_host.counters.reboots == 0
+
+
+class LosesTheRebootAnswer(CountingTransport):
+    """The host goes down before the answer to its restart request leaves (``sent``), or the request never
+    reaches it."""
+
+    sent = True
+
+    def run_ps(self, script: str, **options: Any) -> Result:
+        if "'action' = 'reboot'" in script:
+            if self.sent:
+                super().run_ps(script, **options)
+            raise UnreachableError("h1: cannot connect to http://127.0.0.1:1/wsman: connection reset")
+        return super().run_ps(script, **options)
+
+
+@pytest.mark.parametrize("sent", [True, False])
+def test_a_restart_request_whose_answer_is_lost_is_judged_by_the_boot_time(sent: bool) -> None:
+    clock = ManualClock(START)
+    spec = HostSpec(name="h1", profile=OsProfile("win7", 1, "x64"), user="a", password="p", seed=5)
+    transport = LosesTheRebootAnswer(EmulatedHost(spec, clock, reboot_downtime=DOWNTIME))
+    transport.sent = sent
+    poller = Poller(timeout=600, poll=10, sleep=clock.advance, clock=clock.now)
+    if sent:
+        result = reboot_host(transport, "now", delay=5, poller=poller)
+        assert result.action == "rebooted" and result.boot_time_after == iso(START + 5 + DOWNTIME)
+    else:
+        with pytest.raises(RebootError, match=r"^h1: did not come back from its restart within 600 s"):
+            reboot_host(transport, "now", delay=5, poller=poller)
+    assert transport.lab_host.counters.reboots == int(sent)
+    with pytest.raises(RebootError, match=r"^h1: no answer to the restart request \(h1: cannot connect"):
+        request_reboot(transport, comment="c", poller=poller)  # without the boot time before, nothing to judge by

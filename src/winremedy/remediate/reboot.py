@@ -134,9 +134,17 @@ def shutdown_line(comment: str, delay: int = 0) -> str:
     return f'shutdown.exe /r /t {_delay(delay)} /c "{shutdown_comment(comment)}" /d p:2:17 /f'
 
 
+class _Unanswered(RebootError):
+    """The restart request was sent, and its answer lost: the host may be going down already."""
+
+
 def request_reboot(transport: Transport, *, comment: str, delay: int = 5, poller: Poller = DEFAULT_WAIT,
-                   power: Power | None = None) -> str:
+                   power: Power | None = None, before: str | None = None) -> str:
     """Ask the host to restart in ``delay`` seconds; returns the boot time before.
+
+    ``before``: the boot time the caller read just before. With it, a request whose answer is lost (the
+    host went down before the answer left, as Ansible's reboot action also allows for) is taken as sent:
+    the wait for a new boot time that follows tells whether it was.
 
     A shutdown someone else scheduled (1190 on Vista and later; 1115 on Windows 2003, which has no
     "scheduled" state) is aborted and ours requested once more, as win_reboot does; one that cannot
@@ -146,7 +154,12 @@ def request_reboot(transport: Transport, *, comment: str, delay: int = 5, poller
     """
     power = power or Power(transport)
     params = {"action": "reboot", "delay": _delay(delay), "comment": shutdown_comment(comment)}
-    answer = _request(power, params)
+    try:
+        answer = _request(power, params)
+    except _Unanswered:
+        if before is None:
+            raise
+        return before
     before = str(answer["boot_time"])
     if answer["shutdown"]["rc"] in (SHUTDOWN_IS_SCHEDULED, SHUTDOWN_IN_PROGRESS):
         if _request(power, {"action": "abort"})["shutdown"]["rc"] != 0:
@@ -248,7 +261,8 @@ def reboot_host(
         return RebootResult(host, mode, "would_reboot", False, now.boot_time, message=f"{host}: would restart now")
     if intent:
         intent("reboot_requested", now.boot_time, None)
-    before = request_reboot(transport, comment=comment, delay=delay, poller=poller, power=power)
+    before = request_reboot(transport, comment=comment, delay=delay, poller=poller, power=power,
+                            before=now.boot_time)
     started = poller.clock()
     after = wait_for_boot(transport, before, poller, power=power)
     elapsed = poller.clock() - started
@@ -315,7 +329,7 @@ def _request(power: Power, params: dict[str, Any]) -> dict[str, Any]:
     except (RemediationError, ProtocolError) as exc:
         raise RebootError(f"{host}: restart request failed: {exc}", host=host) from None
     except WinRemedyError as exc:
-        raise RebootError(f"{host}: no answer to the restart request ({exc}); it may or may not have "
+        raise _Unanswered(f"{host}: no answer to the restart request ({exc}); it may or may not have "
                           "been accepted: check the host before trying again", host=host) from None
     if not isinstance(answer.get("shutdown"), dict) or not isinstance(answer["shutdown"].get("rc"), int):
         raise RebootError(f"{host}: {params['action']}: no shutdown.exe exit code in the answer", host=host)

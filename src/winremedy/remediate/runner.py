@@ -326,7 +326,8 @@ class HostRun:
             self.outcome.scheduled_for = iso(intent["at"])
             self._end(HostStatus.REBOOT_SCHEDULED, f"{self.host}: restart still scheduled for {iso(intent['at'])}")
             return False
-        reboot.request_reboot(self.transport, comment=self._comment(), poller=self._reboot_poller(), power=power)
+        reboot.request_reboot(self.transport, comment=self._comment(), poller=self._reboot_poller(), power=power,
+                              before=intent["boot_time"])
         return self._wait_for_boot(intent["boot_time"], power)
 
     def _wait_for_boot(self, boot_time: str, power: reboot.Power) -> bool:
