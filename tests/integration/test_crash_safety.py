@@ -157,8 +157,8 @@ def test_a_kill_at_a_random_moment_does_every_step_once(
         assert (sorted(host["installed"]), host["pending"], host["leaking"]) == (
             sorted(expected["installed"]), expected["pending"], expected["leaking"]), (record, name)
         # a host whose work the killed run finished is compliant on the rerun
-        assert night.statuses[name] in {reference.statuses[name]} | ({"compliant"} if reference.statuses[name] == "fixed" else set()), (
-            record, name, night.statuses[name])
+        done = {"compliant"} if reference.statuses[name] == "fixed" else set()
+        assert night.statuses[name] in {reference.statuses[name]} | done, (record, name, night.statuses[name])
     for journal in (night.out / "journal").glob("*.jsonl"):
         entries, torn = _parsed(journal.read_text(encoding="utf-8").splitlines())
         assert torn <= 1 and len({entry["host"] for entry in entries}) == 1, (record, journal)

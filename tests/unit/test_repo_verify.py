@@ -55,7 +55,8 @@ def msu(tmp_path: Path, name: str, properties: str = REAL_PROPERTIES, inner: boo
         for key, default in (("KB Article Number", "2847346"), ("Processor Architecture", "amd64")):
             value = next((line.split("=", 1)[1].strip('"') for line in properties.splitlines() if line.startswith(key)), default)
             mum = mum.replace(default, value)
-        applies = next((line.split("=", 1)[1].strip('"') for line in properties.splitlines() if line.startswith("Applies to")), "")
+        applies = next((line.split("=", 1)[1].strip('"') for line in properties.splitlines()
+                        if line.startswith("Applies to")), "")
         families = families_named(applies)
         if families:
             mum = mum.replace('version="6.1.', f'version="{NT_VERSIONS[families[0]]}.')

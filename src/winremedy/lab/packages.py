@@ -5,8 +5,9 @@ An .msu here is a real CAB holding the update's own CAB (a tiny one with an
 (UTF-16LE with a BOM, the real keys). A Windows 2003 package is an ``MZ`` stub
 followed by a CAB with ``update\\update.inf`` naming the KB, NT version, service
 pack range and architecture (the stub a minimal, valid PE, so it can carry a
-signature, with a version resource naming the KB and the package). A service pack's standalone installer (``lab up --service-packs``)
-is the stub followed by a CAB holding its update .cab, whose ``update.mum`` says
+signature, with a version resource naming the KB and the package). A service
+pack's standalone installer (``lab up --service-packs``) is the stub followed by
+a CAB holding its update .cab, whose ``update.mum`` says
 ``releaseType="Service Pack"``. Every package is Authenticode signed by the lab's own CA
 (:mod:`.signing`), which a lab repository trusts. One file per package the
 catalog lists, so the lab repository is read by the same code, and refused for
@@ -74,8 +75,8 @@ def pe_stub(strings: Mapping[str, str] | None = None, version: str = SFX_VERSION
 def sfx_strings(kb: str, title: str, file: str) -> dict[str, str]:
     """The version strings of a lab update.exe: its description names the KB, its original name the package."""
     return {"CompanyName": "Microsoft Corporation", "FileDescription": f"{title} ({kb})", "FileVersion": SFX_VERSION,
-            "InternalName": "sfxcab", "OriginalFilename": file, "ProductName": "Microsoft(R) Windows(R) Operating System",
-            "ProductVersion": SFX_VERSION}
+            "InternalName": "sfxcab", "OriginalFilename": file,
+            "ProductName": "Microsoft(R) Windows(R) Operating System", "ProductVersion": SFX_VERSION}
 
 
 def _version_info(strings: Mapping[str, str], version: str) -> bytes:
@@ -140,7 +141,8 @@ def _package_bytes(kb: str, file: str, arch: str, signed: bool, padding: int, al
     if package.kind == "exe":
         inf = _alter("update.inf", _update_inf(kb_entry, package, arch), altered).encode("ascii")
         members = [("update\\update.inf", inf), ("update\\update.exe", _STUB)]
-        strings = sfx_strings(kb, f"Hotfix for {PRODUCT_NAMES[package.os[0]]}", file.replace(f"-{package.arch}-", f"-{arch}-"))
+        original = file.replace(f"-{package.arch}-", f"-{arch}-")
+        strings = sfx_strings(kb, f"Hotfix for {PRODUCT_NAMES[package.os[0]]}", original)
         stub = pe_stub({key: _alter("VERSIONINFO", value, altered) for key, value in strings.items()})
         data = stub + write_cab(members + extra)
     else:
@@ -167,7 +169,8 @@ def service_pack_bytes(pack: ServicePack, package: Package) -> bytes:
     inner = write_cab([("update.mum", mum.encode()), ("update.ses", b"")], "mszip")
     title = f"{' and '.join(PRODUCT_NAMES[family] for family in package.os)} Service Pack {pack.sp}"
     stub = pe_stub(sfx_strings(pack.kb, title, package.file))
-    return lab_signer().sign(stub + write_cab([(package.file.replace(".exe", ".cab"), inner), ("spinstall.exe", _STUB)]), ".exe")
+    members = [(package.file.replace(".exe", ".cab"), inner), ("spinstall.exe", _STUB)]
+    return lab_signer().sign(stub + write_cab(members), ".exe")
 
 
 def lab_packages(*, service_packs: bool = False) -> Iterator[tuple[str, bytes]]:
@@ -199,7 +202,9 @@ def corrupt(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def _msu(kb_entry: KbEntry, package: Package, arch: str, extra: list[tuple[str, bytes]], altered: Altered | None) -> bytes:
+def _msu(
+    kb_entry: KbEntry, package: Package, arch: str, extra: list[tuple[str, bytes]], altered: Altered | None
+) -> bytes:
     nt = package.versions[0][:3]
     stem = f"Windows{nt}-{kb_entry.kb}-{arch}"
     number = kb_entry.kb[2:]
