@@ -20,7 +20,7 @@ from winremedy.lab.emulated import EmulatedHost
 from winremedy.lab.host import HostSpec
 from winremedy.lab.packages import write_repository
 from winremedy.lab.profiles import OsProfile
-from winremedy.remediate import reboot, workarounds
+from winremedy.remediate import cmdroute, reboot, workarounds
 from winremedy.remediate.journal import Journal
 from winremedy.remediate.outcome import HostStatus
 from winremedy.remediate.runner import HostContext, HostRun
@@ -145,3 +145,28 @@ def test_a_kill_between_the_install_and_the_nic_bounce_still_bounces_once(
     settle.run_ps("exit 0")
     settle.close()
     assert host.counters.installs == 1 and host.counters.nic_bounces == 1 and host.counters.reboots == 0
+
+
+def test_a_kill_between_registering_and_running_the_install_task_installs_once(
+    tmp_path: Path, wire_serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows 2003 without PowerShell: schtasks /create, then /run; killed in between, the task is registered
+    and never runs. The rerun runs it (not waits for it until the install timeout), and installs once."""
+    spec = HostSpec(NAME, OsProfile("win2003", 1, "x86"), USER, PASSWORD, products=("lcs2005",),
+                    leak=LeakSpec.of(Scenario.LCS), powershell=None)
+    host, run = _lab(tmp_path, wire_serve, spec, install_timeout=20.0)
+    real = cmdroute.CmdRoute._run
+
+    def dies(route: cmdroute.CmdRoute, line: str, doing: str, **options: Any) -> Any:
+        if line.startswith("schtasks /run /tn winremedy-install-"):
+            raise _Killed
+        return real(route, line, doing, **options)
+
+    monkeypatch.setattr(cmdroute.CmdRoute, "_run", dies)
+    with pytest.raises(_Killed):
+        run().run()
+    assert host.counters.installs == 0
+    monkeypatch.setattr(cmdroute.CmdRoute, "_run", real)
+    outcome = run().run()
+    assert outcome.status is HostStatus.FIXED, outcome.message
+    assert host.counters.installs == 1 and host.counters.service_restarts == 1

@@ -226,7 +226,9 @@ class HostRun:
         intent = self.journal.open_intent("install_started", what)
         task = installer.install_task_name(what)
         route = self._route()
-        if intent is not None and route.query_task(task).state != "absent":
+        # registered but never run ("scheduled": the earlier run died between registering and running it, as
+        # 2003's schtasks /create and /run are two commands) is started again, like an absent one
+        if intent is not None and route.query_task(task).state in ("running", "done"):
             self._note(self.host, f"{what}: an install started earlier is still on record; waiting for it")
         else:
             path = self._stage(kb)
