@@ -13,7 +13,7 @@ from ansible_collections.winremedy.windows.plugins.action.kb_facts import ARGUME
 from ansible_collections.winremedy.windows.plugins.plugin_utils._engine import require_engine
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    **{name: spec for name, spec in HOST_ARGUMENT_SPEC.items() if name != "fleet_result"},
+    **{name: spec for name, spec in HOST_ARGUMENT_SPEC.items() if name != "fleet_audit"},
     "forks": {"type": "int", "default": 64},  # winremedy.audit.run.DEFAULT_FORKS, as `winremedy audit --forks`
 }
 

@@ -19,10 +19,11 @@ description:
   - Hosts whose C(ansible_connection) is not C(winrm) (for example C(psrp), C(ssh)) are not audited here but
     listed in RV(left_out), for the per-host task (the engine speaks WS-Management through pywinrm only, so it
     cannot honour another plugin's options).
-  - Returns each host's task result in RV(hosts); pass it to M(winremedy.windows.kb_facts) as O(winremedy.windows.kb_facts#module:fleet_result)
-    in a per-host task, so each host gets its facts, and its own C(ok), C(failed) or C(unreachable) in the PLAY
-    RECAP, exactly as in the per-host mode. The playbook C(winremedy.windows.audit) does this by default
-    (C(winremedy_audit_mode=fleet)).
+  - Returns each host's task result in RV(hosts); register it and name the variable to M(winremedy.windows.kb_facts)
+    as O(winremedy.windows.kb_facts#module:fleet_audit) in a per-host task, so each host gets its facts, and its
+    own C(ok), C(failed) or C(unreachable) in the PLAY RECAP, exactly as in the per-host mode. With the play's
+    C(strategy) C(winremedy.windows.fleet) that task costs no worker process per host. The playbook
+    C(winremedy.windows.audit) does this by default (C(winremedy_audit_mode=fleet)).
   - Run it with C(run_once=true). Needs the C(winremedy) Python package on the controller.
 options:
   kbs:
@@ -76,6 +77,7 @@ author:
 """
 
 EXAMPLES = r"""
+# in a play with strategy: winremedy.windows.fleet (each host's share below then needs no worker process)
 - name: Audit the batch from the controller
   winremedy.windows.kb_fleet_audit:
     results_dir: ./winremedy-report
@@ -84,7 +86,7 @@ EXAMPLES = r"""
 
 - name: Each host's outcome as its own task, facts and recap line (per host, nothing collected again)
   winremedy.windows.kb_facts:
-    fleet_result: "{{ fleet.hosts[inventory_hostname] | default(omit) }}"
+    fleet_audit: fleet
     results_dir: ./winremedy-report
   ignore_unreachable: true
   ignore_errors: true

@@ -347,11 +347,32 @@ def test_kb_fleet_audit_fails_the_task_on_an_unknown_kb(plugins: dict[str, Modul
     assert not (tmp_path / "hosts").exists()
 
 
-def test_kb_facts_replays_a_fleet_result_without_touching_the_host(plugins: dict[str, ModuleType]) -> None:
+def test_kb_facts_takes_its_hosts_outcome_of_the_fleet_audit_without_touching_the_host(
+        plugins: dict[str, ModuleType]) -> None:
     connection = MagicMock()
     replayed = {"unreachable": True, "changed": False, "msg": "w7-01: refused (auth)", "error_code": "auth"}
-    result = run_kb_facts(plugins, {"fleet_result": replayed}, connection)
+    fleet = {"changed": False, "hosts": {"w7-01": replayed}}
+    plugin = action(plugins["action.kb_facts"], {"fleet_audit": "fleet"}, connection)
+    result = dict(plugin.run(task_vars={"inventory_hostname": "w7-01", "fleet": fleet}))
     assert {key: result[key] for key in replayed} == replayed
+    connection.exec_command.assert_not_called()
+    # what the strategy winremedy.windows.fleet takes in the controller: the same outcome, a copy of it
+    known = plugins["action.kb_facts"].ActionModule.controller_result
+    outcome = known({"fleet_audit": "fleet"}, {"inventory_hostname": "w7-01", "fleet": fleet})
+    assert outcome == replayed and outcome is not replayed
+    # another host, a skipped fleet task (per-host mode), an argument the action does not know: audited as usual
+    for args, variables in (({"fleet_audit": "fleet"}, {"inventory_hostname": "w7-02", "fleet": fleet}),
+                            ({"fleet_audit": "fleet"}, {"inventory_hostname": "w7-01", "fleet": {"skipped": True}}),
+                            ({"fleet_audit": "fleet", "kbz": []}, {"inventory_hostname": "w7-01", "fleet": fleet})):
+        assert known(args, variables) is None
+
+
+def test_kb_facts_names_a_fleet_audit_variable_that_is_not_there(plugins: dict[str, ModuleType]) -> None:
+    connection = MagicMock()
+    plugin = action(plugins["action.kb_facts"], {"fleet_audit": "flet"}, connection)
+    result = dict(plugin.run(task_vars={"inventory_hostname": "w7-01", "fleet": {"hosts": {}}}))
+    assert result == {"failed": True, "msg": "fleet_audit: no variable 'flet' (register the result of "
+                                             "winremedy.windows.kb_fleet_audit under this name)"}
     connection.exec_command.assert_not_called()
 
 
