@@ -100,8 +100,9 @@ def rss_mb(pid: int) -> float:
 # --- one measured run ----------------------------------------------------------------------------
 
 
-def tree_pss_mb(pid: int) -> float:
-    """Proportional set size of ``pid`` and all its descendants (shared pages counted once, unlike RSS)."""
+def tree_memory_mb(pid: int, include_root: bool = True) -> tuple[float, float]:
+    """Memory of ``pid``'s descendants (and of ``pid`` itself unless told not to): proportional set size (shared
+    pages counted once) and resident set size (summed over processes, shared pages once per process)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -109,17 +110,24 @@ def tree_pss_mb(pid: int) -> float:
         except OSError:
             continue  # exited meanwhile
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
+    pss = rss = 0
+    todo = [pid] if include_root else list(children.get(pid, ()))
     while todo:
         current = todo.pop()
         todo.extend(children.get(current, ()))
         try:
             for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
+                if line.startswith(("Pss:", "Rss:")):
+                    kb = int(line.split()[1])
+                    pss, rss = (pss + kb, rss) if line.startswith("Pss:") else (pss, rss + kb)
         except OSError:
             continue
-    return total / 1024
+    return pss / 1024, rss / 1024
+
+
+def machine() -> dict[str, Any]:
+    """What the figures ran on: CPUs this process may use (``nproc``) and the 1-minute load average now."""
+    return {"nproc": len(os.sched_getaffinity(0)), "load_average": os.getloadavg()[0]}
 
 
 def threads(pid: int) -> int:
@@ -133,25 +141,28 @@ def threads(pid: int) -> int:
 
 def measured(command: list[str], log: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``command`` to its end: wall time, CPU and peak RSS of it and its children (wait4 rusage: the peak is
-    the largest single process), the peak memory of the whole process tree (PSS, sampled every 0.25 s: what a
-    forking controller such as ansible-playbook really holds), its peak thread count (sampled likewise), exit
-    code."""
+    the largest single process), the peak memory of the whole process tree (PSS and summed RSS, sampled every
+    0.25 s: what a forking controller such as ansible-playbook really holds), its peak thread count (sampled
+    likewise), exit code, and the machine's load average before and after."""
+    before = machine()
     with open(log, "wb") as out:
         started = time.monotonic()
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-        tree_peak, peak_threads = 0.0, 0
+        tree_peak, tree_rss_peak, peak_threads = 0.0, 0.0, 0
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
-            tree_peak = max(tree_peak, tree_pss_mb(process.pid))
+            pss, rss = tree_memory_mb(process.pid)
+            tree_peak, tree_rss_peak = max(tree_peak, pss), max(tree_rss_peak, rss)
             peak_threads = max(peak_threads, threads(process.pid))
             time.sleep(0.25)
         wall = time.monotonic() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "user": usage.ru_utime, "sys": usage.ru_stime,
-            "peak_rss_mb": usage.ru_maxrss / 1024, "tree_peak_mb": tree_peak, "peak_threads": peak_threads,
-            "rc": process.returncode,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "tree_peak_mb": tree_peak, "tree_peak_rss_mb": tree_rss_peak,
+            "peak_threads": peak_threads, "rc": process.returncode, "nproc": before["nproc"],
+            "load_before": before["load_average"], "load_after": os.getloadavg()[0],
             "log": log.read_text(errors="replace")}
 
 
@@ -175,7 +186,9 @@ def per_host(run: dict[str, Any], hosts: int, audited: int) -> dict[str, Any]:
         "wall_s": run["wall"] if audited == hosts else hosts / rate,
         "measured_wall_s": run["wall"], "hosts_per_s": rate,
         "cpu_ms_per_host": run["cpu"] * 1000 / audited, "peak_rss_mb": run["peak_rss_mb"],
-        "tree_peak_mb": run["tree_peak_mb"], "peak_threads": run["peak_threads"],
+        "tree_peak_mb": run["tree_peak_mb"], "tree_peak_rss_mb": run["tree_peak_rss_mb"],
+        "peak_threads": run["peak_threads"], "nproc": run["nproc"], "load_before": run["load_before"],
+        "load_after": run["load_after"],
         "lab_cpu_ms_per_host": run["lab_cpu"] * 1000 / audited, "lab_rss_mb": run["lab_rss_mb"],
     }
     row.update({f"{name}_per_host": run["counters"][name] / audited for name in COUNTERS})
@@ -231,8 +244,10 @@ _ROWS = (
     ("controller CPU ms/host", "cpu_ms_per_host", "{:.1f}"),
     ("controller peak RSS (MB)", "peak_rss_mb", "{:.0f}"),
     ("controller tree PSS (MB)", "tree_peak_mb", "{:.0f}"),
+    ("controller tree RSS (MB)", "tree_peak_rss_mb", "{:.0f}"),
     ("controller peak threads", "peak_threads", "{:.0f}"),
     ("lab daemon CPU ms/host", "lab_cpu_ms_per_host", "{:.1f}"),
+    ("load average before/after", "load", "{}"),
     ("TCP connections/host", "connections_per_host", "{:.1f}"),
     ("NTLM authentications/host", "authentications_per_host", "{:.1f}"),
     ("WinRS commands/host", "commands_per_host", "{:.1f}"),
@@ -248,6 +263,8 @@ def table(columns: list[tuple[str, dict[str, Any]]]) -> str:
         cells = []
         for _, row in columns:
             value = row.get(key)
+            if key == "load" and "load_before" in row:
+                value = f"{row['load_before']:.1f}/{row['load_after']:.1f}"
             if key.startswith("bytes") and value is not None:
                 value /= 1024
             cells.append("-" if value is None else fmt.format(value))
