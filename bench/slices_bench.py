@@ -72,6 +72,7 @@ def run_jobs(jobs: dict[str, dict[str, Any]], inventory: Path, env: dict[str, st
     started = time.monotonic()
     running = []
     for ident, job in jobs.items():
+        job["dir"].mkdir(parents=True)
         thread, runner = ansible_runner.run_async(
             private_data_dir=str(job["dir"]), playbook="winremedy.windows.audit", inventory=str(inventory),
             limit=job.get("limit"), forks=forks, ident=ident, quiet=True, envvars=env,

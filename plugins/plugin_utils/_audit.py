@@ -105,17 +105,18 @@ def kb_fleet_audit(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: list[
     """
     if samples < 1:
         return {"failed": True, "msg": f"samples must be at least 1, got {samples}"}
-    fleet = [host for host in hosts if _connection(hostvars[host]) in FLEET_CONNECTIONS]
+    variables = {host: hostvars[host] for host in hosts}  # once per host: each lookup computes its variables
+    fleet = [host for host in hosts if _connection(variables[host]) in FLEET_CONNECTIONS]
     options: dict[str, WinRMOptions | WinRemedyError] = {}
     for host in fleet:
         try:
-            options[host] = options_from_hostvars(host, hostvars[host])
+            options[host] = options_from_hostvars(host, variables[host])
         except WinRemedyError as error:  # this host's variables are wrong: it fails with the reason, not the fleet
             options[host] = error
     try:
         use_catalog_paths(catalog_paths)
         catalog = load_catalog()
-        scale = time_scale({host: {TIME_SCALE_VARIABLE: hostvars[host].get(TIME_SCALE_VARIABLE, 1)} for host in fleet})
+        scale = time_scale({host: {TIME_SCALE_VARIABLE: variables[host].get(TIME_SCALE_VARIABLE, 1)} for host in fleet})
         settings = AuditSettings(samples=samples, interval=interval, kbs=tuple(catalog.get(kb).kb for kb in kbs),
                                  time_scale=scale)
         store = _opened(history)
