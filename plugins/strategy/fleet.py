@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible import constants as C
 from ansible.plugins.loader import action_loader
 from ansible.plugins.strategy.linear import StrategyModule as LinearStrategyModule
 
@@ -13,7 +14,7 @@ DOCUMENTATION = r"""
 ---
 name: fleet
 short_description: linear, with each host's share of a fleet task handed over without a worker process
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Runs a play as C(ansible.builtin.linear) does, task by task on every host of the batch, except for one kind
     of task - an action whose result for a host is already known on the controller, for example
@@ -35,7 +36,8 @@ if t.TYPE_CHECKING:
 # What a worker evaluates around the action: a task with any of them keeps its worker.
 _AROUND_THE_ACTION = ("loop", "loop_with", "when", "delegate_to", "changed_when", "failed_when", "until", "notify",
                       "async_val")
-_READ_BY_THE_STRATEGY = ("ignore_errors", "ignore_unreachable")  # must be plain booleans, not yet-to-be templates
+# read here as they are, so they must be plain booleans (or unset), not templates a worker would resolve first
+_READ_AS_THEY_ARE = ("ignore_errors", "ignore_unreachable", "no_log")
 
 
 class StrategyModule(LinearStrategyModule):
@@ -59,15 +61,16 @@ class StrategyModule(LinearStrategyModule):
     def _known_result(self, task: Task, task_vars: dict[str, t.Any]) -> dict[str, t.Any] | None:
         """The task's result for this host when its action already knows it, else None (a worker runs the task)."""
         if any(getattr(task, name, None) for name in _AROUND_THE_ACTION) or not all(
-                isinstance(getattr(task, name), (bool, type(None))) for name in _READ_BY_THE_STRATEGY):
+                isinstance(getattr(task, name), (bool, type(None))) for name in _READ_AS_THEY_ARE):
             return None
-        action = action_loader.get(task.action, class_only=True, collection_list=task.collections)
+        try:
+            action = action_loader.get(task.action, class_only=True, collection_list=task.collections)
+        except KeyError:  # not an action plugin's name (linear looks it up the same way)
+            return None
         known = getattr(action, "controller_result", None)
         result = known(task.args, task_vars) if known else None
         if result is not None:  # what a worker's task executor adds to every action's result
-            from ansible._internal._templating._engine import TemplateEngine
-
             result.setdefault("changed", False)
             result.setdefault("failed", False)
-            task.update_result_no_log(TemplateEngine(loader=self._loader, variables=task_vars), result)
+            result["_ansible_no_log"] = C.DEFAULT_NO_LOG if task.no_log is None else task.no_log
         return result

@@ -1,4 +1,5 @@
-"""The collection's action plugins kb_facts and kb_report, their docs, and the guarded engine import.
+"""The collection's action plugins kb_facts and kb_report, their docs, the guarded engine import, and the strategy
+that hands each host its share of a fleet audit.
 
 The plugins are imported as the collection ``winremedy.windows`` (the repo root
 symlinked under a temporary ``ansible_collections/``); kb_facts talks to an
@@ -13,6 +14,8 @@ import importlib
 import json
 import re
 import sys
+import threading
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -22,8 +25,10 @@ from unittest.mock import MagicMock
 import pytest
 import yaml
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.inventory.host import Host
 from ansible.playbook.play_context import PlayContext
 from ansible.playbook.task import Task
+from ansible.plugins.strategy.linear import StrategyModule as LinearStrategyModule
 from ansible.utils.collection_loader._collection_config import AnsibleCollectionConfig
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
@@ -55,7 +60,7 @@ def plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Modu
         yield {name: importlib.import_module(f"{PREFIX}.{name}") for name in
                ("action.kb_facts", "action.kb_report", "action.kb_probe", "action.kb_fleet_audit",
                 "modules.kb_facts", "modules.kb_report", "modules.kb_probe", "modules.kb_fleet_audit",
-                "plugin_utils._engine")}
+                "plugin_utils._engine", "strategy.fleet")}
     finally:
         finder._remove()
         AnsibleCollectionConfig._collection_finder = None
@@ -374,6 +379,50 @@ def test_kb_facts_names_a_fleet_audit_variable_that_is_not_there(plugins: dict[s
     assert result == {"failed": True, "msg": "fleet_audit: no variable 'flet' (register the result of "
                                              "winremedy.windows.kb_fleet_audit under this name)"}
     connection.exec_command.assert_not_called()
+
+
+# --- the strategy winremedy.windows.fleet -----------------------------------------------------------
+
+
+@pytest.fixture
+def fleet_strategy(plugins: dict[str, ModuleType], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[str]]:
+    """The strategy with the state its base class keeps for queued tasks; a worker start is only recorded."""
+    strategy = plugins["strategy.fleet"].StrategyModule.__new__(plugins["strategy.fleet"].StrategyModule)
+    strategy._results, strategy._results_lock, strategy._pending_results = deque(), threading.Lock(), 0
+    strategy._queued_task_cache, strategy._tqm = {}, MagicMock()
+    workers: list[str] = []
+    monkeypatch.setattr(LinearStrategyModule, "_queue_task",
+                        lambda self, host, task, task_vars, play_context: workers.append(host.name))
+    return strategy, workers
+
+
+def test_the_fleet_strategy_hands_a_hosts_known_result_over_without_a_worker(fleet_strategy: Any) -> None:
+    strategy, workers = fleet_strategy
+    outcome = {"unreachable": True, "changed": False, "msg": "w7-01: refused (auth)", "error_code": "auth"}
+    task = Task.load({"name": "share", "winremedy.windows.kb_facts": {"fleet_audit": "fleet"},
+                      "ignore_unreachable": True})
+    variables = {"inventory_hostname": "w7-01", "fleet": {"hosts": {"w7-01": outcome}}}
+    strategy._queue_task(Host("w7-01"), task, variables, PlayContext())
+    assert workers == [] and strategy._pending_results == 1
+    (result,) = strategy._results
+    assert result.host.name == "w7-01" and result.task is task and result.is_unreachable()
+    assert result._return_data == {**outcome, "failed": False, "_ansible_no_log": False}
+    assert strategy._queued_task_cache[("w7-01", task._uuid)]["task_vars"] is variables  # as the base class keeps it
+    strategy._tqm.send_callback.assert_called_once_with("v2_runner_on_start", result.host, task)
+
+
+@pytest.mark.parametrize("task", [
+    {"winremedy.windows.kb_facts": {"fleet_audit": "fleet"}, "when": "inventory_hostname != 'x'"},
+    {"winremedy.windows.kb_facts": {"fleet_audit": "fleet"}, "ignore_errors": "{{ lenient }}"},
+    {"winremedy.windows.kb_facts": {"fleet_audit": "fleet"}, "delegate_to": "localhost"},
+    {"winremedy.windows.kb_facts": {}},
+    {"ansible.builtin.debug": {"msg": "hello"}},
+], ids=["condition", "templated-ignore-errors", "delegated", "no-fleet-audit", "another-action"])
+def test_the_fleet_strategy_leaves_any_other_task_to_a_worker(fleet_strategy: Any, task: dict[str, Any]) -> None:
+    strategy, workers = fleet_strategy
+    variables = {"inventory_hostname": "w7-01", "fleet": {"hosts": {"w7-01": {"changed": False}}}}
+    strategy._queue_task(Host("w7-01"), Task.load(task), variables, PlayContext())
+    assert workers == ["w7-01"] and not strategy._results and strategy._pending_results == 0
 
 
 # --- the engine guard ------------------------------------------------------------------------------
