@@ -4,12 +4,6 @@
 
 from __future__ import annotations
 
-import typing as t
-
-from ansible import constants as C
-from ansible.plugins.loader import action_loader
-from ansible.plugins.strategy.linear import StrategyModule as LinearStrategyModule
-
 DOCUMENTATION = r"""
 ---
 name: fleet
@@ -23,10 +17,17 @@ description:
     controller process instead of in a new worker process per host, then handled as any host's result - its
     facts, C(register), C(ignore_errors), C(ignore_unreachable), callbacks and the PLAY RECAP.
   - That task, with a loop, a condition, delegation, C(changed_when), C(failed_when), C(until), C(notify),
-    C(async), a templated C(ignore_errors)/C(ignore_unreachable), or for a host whose result is not known, runs
-    in a worker process as under C(linear); so does every other task.
-author: winremedy engineers
+    C(async), a templated C(ignore_errors), C(ignore_unreachable) or C(no_log), or for a host whose result is not
+    known, runs in a worker process as under C(linear); so does every other task.
+author:
+  - winremedy engineers (!UNKNOWN)
 """
+
+import typing as t
+
+from ansible import constants as C
+from ansible.plugins.loader import action_loader
+from ansible.plugins.strategy.linear import StrategyModule as LinearStrategyModule
 
 if t.TYPE_CHECKING:
     from ansible.inventory.host import Host
