@@ -258,7 +258,7 @@ _ROWS = (
 
 
 def table(columns: list[tuple[str, dict[str, Any]]]) -> str:
-    lines = [f"{'':28}" + "".join(f"{title:>28}" for title, _ in columns)]
+    lines = [f"{'':28}" + "".join(f"{title:>36}" for title, _ in columns)]
     for label, key, fmt in _ROWS:
         cells = []
         for _, row in columns:
@@ -268,7 +268,7 @@ def table(columns: list[tuple[str, dict[str, Any]]]) -> str:
             if key.startswith("bytes") and value is not None:
                 value /= 1024
             cells.append("-" if value is None else fmt.format(value))
-        lines.append(f"{label:28}" + "".join(f"{cell:>28}" for cell in cells))
+        lines.append(f"{label:28}" + "".join(f"{cell:>36}" for cell in cells))
     return "\n".join(lines)
 
 
