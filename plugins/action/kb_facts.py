@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-import copy
 import typing as t
 from collections.abc import Mapping
 
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.winremedy.windows.plugins.plugin_utils._engine import require_engine
+from ansible_collections.winremedy.windows.plugins.plugin_utils._fleet import with_facts_at_top
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "kbs": {"type": "list", "elements": "str", "default": []},
@@ -44,7 +44,7 @@ class ActionModule(ActionBase):
         fleet = task_vars.get(name)
         hosts = fleet.get("hosts") if isinstance(fleet, Mapping) else None  # a skipped kb_fleet_audit has none
         outcome = hosts.get(str(task_vars["inventory_hostname"])) if isinstance(hosts, Mapping) else None
-        return copy.deepcopy(dict(outcome)) if isinstance(outcome, Mapping) else None
+        return with_facts_at_top(outcome) if isinstance(outcome, Mapping) else None
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result = super().run(tmp, task_vars)

@@ -95,12 +95,13 @@ EXAMPLES = r"""
 RETURN = r"""
 hosts:
   description:
-    - Host name -> the task result M(winremedy.windows.kb_facts) returns for it (its RV(winremedy.windows.kb_facts#module:ansible_facts),
-      findings, statuses; or C(unreachable)/C(failed) with C(msg) and C(error_code)), plus C(result_path) with
-      O(results_dir).
+    - Host name -> the task result M(winremedy.windows.kb_facts) returns for it, with its facts once - under
+      RV(winremedy.windows.kb_facts#module:ansible_facts) only, not also at the top level (kb_facts, given this
+      result by O(winremedy.windows.kb_facts#module:fleet_audit), returns them at both); or C(unreachable)/C(failed)
+      with C(msg) and C(error_code); plus C(result_path) with O(results_dir).
   returned: success
   type: dict
-  sample: {w7-0001: {changed: false, compliant: false, statuses: {KB2847346: missing}}}
+  sample: {w7-0001: {changed: false, ansible_facts: {winremedy: {compliant: false, statuses: {KB2847346: missing}}}}}
 left_out:
   description: Hosts of the batch on a connection the engine does not drive; audit them per host.
   returned: success

@@ -17,6 +17,7 @@ import typing as t
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ansible_collections.winremedy.windows.plugins.plugin_utils._fleet import with_facts_at_top
 from ansible_collections.winremedy.windows.plugins.plugin_utils._transport import ConnectionTransport
 from winremedy.audit.assess import assess
 from winremedy.audit.command import time_scale
@@ -99,8 +100,8 @@ def kb_fleet_audit(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: list[
                    forks: int, history: str | None = None) -> dict[str, t.Any]:
     """Audit ``hosts`` concurrently through the engine, each over a connection built from its own ``hostvars``.
 
-    Returns ``hosts``: each audited host's task result, as :func:`kb_facts` would have returned it (the
-    playbook replays it as that host's task), and ``left_out``: the hosts on a connection the engine does not
+    Returns ``hosts``: each audited host's :func:`outcome`, its task result as :func:`kb_facts` would have
+    returned it but with the facts once (kb_facts, given it, makes it that host's task result), and ``left_out``: the hosts on a connection the engine does not
     drive, for the per-host task. Each result is saved under ``results_dir/hosts/`` the moment it arrives.
     """
     if samples < 1:
@@ -138,7 +139,7 @@ def kb_fleet_audit(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: list[
         if store:
             store.close()
     summary = summarize(results)
-    tasks = {result.host: task_result(result) for result in results}
+    tasks = {result.host: outcome(result) for result in results}
     if out:
         for host, task in tasks.items():
             task["result_path"] = str(result_path(out, host))
@@ -152,19 +153,24 @@ def _connection(variables: t.Mapping[str, t.Any]) -> str:
 
 def task_result(result: HostResult) -> dict[str, t.Any]:
     """The task result for one host: facts and findings, or ``unreachable``/``failed`` with the engine's reason."""
+    return with_facts_at_top(outcome(result))
+
+
+def outcome(result: HostResult) -> dict[str, t.Any]:
+    """:func:`task_result` with the facts once, under ``ansible_facts`` only: what kb_fleet_audit returns per host
+    (half the data for ansible-core to copy and clean, per host and again for the whole batch)."""
     if not result.ok:
         failure = "unreachable" if result.error_code in CONNECTION_FAILURES else "failed"
         return {failure: True, "changed": False, "msg": f"{result.error} ({result.error_code})",
                 "error_code": result.error_code}
-    findings = [f.to_dict() for f in result.findings]
     facts = {
         "reachable": result.reachable,
         "facts": result.facts.to_dict() if result.facts else None,
-        "findings": findings,
+        "findings": [f.to_dict() for f in result.findings],
         "statuses": {f.kb: f.status.value for f in result.findings},
         "compliant": summarize([result]).compliant,
     }
-    return {"changed": False, "ansible_facts": {"winremedy": facts}, **facts}
+    return {"changed": False, "ansible_facts": {"winremedy": facts}}
 
 
 def kb_report(results_dir: str, formats: list[str], catalog_paths: list[str],
