@@ -101,8 +101,9 @@ def kb_fleet_audit(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: list[
     """Audit ``hosts`` concurrently through the engine, each over a connection built from its own ``hostvars``.
 
     Returns ``hosts``: each audited host's :func:`outcome`, its task result as :func:`kb_facts` would have
-    returned it but with the facts once (kb_facts, given it, makes it that host's task result), and ``left_out``: the hosts on a connection the engine does not
-    drive, for the per-host task. Each result is saved under ``results_dir/hosts/`` the moment it arrives.
+    returned it but with the facts once (kb_facts, given it, makes it that host's task result), and
+    ``left_out``: the hosts on a connection the engine does not drive, for the per-host task. Each result is
+    saved under ``results_dir/hosts/`` the moment it arrives.
     """
     if samples < 1:
         return {"failed": True, "msg": f"samples must be at least 1, got {samples}"}

@@ -366,9 +366,10 @@ def test_kb_facts_takes_its_hosts_outcome_of_the_fleet_audit_without_touching_th
     outcome = known({"fleet_audit": "fleet"}, {"inventory_hostname": "w7-01", "fleet": fleet})
     assert outcome == replayed and outcome is not replayed
     # an audited host's facts come once in the fleet result; its task result has them at the top level too
-    audited = {"changed": False, "ansible_facts": {"winremedy": {"statuses": {"KB2847346": "fixed"}, "compliant": True}}}
-    assert known({"fleet_audit": "fleet"}, {"inventory_hostname": "w7-02", "fleet": {"hosts": {"w7-02": audited}}}) == {
-        **audited, "statuses": {"KB2847346": "fixed"}, "compliant": True}
+    facts = {"statuses": {"KB2847346": "fixed"}, "compliant": True}
+    audited = {"changed": False, "ansible_facts": {"winremedy": facts}}
+    variables = {"inventory_hostname": "w7-02", "fleet": {"hosts": {"w7-02": audited}}}
+    assert known({"fleet_audit": "fleet"}, variables) == {**audited, **facts}
     # another host, a skipped fleet task (per-host mode), an argument the action does not know: audited as usual
     for args, variables in (({"fleet_audit": "fleet"}, {"inventory_hostname": "w7-02", "fleet": fleet}),
                             ({"fleet_audit": "fleet"}, {"inventory_hostname": "w7-01", "fleet": {"skipped": True}}),
