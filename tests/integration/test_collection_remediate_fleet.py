@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from labcli import lab_hosts, running_lab
 from test_collection_audit import _ansible, _recap, ansible_env  # noqa: F401 - ansible_env is a fixture
 from test_collection_remediate import FAST
@@ -166,3 +167,31 @@ def test_a_failure_limit_stops_both_modes_after_the_batch(tmp_path: Path, ansibl
     assert recaps["fleet"] == recaps["per_host"]
     assert set(recaps["fleet"]) == {FAILING, "b-leak"} and recaps["fleet"][FAILING]["failed"] == 1
     assert untouched["fleet"] == untouched["per_host"] == {"c-w7", "d-w7"}
+
+
+def test_the_fleet_mode_reads_a_vaulted_password_and_leaves_psrp_hosts_to_their_task(
+        tmp_path: Path, ansible_env: dict[str, str]) -> None:  # noqa: F811
+    """A host's password vaulted in host_vars reaches the engine's connection; a host on psrp is left to the
+    per-host task, which names why it cannot remediate it; the password is never printed."""
+    fleet = {**FLEET, "hosts": [FLEET["hosts"][1], {"name": "g-psrp", "os": "win7", "sp": 1, "arch": "x64"}]}
+    with running_lab(tmp_path / "lab", fleet) as lab:
+        inventory = yaml.safe_load((lab / "inventory.yml").read_text())
+        hosts = inventory["all"]["children"]["win7"]["hosts"]
+        del hosts["b-leak"]["ansible_password"]
+        hosts["g-psrp"]["ansible_connection"] = "psrp"
+        (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+        (tmp_path / "vault-password").write_text("fleet-vault\n")
+        vaulted = _ansible("ansible-vault", "encrypt_string", "--vault-password-file", str(tmp_path / "vault-password"),
+                           "Lab-pass1", "--name", "ansible_password", env=ansible_env, cwd=tmp_path)
+        assert vaulted.returncode == 0, vaulted.stderr
+        (tmp_path / "host_vars").mkdir()
+        (tmp_path / "host_vars" / "b-leak.yml").write_text(vaulted.stdout)
+        run = _ansible("ansible-playbook", "-i", str(tmp_path / "inventory.yml"), "winremedy.windows.remediate",
+                       "--vault-password-file", str(tmp_path / "vault-password"), "-e", f"winremedy_repo={lab / 'repo'}",
+                       "-e", f"winremedy_report_dir={tmp_path / 'report'}", "-e", "winremedy_reboot=now", *FAST,
+                       env=ansible_env, cwd=tmp_path)
+        state = lab_hosts(lab)
+    assert "Lab-pass1" not in run.stdout + run.stderr
+    assert recap(run)["b-leak"]["changed"] == 1 and state["b-leak"]["counters"]["installs"] == 1
+    assert recap(run)["g-psrp"]["failed"] == 1 and state["g-psrp"]["counters"]["commands"] == 0
+    assert "g-psrp: connection 'psrp' is not supported; use ansible_connection=winrm" in run.stdout
