@@ -19,5 +19,5 @@ REMEDIATE_REQUIRED = ("repo",)
 
 class ActionModule(RemediateAction):
     STEP = "remediate"
-    OPTIONS = (*REMEDIATE_OPTIONS, "fleet_result")  # fleet_result: the host's outcome of kb_fleet_remediate
+    OPTIONS = (*REMEDIATE_OPTIONS, "fleet_result")  # fleet_result: an earlier task's result, reported as this one
     REQUIRED = REMEDIATE_REQUIRED

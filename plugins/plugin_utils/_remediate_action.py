@@ -30,7 +30,8 @@ COLLECTION_OPTIONS: dict[str, dict[str, t.Any]] = {
     "journal_dir": {"type": "path"},
     "results_dir": {"type": "path"},
     "catalog_paths": {"type": "list", "elements": "path", "default": []},
-    "fleet_result": {"type": "dict"},  # kb_remediate: this host's task result from kb_fleet_remediate, replayed
+    # kb_remediate: a result to report as this host's (kb_fleet_remediate's, or an earlier kb_remediate task's)
+    "fleet_result": {"type": "dict"},
 }
 EVERY_PLUGIN = ("catalog_paths",)  # options each remediation plugin takes besides its own
 
@@ -65,7 +66,7 @@ class RemediateAction(ActionBase):
         result = super().run(tmp, task_vars)
         require_engine()
         validation, args = self.validate_argument_spec(argument_spec=self.argument_spec())
-        if args.get("fleet_result") is not None:  # remediated by kb_fleet_remediate: its outcome becomes this task's
+        if args.get("fleet_result") is not None:  # the work was done by an earlier task: its result becomes this one
             result.update(args["fleet_result"])
             return result
         # Imported only now: it needs the engine, whose absence require_engine reports in one line.
