@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate_action import RemediateAction
 
+# The remediation's options: this plugin's, and kb_fleet_remediate's for a whole batch.
+REMEDIATE_OPTIONS = (
+    "kbs", "repo", "repo_unc", "reboot", "method", "install_gdr", "nic_bounce", "verify_samples",
+    "verify_interval", "install_timeout", "reboot_timeout", "poll", "journal_dir", "results_dir"
+)
+REMEDIATE_REQUIRED = ("repo",)
+
 
 class ActionModule(RemediateAction):
     STEP = "remediate"
-    OPTIONS = (
-        "kbs", "repo", "repo_unc", "reboot", "method", "install_gdr", "nic_bounce", "verify_samples",
-        "verify_interval", "install_timeout", "reboot_timeout", "poll", "journal_dir", "results_dir"
-    )
-    REQUIRED = ("repo",)
+    OPTIONS = (*REMEDIATE_OPTIONS, "fleet_result")  # fleet_result: an earlier task's result, reported as this one
+    REQUIRED = REMEDIATE_REQUIRED

@@ -1,6 +1,7 @@
 # Copyright: winremedy engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""FOR INTERNAL COLLECTION USE ONLY: what kb_stage, kb_install, kb_reboot, kb_verify and kb_remediate share.
+"""FOR INTERNAL COLLECTION USE ONLY: what kb_stage, kb_install, kb_reboot, kb_verify and kb_remediate share
+(kb_fleet_remediate takes kb_remediate's options from here too).
 
 One ActionBase subclass that validates the task's options, reads the host's
 maintenance-window variables and hands everything to the engine adapter
@@ -29,6 +30,8 @@ COLLECTION_OPTIONS: dict[str, dict[str, t.Any]] = {
     "journal_dir": {"type": "path"},
     "results_dir": {"type": "path"},
     "catalog_paths": {"type": "list", "elements": "path", "default": []},
+    # kb_remediate: a result to report as this host's (kb_fleet_remediate's, or an earlier kb_remediate task's)
+    "fleet_result": {"type": "dict"},
 }
 EVERY_PLUGIN = ("catalog_paths",)  # options each remediation plugin takes besides its own
 
@@ -63,6 +66,9 @@ class RemediateAction(ActionBase):
         result = super().run(tmp, task_vars)
         require_engine()
         validation, args = self.validate_argument_spec(argument_spec=self.argument_spec())
+        if args.get("fleet_result") is not None:  # the work was done by an earlier task: its result becomes this one
+            result.update(args["fleet_result"])
+            return result
         # Imported only now: it needs the engine, whose absence require_engine reports in one line.
         from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate import remediate
         from winremedy.remediate.fleet import HOST_VARIABLES  # what the engine reads of a host beyond its address

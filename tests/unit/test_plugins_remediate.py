@@ -38,6 +38,7 @@ from winremedy.remediate.command import add_remediate_command
 from winremedy.remediate.settings import Settings
 
 NAMES = ("kb_stage", "kb_install", "kb_reboot", "kb_verify", "kb_remediate")
+FLEET = "kb_fleet_remediate"  # every host of a batch at once: the options of kb_remediate and forks
 FAST = {"poll": 0.01, "verify_samples": 2, "verify_interval": 60}
 HOST = "w7-0001"
 
@@ -49,8 +50,8 @@ def fast(plugin: ModuleType) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def remediate(plugins: dict[str, ModuleType]) -> dict[str, ModuleType]:  # noqa: F811 - the imported fixture
-    """The five action plugins, imported while the collection fixture's loader is installed."""
-    return {name: importlib.import_module(f"{PREFIX}.action.{name}") for name in NAMES}
+    """The five action plugins and kb_fleet_remediate, imported while the collection fixture's loader is installed."""
+    return {name: importlib.import_module(f"{PREFIX}.action.{name}") for name in (*NAMES, FLEET)}
 
 
 @pytest.fixture(scope="module")
@@ -247,10 +248,10 @@ def doc_drift(name: str, spec: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def specs(remediate: dict[str, ModuleType]) -> dict[str, dict[str, dict[str, Any]]]:
-    return {name: remediate[name].ActionModule.argument_spec() for name in NAMES}
+    return {name: remediate[name].ActionModule.argument_spec() for name in (*NAMES, FLEET)}
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", (*NAMES, FLEET))
 def test_documented_options_are_the_argument_spec(remediate: dict[str, ModuleType], name: str) -> None:
     assert doc_drift(name, remediate[name].ActionModule.argument_spec()) == []
 
@@ -274,7 +275,7 @@ def test_a_default_changed_in_settings_reaches_each_front_door_or_fails_a_drift_
     assert doc_drift("kb_remediate", remediate["kb_remediate"].ActionModule.argument_spec()) == [
         "kb_remediate: option reboot_timeout: default documented 1800, the code says 60.0"]
     assert playbook_drift(REPO / "playbooks" / "remediate.yml", specs(remediate)) == [
-        "remediate.yml: winremedy_reboot_timeout listed with default 1800, the module's is 60"]
+        "remediate.yml: winremedy_reboot_timeout listed with default 1800, the module's is 60"] * 2  # both modes' tasks
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -310,3 +311,62 @@ def test_reset_closes_the_shell_and_a_down_host_is_only_forgotten(plugins: dict[
     connection.protocol.close_shell.side_effect = AnsibleConnectionFailure("connection refused")
     transport.reset()  # never raises: the host is restarting
     assert connection.protocol is None and connection.shell_id is None and wire.calls == []
+
+
+# --- kb_fleet_remediate: the batch at once; each host's outcome replayed by kb_remediate ------------------------
+
+
+def run_fleet(remediate: dict[str, ModuleType], args: dict[str, Any], hostvars: dict[str, dict[str, Any]], *,
+              check_mode: bool = False) -> dict[str, Any]:
+    plugin = action(remediate[FLEET], args, check_mode=check_mode)
+    return dict(plugin.run(task_vars={"inventory_hostname": next(iter(hostvars)), "hostvars": hostvars,
+                                      "ansible_play_batch": list(hostvars)}))
+
+
+def test_kb_fleet_remediate_fails_only_the_hosts_with_wrong_variables_and_leaves_psrp_out(
+        remediate: dict[str, ModuleType], repo: Path, tmp_path: Path) -> None:
+    hostvars = {"bad-port": {"ansible_host": "127.0.0.1", "ansible_port": "many"},
+                "bad-window": {"ansible_host": "127.0.0.1", "winremedy_maintenance_window": "Sun 2-4"},
+                "ps-01": {"ansible_connection": "psrp", "ansible_host": "127.0.0.1"}}
+    result = run_fleet(remediate, {"repo": str(repo), "journal_dir": str(tmp_path), "results_dir": str(tmp_path)},
+                       hostvars)
+    assert result["left_out"] == ["ps-01"] and set(result["hosts"]) == {"bad-port", "bad-window"}
+    assert result["changed"] is False and "failed" not in result  # the hosts failed, each on its own
+    port, window = result["hosts"]["bad-port"], result["hosts"]["bad-window"]
+    assert port["failed"] is True and port["error_code"] == "transport-config" and "ansible_port" in port["msg"]
+    assert window["failed"] is True and window["error_code"] == "inventory"
+    assert window["msg"].startswith("bad-window: variable winremedy_maintenance_window:")
+    assert port["changed"] is False and port["plan"] is None  # kb_remediate's keys, for the per-host replay
+    # saved as kb_remediate saves them (the fleet report lists them with the reason); no journal: nothing started
+    assert sorted(p.stem for p in (tmp_path / "remediation").glob("*.json")) == ["bad-port", "bad-window"]
+    assert {r.host: r.error_code for r in load_results(tmp_path)} == {"bad-port": "transport-config",
+                                                                       "bad-window": "inventory"}
+    assert not (tmp_path / "journal").exists()
+
+
+def test_kb_fleet_remediate_fails_every_host_alike_on_a_task_error(remediate: dict[str, ModuleType], repo: Path,
+                                                                  tmp_path: Path) -> None:
+    """The per-host task's line for each host (so the recap and max_fail_percentage are the per-host mode's)."""
+    hostvars = {"w7-01": {"ansible_host": "127.0.0.1", "ansible_port": 9}, "w7-02": {"ansible_host": "127.0.0.1"}}
+    result = run_fleet(remediate, {"repo": str(repo), "kbs": ["KB1"], "results_dir": str(tmp_path)}, hostvars)
+    assert result["left_out"] == [] and "failed" not in result
+    assert {host: (task["failed"], task["msg"]) for host, task in result["hosts"].items()} == {
+        host: (True, f"{host}: unknown KB 'KB1': the catalog knows KB2847346, KB903927, KB979223 (catalog)")
+        for host in hostvars}
+    assert not tmp_path.joinpath("remediation").exists()
+
+
+def test_kb_remediate_replays_a_fleet_result_without_touching_the_host(remediate: dict[str, ModuleType],
+                                                                      repo: Path) -> None:
+    replayed = {"failed": True, "changed": True, "status": "failed", "msg": "w7-01: KB2847346: ... (install)",
+                "error_code": "install"}
+    untouched = failing_winrm_connection(AssertionError("the host must not be contacted"))
+    result = run(remediate, "kb_remediate", {"repo": str(repo), "fleet_result": replayed}, untouched)
+    assert {key: result[key] for key in replayed} == replayed
+
+
+def test_kb_fleet_remediate_and_winremedy_remediate_share_their_forks(remediate: dict[str, ModuleType]) -> None:
+    commands = argparse.ArgumentParser().add_subparsers()
+    add_remediate_command(commands)
+    cli = commands.choices["remediate"].parse_args(["-i", "x"])
+    assert remediate[FLEET].ActionModule.argument_spec()["forks"]["default"] == cli.forks

@@ -22,11 +22,9 @@ from ..atomic import write_text_atomic
 from ..catalog import load_catalog
 from ..report.table import format_table
 from . import stage
-from .fleet import host_contexts, preflight, save_outcome, settings_for
-from .journal import Journal
+from .fleet import host_contexts, host_runner, preflight, save_outcome, settings_for
 from .outcome import HostOutcome, HostStatus
-from .rollout import Rollout, roll_out
-from .runner import HostRun
+from .rollout import DEFAULT_FORKS, Rollout, roll_out
 from .settings import add_arguments
 from .workarounds import syn_attack_peers
 
@@ -58,7 +56,7 @@ def add_remediate_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--check", action="store_true", help="print each host's exact plan; change nothing")
     parser.add_argument("--out", type=Path, help=f"journal, results and reports (default ./{DEFAULT_OUT}; "
                                                  "with --check nothing is written unless given)")
-    parser.add_argument("-f", "--forks", type=positive_int, default=16, help="hosts worked on at once inside a batch")
+    parser.add_argument("-f", "--forks", type=positive_int, default=DEFAULT_FORKS, help="hosts worked on at once inside a batch")
     add_arguments(parser.add_argument_group("remediation"))
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(run=run_remediate)
@@ -91,13 +89,9 @@ def run_remediate(args: argparse.Namespace) -> int:
         with lock:
             print(f"[{host}] {message}", file=sys.stderr, flush=True)
 
-    def run_host(name: str) -> HostOutcome:
-        if name in bad:
-            return HostOutcome(name, HostStatus.FAILED, message=bad[name], error_code="inventory")
-        transport = WinRMTransport(name, targets[name].winrm_options())
-        journal = Journal(None if args.check else out, name)
-        return HostRun(transport, catalog, source, manifest, settings, contexts[name], journal,
-                       refused=refused, note=note).run()
+    run_host = host_runner(lambda name: WinRMTransport(name, targets[name].winrm_options()), contexts, bad,
+                           catalog=catalog, source=source, manifest=manifest, settings=settings, refused=refused,
+                           journal_dir=out, note=note)
 
     def finished(outcome: HostOutcome) -> None:
         if out is not None:

@@ -1,15 +1,17 @@
 """What both front doors (``winremedy remediate`` and the collection's kb_* plugins) do around each host's run.
 
 Turning the user's options into :class:`Settings`, checking every package
-before a host is touched, reading each host's own variables, and saving a
-host's outcome where ``winremedy report`` and kb_report find it.
+before a host is touched, reading each host's own variables, starting each
+host's run (:func:`host_runner`: the CLI's hosts and a play's batch in
+kb_fleet_remediate alike), and saving a host's outcome where ``winremedy
+report`` and kb_report find it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,12 @@ from ..atomic import write_text_atomic
 from ..catalog import Catalog
 from ..errors import RepoError, WinRemedyError
 from ..repo.manifest import Manifest
-from ..audit.results import result_path, save_result
+from ..audit.results import HostResult, result_path, save_result
+from ..transport import Transport
 from . import stage
-from .outcome import HostOutcome
-from .runner import HostContext
+from .journal import Journal
+from .outcome import HostOutcome, HostStatus
+from .runner import HostContext, HostRun, Note
 from .settings import Settings
 from .window import TIMEZONE_VARIABLE, WINDOW_VARIABLE, window_from_hostvars
 
@@ -60,6 +64,31 @@ def host_contexts(hostvars: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, 
         except (WinRemedyError, ValueError) as error:
             bad[name] = " ".join(str(error).split())
     return contexts, bad
+
+
+def failed_outcome(host: str, message: str, code: str) -> HostOutcome:
+    """A host whose run cannot start (its variables or its connection are wrong): failed, the reason saved as
+    its audit result too, so the fleet report lists the host with it."""
+    audit = HostResult(host=host, reachable=True, error=message, error_code=code)
+    return HostOutcome(host, HostStatus.FAILED, message=message, error_code=code, audit=audit)
+
+
+def host_runner(connect: Callable[[str], Transport], contexts: Mapping[str, HostContext], bad: Mapping[str, str], *,
+                catalog: Catalog, source: stage.Source, manifest: Manifest, settings: Settings,
+                refused: dict[str, str], journal_dir: Path | None, note: Note) -> Callable[[str], HostOutcome]:
+    """The whole run of one host by name (for :func:`.rollout.roll_out`): a host in ``bad`` (its variables are
+    wrong, see :func:`host_contexts`) or whose ``connect`` raises fails with the reason and is not contacted."""
+    def run_host(name: str) -> HostOutcome:
+        if name in bad:
+            return failed_outcome(name, bad[name], "inventory")
+        try:
+            transport = connect(name)
+        except WinRemedyError as error:
+            return failed_outcome(name, " ".join(str(error).split()), error.code)
+        journal = Journal(None if settings.check else journal_dir, name)  # check mode: nothing is written
+        return HostRun(transport, catalog, source, manifest, settings, contexts[name], journal, refused=refused,
+                       note=note).run()
+    return run_host
 
 
 def save_outcome(out: Path, outcome: HostOutcome) -> None:

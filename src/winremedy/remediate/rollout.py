@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..errors import WinRemedyError
 from .outcome import FAILURES, HostOutcome, HostStatus
 
+DEFAULT_FORKS = 16  # hosts remediated at once: `winremedy remediate --forks`, kb_fleet_remediate's forks
 _SERIAL = re.compile(r"^(?P<number>\d+)(?P<percent>%?)$")
 
 
@@ -53,7 +54,7 @@ def roll_out(
     *,
     serial: str | None = None,
     max_fail_percentage: float | None = None,
-    forks: int = 16,
+    forks: int = DEFAULT_FORKS,
     on_result: Callable[[HostOutcome], None] | None = None,
 ) -> Rollout:
     """Run ``run_host`` batch by batch (up to ``forks`` at once inside a batch)."""
