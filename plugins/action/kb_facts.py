@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.winremedy.windows.plugins.plugin_utils._engine import require_engine
-from ansible_collections.winremedy.windows.plugins.plugin_utils._fleet import with_facts_at_top
+from ansible_collections.winremedy.windows.plugins.plugin_utils._fleet import (
+    FLEET_OPTION, FLEET_OPTION_SPEC, fleet_outcome, replayed, with_facts_at_top)
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "kbs": {"type": "list", "elements": "str", "default": []},
@@ -18,7 +19,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "interval": {"type": "float", "default": 60.0},
     "results_dir": {"type": "path"},
     "catalog_paths": {"type": "list", "elements": "path", "default": []},
-    "fleet_audit": {"type": "str"},
+    FLEET_OPTION: FLEET_OPTION_SPEC,  # doc fragment winremedy.windows.fleet
     "history": {"type": "str"},  # winremedy_history_url in the playbooks (doc fragment winremedy.windows.history)
 }
 
@@ -32,32 +33,20 @@ class ActionModule(ActionBase):
     @staticmethod
     def controller_result(args: Mapping[str, t.Any], task_vars: Mapping[str, t.Any]) -> dict[str, t.Any] | None:
         """This host's outcome in the kb_fleet_audit result that ``fleet_audit`` names: the task's whole result,
-        needing no connection; None when there is none (the host is audited here).
-
-        Read from the variables as they are, not templated: the strategy winremedy.windows.fleet calls this in
-        the controller with the task's own arguments, so that a host's share of the fleet audit costs no worker
-        process; :meth:`run` calls it too, so both give the same result.
+        needing no connection; None when there is none (the host is audited here). The strategy
+        winremedy.windows.fleet calls it in the controller; :meth:`run` calls it too, so both give the same result.
         """
-        name = args.get("fleet_audit")
-        if not isinstance(name, str) or not set(args) <= ARGUMENT_SPEC.keys():
-            return None
-        fleet = task_vars.get(name)
-        hosts = fleet.get("hosts") if isinstance(fleet, Mapping) else None  # a skipped kb_fleet_audit has none
-        outcome = hosts.get(str(task_vars["inventory_hostname"])) if isinstance(hosts, Mapping) else None
-        return with_facts_at_top(outcome) if isinstance(outcome, Mapping) else None
+        outcome = fleet_outcome(args, task_vars, ARGUMENT_SPEC)
+        return None if outcome is None else with_facts_at_top(outcome)
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result = super().run(tmp, task_vars)
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         variables = task_vars or {}
-        if args["fleet_audit"] is not None:
-            if not isinstance(variables.get(args["fleet_audit"]), Mapping):
-                return {"failed": True, "msg": f"fleet_audit: no variable {args['fleet_audit']!r} (register the "
-                                               "result of winremedy.windows.kb_fleet_audit under this name)"}
-            outcome = self.controller_result(args, variables)
-            if outcome is not None:  # audited by kb_fleet_audit: its outcome becomes this host's task
-                result.update(outcome)
-                return result
+        outcome = replayed(args, variables, "kb_fleet_audit", self.controller_result)
+        if outcome is not None:  # audited by kb_fleet_audit: its outcome becomes this host's task
+            result.update(outcome)
+            return result
         require_engine()
         # Imported only now: it needs the engine, whose absence require_engine reports in one line.
         from ansible_collections.winremedy.windows.plugins.plugin_utils._audit import kb_facts

@@ -11,9 +11,10 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.winremedy.windows.plugins.action.kb_facts import ARGUMENT_SPEC as HOST_ARGUMENT_SPEC
 from ansible_collections.winremedy.windows.plugins.plugin_utils._engine import require_engine
+from ansible_collections.winremedy.windows.plugins.plugin_utils._fleet import FLEET_OPTION
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    **{name: spec for name, spec in HOST_ARGUMENT_SPEC.items() if name != "fleet_audit"},
+    **{name: spec for name, spec in HOST_ARGUMENT_SPEC.items() if name != FLEET_OPTION},
     "forks": {"type": "int", "default": 64},  # winremedy.audit.run.DEFAULT_FORKS, as `winremedy audit --forks`
 }
 

@@ -7,6 +7,7 @@ Documentation in plugins/modules/kb_remediate.py; a thin adapter over the engine
 
 from __future__ import annotations
 
+from ansible_collections.winremedy.windows.plugins.plugin_utils._fleet import FLEET_OPTION
 from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate_action import RemediateAction
 
 # The remediation's options: this plugin's, and kb_fleet_remediate's for a whole batch.
@@ -19,5 +20,5 @@ REMEDIATE_REQUIRED = ("repo",)
 
 class ActionModule(RemediateAction):
     STEP = "remediate"
-    OPTIONS = (*REMEDIATE_OPTIONS, "fleet_result")  # fleet_result: an earlier task's result, reported as this one
+    OPTIONS = (*REMEDIATE_OPTIONS, FLEET_OPTION)  # its host's result of a kb_fleet_remediate task, by its name
     REQUIRED = REMEDIATE_REQUIRED

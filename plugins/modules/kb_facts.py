@@ -53,20 +53,9 @@ options:
       - Relative paths are relative to the directory ansible-playbook runs in.
       - Not set, nothing is saved.
     type: path
-  fleet_audit:
-    description:
-      - The name of the variable a M(winremedy.windows.kb_fleet_audit) task run once for the batch registered its
-        result as (a name, not a template); this host's entry of its RV(winremedy.windows.kb_fleet_audit#module:hosts)
-        is then this task's result.
-      - Given, and the host in it, nothing is collected and nothing saved (the fleet audit did both); the task
-        reports that result as this host's own - its facts, or C(unreachable)/C(failed) with the fleet audit's
-        reason - so the PLAY RECAP and later plays see each host as in the per-host mode. A host not in it (one
-        not on C(winrm), left out), or a skipped fleet task, is audited by this task as usual.
-      - Under the strategy C(winremedy.windows.fleet) the result is taken in the controller, without a worker
-        process for the host.
-    type: str
 extends_documentation_fragment:
   - winremedy.windows.catalog
+  - winremedy.windows.fleet
   - winremedy.windows.history
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts

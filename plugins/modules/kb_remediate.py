@@ -15,19 +15,9 @@ description:
     started instead of starting it again; a rerun after success changes nothing.
   - Run it in rolling batches with the play keywords C(serial) and C(max_fail_percentage), as the playbook
     C(winremedy.windows.remediate) does.
-options:
-  fleet_result:
-    description:
-      - This host's entry of RV(winremedy.windows.kb_fleet_remediate#module:hosts), from a
-        M(winremedy.windows.kb_fleet_remediate) task run once for the batch; or the registered result of an
-        earlier M(winremedy.windows.kb_remediate) task of the host (run with C(ignore_errors) and
-        C(ignore_unreachable), so that its failure can be reported later, after the fleet reports).
-      - Given, nothing is done on the host and nothing saved (the earlier task did both); the task reports that
-        result as this host's own - C(changed), or C(failed)/C(unreachable) with the reason - so the PLAY RECAP
-        and C(max_fail_percentage) count each host, as the playbook C(winremedy.windows.remediate) does.
-    type: dict
 extends_documentation_fragment:
   - winremedy.windows.catalog
+  - winremedy.windows.fleet
   - ansible.builtin.action_common_attributes
   - winremedy.windows.remediate
   - winremedy.windows.remediate.source

@@ -20,6 +20,8 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.winremedy.windows.plugins.plugin_utils._engine import require_engine
+from ansible_collections.winremedy.windows.plugins.plugin_utils._fleet import (
+    FLEET_OPTION, FLEET_OPTION_SPEC, fleet_outcome, replayed)
 
 display = Display()
 
@@ -30,8 +32,7 @@ COLLECTION_OPTIONS: dict[str, dict[str, t.Any]] = {
     "journal_dir": {"type": "path"},
     "results_dir": {"type": "path"},
     "catalog_paths": {"type": "list", "elements": "path", "default": []},
-    # kb_remediate: a result to report as this host's (kb_fleet_remediate's, or an earlier kb_remediate task's)
-    "fleet_result": {"type": "dict"},
+    FLEET_OPTION: FLEET_OPTION_SPEC,  # kb_remediate's (doc fragment winremedy.windows.fleet)
 }
 EVERY_PLUGIN = ("catalog_paths",)  # options each remediation plugin takes besides its own
 
@@ -59,6 +60,15 @@ class RemediateAction(ActionBase):
     REQUIRED: tuple[str, ...] = ()
 
     @classmethod
+    def controller_result(cls, args: t.Mapping[str, t.Any], task_vars: t.Mapping[str, t.Any]) -> dict[str, t.Any] | None:
+        """This host's result in the kb_fleet_remediate result that ``fleet_audit`` names (for a step that takes
+        the option), needing no connection; None when there is none (the host is worked on here). The strategy
+        winremedy.windows.fleet calls it in the controller; :meth:`run` calls it too, so both give the same result.
+        """
+        outcome = fleet_outcome(args, task_vars, (*cls.OPTIONS, *EVERY_PLUGIN))
+        return None if outcome is None else dict(outcome)
+
+    @classmethod
     def argument_spec(cls) -> dict[str, dict[str, t.Any]]:
         return argument_spec(cls.OPTIONS, cls.REQUIRED)
 
@@ -66,14 +76,15 @@ class RemediateAction(ActionBase):
         result = super().run(tmp, task_vars)
         require_engine()
         validation, args = self.validate_argument_spec(argument_spec=self.argument_spec())
-        if args.get("fleet_result") is not None:  # the work was done by an earlier task: its result becomes this one
-            result.update(args["fleet_result"])
+        variables = task_vars or {}
+        outcome = replayed(args, variables, "kb_fleet_remediate", self.controller_result)
+        if outcome is not None:  # done by kb_fleet_remediate: its result for this host becomes this task's
+            result.update(outcome)
             return result
         # Imported only now: it needs the engine, whose absence require_engine reports in one line.
         from ansible_collections.winremedy.windows.plugins.plugin_utils._remediate import remediate
         from winremedy.remediate.fleet import HOST_VARIABLES  # what the engine reads of a host beyond its address
 
-        variables = task_vars or {}
         host = str(variables["inventory_hostname"])  # the name results and journals use, as the CLI does
         hostvars = {name: self._templar.template(variables[name]) for name in HOST_VARIABLES if name in variables}
         result.update(remediate(

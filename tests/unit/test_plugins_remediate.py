@@ -356,13 +356,35 @@ def test_kb_fleet_remediate_fails_every_host_alike_on_a_task_error(remediate: di
     assert not tmp_path.joinpath("remediation").exists()
 
 
-def test_kb_remediate_replays_a_fleet_result_without_touching_the_host(remediate: dict[str, ModuleType],
-                                                                      repo: Path) -> None:
-    replayed = {"failed": True, "changed": True, "status": "failed", "msg": "w7-01: KB2847346: ... (install)",
+def test_kb_remediate_takes_its_hosts_result_of_the_fleet_task_without_touching_the_host(
+        remediate: dict[str, ModuleType], repo: Path) -> None:
+    replayed = {"failed": True, "changed": True, "status": "failed", "msg": f"{HOST}: KB2847346: ... (install)",
                 "error_code": "install"}
+    fleet = {"changed": False, "hosts": {HOST: replayed}}
     untouched = failing_winrm_connection(AssertionError("the host must not be contacted"))
-    result = run(remediate, "kb_remediate", {"repo": str(repo), "fleet_result": replayed}, untouched)
+    args = {"repo": str(repo), "fleet_audit": "fleet"}
+    result = run(remediate, "kb_remediate", args, untouched, hostvars={"fleet": fleet})
     assert {key: result[key] for key in replayed} == replayed
+    # what the strategy winremedy.windows.fleet takes in the controller: the same result, a copy of it
+    known = remediate["kb_remediate"].ActionModule.controller_result
+    outcome = known(args, {"inventory_hostname": HOST, "fleet": fleet})
+    assert outcome == replayed and outcome is not replayed
+    # another host, a skipped fleet task (per-host mode), an argument the action does not know, a step without
+    # the option: worked on as usual
+    for name, args, variables in (
+            ("kb_remediate", args, {"inventory_hostname": "w7-99", "fleet": fleet}),
+            ("kb_remediate", args, {"inventory_hostname": HOST, "fleet": {"skipped": True}}),
+            ("kb_remediate", {**args, "rebot": "now"}, {"inventory_hostname": HOST, "fleet": fleet}),
+            ("kb_stage", args, {"inventory_hostname": HOST, "fleet": fleet})):
+        assert remediate[name].ActionModule.controller_result(args, variables) is None
+
+
+def test_kb_remediate_names_a_fleet_variable_that_is_not_there(remediate: dict[str, ModuleType], repo: Path) -> None:
+    untouched = failing_winrm_connection(AssertionError("the host must not be contacted"))
+    result = run(remediate, "kb_remediate", {"repo": str(repo), "fleet_audit": "flet"}, untouched,
+                 hostvars={"fleet": {"hosts": {}}})
+    assert result == {"failed": True, "msg": "fleet_audit: no variable 'flet' (register the result of "
+                                             "winremedy.windows.kb_fleet_remediate under this name)"}
 
 
 def test_kb_fleet_remediate_and_winremedy_remediate_share_their_forks(remediate: dict[str, ModuleType]) -> None:
