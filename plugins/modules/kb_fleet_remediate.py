@@ -22,8 +22,8 @@ description:
     host are the files M(winremedy.windows.kb_remediate) writes, so a rerun in either mode resumes from them.
   - Hosts whose C(ansible_connection) is not C(winrm) are not remediated here but listed in RV(left_out), for the
     per-host task (the engine speaks WS-Management through pywinrm only).
-  - Returns each host's task result in RV(hosts); pass it to M(winremedy.windows.kb_remediate) as
-    O(winremedy.windows.kb_remediate#module:fleet_result) in a per-host task, so each host is C(changed),
+  - Returns each host's task result in RV(hosts); name the registered variable in
+    O(winremedy.windows.kb_remediate#module:fleet_audit) of a per-host task, so each host is C(changed),
     C(failed) or C(unreachable) on its own, the PLAY RECAP is per host, and C(max_fail_percentage) counts the
     batch's failed hosts as in the per-host mode. The playbook C(winremedy.windows.remediate) does this by
     default (C(winremedy_remediate_mode=fleet)).
@@ -73,10 +73,10 @@ EXAMPLES = r"""
   run_once: true
   register: fleet
 
-- name: Each host's outcome as its own task and recap line (nothing done again)
+- name: Each host's outcome as its own task and recap line (nothing done again; hosts left out are remediated here)
   winremedy.windows.kb_remediate:
     repo: /srv/winremedy/repo
-    fleet_result: "{{ fleet.hosts[inventory_hostname] | default(omit) }}"
+    fleet_audit: fleet  # a name, not a template
 """
 
 RETURN = r"""

@@ -108,13 +108,7 @@ def kb_fleet_audit(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: list[
     if samples < 1:
         return {"failed": True, "msg": f"samples must be at least 1, got {samples}"}
     variables = {host: hostvars[host] for host in hosts}  # once per host: each lookup computes its variables
-    fleet = [host for host in hosts if _connection(variables[host]) in FLEET_CONNECTIONS]
-    options: dict[str, WinRMOptions | WinRemedyError] = {}
-    for host in fleet:
-        try:
-            options[host] = options_from_hostvars(host, variables[host])
-        except WinRemedyError as error:  # this host's variables are wrong: it fails with the reason, not the fleet
-            options[host] = error
+    fleet, connect = winrm_connections(variables)
     try:
         use_catalog_paths(catalog_paths)
         catalog = load_catalog()
@@ -124,12 +118,6 @@ def kb_fleet_audit(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: list[
         store = _opened(history)
     except WinRemedyError as error:  # the arguments, the catalog, the lab clock or the history: no host's fault
         return {"failed": True, "msg": f"{error} ({error.code})"}
-
-    def connect(host: str) -> WinRMTransport:
-        chosen = options[host]
-        if isinstance(chosen, WinRemedyError):
-            raise chosen
-        return WinRMTransport(host, chosen)
 
     out = Path(results_dir) if results_dir else None
     try:
@@ -144,12 +132,30 @@ def kb_fleet_audit(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: list[
     if out:
         for host, task in tasks.items():
             task["result_path"] = str(result_path(out, host))
-    return {"changed": False, "hosts": tasks, "left_out": [host for host in hosts if host not in options],
+    return {"changed": False, "hosts": tasks, "left_out": [host for host in hosts if host not in fleet],
             "summary": summary.to_dict(), **_history_failure(store)}
 
 
-def _connection(variables: t.Mapping[str, t.Any]) -> str:
-    return str(variables.get("ansible_connection", "winrm"))
+def winrm_connections(variables: t.Mapping[str, t.Mapping[str, t.Any]],
+                      ) -> tuple[list[str], t.Callable[[str], WinRMTransport]]:
+    """The hosts on a connection the engine drives itself (the others are left to the per-host task), and how to
+    connect to one of them over its own variables; a host whose variables are wrong fails with the reason when it
+    is connected, not the fleet."""
+    options: dict[str, WinRMOptions | WinRemedyError] = {}
+    for host, own in variables.items():
+        if str(own.get("ansible_connection", "winrm")) in FLEET_CONNECTIONS:
+            try:
+                options[host] = options_from_hostvars(host, own)
+            except WinRemedyError as error:
+                options[host] = error
+
+    def connect(host: str) -> WinRMTransport:
+        chosen = options[host]
+        if isinstance(chosen, WinRemedyError):
+            raise chosen
+        return WinRMTransport(host, chosen)
+
+    return list(options), connect
 
 
 def task_result(result: HostResult) -> dict[str, t.Any]:

@@ -21,12 +21,10 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path
 
-from ansible_collections.winremedy.windows.plugins.plugin_utils._audit import (
-    CONNECTION_FAILURES, FLEET_CONNECTIONS, _connection)
+from ansible_collections.winremedy.windows.plugins.plugin_utils._audit import CONNECTION_FAILURES, winrm_connections
 from ansible_collections.winremedy.windows.plugins.plugin_utils._transport import ConnectionTransport
 from winremedy.catalog import Catalog, load_catalog, use_catalog_paths
 from winremedy.errors import WinRemedyError
-from winremedy.inventory import options_from_hostvars
 from winremedy.remediate.fleet import failed_outcome, host_contexts, host_runner, preflight, save_outcome, settings_for
 from winremedy.remediate.journal import Journal
 from winremedy.remediate.outcome import FileChange, HostOutcome, HostStatus
@@ -35,7 +33,6 @@ from winremedy.remediate.runner import ENTRY_POINTS, HostRun
 from winremedy.remediate.settings import Settings
 from winremedy.remediate.stage import Source, resolve_source
 from winremedy.repo.manifest import Manifest
-from winremedy.transport import WinRMOptions, WinRMTransport
 
 if t.TYPE_CHECKING:
     from ansible.plugins.connection import ConnectionBase
@@ -126,26 +123,14 @@ def kb_fleet_remediate(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: l
     on a connection the engine does not drive, for the per-host task. A task error (an unknown KB, a repository
     that cannot be read) fails every host of the batch with the per-host task's line; no host is contacted.
     """
-    fleet = [host for host in hosts if _connection(hostvars[host]) in FLEET_CONNECTIONS]
     try:
         inputs = _inputs(args, check=check)
     except _TaskError as error:
         return {"changed": False, "left_out": [], "hosts": {
             host: {"failed": True, "changed": False, "msg": f"{host}: {error}"} for host in hosts}}
-    options: dict[str, WinRMOptions | WinRemedyError] = {}
-    for host in fleet:
-        try:
-            options[host] = options_from_hostvars(host, hostvars[host])
-        except WinRemedyError as error:  # this host's variables are wrong: it fails with the reason, not the batch
-            options[host] = error
-
-    def connect(host: str) -> WinRMTransport:
-        chosen = options[host]
-        if isinstance(chosen, WinRemedyError):
-            raise chosen
-        return WinRMTransport(host, chosen)
-
-    contexts, bad = host_contexts({host: hostvars[host] for host in fleet})
+    variables = {host: hostvars[host] for host in hosts}  # once per host: each lookup computes its variables
+    fleet, connect = winrm_connections(variables)
+    contexts, bad = host_contexts({host: variables[host] for host in fleet})
     run_host = host_runner(connect, contexts, bad, catalog=inputs.catalog, source=inputs.source,
                            manifest=inputs.manifest, settings=inputs.settings, refused=inputs.refused,
                            journal_dir=_journal_dir(args), note=note)
@@ -155,7 +140,7 @@ def kb_fleet_remediate(hostvars: t.Mapping[str, t.Mapping[str, t.Any]], hosts: l
         tasks[outcome.host] = _saved(task_result(outcome, "remediate", inputs.settings, diff=diff), outcome, args)
 
     roll_out(fleet, run_host, forks=forks, on_result=finished)  # one batch: the play's serial made it
-    result = {"changed": False, "hosts": tasks, "left_out": [host for host in hosts if host not in options]}
+    result = {"changed": False, "hosts": tasks, "left_out": [host for host in hosts if host not in fleet]}
     if inputs.refused:
         result["warnings"] = _warnings(inputs.refused)
     return result

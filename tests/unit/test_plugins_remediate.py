@@ -371,12 +371,12 @@ def test_kb_remediate_takes_its_hosts_result_of_the_fleet_task_without_touching_
     assert outcome == replayed and outcome is not replayed
     # another host, a skipped fleet task (per-host mode), an argument the action does not know, a step without
     # the option: worked on as usual
-    for name, args, variables in (
+    for name, task_args, variables in (
             ("kb_remediate", args, {"inventory_hostname": "w7-99", "fleet": fleet}),
             ("kb_remediate", args, {"inventory_hostname": HOST, "fleet": {"skipped": True}}),
             ("kb_remediate", {**args, "rebot": "now"}, {"inventory_hostname": HOST, "fleet": fleet}),
             ("kb_stage", args, {"inventory_hostname": HOST, "fleet": fleet})):
-        assert remediate[name].ActionModule.controller_result(args, variables) is None
+        assert remediate[name].ActionModule.controller_result(task_args, variables) is None
 
 
 def test_kb_remediate_names_a_fleet_variable_that_is_not_there(remediate: dict[str, ModuleType], repo: Path) -> None:
