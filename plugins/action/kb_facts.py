@@ -32,7 +32,7 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def controller_result(args: Mapping[str, t.Any], task_vars: Mapping[str, t.Any]) -> dict[str, t.Any] | None:
-        """This host's outcome in the kb_fleet_audit result that ``fleet_audit`` names: the task's whole result,
+        """This host's outcome in the kb_fleet_audit result that ``fleet_task`` names: the task's whole result,
         needing no connection; None when there is none (the host is audited here). The strategy
         winremedy.windows.fleet calls it in the controller; :meth:`run` calls it too, so both give the same result.
         """

@@ -1,6 +1,6 @@
 # Copyright: winremedy engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet_audit option of the per-host plugins whose work a fleet task can do for the batch, documented once."""
+"""The fleet_task option of the per-host plugins whose work a fleet task can do for the batch, documented once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
-  fleet_audit:
+  fleet_task:
     description:
       - The name of the variable a fleet task run once for the batch registered its result as (a name, not a
         template) - M(winremedy.windows.kb_fleet_audit) for M(winremedy.windows.kb_facts),

@@ -20,7 +20,7 @@ description:
     listed in RV(left_out), for the per-host task (the engine speaks WS-Management through pywinrm only, so it
     cannot honour another plugin's options).
   - Returns each host's task result in RV(hosts); register it and name the variable to M(winremedy.windows.kb_facts)
-    as O(winremedy.windows.kb_facts#module:fleet_audit) in a per-host task, so each host gets its facts, and its
+    as O(winremedy.windows.kb_facts#module:fleet_task) in a per-host task, so each host gets its facts, and its
     own C(ok), C(failed) or C(unreachable) in the PLAY RECAP, exactly as in the per-host mode. With the play's
     C(strategy) C(winremedy.windows.fleet) that task costs no worker process per host. The playbook
     C(winremedy.windows.audit) does this by default (C(winremedy_audit_mode=fleet)).
@@ -86,7 +86,7 @@ EXAMPLES = r"""
 
 - name: Each host's outcome as its own task, facts and recap line (per host, nothing collected again)
   winremedy.windows.kb_facts:
-    fleet_audit: fleet
+    fleet_task: fleet
     results_dir: ./winremedy-report
   ignore_unreachable: true
   ignore_errors: true
@@ -97,7 +97,7 @@ hosts:
   description:
     - Host name -> the task result M(winremedy.windows.kb_facts) returns for it, with its facts once - under
       RV(winremedy.windows.kb_facts#module:ansible_facts) only, not also at the top level (kb_facts, given this
-      result by O(winremedy.windows.kb_facts#module:fleet_audit), returns them at both); or C(unreachable)/C(failed)
+      result by O(winremedy.windows.kb_facts#module:fleet_task), returns them at both); or C(unreachable)/C(failed)
       with C(msg) and C(error_code); plus C(result_path) with O(results_dir).
   returned: success
   type: dict

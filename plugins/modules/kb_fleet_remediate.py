@@ -23,7 +23,7 @@ description:
   - Hosts whose C(ansible_connection) is not C(winrm) are not remediated here but listed in RV(left_out), for the
     per-host task (the engine speaks WS-Management through pywinrm only).
   - Returns each host's task result in RV(hosts); name the registered variable in
-    O(winremedy.windows.kb_remediate#module:fleet_audit) of a per-host task, so each host is C(changed),
+    O(winremedy.windows.kb_remediate#module:fleet_task) of a per-host task, so each host is C(changed),
     C(failed) or C(unreachable) on its own, the PLAY RECAP is per host, and C(max_fail_percentage) counts the
     batch's failed hosts as in the per-host mode. The playbook C(winremedy.windows.remediate) does this by
     default (C(winremedy_remediate_mode=fleet)).
@@ -76,7 +76,7 @@ EXAMPLES = r"""
 - name: Each host's outcome as its own task and recap line (nothing done again; hosts left out are remediated here)
   winremedy.windows.kb_remediate:
     repo: /srv/winremedy/repo
-    fleet_audit: fleet  # a name, not a template
+    fleet_task: fleet  # a name, not a template
 """
 
 RETURN = r"""

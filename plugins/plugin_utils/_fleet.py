@@ -1,7 +1,7 @@
 # Copyright: winremedy engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """FOR INTERNAL COLLECTION USE ONLY: a host's outcome of a fleet task (kb_fleet_audit, kb_fleet_remediate), as its
-per-host task result (kb_facts, kb_remediate: their option ``fleet_audit``, doc fragment winremedy.windows.fleet).
+per-host task result (kb_facts, kb_remediate: their option ``fleet_task``, doc fragment winremedy.windows.fleet).
 
 Imports nothing of the engine: kb_facts, kb_remediate and the strategy winremedy.windows.fleet use it on the
 controller before (or without) the engine being imported.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import typing as t
 from collections.abc import Collection, Mapping
 
-FLEET_OPTION = "fleet_audit"  # the name of the variable the fleet task registered its result as
+FLEET_OPTION = "fleet_task"  # the name of the variable the fleet task registered its result as
 FLEET_OPTION_SPEC: dict[str, t.Any] = {"type": "str"}
 
 
@@ -36,7 +36,7 @@ def fleet_outcome(args: Mapping[str, t.Any], task_vars: Mapping[str, t.Any],
 def replayed(args: Mapping[str, t.Any], task_vars: Mapping[str, t.Any], fleet_module: str,
              controller_result: t.Callable[[Mapping[str, t.Any], Mapping[str, t.Any]], dict[str, t.Any] | None],
              ) -> dict[str, t.Any] | None:
-    """What a per-host task's ``run`` reports when ``fleet_audit`` is given: this host's result by its action's
+    """What a per-host task's ``run`` reports when ``fleet_task`` is given: this host's result by its action's
     ``controller_result`` (the strategy's path), a failure naming a variable that does not exist (a typo), or
     None when the host is not in the fleet result (the task does its work)."""
     name = args.get(FLEET_OPTION)

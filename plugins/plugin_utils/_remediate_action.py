@@ -61,7 +61,7 @@ class RemediateAction(ActionBase):
 
     @classmethod
     def controller_result(cls, args: t.Mapping[str, t.Any], task_vars: t.Mapping[str, t.Any]) -> dict[str, t.Any] | None:
-        """This host's result in the kb_fleet_remediate result that ``fleet_audit`` names (for a step that takes
+        """This host's result in the kb_fleet_remediate result that ``fleet_task`` names (for a step that takes
         the option), needing no connection; None when there is none (the host is worked on here). The strategy
         winremedy.windows.fleet calls it in the controller; :meth:`run` calls it too, so both give the same result.
         """

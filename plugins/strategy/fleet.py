@@ -12,9 +12,9 @@ version_added: 0.2.0
 description:
   - Runs a play as C(ansible.builtin.linear) does, task by task on every host of the batch, except for one kind
     of task - an action whose result for a host is already known on the controller -
-    M(winremedy.windows.kb_facts) with O(winremedy.windows.kb_facts#module:fleet_audit) (that host's outcome of
+    M(winremedy.windows.kb_facts) with O(winremedy.windows.kb_facts#module:fleet_task) (that host's outcome of
     a M(winremedy.windows.kb_fleet_audit) task run once for the batch), and M(winremedy.windows.kb_remediate)
-    with O(winremedy.windows.kb_remediate#module:fleet_audit) (of M(winremedy.windows.kb_fleet_remediate)). Such a task's result is taken in the
+    with O(winremedy.windows.kb_remediate#module:fleet_task) (of M(winremedy.windows.kb_fleet_remediate)). Such a task's result is taken in the
     controller process instead of in a new worker process per host, then handled as any host's result - its
     facts, C(register), C(ignore_errors), C(ignore_unreachable), callbacks and the PLAY RECAP.
   - That task, with a loop, a condition, delegation, C(changed_when), C(failed_when), C(until), C(notify),

@@ -231,7 +231,7 @@ def test_an_unknown_option_fails_clearly(faulty_lab: Path, ansible_env: dict[str
                    "-a", '{"kbz": ["KB2847346"]}', env=ansible_env, cwd=faulty_lab)
     assert run.returncode == 2
     assert ("Unsupported parameters for (ansible_collections.winremedy.windows.plugins.action.kb_facts) module: kbz. "
-            "Supported parameters include: catalog_paths, fleet_audit, history, interval, kbs, results_dir, samples.") in run.stdout
+            "Supported parameters include: catalog_paths, fleet_task, history, interval, kbs, results_dir, samples.") in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
 
 

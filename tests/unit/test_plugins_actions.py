@@ -357,31 +357,31 @@ def test_kb_facts_takes_its_hosts_outcome_of_the_fleet_audit_without_touching_th
     connection = MagicMock()
     replayed = {"unreachable": True, "changed": False, "msg": "w7-01: refused (auth)", "error_code": "auth"}
     fleet = {"changed": False, "hosts": {"w7-01": replayed}}
-    plugin = action(plugins["action.kb_facts"], {"fleet_audit": "fleet"}, connection)
+    plugin = action(plugins["action.kb_facts"], {"fleet_task": "fleet"}, connection)
     result = dict(plugin.run(task_vars={"inventory_hostname": "w7-01", "fleet": fleet}))
     assert {key: result[key] for key in replayed} == replayed
     connection.exec_command.assert_not_called()
     # what the strategy winremedy.windows.fleet takes in the controller: the same outcome, a copy of it
     known = plugins["action.kb_facts"].ActionModule.controller_result
-    outcome = known({"fleet_audit": "fleet"}, {"inventory_hostname": "w7-01", "fleet": fleet})
+    outcome = known({"fleet_task": "fleet"}, {"inventory_hostname": "w7-01", "fleet": fleet})
     assert outcome == replayed and outcome is not replayed
     # an audited host's facts come once in the fleet result; its task result has them at the top level too
     facts = {"statuses": {"KB2847346": "fixed"}, "compliant": True}
     audited = {"changed": False, "ansible_facts": {"winremedy": facts}}
     variables = {"inventory_hostname": "w7-02", "fleet": {"hosts": {"w7-02": audited}}}
-    assert known({"fleet_audit": "fleet"}, variables) == {**audited, **facts}
+    assert known({"fleet_task": "fleet"}, variables) == {**audited, **facts}
     # another host, a skipped fleet task (per-host mode), an argument the action does not know: audited as usual
-    for args, variables in (({"fleet_audit": "fleet"}, {"inventory_hostname": "w7-02", "fleet": fleet}),
-                            ({"fleet_audit": "fleet"}, {"inventory_hostname": "w7-01", "fleet": {"skipped": True}}),
-                            ({"fleet_audit": "fleet", "kbz": []}, {"inventory_hostname": "w7-01", "fleet": fleet})):
+    for args, variables in (({"fleet_task": "fleet"}, {"inventory_hostname": "w7-02", "fleet": fleet}),
+                            ({"fleet_task": "fleet"}, {"inventory_hostname": "w7-01", "fleet": {"skipped": True}}),
+                            ({"fleet_task": "fleet", "kbz": []}, {"inventory_hostname": "w7-01", "fleet": fleet})):
         assert known(args, variables) is None
 
 
 def test_kb_facts_names_a_fleet_audit_variable_that_is_not_there(plugins: dict[str, ModuleType]) -> None:
     connection = MagicMock()
-    plugin = action(plugins["action.kb_facts"], {"fleet_audit": "flet"}, connection)
+    plugin = action(plugins["action.kb_facts"], {"fleet_task": "flet"}, connection)
     result = dict(plugin.run(task_vars={"inventory_hostname": "w7-01", "fleet": {"hosts": {}}}))
-    assert result == {"failed": True, "msg": "fleet_audit: no variable 'flet' (register the result of "
+    assert result == {"failed": True, "msg": "fleet_task: no variable 'flet' (register the result of "
                                              "winremedy.windows.kb_fleet_audit under this name)"}
     connection.exec_command.assert_not_called()
 
@@ -404,7 +404,7 @@ def fleet_strategy(plugins: dict[str, ModuleType], monkeypatch: pytest.MonkeyPat
 def test_the_fleet_strategy_hands_a_hosts_known_result_over_without_a_worker(fleet_strategy: Any) -> None:
     strategy, workers = fleet_strategy
     outcome = {"unreachable": True, "changed": False, "msg": "w7-01: refused (auth)", "error_code": "auth"}
-    task = Task.load({"name": "share", "winremedy.windows.kb_facts": {"fleet_audit": "fleet"},
+    task = Task.load({"name": "share", "winremedy.windows.kb_facts": {"fleet_task": "fleet"},
                       "ignore_unreachable": True})
     variables = {"inventory_hostname": "w7-01", "fleet": {"hosts": {"w7-01": outcome}}}
     strategy._queue_task(Host("w7-01"), task, variables, PlayContext())
@@ -417,9 +417,9 @@ def test_the_fleet_strategy_hands_a_hosts_known_result_over_without_a_worker(fle
 
 
 @pytest.mark.parametrize("task", [
-    {"winremedy.windows.kb_facts": {"fleet_audit": "fleet"}, "when": "inventory_hostname != 'x'"},
-    {"winremedy.windows.kb_facts": {"fleet_audit": "fleet"}, "ignore_errors": "{{ lenient }}"},
-    {"winremedy.windows.kb_facts": {"fleet_audit": "fleet"}, "delegate_to": "localhost"},
+    {"winremedy.windows.kb_facts": {"fleet_task": "fleet"}, "when": "inventory_hostname != 'x'"},
+    {"winremedy.windows.kb_facts": {"fleet_task": "fleet"}, "ignore_errors": "{{ lenient }}"},
+    {"winremedy.windows.kb_facts": {"fleet_task": "fleet"}, "delegate_to": "localhost"},
     {"winremedy.windows.kb_facts": {}},
     {"ansible.builtin.debug": {"msg": "hello"}},
 ], ids=["condition", "templated-ignore-errors", "delegated", "no-fleet-audit", "another-action"])

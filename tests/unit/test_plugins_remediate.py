@@ -362,7 +362,7 @@ def test_kb_remediate_takes_its_hosts_result_of_the_fleet_task_without_touching_
                 "error_code": "install"}
     fleet = {"changed": False, "hosts": {HOST: replayed}}
     untouched = failing_winrm_connection(AssertionError("the host must not be contacted"))
-    args = {"repo": str(repo), "fleet_audit": "fleet"}
+    args = {"repo": str(repo), "fleet_task": "fleet"}
     result = run(remediate, "kb_remediate", args, untouched, hostvars={"fleet": fleet})
     assert {key: result[key] for key in replayed} == replayed
     # what the strategy winremedy.windows.fleet takes in the controller: the same result, a copy of it
@@ -381,9 +381,9 @@ def test_kb_remediate_takes_its_hosts_result_of_the_fleet_task_without_touching_
 
 def test_kb_remediate_names_a_fleet_variable_that_is_not_there(remediate: dict[str, ModuleType], repo: Path) -> None:
     untouched = failing_winrm_connection(AssertionError("the host must not be contacted"))
-    result = run(remediate, "kb_remediate", {"repo": str(repo), "fleet_audit": "flet"}, untouched,
+    result = run(remediate, "kb_remediate", {"repo": str(repo), "fleet_task": "flet"}, untouched,
                  hostvars={"fleet": {"hosts": {}}})
-    assert result == {"failed": True, "msg": "fleet_audit: no variable 'flet' (register the result of "
+    assert result == {"failed": True, "msg": "fleet_task: no variable 'flet' (register the result of "
                                              "winremedy.windows.kb_fleet_remediate under this name)"}
 
 
