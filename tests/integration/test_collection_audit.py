@@ -60,6 +60,16 @@ def _ansible(tool: str, *args: str, env: dict[str, str], cwd: Path) -> subproces
     return subprocess.run([str(BIN / tool), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
 
 
+def _vault_password(directory: Path, host: str, env: dict[str, str]) -> None:
+    """The lab's password for ``host``, vaulted in ``directory``/host_vars (key: ``directory``/vault-password)."""
+    (directory / "vault-password").write_text("fleet-vault\n")
+    vaulted = _ansible("ansible-vault", "encrypt_string", "--vault-password-file", str(directory / "vault-password"),
+                       "Lab-pass1", "--name", "ansible_password", env=env, cwd=directory)
+    assert vaulted.returncode == 0, vaulted.stderr
+    (directory / "host_vars").mkdir()
+    (directory / "host_vars" / f"{host}.yml").write_text(vaulted.stdout)
+
+
 def _lab(directory: Path, *up: str) -> Iterator[Path]:
     _winremedy("lab", "up", "--dir", str(directory), *up)
     try:
@@ -243,12 +253,7 @@ def test_the_fleet_mode_reads_each_hosts_own_variables(faulty_lab: Path, ansible
     del inventory["all"]["children"]["win7"]["hosts"]["good-01"]["ansible_password"]
     inventory["all"]["children"]["win2008r2"]["hosts"]["garbled-01"]["ansible_connection"] = "psrp"
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
-    (tmp_path / "vault-password").write_text("fleet-vault\n")
-    vaulted = _ansible("ansible-vault", "encrypt_string", "--vault-password-file", str(tmp_path / "vault-password"),
-                       "Lab-pass1", "--name", "ansible_password", env=ansible_env, cwd=tmp_path)
-    assert vaulted.returncode == 0, vaulted.stderr
-    (tmp_path / "host_vars").mkdir()
-    (tmp_path / "host_vars" / "good-01.yml").write_text(vaulted.stdout)
+    _vault_password(tmp_path, "good-01", ansible_env)
     out = tmp_path / "report"
     run = _ansible("ansible-playbook", "-i", str(tmp_path / "inventory.yml"), "winremedy.windows.audit",
                    "--vault-password-file", str(tmp_path / "vault-password"), "-l", "good-01:garbled-01:dead-01",

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from labcli import lab_hosts, running_lab
-from test_collection_audit import _ansible, _recap, ansible_env  # noqa: F401 - ansible_env is a fixture
+from test_collection_audit import _ansible, _recap, _vault_password, ansible_env  # noqa: F401 - ansible_env is a fixture
 from test_collection_remediate import FAST
 
 pytestmark = pytest.mark.integration
@@ -180,12 +180,7 @@ def test_the_fleet_mode_reads_a_vaulted_password_and_leaves_psrp_hosts_to_their_
         del hosts["b-leak"]["ansible_password"]
         hosts["g-psrp"]["ansible_connection"] = "psrp"
         (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
-        (tmp_path / "vault-password").write_text("fleet-vault\n")
-        vaulted = _ansible("ansible-vault", "encrypt_string", "--vault-password-file", str(tmp_path / "vault-password"),
-                           "Lab-pass1", "--name", "ansible_password", env=ansible_env, cwd=tmp_path)
-        assert vaulted.returncode == 0, vaulted.stderr
-        (tmp_path / "host_vars").mkdir()
-        (tmp_path / "host_vars" / "b-leak.yml").write_text(vaulted.stdout)
+        _vault_password(tmp_path, "b-leak", ansible_env)
         run = _ansible("ansible-playbook", "-i", str(tmp_path / "inventory.yml"), "winremedy.windows.remediate",
                        "--vault-password-file", str(tmp_path / "vault-password"), "-e", f"winremedy_repo={lab / 'repo'}",
                        "-e", f"winremedy_report_dir={tmp_path / 'report'}", "-e", "winremedy_reboot=now", *FAST,

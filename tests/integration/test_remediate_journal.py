@@ -38,6 +38,15 @@ class _Killed(BaseException):
     """The controller dies here."""
 
 
+def _dies(real: Callable[..., Any], *, after_it: bool) -> Callable[..., Any]:
+    """``real``, with the controller killed right before it, or right after it when ``after_it``."""
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        if after_it:
+            real(*args, **kwargs)
+        raise _Killed
+    return dies
+
+
 Lab = tuple[EmulatedHost, Callable[[], HostRun]]
 
 
@@ -73,13 +82,7 @@ def test_a_kill_right_after_the_lcs_install_still_restarts_lcs_once(
 ) -> None:
     host, run = lcs
     real = reboot.restart_service
-
-    def dies(*args: Any, **kwargs: Any) -> bool:
-        if after_the_restart:
-            real(*args, **kwargs)
-        raise _Killed
-
-    monkeypatch.setattr(reboot, "restart_service", dies)
+    monkeypatch.setattr(reboot, "restart_service", _dies(real, after_it=after_the_restart))
     with pytest.raises(_Killed):
         run().run()
     assert host.counters.installs == 1
@@ -100,13 +103,7 @@ def test_a_kill_around_the_nic_bounce_bounces_once(
     spec = HostSpec("w7-0001", OsProfile("win7", 1, "x64"), USER, PASSWORD, leak=LeakSpec.of(Scenario.NSI))
     host, run = _lab(tmp_path, wire_serve, spec, reboot="never", nic_bounce=True)
     real = workarounds.schedule_nic_bounce
-
-    def dies(*args: Any, **kwargs: Any) -> Any:
-        if after_the_registration:
-            real(*args, **kwargs)
-        raise _Killed
-
-    monkeypatch.setattr(workarounds, "schedule_nic_bounce", dies)
+    monkeypatch.setattr(workarounds, "schedule_nic_bounce", _dies(real, after_it=after_the_registration))
     with pytest.raises(_Killed):
         run().run()
     monkeypatch.setattr(workarounds, "schedule_nic_bounce", real)
