@@ -33,15 +33,16 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from collections.abc import Sequence
 
-from ..audit.cmdtools import cim_datetime, decode, environment, reg_values, wmic_records
+from ..audit.cmdtools import decode, environment, reg_values, wmic_records
 from ..catalog.model import KbEntry
 from ..errors import RemediationError, StageError
 from ..repo.manifest import Entry
 from ..transport.base import Result, Transport
 from . import schtasks
+from .cmdpower import read_clock
 from .cmdacl import is_account, parse_cacls, parse_dir_owners
 from .install import BAD_DIGEST
 from .stage import (DIGEST_SUFFIX, DOUBLE_HOP, PART_SUFFIX, STAGING_DIR, TRUSTED_SIDS, Source, StageResult,
@@ -219,14 +220,9 @@ class CmdRoute:
         return TaskState(name, "scheduled" if exists else "absent", None, None)
 
     def _host_now(self) -> datetime:
-        """The host's local time (wmic os LocalDateTime: local time and its offset)."""
-        records = wmic_records(decode(self._run("wmic os get LocalDateTime /format:list", "reading the clock").stdout))
-        try:
-            stamp = records[0]["LocalDateTime"]
-            utc = cim_datetime(stamp)
-        except (IndexError, KeyError, ValueError):
-            raise RemediationError(f"{self.host}: wmic os gave no LocalDateTime", host=self.host) from None
-        return (utc + timedelta(minutes=int(stamp.strip()[-4:]))).replace(tzinfo=None)
+        """The host's local time, from the clock restarts read too (:func:`.cmdpower.read_clock`)."""
+        clock = read_clock(self.transport)
+        return datetime.fromtimestamp(clock["now"] + 60 * clock["utc_offset"], timezone.utc).replace(tzinfo=None)
 
     def _start_date(self, when: datetime) -> str:
         """``when``'s date as schtasks /sd takes it: in the date order of the account's locale."""
