@@ -195,8 +195,7 @@ class WsmanServer:
     ) -> None:
         data = reply.encode()
         conn.listener.host.counters.bytes_out += len(data)
-        writer.write(data)
-        await writer.drain()
+        # Observed before it is written: a client that has read the answer must find it recorded.
         if self.observer is not None:
             response_type = next((value for name, value in reply.headers if name == "Content-Type"), "")
             self.observer(
@@ -208,6 +207,8 @@ class WsmanServer:
                     response_type,
                 )
             )
+        writer.write(data)
+        await writer.drain()
 
     async def _answer(self, conn: _Connection, request: HttpRequest) -> tuple[HttpResponse, str] | None:
         """The HTTP answer to one request and its action name; None means: drop the connection unanswered."""
