@@ -123,7 +123,7 @@ def _lab_fleet(count: int) -> list[EmulatedHost]:
 
 
 def test_samples_follow_one_fleet_schedule_with_bounded_workers():
-    hosts, meter, forks, samples, interval = _lab_fleet(40), _Meter(), 8, 3, 0.5
+    hosts, meter, forks, samples, interval = _lab_fleet(40), _Meter(), 8, 3, 1.5
     transports = {h.name: _Counted(h, meter) for h in hosts}
     threads_before = threading.active_count()
     results = audit_fleet(list(transports), transports.__getitem__, CATALOG,
