@@ -86,3 +86,17 @@ def test_lcs_restarts_by_net_stop_and_start_and_a_missing_service_is_named() -> 
     _, bare = _lab(products=[])
     with pytest.raises(RemediationError, match=r"lcs-1: service RTCSRV did not start"):
         CmdRoute(bare).restart_service(entry)
+
+
+def test_the_service_pid_is_read_by_sc_queryex_without_wmi() -> None:
+    lab, transport = _lab()
+    entry = load_catalog().get("KB903927")
+    recording = _Recording(transport)
+    route = CmdRoute(recording)  # type: ignore[arg-type]
+    before = route.service_pid(entry)
+    assert before == lab.processes["rtcsrv"].pid and before
+    route.restart_service(entry)
+    assert route.service_pid(entry) == lab.processes["rtcsrv"].pid != before
+    assert not any(line.lower().startswith("wmic") for line in recording.lines)
+    _, bare = _lab(products=[])
+    assert CmdRoute(bare).service_pid(entry) is None  # sc's 1060: no such service

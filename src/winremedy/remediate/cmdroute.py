@@ -36,7 +36,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from collections.abc import Sequence
 
-from ..audit.cmdtools import decode, environment, reg_values, wmic_records
+from ..audit.cmdtools import decode, environment, reg_values, sc_records, sc_state, wmic_records
 from ..catalog.model import KbEntry
 from ..errors import RemediationError, StageError
 from ..repo.manifest import Entry
@@ -255,12 +255,16 @@ class CmdRoute:
                                    f"{decode(started.stderr + started.stdout).strip()}", host=self.host, kb=kb)
 
     def service_pid(self, entry: KbEntry) -> int | None:
-        """The process id of the service ``entry`` restarts (``wmic service``); None when the host has no such service."""
-        said = self._run(f"wmic service where \"name='{entry.restart_service}'\" get Name,ProcessId /format:list",
-                         "reading the service's process", kb=entry.kb)
-        name = str(entry.restart_service).lower()
-        records = [r for r in wmic_records(decode(said.stdout)) if r.get("Name", "").lower() == name]
-        pid = records[0].get("ProcessId", "") if records else ""
+        """The process id of the service ``entry`` restarts, read by ``sc queryex`` as the cmd.exe audit reads it
+        (no WMI); None when the host has no such service (sc's 1060) or it is not running."""
+        said = self.transport.run_cmd(f'sc queryex "{entry.restart_service}"')
+        try:
+            records = sc_records(decode(said.stdout))
+            running = [r for r in records if sc_state(r.get("STATE", "")) == "Running"]
+        except ValueError as error:
+            raise RemediationError(f"{self._where(entry.kb)}reading the process of service {entry.restart_service} "
+                                   f"by sc queryex failed (exit {said.rc}): {error}", host=self.host, kb=entry.kb) from None
+        pid = running[0].get("PID", "") if running else ""
         return int(pid) if pid.isdigit() and int(pid) else None
 
     def _where(self, kb: str | None) -> str:
