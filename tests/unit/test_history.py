@@ -7,6 +7,7 @@ import io
 import json
 import sqlite3
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,7 @@ def test_a_trend_joins_only_the_current_piece() -> None:
 def test_prune_forgets_old_samples_and_their_runs(tmp_path: Path) -> None:
     store = open_history(tmp_path)
     for night in range(10):
-        store.write_host(store.begin_run(str(night)), _record("h1", night, night))
+        store.write_host(store.begin_run(f"2020-01-{night + 1:02d}T00:00:00+00:00"), _record("h1", night, night))
     assert store.prune(keep_days=3) == 12  # 6 samples and 6 statuses older than 3 days before the newest
     assert [p.value for p in store.read("h1", since=0)["nsi_private_bytes"]] == [6, 7, 8, 9]
     runs = sqlite3.connect(tmp_path / "history.sqlite").execute("SELECT count(*) FROM runs").fetchone()[0]
@@ -219,3 +220,14 @@ def test_offline_assess_joins_a_history_database(tmp_path: Path, capsys: pytest.
     store.close()
     one = _facts_file(tmp_path, [(T0 + 3 * DAY, 300 * MB + 3 * 120 * MB)])
     assert _assessed(capsys, str(one), "--history", str(tmp_path))["KB2847346"] == "missing_leaking"
+
+
+def test_prune_spares_a_run_begun_today_with_nothing_written_yet(tmp_path: Path) -> None:
+    store = open_history(tmp_path)
+    for night in range(3):
+        store.write_host(store.begin_run(f"2020-01-0{night + 1}T00:00:00+00:00"), _record("h1", night, night))
+    begun = store.begin_run(datetime.now(timezone.utc).isoformat(timespec="seconds"))  # an audit still sampling
+    store.prune(keep_days=0)
+    runs = sqlite3.connect(tmp_path / "history.sqlite").execute("SELECT id FROM runs").fetchall()
+    assert runs == [(3,), (begun,)]  # night 2's run (its rows are the newest) and the one not written to yet
+    store.close()

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from .store import HistoryError, HostRecord, Point, StatusRecord
+from .store import HistoryError, HostRecord, Point, StatusRecord, unwritten_run_cutoff
 
 if TYPE_CHECKING:
     import psycopg
@@ -174,9 +174,9 @@ class PostgresHistory:
             cutoff = newest[0] - keep_days * _DAY
             deleted = self._db.execute(f"DELETE FROM {SCHEMA}.samples WHERE t < %s", (cutoff,)).rowcount
             deleted += self._db.execute(f"DELETE FROM {SCHEMA}.statuses WHERE at < %s", (cutoff,)).rowcount
-            # a run another controller began but has not written to yet is spared: its rows reference it soon
-            self._db.execute(f"DELETE FROM {SCHEMA}.runs WHERE started_at < now() - interval '1 day' AND id NOT IN"
-                             f" (SELECT run FROM {SCHEMA}.samples UNION SELECT run FROM {SCHEMA}.statuses)")
+            self._db.execute(f"DELETE FROM {SCHEMA}.runs WHERE started_at < %s AND id NOT IN"
+                             f" (SELECT run FROM {SCHEMA}.samples UNION SELECT run FROM {SCHEMA}.statuses)",
+                             (unwritten_run_cutoff(),))
         return deleted
 
     def close(self) -> None:

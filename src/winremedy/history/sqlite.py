@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .store import HistoryError, HostRecord, Point, StatusRecord
+from .store import HistoryError, HostRecord, Point, StatusRecord, unwritten_run_cutoff
 
 BUSY_TIMEOUT = 60.0  # seconds a writer waits for another one
 _DAY = 86400.0
@@ -121,7 +121,8 @@ class SqliteHistory:
                 cutoff = newest - keep_days * _DAY
                 deleted = db.execute("DELETE FROM samples WHERE t < ?", (cutoff,)).rowcount
                 deleted += db.execute("DELETE FROM statuses WHERE at < ?", (cutoff,)).rowcount
-                db.execute("DELETE FROM runs WHERE id NOT IN (SELECT run FROM samples UNION SELECT run FROM statuses)")
+                db.execute("DELETE FROM runs WHERE started_at < ? AND id NOT IN"
+                           " (SELECT run FROM samples UNION SELECT run FROM statuses)", (unwritten_run_cutoff(),))
             connection = self._connection()
             connection.execute("VACUUM")
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

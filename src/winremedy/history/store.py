@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from ..errors import WinRemedyError
+
+
+# A run begun this recently with nothing written yet is spared by prune: an audit still taking its first samples
+# (or another controller's) writes its rows under it soon.
+UNWRITTEN_RUN_GRACE = timedelta(days=1)
+
+
+def unwritten_run_cutoff() -> str:
+    """Runs started before this instant (ISO 8601 UTC, as audits record them) may be pruned once empty."""
+    return (datetime.now(timezone.utc) - UNWRITTEN_RUN_GRACE).isoformat(timespec="seconds")
 
 
 class HistoryError(WinRemedyError):
