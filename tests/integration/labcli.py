@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,9 +34,14 @@ def expected_topics(host: dict[str, Any]) -> set[str]:
 def winremedy(
     *args: str, check: bool = True, timeout: float = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``winremedy ARGS`` in a subprocess; with ``check``, any exit code but 0 (ok) and 1 (findings) fails the test."""
-    result = subprocess.run([sys.executable, "-m", "winremedy.cli", *args], capture_output=True, text=True,
-                            timeout=timeout, env=env)
+    """``winremedy ARGS`` in a subprocess; with ``check``, any exit code but 0 (ok) and 1 (findings) fails the test.
+
+    It runs in a scratch directory removed afterwards: a default output folder (``./winremedy-remediate``) never
+    lands in the checkout, and a test that wants one names it.
+    """
+    with tempfile.TemporaryDirectory(prefix="winremedy-cwd-") as scratch:
+        result = subprocess.run([sys.executable, "-m", "winremedy.cli", *args], capture_output=True, text=True,
+                                timeout=timeout, env=env, cwd=scratch)
     if check and result.returncode not in (0, 1):
         raise AssertionError(f"winremedy {' '.join(args)} -> {result.returncode}\n{result.stderr}")
     return result
