@@ -26,6 +26,7 @@ from winremedy.remediate.outcome import HostStatus
 from winremedy.remediate.runner import HostContext, HostRun
 from winremedy.remediate.settings import Settings
 from winremedy.remediate.stage import open_source
+from winremedy.remediate.window import parse_window
 from winremedy.transport import WinRMOptions, WinRMTransport
 
 pytestmark = pytest.mark.integration
@@ -50,7 +51,7 @@ def _dies(real: Callable[..., Any], *, after_it: bool) -> Callable[..., Any]:
 Lab = tuple[EmulatedHost, Callable[[], HostRun]]
 
 
-def _lab(tmp_path: Path, wire_serve: Any, spec: HostSpec, **options: Any) -> Lab:
+def _lab(tmp_path: Path, wire_serve: Any, spec: HostSpec, context: HostContext | None = None, **options: Any) -> Lab:
     """The host behind the wire, and a fresh run of it (a new transport, the journal re-read) per call."""
     write_repository(tmp_path / "repo")
     source, manifest = open_source(repo=tmp_path / "repo")
@@ -64,7 +65,7 @@ def _lab(tmp_path: Path, wire_serve: Any, spec: HostSpec, **options: Any) -> Lab
 
     def run() -> HostRun:
         transport = WinRMTransport(spec.name, wire, sleep=lambda _: None)
-        return HostRun(transport, load_catalog(), source, manifest, settings, HostContext(),
+        return HostRun(transport, load_catalog(), source, manifest, settings, context or HostContext(),
                        Journal(tmp_path, spec.name))
     return host, run
 
@@ -167,3 +168,30 @@ def test_a_kill_between_registering_and_running_the_install_task_installs_once(
     outcome = run().run()
     assert outcome.status is HostStatus.FIXED, outcome.message
     assert host.counters.installs == 1 and host.counters.service_restarts == 1
+
+
+@pytest.mark.parametrize("spec", [
+    HostSpec("w7-0001", OsProfile("win7", 1, "x64"), USER, PASSWORD, leak=LeakSpec.of(Scenario.NSI)),
+    HostSpec("core-0001", OsProfile("win2008", 2, "x64"), USER, PASSWORD, powershell=None),  # KB979223, schtasks
+], ids=["powershell", "cmd.exe"])
+def test_a_kill_between_the_intent_and_the_window_task_schedules_the_restart_on_the_rerun(
+    tmp_path: Path, wire_serve: Any, monkeypatch: pytest.MonkeyPatch, spec: HostSpec
+) -> None:
+    """The restart's intent is journaled, the task never registered: the rerun must not call it "still
+    scheduled" (no restart would ever come); it registers the task, once."""
+    window = HostContext(window=parse_window("Sun 02:00-04:00"))  # days after the lab's Tuesday start
+    host, run = _lab(tmp_path, wire_serve, spec, window, reboot="window")
+    real = reboot.Power.schedule
+    monkeypatch.setattr(reboot.Power, "schedule", _dies(real, after_it=False))
+    with pytest.raises(_Killed):
+        run().run()
+    assert host.counters.installs == 1 and reboot.REBOOT_TASK not in host.tasks
+    monkeypatch.setattr(reboot.Power, "schedule", real)
+    outcome = run().run()
+    assert outcome.status is HostStatus.REBOOT_SCHEDULED, outcome.message
+    assert "schedule_reboot" in [s.step for s in outcome.steps]
+    task = host.tasks[reboot.REBOOT_TASK]
+    assert task.next_at is not None and window.window is not None and window.window.contains(task.next_at)
+    again = run().run()
+    assert again.status is HostStatus.REBOOT_SCHEDULED and "still scheduled" in again.message
+    assert host.tasks[reboot.REBOOT_TASK] is task and host.counters.installs == 1 and host.counters.reboots == 0

@@ -90,12 +90,28 @@ def test_a_2003_countdown_already_running_is_aborted_and_ours_requested_once() -
     assert Power(transport, False).clock().boot_time != before and transport.lab_host.counters.reboots == 1
 
 
-def test_outside_the_window_a_host_without_powershell_is_refused_in_one_line() -> None:
-    clock = ManualClock(START)  # Friday 00:00 UTC
-    transport = bare(clock)
-    with pytest.raises(RebootError, match=r"^core: no PowerShell: a restart at the window's next start "):
-        reboot_host(transport, "window", window=parse_window("Sun 02:00-04:00"), power=Power(transport, False))
-    assert transport.lab_host.counters.reboots == 0 and not transport.lab_host.tasks
+@pytest.mark.parametrize("family,sp,locale", [("win2003", 1, "en-US"), ("win2003", 2, "de-DE"), ("win2008", 2, "ja-JP")])
+def test_outside_the_window_a_host_without_powershell_gets_a_schtasks_restart_at_its_start(
+        family: str, sp: int, locale: str) -> None:
+    clock = ManualClock(START)  # Friday 00:00 UTC; the window opens Sunday 02:00 in Berlin (UTC+1)
+    spec = HostSpec(name="core", profile=OsProfile(family, sp, "x86"), user="a", password="p", seed=5,
+                    powershell=None, timezone="Europe/Berlin", locale=locale)
+    transport = LocalTransport(EmulatedHost(spec, clock, reboot_downtime=DOWNTIME))
+    power = Power(transport, False)
+    result = reboot_host(transport, "window", window=parse_window("Sun 02:00-04:00", "Europe/Berlin"), power=power)
+    start = START + 2 * 86400 + 3600  # 2024-03-03T01:00:00Z
+    assert (result.action, result.scheduled_at, result.scheduled_local) == ("scheduled", start,
+                                                                             "2024-03-03T02:00:00+01:00")
+    host = transport.lab_host
+    assert power.reboot_task().state == "scheduled" and host.counters.reboots == 0
+    assert host.counters.powershell_starts == 0
+    clock.advance(start - START - 1)
+    assert host.is_up() and host.counters.reboots == 0
+    clock.advance(2)
+    assert not host.is_up() and host.counters.reboots == 1
+    clock.advance(DOWNTIME)
+    assert host.is_up() and host.boot_time == start + DOWNTIME
+    assert power.reboot_task().state == "done"
 
 
 class _Garbled(LocalTransport):

@@ -189,8 +189,10 @@ class CmdRoute:
 
     # --- tasks ---------------------------------------------------------------------------------
 
-    def start_task(self, name: str, lines: Sequence[str]) -> TaskState:
-        """Write the batch, register it as a Task Scheduler 1.0 task as SYSTEM, and run it now."""
+    def start_task(self, name: str, lines: Sequence[str], *, at: float | None = None) -> TaskState:
+        """Write the batch and register it as a Task Scheduler 1.0 task as SYSTEM: run now (``at`` None), or once at
+        the UTC epoch ``at``, given to schtasks in the host's local time by the UTC offset its clock shows now (a
+        daylight-saving change before ``at`` moves the start by that change: 2003's zone rules are not read)."""
         current = self.query_task(name)
         if current.state == "running":
             return current
@@ -200,11 +202,12 @@ class CmdRoute:
                   f"clearing task {name}")
         self.write_file(base + ".cmd", batch_text(name, lines).encode("ascii"))
         # /sc once needs a start; one a day in the past never fires by itself (schtasks warns that the task may
-        # not run), so the task runs once, by /run. (That 2003's schtasks accepts a past date is assumed.)
-        when = self._host_now() - timedelta(days=1)
+        # not run), so a task for now runs once, by /run. (That 2003's schtasks accepts a past date is assumed.)
+        when = self._host_local(at) if at is not None else self._host_local() - timedelta(days=1)
         self._run(f'schtasks /create /tn {name} /tr "{self._expanded(base)}.cmd" /ru SYSTEM /sc once '
                   f'/st {schtasks.start_time(when)} /sd {self._start_date(when)}', f"creating task {name}")
-        self._run(f"schtasks /run /tn {name}", f"starting task {name}")
+        if at is None:
+            self._run(f"schtasks /run /tn {name}", f"starting task {name}")
         return self.query_task(name)
 
     def query_task(self, name: str) -> TaskState:
@@ -219,10 +222,12 @@ class CmdRoute:
         exists = self.transport.run_cmd(f"schtasks /query /tn {name}").rc == 0
         return TaskState(name, "scheduled" if exists else "absent", None, None)
 
-    def _host_now(self) -> datetime:
-        """The host's local time, from the clock restarts read too (:func:`.cmdpower.read_clock`)."""
+    def _host_local(self, at: float | None = None) -> datetime:
+        """The host's local wall-clock time now, or at the UTC epoch ``at``, by the offset of the clock restarts
+        read too (:func:`.cmdpower.read_clock`)."""
         clock = read_clock(self.transport)
-        return datetime.fromtimestamp(clock["now"] + 60 * clock["utc_offset"], timezone.utc).replace(tzinfo=None)
+        instant = clock["now"] if at is None else at
+        return datetime.fromtimestamp(instant + 60 * clock["utc_offset"], timezone.utc).replace(tzinfo=None)
 
     def _start_date(self, when: datetime) -> str:
         """``when``'s date as schtasks /sd takes it: in the date order of the account's locale."""

@@ -12,7 +12,8 @@ again until the timeout, and only then raises :class:`RebootError`.
 
 A window is decided on the *host's* clock, never the controller's: inside it
 the host restarts now; outside it a one-shot task (``winremedy-reboot``,
-running as SYSTEM) restarts it at the window's next start.
+running as SYSTEM; by schtasks on a host without PowerShell) restarts it at
+the window's next start.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from ..transport.base import Transport
 from ..transport.delivery import NOT_RECOGNIZED
 from . import cmdpower
 from .poller import DEFAULT_WAIT, Answer, Poller
-from .tasks import TaskState, start_task
+from .cmdroute import CmdRoute
+from .tasks import TaskState, query_task, start_task
 from .window import Window
 
 REBOOT_TASK = "winremedy-reboot"
@@ -104,6 +106,25 @@ class Power:
             return answer
         line = shutdown_line(params["comment"], params["delay"]) if params["action"] == "reboot" else "shutdown.exe /a"
         return cmdpower.run_shutdown(self.transport, line, boot_time=self.clock().boot_time)
+
+    def schedule(self, at: float, comment: str) -> TaskState:
+        """A one-shot SYSTEM task (``winremedy-reboot``) that restarts the host at the UTC epoch ``at``: by task.ps1,
+        or on a host without PowerShell by schtasks in cmd.exe (:class:`.cmdroute.CmdRoute`)."""
+        lines = [shutdown_line(comment)]
+        if self._without_powershell():
+            return CmdRoute(self.transport).start_task(REBOOT_TASK, lines, at=at)
+        return start_task(self.transport, REBOOT_TASK, lines, at=at)
+
+    def reboot_task(self) -> TaskState:
+        """The state of the restart task (``absent`` when none is registered)."""
+        if self._without_powershell():
+            return CmdRoute(self.transport).query_task(REBOOT_TASK)
+        return query_task(self.transport, REBOOT_TASK)
+
+    def _without_powershell(self) -> bool:
+        if self.powershell is None:
+            self.clock()  # the first answer tells, as for every other call
+        return self.powershell is False
 
     def _script(self, params: dict[str, Any], **options: Any) -> dict[str, Any] | None:
         """power.ps1's answer, or None on a host without PowerShell (then known for the rest of the run)."""
@@ -206,13 +227,6 @@ def _boot_check(transport: Transport, boot_time_before: str, poller: Poller, pow
     return check
 
 
-def schedule_reboot(
-    transport: Transport, at: float, *, comment: str, check: bool = False, delay: int = 0
-) -> TaskState:
-    """A one-shot SYSTEM task that restarts the host at the UTC epoch ``at`` (task ``winremedy-reboot``)."""
-    return start_task(transport, REBOOT_TASK, [shutdown_line(comment, delay)], at=at, check=check)
-
-
 def reboot_host(
     transport: Transport,
     mode: RebootMode | str,
@@ -249,12 +263,9 @@ def reboot_host(
         if check:
             return RebootResult(host, mode, "would_schedule", False, now.boot_time, scheduled_at=at,
                                 scheduled_local=when, message=f"{host}: would schedule a restart at {when}{note}")
-        if power.powershell is False:
-            raise RebootError(f"{host}: no PowerShell: a restart at the window's next start ({when}) cannot be "
-                              "scheduled through cmd.exe yet; run with --reboot now inside the window", host=host)
         if intent:
             intent("reboot_scheduled", now.boot_time, at)
-        schedule_reboot(transport, at, comment=comment, check=False)
+        power.schedule(at, comment)
         return RebootResult(host, mode, "scheduled", True, now.boot_time, scheduled_at=at, scheduled_local=when,
                             message=f"{host}: restart scheduled at {when} (window {window}){note}")
     if check:

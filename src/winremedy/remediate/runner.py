@@ -316,6 +316,7 @@ class HostRun:
 
         If the process died between recording the intent and sending the request, the request is sent
         again: Windows answers that one is pending (1190; 1115 on 2003) and ours replaces it, so the host restarts once.
+        A restart scheduled for the window whose task is not registered (the process died in between) is decided anew.
         """
         power = self._power()
         try:
@@ -325,6 +326,8 @@ class HostRun:
         if boot_time != intent["boot_time"]:
             return self._rebooted(boot_time)
         if intent["step"] == "reboot_scheduled":
+            if power.reboot_task().state == "absent":  # the earlier run died before the task was registered
+                return self._reboot(None)
             self.outcome.scheduled_for = iso(intent["at"])
             self._end(HostStatus.REBOOT_SCHEDULED, f"{self.host}: restart still scheduled for {iso(intent['at'])}")
             return False
