@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from pslint import check, read_script
+from winremedy.scripts import COMMON, render
 from winremedy.transport.bootstrap import BOOTSTRAP
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,3 +44,21 @@ def test_the_same_check_fails_on_every_bad_fixture() -> None:
     assert bad
     flagged = {problem.split(":")[0] for problem in _problems(bad)}
     assert flagged == {str(path.relative_to(REPO)) for path in bad}
+
+
+_FUNCTION = re.compile(r"^function ([A-Za-z]+-Wr[A-Za-z]+)\b", re.MULTILINE)
+_CALL = re.compile(r"\b([A-Z][a-z]+-Wr[A-Za-z]+)\b")
+
+
+def test_each_function_is_written_once_across_the_scripts_and_their_includes() -> None:
+    defined = [name for path in SCRIPTS_DIR.glob("*.ps1") for name in _FUNCTION.findall(read_script(path))]
+    assert defined and sorted(name for name in set(defined) if defined.count(name) > 1) == []
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in SCRIPTS_DIR.glob("*.ps1")
+                                        if read_script(path).startswith("# winremedy-script: ") and
+                                        path.stem != COMMON))
+def test_a_rendered_script_defines_every_function_it_calls(name: str) -> None:
+    text = render(name, {})
+    assert set(_CALL.findall(text)) <= set(_FUNCTION.findall(text))
+    assert check(text, f"{name} (rendered)") == []

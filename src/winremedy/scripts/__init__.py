@@ -3,7 +3,10 @@
 Each script starts with an identity line, ``# winremedy-script: <name> <version>``.
 :func:`render` inserts ``$WinRemedyArgs = <literal>`` right after it, written by
 :func:`winremedy.psdata.ps_data`: parameters reach PowerShell only as data. Then
-comes ``common.ps1`` (how every script reports its result), then the script.
+comes ``common.ps1`` (how every script reports its result), then the includes the
+script names on a ``# winremedy-uses: <include> ...`` line (``hostread.ps1``: the
+registry and file versions; ``scheduler.ps1``: the Task Scheduler), then the script:
+each function is written once, and a script carries only what it uses.
 The lab recognises a script by :func:`identify`, the same line in reverse.
 """
 
@@ -20,6 +23,7 @@ from ..psdata import ps_data
 ARGS_VARIABLE = "$WinRemedyArgs"
 COMMON = "common"  # included in every rendered script
 _IDENTITY_RE = re.compile(r"^# winremedy-script: (?P<name>[a-z_]+) (?P<version>\d+)\r?$", re.MULTILINE)
+_USES_RE = re.compile(r"^# winremedy-uses: (?P<names>[a-z_]+(?: [a-z_]+)*)\r?$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,15 @@ def render(name: str, params: dict[str, Any], *, common: bool = True) -> str:
     first, _, rest = text.partition("\n")
     if not _IDENTITY_RE.match(first):
         raise ValueError(f"scripts/{name}.ps1 does not start with its identity line")
-    shared = source(COMMON).partition("\n")[2] + "\n" if common else ""
+    shared = "".join(source(part).partition("\n")[2] + "\n" for part in includes(name, common=common))
     return f"{first}\n{ARGS_VARIABLE} = {ps_data(params)}\n{shared}{rest}"
+
+
+def includes(name: str, *, common: bool = True) -> list[str]:
+    """The files rendered into script ``name`` before its own text: ``common``, then what it names on its
+    ``# winremedy-uses:`` line, in that order."""
+    uses = _USES_RE.search(source(name))
+    return ([COMMON] if common else []) + (uses["names"].split() if uses else [])
 
 
 def identify(text: str) -> ScriptIdentity | None:

@@ -1,4 +1,5 @@
 # winremedy-script: collect 1
+# winremedy-uses: hostread
 # Answers one audit query in one call: OS, files, registry, CBS packages, QFE,
 # services, processes, and K samples of the leak indicators and of the largest
 # nonpaged pool tags (the poolmon view, to name a leak's driver); each section only
@@ -13,10 +14,6 @@ $ErrorActionPreference = 'Stop'
 $Query = $WinRemedyArgs
 $Errors = New-Object System.Collections.ArrayList
 
-function Add-WrError([string]$section, $err) {
-    [void]$Errors.Add($section + ': ' + [string]$err)
-}
-
 function Get-WrOs {
     $os = Get-WmiObject Win32_OperatingSystem
     $arch = $env:PROCESSOR_ARCHITEW6432
@@ -28,33 +25,6 @@ function Get-WrOs {
         sp = $os.ServicePackMajorVersion; product_type = $os.ProductType; processor_architecture = $arch
         boot_time = $boot
     }
-}
-
-function Get-WrFileVersion([string]$path) {
-    $full = [Environment]::ExpandEnvironmentVariables($path)
-    if (-not [IO.File]::Exists($full)) { return $null }
-    $info = [Diagnostics.FileVersionInfo]::GetVersionInfo($full)
-    return ('{0}.{1}.{2}.{3}' -f $info.FileMajorPart, $info.FileMinorPart, $info.FileBuildPart, $info.FilePrivatePart)
-}
-
-function Split-WrRegistryPath([string]$path) {
-    $rest = $path.Substring($path.IndexOf('\') + 1)
-    $cut = $rest.LastIndexOf('\')
-    return @($rest.Substring(0, $cut), $rest.Substring($cut + 1))
-}
-
-function Get-WrRegistryValue([string]$path) {
-    $parts = Split-WrRegistryPath $path
-    $key = [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey($parts[0])
-    if ($null -eq $key) { return $null }
-    try { return $key.GetValue($parts[1]) } finally { $key.Close() }
-}
-
-function Test-WrRegistryKey([string]$path) {
-    $key = [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey($path.Substring($path.IndexOf('\') + 1))
-    if ($null -eq $key) { return $false }
-    $key.Close()
-    return $true
 }
 
 function Get-WrCbsPackages($prefixes) {

@@ -1,4 +1,5 @@
 # winremedy-script: probe 1
+# winremedy-uses: hostread
 # Readiness probe: reads what decides whether this host can be audited and remediated,
 # and prints it raw; every judgement is made by the controller (winremedy.probe).
 # PowerShell 2.0 / .NET 2.0 only, read-only. What to read arrives as data in
@@ -8,36 +9,6 @@ $ProgressPreference = 'SilentlyContinue'
 $ErrorActionPreference = 'Stop'
 $Query = $WinRemedyArgs
 $Errors = New-Object System.Collections.ArrayList
-
-function Add-WrError([string]$section, $err) {
-    [void]$Errors.Add($section + ': ' + [string]$err)
-}
-
-function Open-WrHive([string]$path) {
-    if ($path.StartsWith('HKCU\', [StringComparison]::OrdinalIgnoreCase)) { return [Microsoft.Win32.Registry]::CurrentUser }
-    return [Microsoft.Win32.Registry]::LocalMachine
-}
-
-function Get-WrRegistryValue([string]$path) {
-    $rest = $path.Substring($path.IndexOf('\') + 1)
-    $cut = $rest.LastIndexOf('\')
-    $key = (Open-WrHive $path).OpenSubKey($rest.Substring(0, $cut))
-    if ($null -eq $key) { return $null }
-    try { return $key.GetValue($rest.Substring($cut + 1)) } finally { $key.Close() }
-}
-
-function Get-WrSubKeys([string]$path) {
-    $key = (Open-WrHive $path).OpenSubKey($path.Substring($path.IndexOf('\') + 1))
-    if ($null -eq $key) { return $null }
-    try { return ,$key.GetSubKeyNames() } finally { $key.Close() }
-}
-
-function Get-WrFileVersion([string]$path) {
-    $full = [Environment]::ExpandEnvironmentVariables($path)
-    if (-not [IO.File]::Exists($full)) { return $null }
-    $info = [Diagnostics.FileVersionInfo]::GetVersionInfo($full)
-    return ('{0}.{1}.{2}.{3}' -f $info.FileMajorPart, $info.FileMinorPart, $info.FileBuildPart, $info.FilePrivatePart)
-}
 
 function Get-WrDefaultRoute {
     # The adapter of the lowest-metric 0.0.0.0/0 route, by its NetConnectionID (the name netsh uses).

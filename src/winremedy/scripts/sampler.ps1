@@ -1,4 +1,5 @@
 # winremedy-script: sampler 1
+# winremedy-uses: scheduler
 # The opt-in on-host sampler: a scheduled task, as SYSTEM, that runs the recorder
 # (the collector rendered with an indicators-only query and a 'record' section)
 # every few minutes; each run appends one answer to a bounded file that the

@@ -1,4 +1,5 @@
 # winremedy-script: task 1
+# winremedy-uses: scheduler
 # One-shot scheduled tasks running as SYSTEM: wusa refuses a WinRM (network) logon
 # (KB2773898), a task does not. PowerShell 2.0 only. Parameters ($WinRemedyArgs):
 #   action 'start' | 'query' | 'delete'; name; directory; script (start: the whole .cmd
