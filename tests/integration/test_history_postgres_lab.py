@@ -144,6 +144,10 @@ def test_a_database_lost_mid_run_keeps_every_result_file_and_fails_the_run_in_on
             assert audit.wait(timeout=300) == 2
             stderr = audit.stderr.read().decode() if audit.stderr else ""
             server.up()
+            before = _written(url)
+            # the rerun audits nothing again and writes the saved hosts the outage left out, once
+            resumed = _audit(lab, out, server.url("controller", "outage", PASSWORD), hosts, "--resume")
+            assert resumed.wait(timeout=300) in (0, 1)
         errors = [line for line in stderr.splitlines() if line.startswith("winremedy: error: ")]
         assert len(errors) == 1 and stderr.endswith(errors[0] + "\n")  # the progress lines, then one error line
         error = errors[0]
@@ -151,9 +155,10 @@ def test_a_database_lost_mid_run_keeps_every_result_file_and_fails_the_run_in_on
         assert "cannot " in error and "the history database" in error and "their result files are saved" in error
         assert {path.stem for path in (out / "hosts").glob("*.json")} == set(hosts)  # every host audited and saved
         assert (out / "report.json").is_file()
-        written = _written(url)
         missing = int(error.split("not in the history: ")[1].split(" ")[0])
-        assert 3 <= len(written) and len(written) + missing == len(hosts)
+        assert 3 <= len(before) and len(before) + missing == len(hosts) and "--resume writes them" in error
+        assert _written(url) == set(hosts) and _stored(url) == _saved(out)
+        assert _rows(url, f"SELECT count(*) FROM {SCHEMA}.samples") == [(sum(map(len, _saved(out).values())),)]
     finally:
         server.stop()
 

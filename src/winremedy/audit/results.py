@@ -113,8 +113,8 @@ def _readiness(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def done_hosts(directory: Path) -> set[str]:
-    """Hosts whose result is already saved and complete (for ``--resume``); failed hosts are retried."""
+def done_results(directory: Path) -> list[HostResult]:
+    """The results already saved and complete (for ``--resume``); failed hosts are retried."""
     if not (directory / "hosts").is_dir():
-        return set()
-    return {r.host for r in load_results(directory) if r.ok}
+        return []
+    return [r for r in load_results(directory) if r.ok]

@@ -36,7 +36,7 @@ from .assess import assess
 from .collector import build_query, build_sample_query, parse_collect_output, same_boot
 from .facts import HostFacts
 from .leaks import analyse
-from .results import HostResult, done_hosts, save_result
+from .results import HostResult, done_results, save_result
 from ..history import DEFAULT_DAYS, HistoryStore
 from ..history.series import host_record, joined_samples
 
@@ -224,23 +224,33 @@ def audit_fleet(
     is in the history too, and ``resume`` redoes any other).
 
     With ``resume``, hosts already saved without error under ``out`` are not
-    audited again. Ctrl-C stops starting new work, waits for the running
+    audited again; with ``history`` too, their saved samples and statuses are
+    written to it (idempotent: a host saved while the history was down gets
+    there now, one already there is unchanged). Ctrl-C stops starting new work, waits for the running
     commands and re-raises: what was saved stays saved; a host still between
     samples is not saved, so ``resume`` audits it again.
     """
-    skip = done_hosts(out) if (resume and out) else set()
+    wanted = set(hosts)
+    saved = [r for r in done_results(out) if r.host in wanted] if (resume and out) else []
+    skip = {r.host for r in saved}
     todo = [h for h in hosts if h not in skip]
     if progress:
         progress.started(len(hosts), len(hosts) - len(todo))
     results: list[HostResult] = []
     fleet = _FleetAudit(connect, catalog, settings, history)
     run = history.begin_run(datetime.now(timezone.utc).isoformat(timespec="seconds")) if history else 0
+
+    def remember(result: HostResult) -> None:
+        if history and result.facts:
+            # every KB, whatever --kb shows: the fix state splits series the same way in every run
+            history.write_host(run, host_record(result.facts, assess(result.facts, catalog), catalog))
+
+    for result in saved:
+        remember(result)
     with ThreadPoolExecutor(max_workers=max(1, forks), thread_name_prefix="audit") as pool:
         try:
             for result in _scheduled(pool, fleet, todo, workers=max(1, forks)):
-                if history and result.facts:
-                    # every KB, whatever --kb shows: the fix state splits series the same way in every run
-                    history.write_host(run, host_record(result.facts, assess(result.facts, catalog), catalog))
+                remember(result)
                 if out:
                     save_result(out, result)
                 results.append(result)

@@ -69,4 +69,4 @@ class OutageTolerantHistory:
         missed = sorted(self.missed)
         shown = ", ".join(missed[:5]) + (f" and {len(missed) - 5} more" if len(missed) > 5 else "")
         raise HistoryError(f"{self.failure}; not in the history: {len(missed)} host(s)"
-                           + (f" ({shown})" if missed else "") + "; their result files are saved")
+                           + (f" ({shown})" if missed else "") + "; their result files are saved (a rerun with --resume writes them to the history)")
