@@ -121,6 +121,7 @@ class LeakVerdict:
     span_hours: float = 0.0
     growth: float = 0.0
     tags: list[dict[str, Any]] = field(default_factory=list)  # growing nonpaged pool tags, fastest first
+    judged: bool = True  # False: too few samples or too short a span to call the trend either way
 
 
 @dataclass

@@ -93,7 +93,7 @@ def verdict(indicator: Indicator, samples: Sequence[Sample]) -> LeakVerdict:
                    f"(growth {fit.growth:+,.0f}, confidence {fit.confidence:.3f})")
         return LeakVerdict(indicator.id, leaking, fit.rate_per_hour, round(fit.confidence, 4), fit.samples,
                            f"{'leaking' if leaking else label}: {why}; {numbers}",
-                           span_hours=round(fit.span_hours, 3), growth=fit.growth)
+                           span_hours=round(fit.span_hours, 3), growth=fit.growth, judged=label != "no verdict")
 
     if fit.samples < MIN_SAMPLES:
         return result(False, f"too few samples ({fit.samples} < {MIN_SAMPLES}) to call a trend", "no verdict")
