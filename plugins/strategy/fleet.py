@@ -30,6 +30,12 @@ from ansible import constants as C
 from ansible.plugins.loader import action_loader
 from ansible.plugins.strategy.linear import StrategyModule as LinearStrategyModule
 
+try:  # ansible-core's own result type, as a worker sends it (2.19); internal: an ansible-core without it runs every
+    # task in a worker, as linear does - slower, with the same results
+    from ansible.executor.task_result import _RawTaskResult
+except ImportError:
+    _RawTaskResult = None  # type: ignore[assignment,misc]
+
 if t.TYPE_CHECKING:
     from ansible.inventory.host import Host
     from ansible.playbook.play_context import PlayContext
@@ -44,13 +50,10 @@ _READ_AS_THEY_ARE = ("ignore_errors", "ignore_unreachable", "no_log")
 
 class StrategyModule(LinearStrategyModule):
     def _queue_task(self, host: Host, task: Task, task_vars: dict[str, t.Any], play_context: PlayContext) -> None:
-        result = self._known_result(task, task_vars)
+        result = self._known_result(task, task_vars) if _RawTaskResult is not None else None
         if result is None:
             super()._queue_task(host, task, task_vars, play_context)
             return
-        # ansible-core's own result type, as a worker sends it (imported here: internal, so only this path needs it)
-        from ansible.executor.task_result import _RawTaskResult
-
         # what the base class records for a queued task, and what it counts on to collect the result
         self._queued_task_cache[(host.name, task._uuid)] = {
             "host": host, "task": task, "task_vars": task_vars, "play_context": play_context}

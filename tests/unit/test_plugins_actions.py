@@ -430,6 +430,16 @@ def test_the_fleet_strategy_leaves_any_other_task_to_a_worker(fleet_strategy: An
     assert workers == ["w7-01"] and not strategy._results and strategy._pending_results == 0
 
 
+def test_without_ansible_cores_result_type_the_fleet_strategy_runs_the_task_as_linear(
+        fleet_strategy: Any, plugins: dict[str, ModuleType], monkeypatch: pytest.MonkeyPatch) -> None:
+    strategy, workers = fleet_strategy
+    monkeypatch.setattr(plugins["strategy.fleet"], "_RawTaskResult", None)  # an ansible-core that moved it
+    task = Task.load({"winremedy.windows.kb_facts": {"fleet_task": "fleet"}})
+    variables = {"inventory_hostname": "w7-01", "fleet": {"hosts": {"w7-01": {"changed": False}}}}
+    strategy._queue_task(Host("w7-01"), task, variables, PlayContext())
+    assert workers == ["w7-01"] and not strategy._results and strategy._pending_results == 0
+
+
 # --- the engine guard ------------------------------------------------------------------------------
 
 
