@@ -122,12 +122,14 @@ def test_unreadable_systeminfo_is_an_error_naming_host_and_tools() -> None:
 
 
 @pytest.mark.parametrize("family", ["win2003", "win2008"])
-def test_a_host_whose_first_wmic_run_fails_is_audited_by_systeminfo_the_same(family: str) -> None:
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/New_York"])  # systeminfo prints local time
+def test_a_host_whose_first_wmic_run_fails_is_audited_by_systeminfo_the_same(family: str, zone: str) -> None:
     catalog = load_catalog()
     results = {}
     for fails in (False, True):
         spec = HostSpec("h1", OsProfile(family, 1, "x86"), "a", "p", seed=3, powershell=None,  # type: ignore[arg-type]
-                        products=("lcs2005",) if family == "win2003" else (), faults=FaultSpec(wmic_first_run_fails=fails))
+                        products=("lcs2005",) if family == "win2003" else (), timezone=zone,
+                        faults=FaultSpec(wmic_first_run_fails=fails))
         transport = LocalTransport(EmulatedHost(spec, ManualClock(1.7e9)))
         results[fails] = (transport, audit_host(transport, catalog, AuditSettings(samples=3, interval=1800)))
     (plain_transport, plain), (transport, fallback) = results[False], results[True]

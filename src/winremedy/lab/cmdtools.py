@@ -18,7 +18,7 @@ import dataclasses
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -230,6 +230,18 @@ def _net(host: HostModel, line: str) -> CommandResult:
 # Time: 3/4/2019, 8:42:38 AM"; hotfixes as "[01]: KB903927 - Update" rows. English (en-US dates) only here.
 
 
+def _zone_line(host: HostModel, now: float) -> str:
+    """``(GMT+01:00) Europe/Berlin`` on 2003, ``(UTC+01:00) ...`` later: the standard offset as Windows names a
+    zone, and here its IANA name in place of Windows' city list."""
+    zone = ZoneInfo(host.spec.timezone)
+    local = datetime.fromtimestamp(now, zone)
+    standard = (local.utcoffset() or timedelta()) - (local.dst() or timedelta())
+    minutes = int(standard.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    prefix = "GMT" if host.profile.is_2003 else "UTC"
+    return f"({prefix}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}) {host.spec.timezone}"
+
+
 def _systeminfo(host: HostModel, _: str) -> CommandResult:
     info, now = host.profile.os_info(), _now(host)
     configuration = {1: "Standalone Workstation", 2: "Primary Domain Controller"}.get(info.product_type or 3,
@@ -239,8 +251,8 @@ def _systeminfo(host: HostModel, _: str) -> CommandResult:
         up = int(now - host.boot_time)
         boot = ("System Up Time", f"{up // 86400} Days, {up % 86400 // 3600} Hours, {up % 3600 // 60} Minutes, "
                                   f"{up % 60} Seconds")
-    else:
-        booted = datetime.fromtimestamp(host.boot_time, timezone.utc)
+    else:  # the host's local time, as its clock shows it, with no offset (the "Time Zone" line names the zone)
+        booted = datetime.fromtimestamp(host.boot_time, ZoneInfo(host.spec.timezone))
         boot = ("System Boot Time", f"{booted.month}/{booted.day}/{booted.year}, {booted:%I:%M:%S %p}".replace(
             ", 0", ", ", 1))
     root = host.spec.system_root
@@ -254,7 +266,7 @@ def _systeminfo(host: HostModel, _: str) -> CommandResult:
               ("Processor(s)", "1 Processor(s) Installed."), ("BIOS Version", "INTEL  - 6040000"),
               ("Windows Directory", root), ("System Directory", f"{root}\\system32"),
               ("Boot Device", "\\Device\\HarddiskVolume1"), ("System Locale", "en-us;English (United States)"),
-              ("Input Locale", "en-us;English (United States)"), ("Time Zone", "(GMT) Greenwich Mean Time"),
+              ("Input Locale", "en-us;English (United States)"), ("Time Zone", _zone_line(host, now)),
               ("Total Physical Memory", "4,095 MB"), ("Available Physical Memory", "2,048 MB"),
               ("Page File: Max Size", "6,143 MB"), ("Page File: Available", "4,096 MB"),
               ("Page File: In Use", "2,047 MB"), ("Page File Location(s)", "C:\\pagefile.sys"),
