@@ -100,3 +100,13 @@ def test_the_service_pid_is_read_by_sc_queryex_without_wmi() -> None:
     assert not any(line.lower().startswith("wmic") for line in recording.lines)
     _, bare = _lab(products=[])
     assert CmdRoute(bare).service_pid(entry) is None  # sc's 1060: no such service
+
+
+def test_a_stopped_lcs_is_started_though_net_stop_says_it_is_not_started() -> None:
+    lab, transport = _lab()
+    entry = load_catalog().get("KB903927")
+    assert transport.run_cmd(f"net stop {entry.restart_service}").rc == 0
+    stopped = transport.run_cmd(f"net stop {entry.restart_service}")
+    assert stopped.rc == 2 and b"service is not started" in stopped.stderr and b"3521" in stopped.stderr
+    CmdRoute(transport).restart_service(entry)
+    assert CmdRoute(transport).service_pid(entry) == lab.processes["rtcsrv"].pid

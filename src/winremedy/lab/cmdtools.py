@@ -214,6 +214,9 @@ def _net(host: HostModel, line: str) -> CommandResult:
     if verb not in ("start", "stop") or service is None:
         return CommandResult(b"", b"The service name is invalid.\r\n", 2)
     if verb == "stop":
+        if service.state != "Running":  # NERR_ServiceNotStarted (3521), errorlevel 2 as every net failure
+            return CommandResult(b"", f"The {service.display_name} service is not started.\r\n\r\nMore help is "
+                                      "available by typing NET HELPMSG 3521.\r\n\r\n".encode("ascii"), 2)
         host.services[service.name] = dataclasses.replace(service, state="Stopped")
         return _ok(f"The {service.display_name} service was stopped successfully.\r\n\r\n")
     if service.state == "Running":
