@@ -49,7 +49,9 @@ attributes:
 notes:
   - Always C(changed=false). One WinRM command per host (two when stdin delivered no script and the file route
     is used).
-  - A host without PowerShell is V(not ready) until the cmd.exe path can audit it.
+  - A host without PowerShell (cmd.exe answers C(powershell) with 9009) is V(ready) for the cmd.exe path, with a
+    note that it is audited and remediated through cmd.exe alone; its WinRM version is read from wsmsvc.dll, and
+    the probe's other checks, which need PowerShell, are not made.
   - A host that cannot be reached, refuses the credentials or fails TLS is reported C(unreachable).
 seealso:
   - module: winremedy.windows.kb_remediate
