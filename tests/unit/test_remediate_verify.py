@@ -21,21 +21,25 @@ from winremedy.remediate.settings import Settings
 from winremedy.remediate.stage import open_source
 
 
-@pytest.mark.parametrize("samples,interval,said", [
-    (4, 600.0, "leak not judged yet: rtcsrv_private_bytes (no verdict: span 0.50 h is below the 2 h minimum)"),
-    (5, 1800.0, "no leak"),
-])
-def test_the_verify_step_calls_the_leak_gone_only_when_it_could_judge(tmp_path: Path, samples: int, interval: float,
-                                                                       said: str) -> None:
+LCS = HostSpec("lcs-0001", OsProfile("win2003", 1, "x86"), "u", "p", products=("lcs2005",), leak=LeakSpec.of(Scenario.LCS))
+NSI = HostSpec("w7-0001", OsProfile("win7", 1, "x64"), "u", "p", leak=LeakSpec.of(Scenario.NSI))
+
+
+@pytest.mark.parametrize("spec,samples,interval,said", [
+    (LCS, 4, 600.0, "KB903927 fixed, leak not judged yet: rtcsrv_private_bytes (span 0.50 h is below the 2 h minimum)"),
+    (NSI, 4, 600.0, "KB2847346 fixed, leak not judged yet: nsi_private_bytes, nspc_pool (span 0.50 h is below the 2 h "
+                    "minimum)"),
+    (LCS, 5, 1800.0, "KB903927 fixed, no leak"),
+], ids=["lcs-30min", "nsi-30min", "lcs-2h"])
+def test_the_verify_step_calls_the_leak_gone_only_when_it_could_judge(tmp_path: Path, spec: HostSpec, samples: int,
+                                                                       interval: float, said: str) -> None:
     write_repository(tmp_path / "repo")
     source, manifest = open_source(repo=tmp_path / "repo")
-    spec = HostSpec("lcs-0001", OsProfile("win2003", 1, "x86"), "u", "p", products=("lcs2005",),
-                    leak=LeakSpec.of(Scenario.LCS))
     host = EmulatedHost(spec, LabClock(1_700_000_000.0, scale=20_000.0))
-    settings = Settings.from_options({"poll": 0.01, "verify_samples": samples, "verify_interval": interval},
+    settings = Settings.from_options({"poll": 0.01, "verify_samples": samples, "verify_interval": interval, "reboot": "now"},
                                      check=False)
     outcome = HostRun(LocalTransport(host), load_catalog(), source, manifest, settings, HostContext(),
                       Journal(None, spec.name)).run()
     assert outcome.status is HostStatus.FIXED, outcome.message
     [verify] = [step.message for step in outcome.steps if step.step == "verify"]
-    assert verify == f"verified: KB903927 fixed, {said}" + ("; a later audit judges it" if "not judged" in said else "")
+    assert verify == f"verified: {said}" + ("; a later audit judges it" if "not judged" in said else "")

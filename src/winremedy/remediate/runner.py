@@ -370,16 +370,18 @@ class HostRun:
         facts = audit.facts
         if facts and facts.pending_reboot:
             problems.append(f"restart still pending ({', '.join(facts.pending_reboot)})")
-        unjudged: list[str] = []
+        unjudged: dict[str, list[str]] = {}  # why -> the indicators without a verdict for that reason
         for kb in sorted(acted):
             for indicator in self.catalog.get(kb).indicators:
                 verdict = facts.leaks.get(indicator.id) if facts else None
                 if verdict is not None and verdict.leaking:
                     problems.append(f"{kb}: {indicator.id} still grows ({verdict.rate_per_hour:,.0f}/h)")
                 elif verdict is None or not verdict.judged:
-                    unjudged.append(f"{indicator.id} ({verdict.reason.partition(';')[0] if verdict else 'not sampled'})")
+                    why = verdict.reason.partition(";")[0].removeprefix("no verdict: ") if verdict else "not sampled"
+                    unjudged.setdefault(why, []).append(indicator.id)
         # a verdict needs the indicator's minimum span (2 h): the default verification samples 30 min and says so
-        leak = (f"leak not judged yet: {', '.join(unjudged)}; a later audit judges it" if unjudged else "no leak")
+        leak = ("leak not judged yet: " + "; ".join(f"{', '.join(ids)} ({why})" for why, ids in unjudged.items())
+                + "; a later audit judges it") if unjudged else "no leak"
         self._step("verify", None, False, "; ".join(problems) or f"verified: {', '.join(sorted(acted))} fixed, {leak}")
         if problems:
             raise _Failed(f"{self.host}: verification failed: {'; '.join(problems)}", "verify")
