@@ -21,7 +21,8 @@ from winremedy.remediate.settings import Settings
 from winremedy.remediate.stage import open_source
 
 
-LCS = HostSpec("lcs-0001", OsProfile("win2003", 1, "x86"), "u", "p", products=("lcs2005",), leak=LeakSpec.of(Scenario.LCS))
+LCS = HostSpec("lcs-0001", OsProfile("win2003", 1, "x86"), "u", "p", products=("lcs2005",),
+               leak=LeakSpec.of(Scenario.LCS))
 NSI = HostSpec("w7-0001", OsProfile("win7", 1, "x64"), "u", "p", leak=LeakSpec.of(Scenario.NSI))
 
 
@@ -36,8 +37,8 @@ def test_the_verify_step_calls_the_leak_gone_only_when_it_could_judge(tmp_path: 
     write_repository(tmp_path / "repo")
     source, manifest = open_source(repo=tmp_path / "repo")
     host = EmulatedHost(spec, LabClock(1_700_000_000.0, scale=20_000.0))
-    settings = Settings.from_options({"poll": 0.01, "verify_samples": samples, "verify_interval": interval, "reboot": "now"},
-                                     check=False)
+    settings = Settings.from_options({"poll": 0.01, "verify_samples": samples, "verify_interval": interval,
+                                      "reboot": "now"}, check=False)
     outcome = HostRun(LocalTransport(host), load_catalog(), source, manifest, settings, HostContext(),
                       Journal(None, spec.name)).run()
     assert outcome.status is HostStatus.FIXED, outcome.message
