@@ -121,3 +121,22 @@ def test_an_unreadable_clock_is_an_error_naming_host_and_tool() -> None:
     transport = _Garbled(bare(ManualClock(START)).lab_host)
     with pytest.raises(ProtocolError, match=r"^core: wmic os \(the clock\): cannot read its output: not a CIM"):
         Power(transport, False).clock()
+
+
+def test_a_window_after_the_daylight_saving_change_is_kept_in_the_hosts_zone() -> None:
+    """Friday 29 March 2024 in Berlin is UTC+1; Sunday's window at 04:00 is after the change to UTC+2. The host's
+    offset of now would put the task at 03:00 local, an hour before the window opens."""
+    friday = 1_711_670_400.0  # 2024-03-29T00:00:00Z
+    clock = ManualClock(friday)
+    spec = HostSpec(name="core", profile=OsProfile("win2003", 2, "x86"), user="a", password="p", seed=5,
+                    powershell=None, timezone="Europe/Berlin")
+    transport = LocalTransport(EmulatedHost(spec, clock, reboot_downtime=DOWNTIME))
+    result = reboot_host(transport, "window", window=parse_window("Sun 04:00-05:00", "Europe/Berlin"),
+                         power=Power(transport, False))
+    start = friday + 2 * 86400 + 2 * 3600  # 2024-03-31T02:00:00Z = 04:00 CEST
+    assert (result.scheduled_at, result.scheduled_local) == (start, "2024-03-31T04:00:00+02:00")
+    host = transport.lab_host
+    clock.advance(start - friday - 1)  # 03:59:59 local: nothing yet
+    assert host.is_up() and host.counters.reboots == 0
+    clock.advance(2 + DOWNTIME)
+    assert (host.is_up(), host.counters.reboots, host.boot_time) == (True, 1, start + DOWNTIME)

@@ -35,6 +35,7 @@ import base64
 import re
 from datetime import datetime, timedelta, timezone
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from ..audit.cmdtools import decode, environment, reg_values, sc_records, sc_state, wmic_records
 from ..catalog.model import KbEntry
@@ -189,10 +190,10 @@ class CmdRoute:
 
     # --- tasks ---------------------------------------------------------------------------------
 
-    def start_task(self, name: str, lines: Sequence[str], *, at: float | None = None) -> TaskState:
+    def start_task(self, name: str, lines: Sequence[str], *, at: float | None = None,
+                   zone: ZoneInfo | None = None) -> TaskState:
         """Write the batch and register it as a Task Scheduler 1.0 task as SYSTEM: run now (``at`` None), or once at
-        the UTC epoch ``at``, given to schtasks in the host's local time by the UTC offset its clock shows now (a
-        daylight-saving change before ``at`` moves the start by that change: 2003's zone rules are not read)."""
+        the UTC epoch ``at``, given to schtasks in the host's local time (:meth:`_host_local`)."""
         current = self.query_task(name)
         if current.state == "running":
             return current
@@ -203,7 +204,7 @@ class CmdRoute:
         self.write_file(base + ".cmd", batch_text(name, lines).encode("ascii"))
         # /sc once needs a start; one a day in the past never fires by itself (schtasks warns that the task may
         # not run), so a task for now runs once, by /run. (That 2003's schtasks accepts a past date is assumed.)
-        when = self._host_local(at) if at is not None else self._host_local() - timedelta(days=1)
+        when = self._host_local(at, zone) if at is not None else self._host_local() - timedelta(days=1)
         self._run(f'schtasks /create /tn {name} /tr "{self._expanded(base)}.cmd" /ru SYSTEM /sc once '
                   f'/st {schtasks.start_time(when)} /sd {self._start_date(when)}', f"creating task {name}")
         if at is None:
@@ -222,10 +223,18 @@ class CmdRoute:
         exists = self.transport.run_cmd(f"schtasks /query /tn {name}").rc == 0
         return TaskState(name, "scheduled" if exists else "absent", None, None)
 
-    def _host_local(self, at: float | None = None) -> datetime:
-        """The host's local wall-clock time now, or at the UTC epoch ``at``, by the offset of the clock restarts
-        read too (:func:`.cmdpower.read_clock`)."""
+    def _host_local(self, at: float | None = None, zone: ZoneInfo | None = None) -> datetime:
+        """The host's local wall-clock time now, or at the UTC epoch ``at``.
+
+        cmd.exe shows the host's UTC offset now (:func:`.cmdpower.read_clock`), not its zone's rules. When that
+        offset is ``zone``'s now (a maintenance window's zone: the host keeps its time), ``at`` is read in that
+        zone, so a daylight-saving change before ``at`` is followed; otherwise by the offset of now.
+        """
         clock = read_clock(self.transport)
+        if at is not None and zone is not None:
+            offset = datetime.fromtimestamp(clock["now"], zone).utcoffset()
+            if offset is not None and abs(offset.total_seconds() / 60 - clock["utc_offset"]) < 1:
+                return datetime.fromtimestamp(at, zone).replace(tzinfo=None)
         instant = clock["now"] if at is None else at
         return datetime.fromtimestamp(instant + 60 * clock["utc_offset"], timezone.utc).replace(tzinfo=None)
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..catalog.model import KbEntry
 from ..audit.collector import PRODUCTS
@@ -107,12 +108,13 @@ class Power:
         line = shutdown_line(params["comment"], params["delay"]) if params["action"] == "reboot" else "shutdown.exe /a"
         return cmdpower.run_shutdown(self.transport, line, boot_time=self.clock().boot_time)
 
-    def schedule(self, at: float, comment: str) -> TaskState:
-        """A one-shot SYSTEM task (``winremedy-reboot``) that restarts the host at the UTC epoch ``at``: by task.ps1,
-        or on a host without PowerShell by schtasks in cmd.exe (:class:`.cmdroute.CmdRoute`)."""
+    def schedule(self, at: float, comment: str, zone: ZoneInfo | None = None) -> TaskState:
+        """A one-shot SYSTEM task (``winremedy-reboot``) that restarts the host at the UTC epoch ``at``: by task.ps1
+        (the host converts to its local time), or on a host without PowerShell by schtasks in cmd.exe
+        (:class:`.cmdroute.CmdRoute`: ``at`` in ``zone``, the window's, when the host's clock keeps that zone)."""
         lines = [shutdown_line(comment)]
         if self._without_powershell():
-            return CmdRoute(self.transport).start_task(REBOOT_TASK, lines, at=at)
+            return CmdRoute(self.transport).start_task(REBOOT_TASK, lines, at=at, zone=zone)
         return start_task(self.transport, REBOOT_TASK, lines, at=at)
 
     def reboot_task(self) -> TaskState:
@@ -265,7 +267,7 @@ def reboot_host(
                                 scheduled_local=when, message=f"{host}: would schedule a restart at {when}{note}")
         if intent:
             intent("reboot_scheduled", now.boot_time, at)
-        power.schedule(at, comment)
+        power.schedule(at, comment, window.zone)
         return RebootResult(host, mode, "scheduled", True, now.boot_time, scheduled_at=at, scheduled_local=when,
                             message=f"{host}: restart scheduled at {when} (window {window}){note}")
     if check:
