@@ -24,10 +24,10 @@ QUIRK_TOPICS = {"free_disk_mb": "free_space", "windows_update": "windows_update"
 
 def expected_topics(host: dict[str, Any]) -> set[str]:
     """The quirks the fleet sets on ``host``; without PowerShell (2003 SP1 unless said otherwise) the probe script
-    cannot run: cmd.exe tools name the WinRM version (1.1 on every such host of the test fleets), and the probe says
-    only that."""
+    cannot run: cmd.exe tools name the WinRM version (1.1 on every such host of the test fleets) and the free space,
+    and the probe says only that."""
     if host.get("powershell", default_powershell(host["os"], host["sp"])) is None:
-        return {"powershell", "winrm"}
+        return {"powershell", "winrm"} | ({"free_space"} if "free_disk_mb" in host else set())
     return {QUIRK_TOPICS[key] for key in QUIRK_TOPICS if key in host}
 
 

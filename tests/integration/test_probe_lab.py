@@ -45,7 +45,7 @@ def _fleet() -> dict[str, Any]:
             host.pop("dotnet", None)
         if host.get("windows_update") == "disabled" and os_name in ("win7", "win2008r2") and index % 2:
             host["fips"] = True  # two quirks on one host
-        if index % 10 == 5 and host.get("powershell", "2.0") is not None:
+        if index % 10 == 5:
             host["free_disk_mb"] = 20  # no room to stage: the one quirk the engine cannot work around
         hosts.append(host)
     return {"seed": 3, "credentials": {"user": "Administrator", "password": "Lab-pass1"}, "hosts": hosts}

@@ -197,8 +197,18 @@ def _memory(host: HostModel, _: str) -> list[dict[str, Any]]:
     return [{"PoolNonpagedBytes": host.indicator(NONPAGED_POOL, _now(host)) if has_pool else _IDLE_NONPAGED_POOL}]
 
 
+def _logical_disk(host: HostModel, where: str) -> list[dict[str, Any]]:
+    """Win32_LogicalDisk of the one drive the host has, Windows' own (``DeviceID='C:'``): FreeSpace in bytes."""
+    drive = host.spec.system_root[:2].upper()
+    match = re.search(r"(?i)deviceid='([^']*)'", where)
+    if match and match.group(1).upper() != drive:
+        return []
+    return [{"DeviceID": drive, "FreeSpace": int(host.free_disk)}]
+
+
 _WMIC_CLASSES: dict[str, Callable[[HostModel, str], list[dict[str, Any]]]] = {
     "os": _os, "datafile": _datafile, "service": _service, "process": _process, "qfe": _qfe,
+    "logicaldisk": _logical_disk, "win32_logicaldisk": _logical_disk,
     "win32_perfrawdata_perfos_memory": _memory, "win32_account": acltools.accounts,
 }
 

@@ -28,6 +28,9 @@ WSMSVC = r"%SystemRoot%\System32\wsmsvc.dll"
 # backslashes ("Environment variable substitution" in set /?, "set (environment variable)", Microsoft Learn) as a
 # WQL string literal needs them ("WHERE Clause (WMI)", Microsoft Learn: the backslash is WQL's escape character).
 WSMSVC_BY_CMD = r"""wmic datafile where "name='%SystemRoot:\=\\%\\System32\\wsmsvc.dll'" get Version /format:list"""
+# The free space of the staging folder's drive (it lives in %SystemRoot%\Temp, on %SystemDrive%) through cmd.exe
+# alone: Win32_LogicalDisk's FreeSpace, in bytes ("Win32_LogicalDisk class", Microsoft Learn).
+DISK_BY_CMD = """wmic logicaldisk where "DeviceID='%SystemDrive%'" get DeviceID,FreeSpace /format:list"""
 # wsmsvc.dll file version -> WinRM version (TechNet ee922649, "Detecting which version of WinRM is installed";
 # https://technet.microsoft.com/en-us/library/ee922649(v=ws.10).aspx). The page also maps 6.0.6001.18000
 # (Vista SP1 / 2008 RTM) to "2.0", which contradicts WinRM 2.0 coming only with WMF 2.0 (KB968929): read as 1.1.

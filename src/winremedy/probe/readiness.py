@@ -112,18 +112,31 @@ def unreachable(host: str, channel: Channel | None, error: str, code: str) -> Re
     return Readiness(host, facts, reasons=[Check("connection", error, fix)], error_code=code)
 
 
-def no_powershell(host: str, channel: Channel | None, wsmsvc: str | None = None,
-                  errors: list[str] | None = None) -> Readiness:
-    """powershell.exe is unknown on the host (cmd.exe answered 9009); ``wsmsvc``: wsmsvc.dll's version, read by
-    cmd.exe tools (:data:`.query.WSMSVC_BY_CMD`), names the WinRM version."""
+@dataclass
+class BareFacts:
+    """What cmd.exe tools tell the probe on a host without PowerShell (:data:`.query.WSMSVC_BY_CMD`,
+    :data:`.query.DISK_BY_CMD`)."""
+
+    wsmsvc: str | None = None  # wsmsvc.dll's file version: the WinRM version
+    drive: str | None = None  # the staging folder's drive and its free bytes
+    free: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def no_powershell(host: str, channel: Channel | None, bare: BareFacts | None = None) -> Readiness:
+    """powershell.exe is unknown on the host (cmd.exe answered 9009): the WinRM version and the staging drive's free
+    space as cmd.exe tools read them, judged by the same rules as the probe script's answer."""
+    bare = bare or BareFacts()
     facts = {**_channel_facts(channel), "reachable": True, "authenticated": True, "powershell": None,
-             "winrm_version": winrm_version(wsmsvc), "winrm_limits": {}, "errors": list(errors or [])}
+             "winrm_version": winrm_version(bare.wsmsvc), "winrm_limits": {}, "staging_drive": bare.drive,
+             "free_bytes": bare.free, "errors": list(bare.errors)}
     readiness = Readiness(host, facts, notes=[Check(
         "powershell", "no PowerShell: audited and remediated through cmd.exe alone (pool tags cannot be read; "
-        "the probe's other checks need PowerShell)",
+        "the probe's checks but the WinRM version and free space need PowerShell)",
         "Windows Management Framework 2.0 (KB968930; Windows 2003 SP2, Vista SP1 or 2008, .NET 2.0) would "
         "give the full audit")])
     _winrm(facts, None, readiness)
+    _disk(facts, None, readiness)
     return readiness
 
 

@@ -16,9 +16,9 @@ from ..scripts import render
 from ..transport import Transport
 from ..transport.delivery import NOT_RECOGNIZED
 from ..transport.options import WinRMOptions
-from .query import WSMSVC_BY_CMD, build_query
+from .query import DISK_BY_CMD, WSMSVC_BY_CMD, build_query
 from .readiness import NOT_RECOGNIZED as NOT_RECOGNIZED_TEXT
-from .readiness import Channel, Check, Readiness, no_powershell, read_probe, unreachable
+from .readiness import BareFacts, Channel, Check, Readiness, no_powershell, read_probe, unreachable
 
 _log = logging.getLogger(__name__)
 PROBE_TIMEOUT = 60.0  # seconds: the probe reads a few values, it never waits on the host
@@ -39,7 +39,7 @@ def probe_host(transport: Transport, channel: Channel | None = None) -> Readines
         result = transport.run_ps(script, timeout=PROBE_TIMEOUT)
         controller_time = (started + time.time()) / 2  # the host read its clock somewhere in between
         if result.rc == NOT_RECOGNIZED or NOT_RECOGNIZED_TEXT in result.stderr_text:
-            return no_powershell(host, channel, *_wsmsvc_by_cmd(transport))
+            return no_powershell(host, channel, _read_by_cmd(transport))
         result.check()
         delivery = getattr(transport, "delivery", None)
         return read_probe(result.stdout, host=host, channel=channel, controller_time=controller_time,
@@ -55,16 +55,23 @@ def probe_host(transport: Transport, channel: Channel | None = None) -> Readines
         return unreachable(host, channel, f"{host}: unexpected {type(error).__name__}: {error}", "internal")
 
 
-def _wsmsvc_by_cmd(transport: Transport) -> tuple[str | None, list[str]]:
-    """wsmsvc.dll's file version by ``wmic datafile`` (the probe's second round trip on a host without PowerShell),
-    and what went wrong reading it; a host where it cannot be read is still probed."""
-    result = transport.run_cmd(WSMSVC_BY_CMD, timeout=PROBE_TIMEOUT)
+def _read_by_cmd(transport: Transport) -> BareFacts:
+    """wsmsvc.dll's file version (``wmic datafile``) and the staging drive's free space (``wmic logicaldisk``) in one
+    command line, the probe's second round trip on a host without PowerShell; what cannot be read is an error of
+    the probe, and the host is still probed."""
+    result = transport.run_cmd(f"{WSMSVC_BY_CMD} & {DISK_BY_CMD}", timeout=PROBE_TIMEOUT)
+    facts = BareFacts()
     try:
         records = wmic_records(decode(result.stdout, result.encoding))
-        return (file_version(records[0]["Version"]) if records else None), []
+        versions = [r["Version"] for r in records if "Version" in r]
+        facts.wsmsvc = file_version(versions[0]) if versions else None
+        disks = [r for r in records if "FreeSpace" in r]
+        if disks and disks[0]["FreeSpace"].strip().isdigit():  # empty: wmic's own answer for a drive without media
+            facts.drive, facts.free = disks[0].get("DeviceID", "").strip() or None, float(disks[0]["FreeSpace"])
     except (ValueError, KeyError, UnicodeDecodeError) as exc:
-        return None, [f"{transport.host}: wmic datafile (wsmsvc.dll, exit code {result.rc}): cannot read its "
-                      f"output: {exc}"]
+        facts.errors.append(f"{transport.host}: wmic datafile (wsmsvc.dll) and logicaldisk (exit code {result.rc}): "
+                            f"cannot read their output: {exc}")
+    return facts
 
 
 def probe_fleet(hosts: Sequence[str], connect: Callable[[str], tuple[Transport, Channel | None]], *,
