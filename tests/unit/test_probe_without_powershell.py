@@ -17,6 +17,7 @@ from winremedy.lab.local import LocalTransport
 from winremedy.lab.packages import write_repository
 from winremedy.lab.profiles import OsProfile
 from winremedy.probe.query import WSMSVC_BY_CMD
+from winremedy.probe.readiness import Channel
 from winremedy.probe.run import probe_host
 from winremedy.remediate.journal import Journal
 from winremedy.remediate.outcome import HostStatus
@@ -84,3 +85,11 @@ def test_remediate_refuses_that_host_before_any_change(tmp_path: Path) -> None:
     assert outcome.status is HostStatus.FAILED and "not ready: 40 MB free on C:" in outcome.message, outcome.message
     counters = transport.lab_host.counters
     assert (counters.stages, counters.installs, counters.service_restarts) == (0, 0, 0)
+
+
+def test_a_bare_host_reached_in_clear_text_is_not_ready_as_any_other() -> None:
+    clear = Channel("10.0.0.5", 80, "http", "basic")  # an explicit opt-in to Basic over HTTP
+    readiness = probe_host(_bare("win2003", 2), clear)
+    assert not readiness.ready and [c.topic for c in readiness.reasons] == ["encryption"]
+    sealed = probe_host(_bare("win2003", 2), Channel("10.0.0.5", 80, "http", "ntlm", "auto"))
+    assert sealed.ready, sealed.summary()

@@ -135,8 +135,8 @@ def no_powershell(host: str, channel: Channel | None, bare: BareFacts | None = N
         "the probe's checks but the WinRM version and free space need PowerShell)",
         "Windows Management Framework 2.0 (KB968930; Windows 2003 SP2, Vista SP1 or 2008, .NET 2.0) would "
         "give the full audit")])
-    _winrm(facts, None, readiness)
-    _disk(facts, None, readiness)
+    for rule in (_channel, _winrm, _disk):  # the rules whose facts cmd.exe gives
+        rule(facts, None, readiness)
     return readiness
 
 
