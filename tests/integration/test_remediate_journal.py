@@ -195,3 +195,28 @@ def test_a_kill_between_the_intent_and_the_window_task_schedules_the_restart_on_
     again = run().run()
     assert again.status is HostStatus.REBOOT_SCHEDULED and "still scheduled" in again.message
     assert host.tasks[reboot.REBOOT_TASK] is task and host.counters.installs == 1 and host.counters.reboots == 0
+
+
+def test_a_kill_between_net_stop_and_net_start_starts_lcs_on_the_rerun(
+    tmp_path: Path, wire_serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows 2003 without PowerShell restarts LCS by two commands; killed between them, the service is stopped
+    and its process gone: the rerun must start it, not take the missing process id for a restart done."""
+    spec = HostSpec(NAME, OsProfile("win2003", 1, "x86"), USER, PASSWORD, products=("lcs2005",),
+                    leak=LeakSpec.of(Scenario.LCS), powershell=None)
+    host, run = _lab(tmp_path, wire_serve, spec)
+
+    def stops_then_dies(route: cmdroute.CmdRoute, entry: Any) -> None:
+        route.transport.run_cmd(f"net stop {entry.restart_service}")
+        raise _Killed
+
+    real = cmdroute.CmdRoute.restart_service
+    monkeypatch.setattr(cmdroute.CmdRoute, "restart_service", stops_then_dies)
+    with pytest.raises(_Killed):
+        run().run()
+    assert host.counters.installs == 1 and host.services["rtcsrv"].state == "Stopped"
+    monkeypatch.setattr(cmdroute.CmdRoute, "restart_service", real)
+    outcome = run().run()
+    assert outcome.status is HostStatus.FIXED, outcome.message
+    assert host.services["rtcsrv"].state == "Running" and host.counters.service_restarts == 1
+    assert [s.message for s in outcome.steps if s.step == "restart_service"] == ["restarted service RTCSRV"]

@@ -175,7 +175,7 @@ def _service(host: HostModel, _: str) -> list[dict[str, Any]]:
     for service in host.services.values():
         process = host.processes.get(service.process)
         rows.append({"Name": service.name, "PathName": process.command_line if process else "",
-                     "ProcessId": process.pid if process else 0, "State": service.state})
+                     "ProcessId": _service_pid(host, service), "State": service.state})
     return rows
 
 

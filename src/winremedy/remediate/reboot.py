@@ -318,11 +318,12 @@ def restart_kb_service(transport: Transport, entry: KbEntry, *, check: bool = Fa
 
 
 def kb_service_pid(transport: Transport, entry: KbEntry) -> int | None:
-    """The process id of the service a KB restarts (None: no such service); a new one means it was restarted."""
+    """The process id of the service a KB restarts (None: no such service, or not running: Win32_Service gives a
+    stopped service ProcessId 0); a new one means it was restarted."""
     name, image = _kb_service(entry)
     service = _power(transport, {"action": "service", "name": name, "image": image or "", "restart": False,
                                  "timeout": 0.0}).get("service")
-    return int(service["pid"]) if isinstance(service, dict) and service.get("pid") is not None else None
+    return int(service["pid"]) if isinstance(service, dict) and service.get("pid") else None
 
 
 def _kb_service(entry: KbEntry) -> tuple[str, str | None]:

@@ -270,13 +270,14 @@ class HostRun:
         return owed
 
     def _restart_service(self, kb: str) -> None:
-        """Intent (with the service's process id) before the restart; an open intent whose process id has
-        changed since means the restart happened before the earlier run died."""
+        """Intent (with the service's process id) before the restart; an open intent whose service runs under
+        another process id since means the restart happened before the earlier run died. A service not running
+        (the run died between its stop and its start) is restarted now."""
         entry = self.catalog.get(kb)
         intent = self.journal.open_intent("service_restart_requested", kb)
         route = self._route()
         pid = route.service_pid(entry)
-        if intent is not None and pid != intent.get("pid"):
+        if intent is not None and pid is not None and pid != intent.get("pid"):
             message = f"restart of service {entry.restart_service} requested by an earlier run done"
         else:
             self.journal.record("service_restart_requested", kb, pid=pid)
