@@ -175,7 +175,7 @@ def _service(host: HostModel, _: str) -> list[dict[str, Any]]:
     for service in host.services.values():
         process = host.processes.get(service.process)
         rows.append({"Name": service.name, "PathName": process.command_line if process else "",
-                     "ProcessId": _service_pid(host, service), "State": service.state})
+                     "ProcessId": host.service_pid(service), "State": service.state})
     return rows
 
 
@@ -344,7 +344,7 @@ def _sc_status(host: HostModel, service: Any, *, extended: bool, listed: bool) -
              + _SC_FIELD.format("SERVICE_EXIT_CODE", "0  (0x0)") + _SC_FIELD.format("CHECKPOINT", "0x0")
              + _SC_FIELD.format("WAIT_HINT", "0x0"))
     if extended:
-        text += _SC_FIELD.format("PID", _service_pid(host, service)) + _SC_FIELD.format("FLAGS", "")
+        text += _SC_FIELD.format("PID", host.service_pid(service)) + _SC_FIELD.format("FLAGS", "")
     return text
 
 
@@ -364,11 +364,6 @@ def _sc_type(host: HostModel, service: Any) -> str:
     return "20  WIN32_SHARE_PROCESS " if shared else "10  WIN32_OWN_PROCESS "
 
 
-def _service_pid(host: HostModel, service: Any) -> int:
-    process = host.processes.get(service.process)
-    return process.pid if process is not None and service.state == "Running" else 0
-
-
 def _tasklist(host: HostModel, line: str) -> CommandResult:
     """``tasklist [/svc] [/fi "IMAGENAME|PID|SERVICES eq X"]... [/fo csv|table] [/nh]``."""
     tokens = [_unquote(t) for t in _split(line)]
@@ -381,8 +376,8 @@ def _tasklist(host: HostModel, line: str) -> CommandResult:
         return CommandResult(b"", b"ERROR: Invalid argument/option.\r\n", 1)
     hosted: dict[int, list[str]] = {}
     for service in host.services.values():
-        if _service_pid(host, service):
-            hosted.setdefault(_service_pid(host, service), []).append(service.name)
+        if pid := host.service_pid(service):
+            hosted.setdefault(pid, []).append(service.name)
     rows = []
     for process in host.process_snapshot(_now(host)):
         names = hosted.get(process.pid, [])

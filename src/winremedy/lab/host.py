@@ -309,6 +309,11 @@ class HostModel:
         elif self._link_down is not None:
             self._link_down = (self._link_down[0], at + settle)
 
+    def service_pid(self, service: Service) -> int:
+        """Win32_Service.ProcessId, sc's PID: the process of a running service, 0 for one that is not running."""
+        process = self.processes.get(service.process)
+        return process.pid if process is not None and service.state == "Running" else 0
+
     def restart_service(self, name: str) -> bool:
         """Restart a service's process (new PID, code reloaded); False if there is no such service."""
         self._settle()

@@ -52,11 +52,10 @@ def _service(host: HostModel, params: dict[str, Any]) -> dict[str, Any] | None:
         process = host.processes.get(service.process)
         path = process.command_line if process else ""
         if (name and service.name.lower() == name) or (image and image in path.lower()):
-            running = process is not None and service.state == "Running"  # a stopped service has ProcessId 0
-            found: dict[str, Any] = {"name": service.name, "state": service.state,
-                                     "pid": process.pid if process is not None and running else 0, "path": path}
+            found: dict[str, Any] = {"name": service.name, "state": service.state, "pid": host.service_pid(service),
+                                     "path": path}
             if params.get("restart"):
-                if running:  # power.ps1 stops only a service that is not stopped
+                if service.state != "Stopped":  # power.ps1 stops only a service that is not stopped
                     found.update(stop=0, stopped="Stopped")
                 host.services[service.name] = dataclasses.replace(service, state="Running")
                 host.restart_service(service.name)
