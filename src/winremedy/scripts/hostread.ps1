@@ -8,28 +8,29 @@ function Add-WrError([string]$section, $err) {
     [void]$Errors.Add($section + ': ' + [string]$err)
 }
 
-function Open-WrHive([string]$path) {
-    if ($path.StartsWith('HKCU\', [StringComparison]::OrdinalIgnoreCase)) { return [Microsoft.Win32.Registry]::CurrentUser }
-    return [Microsoft.Win32.Registry]::LocalMachine
+function Open-WrKey([string]$path) {
+    # 'HKLM\...' or 'HKCU\...' (the account WinRM runs as) opened read-only; $null when the key does not exist
+    $hive = [Microsoft.Win32.Registry]::LocalMachine
+    if ($path.StartsWith('HKCU\', [StringComparison]::OrdinalIgnoreCase)) { $hive = [Microsoft.Win32.Registry]::CurrentUser }
+    return $hive.OpenSubKey($path.Substring($path.IndexOf('\') + 1))
 }
 
 function Get-WrRegistryValue([string]$path) {
-    $rest = $path.Substring($path.IndexOf('\') + 1)
-    $cut = $rest.LastIndexOf('\')
-    $key = (Open-WrHive $path).OpenSubKey($rest.Substring(0, $cut))
+    $cut = $path.LastIndexOf('\')
+    $key = Open-WrKey ($path.Substring(0, $cut))
     if ($null -eq $key) { return $null }
-    try { return $key.GetValue($rest.Substring($cut + 1)) } finally { $key.Close() }
+    try { return $key.GetValue($path.Substring($cut + 1)) } finally { $key.Close() }
 }
 
 function Get-WrSubKeys([string]$path) {
     # The key's subkey names; $null when the key does not exist.
-    $key = (Open-WrHive $path).OpenSubKey($path.Substring($path.IndexOf('\') + 1))
+    $key = Open-WrKey $path
     if ($null -eq $key) { return $null }
     try { return ,$key.GetSubKeyNames() } finally { $key.Close() }
 }
 
 function Test-WrRegistryKey([string]$path) {
-    $key = (Open-WrHive $path).OpenSubKey($path.Substring($path.IndexOf('\') + 1))
+    $key = Open-WrKey $path
     if ($null -eq $key) { return $false }
     $key.Close()
     return $true
