@@ -70,6 +70,15 @@ def _lab(tmp_path: Path, wire_serve: Any, spec: HostSpec, context: HostContext |
     return host, run
 
 
+def _assert_bounced_once(host: EmulatedHost, run: Callable[[], HostRun]) -> None:
+    """After the host's next request, on which it runs its due tasks (the bounce, long due): one install, one
+    bounce, no reboot."""
+    settle = run().transport
+    settle.run_ps("exit 0")
+    settle.close()
+    assert host.counters.installs == 1 and host.counters.nic_bounces == 1 and host.counters.reboots == 0
+
+
 @pytest.fixture
 def lcs(tmp_path: Path, wire_serve: Any) -> Lab:
     spec = HostSpec(NAME, OsProfile("win2003", 1, "x86"), USER, PASSWORD, products=("lcs2005",),
@@ -112,10 +121,7 @@ def test_a_kill_around_the_nic_bounce_bounces_once(
     assert outcome.status is HostStatus.RESTART_PENDING, outcome.message
     again = run().run()
     assert again.status is HostStatus.RESTART_PENDING
-    settle = run().transport  # the host runs its due tasks (the bounce, long due) on its next request
-    settle.run_ps("exit 0")
-    settle.close()
-    assert host.counters.installs == 1 and host.counters.nic_bounces == 1 and host.counters.reboots == 0
+    _assert_bounced_once(host, run)
 
 
 def test_a_kill_between_the_install_and_the_nic_bounce_still_bounces_once(
@@ -139,10 +145,7 @@ def test_a_kill_between_the_install_and_the_nic_bounce_still_bounces_once(
     outcome = run().run()
     assert outcome.status is HostStatus.RESTART_PENDING, outcome.message
     assert [s.step for s in outcome.steps] == ["workaround"]
-    settle = run().transport
-    settle.run_ps("exit 0")
-    settle.close()
-    assert host.counters.installs == 1 and host.counters.nic_bounces == 1 and host.counters.reboots == 0
+    _assert_bounced_once(host, run)
 
 
 def test_a_kill_between_registering_and_running_the_install_task_installs_once(
